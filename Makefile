@@ -1,0 +1,48 @@
+# srbench — every target creates what it needs (venv, data, weights) itself.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+SRBENCH := $(VENV)/bin/srbench
+STAMP  := $(VENV)/.installed
+EXPERIMENT ?= experiments/benchmark.yaml
+export MLFLOW_DISABLE_TELEMETRY = true
+export DO_NOT_TRACK = true
+export OMP_WAIT_POLICY ?= PASSIVE
+
+.PHONY: help venv data test benchmark quick report ablate ui clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)  ## create .venv with the pinned set (constraints.txt)
+
+data: $(STAMP)  ## fill data/store from $$SRBENCH_MIRROR (default ../shared) or the public URLs, sha256-checked
+	$(SRBENCH) data
+
+test: data  ## run the test suite (the same command CI runs)
+	$(PY) -m pytest -q
+
+benchmark: data  ## run the default benchmark, log to MLflow, write reports/benchmark.md
+	$(SRBENCH) benchmark $(EXPERIMENT)
+
+quick: data  ## a first look: Set5 only
+	$(SRBENCH) benchmark experiments/quick.yaml
+
+report: $(STAMP)  ## render reports/ from MLflow
+	$(SRBENCH) report
+
+ablate: data  ## run the CPU-sized ablations (group size, loss, BatchNorm mode)
+	$(SRBENCH) ablate experiments/ablation_bn.yaml
+	$(SRBENCH) ablate experiments/ablation_group.yaml
+	$(SRBENCH) ablate experiments/ablation_loss.yaml
+
+ui: $(STAMP)  ## MLflow UI on http://127.0.0.1:5000 against the project store
+	$(SRBENCH) ui
+
+clean:  ## remove the venv (the data store and MLflow runs are kept)
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""srbench harness: protocol, metrics, evaluation, runner, MLflow tracking, reports and the CLI."""

@@ -1,0 +1,97 @@
+"""The evaluation protocol as data: a frozen record of every knob that changes a PSNR/SSIM number.
+
+Every knob is declared here, logged to MLflow as a tag (``protocol.<knob>``) and covered by a test. Presets are named so
+that a table can say which protocol produced it (pyiqa-style).
+
+Knobs
+-----
+color          ``y``: BT.601 luma Y = 16 + (65.481 R + 128.553 G + 24.966 B) / 255 on [0, 1] RGB, kept as float;
+               ``rgb``: all three channels.
+border         pixels cropped from every border before measuring: ``scale`` (= the SR scale) or an integer (0 = none).
+quantize       how the network output in [0, 1] becomes 8 bits: ``round`` (clamp, round half to even as numpy does)
+               or ``truncate`` (clamp, floor: what the ECDN report's script did).
+lr_source      ``file``: the shipped MATLAB-bicubic LR when present, generated (and cached) otherwise;
+               ``generate``: always made from HR with the MATLAB-compatible ``imresize``.
+ssim           ``gaussian11``: 11x11 Gaussian window, sigma 1.5, K1 0.01, K2 0.03, L 255, valid window, mean of map.
+bn_mode        ``eval``: BatchNorm uses running statistics; ``batch``: each image's own statistics (the ECDN authors'
+               released outputs were produced this way).
+gray           ``replicate``: single-channel images are replicated to RGB and measured like colour ones (Y of a gray
+               image is then 16 + 219/255 g); ``raw``: single-channel images are measured on their own gray values
+               (no Y transform), which reproduces the published bicubic Set14 row.
+double_scale   ``True`` only for the ECDN report's script, which divided images by 255 twice, adding
+               20·log10(255) = 48.13 dB to every image's PSNR.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from bench.errors import SrbenchError
+
+COLORS = ("y", "rgb")
+QUANTIZE = ("round", "truncate")
+LR_SOURCES = ("file", "generate")
+SSIM_VARIANTS = ("gaussian11",)
+BN_MODES = ("eval", "batch")
+GRAY_MODES = ("replicate", "raw")
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """Every knob of the evaluation; see the module docstring for what each means."""
+
+    name: str = "standard"
+    color: str = "y"
+    border: str | int = "scale"
+    quantize: str = "round"
+    lr_source: str = "file"
+    ssim: str = "gaussian11"
+    bn_mode: str = "eval"
+    gray: str = "replicate"
+    double_scale: bool = False
+
+    def __post_init__(self) -> None:
+        for field, allowed in (("color", COLORS), ("quantize", QUANTIZE), ("lr_source", LR_SOURCES),
+                               ("ssim", SSIM_VARIANTS), ("bn_mode", BN_MODES), ("gray", GRAY_MODES)):
+            value = getattr(self, field)
+            if value not in allowed:
+                raise SrbenchError(f"protocol {self.name!r}: {field}={value!r} is not one of {', '.join(allowed)}")
+        if not (self.border == "scale" or (isinstance(self.border, int) and self.border >= 0)):
+            raise SrbenchError(f"protocol {self.name!r}: border={self.border!r} must be 'scale' or an integer >= 0")
+
+    def border_for(self, scale: int) -> int:
+        """Pixels to crop from each border at this scale."""
+        return scale if self.border == "scale" else int(self.border)
+
+    def with_(self, **changes) -> "Protocol":
+        """A copy with some knobs changed (the name is kept unless given); unknown knobs are an error."""
+        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise SrbenchError(f"unknown protocol knob(s): {', '.join(sorted(unknown))}; "
+                               f"known: {', '.join(f.name for f in dataclasses.fields(self))}")
+        return dataclasses.replace(self, **changes)
+
+    def as_dict(self) -> dict:
+        """Flat dict of every knob, for MLflow tags and JSON output."""
+        return dataclasses.asdict(self)
+
+
+PRESETS: dict[str, Protocol] = {
+    # The standard SR protocol (calibration.md): Y on RGB, crop = scale, rounded output, shipped LR, eval BN.
+    "standard": Protocol(),
+    # The standard protocol with gray images measured on their own values: reproduces the published bicubic Set14 row.
+    "paper_gray": Protocol(name="paper_gray", gray="raw"),
+    # The ECDN report's Table 1 script: RGB, no border crop, truncated output, images divided by 255 twice, BN in
+    # training mode (per-image statistics).
+    "ecdn_report": Protocol(name="ecdn_report", color="rgb", border=0, quantize="truncate", bn_mode="batch",
+                            double_scale=True),
+}
+
+
+def get_protocol(name: str, **overrides) -> Protocol:
+    """A named preset, optionally with knobs overridden (e.g. ``bn_mode='batch'``)."""
+    if name not in PRESETS:
+        raise SrbenchError(f"unknown protocol preset {name!r}; known: {', '.join(PRESETS)}")
+    proto = PRESETS[name]
+    return proto.with_(**overrides) if overrides else proto
