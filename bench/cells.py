@@ -1,0 +1,49 @@
+"""Identity of a benchmark cell, so that finished work is found again and never recomputed.
+
+A cell is one (model, weights, BN mode, scale) evaluated on a list of datasets. Its key hashes everything that can
+change its numbers: the model and build arguments, the weights' sha256, every protocol knob, the content fingerprint
+of each dataset's HR and LR files, the measurement settings and device, and the code version (a hash of the source
+files on the measurement path, so editing the README does not invalidate results but editing a metric does).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from pathlib import Path
+
+from data.store import REPO_ROOT
+
+# Source files whose change can change a measured number.
+MEASUREMENT_SOURCES = ("models", "data", "bench/evaluate.py", "bench/measure.py", "bench/metrics.py",
+                       "bench/protocol.py", "bench/latency.py")
+
+
+@functools.lru_cache(maxsize=1)
+def code_version() -> str:
+    """A short hash of the measurement-path sources (see MEASUREMENT_SOURCES)."""
+    digest = hashlib.sha256()
+    for entry in MEASUREMENT_SOURCES:
+        path = REPO_ROOT / entry
+        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        for file in files:
+            if "store" in file.relative_to(REPO_ROOT).parts:
+                continue
+            digest.update(str(file.relative_to(REPO_ROOT)).encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def cell_key(**identity) -> str:
+    """sha256 (first 16 hex digits) of the cell's identity, serialised canonically."""
+    blob = json.dumps(identity, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def relative_to_repo(path: Path) -> str:
+    """A path as shown in tags: relative to the repository when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)

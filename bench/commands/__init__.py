@@ -1,0 +1,1 @@
+"""One module per ``srbench`` command: ``register(subparsers)`` declares its arguments and sets ``handler``."""

@@ -1,0 +1,50 @@
+"""``srbench benchmark``: run a declared experiment, log every cell to MLflow, print and write a summary table.
+
+Cells already in MLflow with the same weights, protocol, data and code are reused (``--force`` recomputes), so an
+interrupted benchmark resumes where it stopped and a finished one re-runs in seconds.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("benchmark", help="run an experiment file (default experiments/benchmark.yaml)",
+                              description=__doc__)
+    p.add_argument("experiment", nargs="?", default="experiments/benchmark.yaml", help="experiment YAML file")
+    p.add_argument("--models", nargs="+", help="only these models or weights names from the file")
+    p.add_argument("--datasets", nargs="+", help="only these datasets (names in the store or folders)")
+    p.add_argument("--scales", nargs="+", type=int, choices=[2, 3, 4], help="only these scales")
+    p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default: the file's, else auto)")
+    p.add_argument("--tracking-uri", help="MLflow tracking URI (default $MLFLOW_TRACKING_URI, else mlruns/mlflow.db)")
+    p.add_argument("--force", action="store_true", help="recompute cells already logged")
+    p.add_argument("--summary", default="reports/benchmark.md", help="where to write the summary table")
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    from collections import Counter
+
+    from bench import tracking
+    from bench.device import describe_device, resolve_device
+    from bench.experiment import load_experiment, narrow
+    from bench.runner import run_benchmark
+    from bench.summary import write_summary
+
+    exp = narrow(load_experiment(args.experiment), models=args.models, datasets=args.datasets, scales=args.scales,
+                 device=args.device)
+    outcomes = run_benchmark(exp, experiment_file=args.experiment, tracking_uri=args.tracking_uri, force=args.force,
+                             progress=not args.no_progress and not os.environ.get("SRBENCH_NO_PROGRESS"))
+    table = write_summary(tracking.client(args.tracking_uri), outcomes, Path(args.summary),
+                          experiment=exp.name, protocol=exp.protocol, device=describe_device(resolve_device(exp.device)))
+    print(table)
+    counts = Counter(o.status for o in outcomes)
+    print(f"\n{counts.get('computed', 0)} cell(s) computed, {counts.get('cached', 0)} reused from MLflow, "
+          f"{counts.get('skipped', 0)} skipped; summary written to {args.summary}")
+    for o in outcomes:
+        if o.status == "skipped":
+            print(f"  skipped {o.label}: {o.note}")
+    return 0

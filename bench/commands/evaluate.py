@@ -1,0 +1,75 @@
+"""``srbench evaluate``: PSNR/SSIM of models on datasets and scales, per image and mean, printed (no MLflow).
+
+Example: ``srbench evaluate --model ecdn --weights ecdn --dataset Set5 --scale 4``. For tracked, cached runs with
+efficiency measurements use ``srbench benchmark``.
+"""
+
+from __future__ import annotations
+
+import json
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("evaluate", help="evaluate models on datasets and print PSNR/SSIM (no tracking)",
+                              description=__doc__)
+    p.add_argument("--model", "--models", dest="models", nargs="+", required=True, help="registered model name(s)")
+    p.add_argument("--weights", nargs="+", default=None,
+                   help="weights per model: catalogue name, .pth path, run:<id>, or none (default: the catalogue "
+                        "entry named like the model, none for bicubic)")
+    p.add_argument("--dataset", "--datasets", dest="datasets", nargs="+", default=["Set5"],
+                   help="dataset names in the store or folders in the benchmark layout (default: Set5)")
+    p.add_argument("--scale", "--scales", dest="scales", nargs="+", type=int, default=[4], choices=[2, 3, 4],
+                   help="scales (default: 4)")
+    p.add_argument("--protocol", default="standard", help="protocol preset: standard, paper_gray, ecdn_report")
+    p.add_argument("--bn-mode", choices=["eval", "batch"], default=None,
+                   help="BatchNorm statistics: eval (running) or batch (per image); default: the preset's")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of tables")
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.set_defaults(handler=run)
+
+
+def default_weights(model: str) -> str | None:
+    """The catalogue entry named like the model, if any (bicubic and untrained models have none)."""
+    from models.weights import CATALOGUE
+    return model if model in CATALOGUE else None
+
+
+def run(args) -> int:
+    from tabulate import tabulate
+
+    from bench.device import resolve_device
+    from bench.errors import SrbenchError
+    from bench.evaluate import evaluate
+    from bench.protocol import get_protocol
+    from bench.weights_spec import resolve_weights
+    from data.datasets import resolve_dataset
+    from models import create_model, set_bn_mode
+
+    if args.weights is not None and len(args.weights) != len(args.models):
+        raise SrbenchError(f"--weights needs one value per model ({len(args.models)}), got {len(args.weights)}")
+    specs = args.weights or [default_weights(m) for m in args.models]
+    protocol = get_protocol(args.protocol, **({"bn_mode": args.bn_mode} if args.bn_mode else {}))
+    device = resolve_device(args.device)
+    for dataset in args.datasets:
+        resolve_dataset(dataset)
+    results = []
+    for model_name, spec in zip(args.models, specs):
+        weights = resolve_weights(spec, model_name)
+        model = create_model(model_name, weights=weights.path, device=str(device), **weights.build)
+        set_bn_mode(model, protocol.bn_mode)
+        for scale in args.scales:
+            for dataset in args.datasets:
+                result = evaluate(model, dataset, scale, protocol, device=device, progress=not args.no_progress)
+                results.append({"model": model_name, "weights": weights.name, "weights_sha256": weights.sha256,
+                                "protocol": protocol.as_dict(), **result.as_dict()})
+                if not args.json:
+                    rows = [[r.name, f"{r.psnr:.3f}", f"{r.ssim:.4f}"] for r in result.images]
+                    rows.append(["mean", f"{result.psnr:.3f}", f"{result.ssim:.4f}"])
+                    print(f"\n{model_name} ({weights.name})  {dataset}  x{scale}  protocol={protocol.name} "
+                          f"bn={protocol.bn_mode}")
+                    print(tabulate(rows, headers=["image", f"PSNR_{protocol.color}", f"SSIM_{protocol.color}"],
+                                   tablefmt="github", disable_numparse=True))
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return 0

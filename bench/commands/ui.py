@@ -1,0 +1,28 @@
+"""``srbench ui``: the MLflow UI on 127.0.0.1 against the project's store (or --tracking-uri)."""
+
+from __future__ import annotations
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("ui", help="start the MLflow UI against the project store", description=__doc__)
+    p.add_argument("--port", type=int, default=5000, help="port (default 5000)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--tracking-uri", default=None, help="store to show (default: the project's SQLite store)")
+    p.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    import os
+    import subprocess
+    import sys
+
+    from bench.tracking import DEFAULT_DIR, tracking_uri
+
+    uri = tracking_uri(args.tracking_uri)
+    env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false", MLFLOW_DISABLE_TELEMETRY="true")
+    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", args.host,
+           "--port", str(args.port), "--workers", "1"]
+    if uri.startswith("sqlite:///"):
+        cmd += ["--default-artifact-root", (DEFAULT_DIR / "artifacts").as_uri()]
+    print(f"MLflow UI on http://{args.host}:{args.port}  (store: {uri}); Ctrl-C to stop")
+    return subprocess.call(cmd, env=env)

@@ -1,0 +1,109 @@
+"""Evaluate one model on one dataset at one scale under a protocol: per-image and mean PSNR/SSIM.
+
+The whole measurement path lives here so that the CLI, the benchmark runner, the trainer's validation and the reports
+all produce numbers the same way: LR uint8 -> [0, 1] float -> model -> quantize to 8 bits -> protocol metrics.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from bench.measure import measure_pair, quantize
+from bench.protocol import Protocol
+from data.datasets import load_samples, to_rgb
+
+
+@dataclass
+class ImageResult:
+    """Metrics of one image; ``forward_s`` is the wall time of the model call alone (device synchronised)."""
+
+    name: str
+    psnr: float
+    ssim: float
+    forward_s: float
+    gray: bool = False
+
+
+@dataclass
+class DatasetResult:
+    """Per-image results of one (dataset, scale) cell and their means."""
+
+    dataset: str
+    scale: int
+    images: list[ImageResult] = field(default_factory=list)
+
+    @property
+    def psnr(self) -> float:
+        return float(np.mean([r.psnr for r in self.images])) if self.images else float("nan")
+
+    @property
+    def ssim(self) -> float:
+        return float(np.mean([r.ssim for r in self.images])) if self.images else float("nan")
+
+    @property
+    def forward_s(self) -> float:
+        return float(sum(r.forward_s for r in self.images))
+
+    def as_dict(self) -> dict:
+        return {"dataset": self.dataset, "scale": self.scale, "psnr": self.psnr, "ssim": self.ssim,
+                "forward_s": self.forward_s, "images": [asdict(r) for r in self.images]}
+
+
+def to_tensor(img_u8: np.ndarray, device: torch.device | str) -> torch.Tensor:
+    """HxWx3 uint8 -> 1x3xHxW float in [0, 1] on ``device``."""
+    return torch.from_numpy(np.ascontiguousarray(img_u8)).permute(2, 0, 1).unsqueeze(0).float().div_(255).to(device)
+
+
+def to_numpy01(t: torch.Tensor) -> np.ndarray:
+    """1x3xHxW tensor -> HxWx3 float32 numpy (values as the network produced them, not yet clamped)."""
+    return t.squeeze(0).permute(1, 2, 0).float().cpu().numpy()
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+def super_resolve(model: torch.nn.Module, lr_u8: np.ndarray, scale: int, protocol: Protocol,
+                  device: torch.device | str = "cpu") -> tuple[np.ndarray, float]:
+    """Run ``model`` on one LR image (gray is replicated to RGB) and quantize the output to 8 bits per the protocol.
+
+    Returns (SR uint8 HxWx3, seconds spent in the forward pass). The model must already be in its BN mode.
+    """
+    device = torch.device(device)
+    x = to_tensor(to_rgb(lr_u8), device)
+    with torch.inference_mode():
+        _synchronize(device)
+        start = time.perf_counter()
+        y = model(x, scale)
+        _synchronize(device)
+        elapsed = time.perf_counter() - start
+    return quantize(to_numpy01(y), protocol.quantize), elapsed
+
+
+def evaluate(model: torch.nn.Module, dataset: str, scale: int, protocol: Protocol, *,
+             device: torch.device | str = "cpu", progress: bool = True,
+             on_image: Callable[[str, np.ndarray], None] | None = None) -> DatasetResult:
+    """Evaluate ``model`` (already on ``device`` and in the protocol's BN mode) on every image of ``dataset``.
+
+    ``on_image(name, sr_u8)`` is called with every SR output (for saving crops) when given.
+    """
+    samples = load_samples(dataset, scale, lr_source=protocol.lr_source)
+    result = DatasetResult(dataset=str(dataset), scale=scale)
+    bar = tqdm(samples, desc=f"{dataset} x{scale}", unit="img", leave=False, disable=not progress)
+    for sample in bar:
+        sr, elapsed = super_resolve(model, sample.lr, scale, protocol, device)
+        psnr, ssim = measure_pair(sr, sample.hr, scale=scale, protocol=protocol, gray=sample.gray)
+        result.images.append(ImageResult(sample.name, psnr, ssim, elapsed, sample.gray))
+        if on_image is not None:
+            on_image(sample.name, sr)
+        bar.set_postfix(psnr=f"{result.psnr:.3f}")
+    return result

@@ -1,0 +1,112 @@
+"""Declared benchmark experiments: which models, weights, datasets, scales, protocol and measurements.
+
+An experiment file is YAML, validated strictly (see :mod:`bench.strict`). Example::
+
+    name: benchmark                 # MLflow experiment name
+    protocol: standard              # a preset of bench.protocol
+    datasets: [Set5, Set14, B100, Urban100]
+    scales: [2, 3, 4]
+    measure: {latency: true, warmup: 1, repeats: 5, memory: true}
+    models:
+      - {model: bicubic}
+      - {model: ecdn, weights: ecdn, bn_modes: [eval, batch]}
+      - {model: ecdn, weights: ecdn_half, datasets: [Set5, Set14, B100], scales: [4]}
+      - {model: carn, weights: carn, optional: true}   # skipped (with a note) while its file is absent
+
+An entry's ``datasets``/``scales`` default to the experiment's; the command line can narrow all of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from bench.errors import SrbenchError
+from bench.protocol import BN_MODES, PRESETS
+from bench.strict import from_mapping, load_yaml, suggest
+
+
+@dataclass(frozen=True)
+class Measure:
+    """Efficiency measurements of each (model, weights, scale) cell."""
+
+    latency: bool = True
+    warmup: int = 1
+    repeats: int = 5
+    memory: bool = True
+    out_height: int = 720
+    out_width: int = 1280
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One model and its weights (a catalogue name, a .pth path, ``run:<mlflow run id>``, or none for bicubic)."""
+
+    model: str
+    weights: str | None = None
+    label: str | None = None
+    group: int | None = None
+    datasets: list[str] | None = None
+    scales: list[int] | None = None
+    bn_modes: list[str] = field(default_factory=lambda: ["eval"])
+    optional: bool = False
+
+    @property
+    def display(self) -> str:
+        """The row label of tables: the given label, else ``model (weights)``."""
+        if self.label:
+            return self.label
+        return self.model if not self.weights or self.weights == self.model else f"{self.model} ({self.weights})"
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A whole benchmark: logged verbatim (resolved) as the parent run's ``experiment.yaml`` artifact."""
+
+    name: str
+    models: list[ModelEntry]
+    datasets: list[str] = field(default_factory=lambda: ["Set5", "Set14", "B100", "Urban100"])
+    scales: list[int] = field(default_factory=lambda: [2, 3, 4])
+    protocol: str = "standard"
+    device: str = "auto"
+    measure: Measure = field(default_factory=Measure)
+    description: str = ""
+    crops: list[dict] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.protocol not in PRESETS:
+            raise SrbenchError(f"protocol {self.protocol!r} is not a preset{suggest(self.protocol, PRESETS)}; "
+                               f"known: {', '.join(PRESETS)}")
+        for entry in self.models:
+            for scale in (entry.scales or []) + list(self.scales):
+                if scale not in (2, 3, 4):
+                    raise SrbenchError(f"scale {scale} is not supported; use 2, 3 or 4")
+            for mode in entry.bn_modes:
+                if mode not in BN_MODES:
+                    raise SrbenchError(f"model {entry.model}: bn_mode {mode!r} is not one of {', '.join(BN_MODES)}")
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    """Read and validate an experiment file; errors name the file and the key."""
+    path = Path(path)
+    return from_mapping(Experiment, load_yaml(path), str(path))
+
+
+def narrow(exp: Experiment, *, models: list[str] | None = None, datasets: list[str] | None = None,
+           scales: list[int] | None = None, device: str | None = None) -> Experiment:
+    """Apply command-line overrides: keep only the named models (by model or weights name), datasets and scales."""
+    entries = list(exp.models)
+    if models:
+        known = {e.model for e in entries} | {e.weights for e in entries if e.weights}
+        for name in models:
+            if name not in known:
+                raise SrbenchError(f"--models: {name!r} is not in the experiment{suggest(name, known)}; "
+                                   f"it has: {', '.join(sorted(known))}")
+        entries = [e for e in entries if e.model in models or e.weights in models]
+
+    def cut(values, keep):
+        return values if values is None or not keep else [v for v in values if v in keep]
+
+    entries = [replace(e, datasets=cut(e.datasets, datasets), scales=cut(e.scales, scales)) for e in entries]
+    return replace(exp, models=entries, datasets=list(datasets) if datasets else exp.datasets,
+                   scales=list(scales) if scales else exp.scales, device=device or exp.device)

@@ -1,0 +1,269 @@
+"""The benchmark runner: every declared cell evaluated, measured and logged to MLflow, resumably.
+
+A cell is (model entry, BN mode, scale) over the entry's datasets. For each model entry the network is built once and
+reused for all its scales and BN modes. A cell whose key (see :mod:`bench.cells`) already has a FINISHED run in the
+MLflow experiment is reused, not recomputed (``force=True`` recomputes). A cell run is marked FINISHED only after all
+of its metrics and artifacts are logged, so an interrupted benchmark never leaves a run that reads as complete; its
+leftovers (a FAILED/KILLED run, or a RUNNING run whose process on this host is gone) are deleted by the next
+invocation before the cell is redone, so every cell is present exactly once.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import socket
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import yaml
+from tqdm.auto import tqdm
+
+from bench import tracking
+from bench.cells import cell_key, code_version, relative_to_repo
+from bench.device import describe_device, resolve_device
+from bench.errors import SrbenchError
+from bench.evaluate import DatasetResult, evaluate
+from bench.experiment import Experiment, ModelEntry
+from bench.latency import measure_latency, measure_peak_memory_mb
+from bench.protocol import get_protocol
+from bench.strict import to_mapping
+from bench.weights_spec import ResolvedWeights, resolve_weights
+from data.datasets import dataset_fingerprint, resolve_dataset
+from data.images import write_image
+
+
+@dataclass
+class CellOutcome:
+    """What happened to one cell: computed now, reused from an earlier run, or skipped (with the reason)."""
+
+    label: str
+    scale: int
+    bn_mode: str
+    status: str
+    run_id: str | None = None
+    metrics: dict = field(default_factory=dict)
+    note: str = ""
+
+
+@dataclass
+class Cell:
+    entry: ModelEntry
+    weights: ResolvedWeights
+    scale: int
+    bn_mode: str
+    datasets: list[str]
+
+
+def plan(exp: Experiment) -> tuple[list[Cell], list[CellOutcome]]:
+    """Resolve every entry's weights and expand the cells; optional entries without weights become skip notes.
+
+    Everything that can fail on bad input (unknown model, missing weights or dataset) fails here, before any work.
+    """
+    from models import model_info
+
+    cells, skipped = [], []
+    for entry in exp.models:
+        model_info(entry.model)  # unknown model -> SrbenchError with the closest match
+        datasets = entry.datasets if entry.datasets is not None else exp.datasets
+        scales = entry.scales if entry.scales is not None else exp.scales
+        if not datasets or not scales:
+            continue
+        try:
+            weights = resolve_weights(entry.weights, entry.model)
+        except SrbenchError as exc:
+            if not entry.optional:
+                raise
+            skipped.append(CellOutcome(entry.display, 0, "-", "skipped", note=str(exc)))
+            continue
+        for name in datasets:
+            resolve_dataset(name)  # missing dataset -> SrbenchError before any work
+        for scale in scales:
+            if scale not in weights.scales:
+                skipped.append(CellOutcome(entry.display, scale, "-", "skipped",
+                                           note=f"weights {weights.name} have no x{scale} head"))
+                continue
+            for bn_mode in entry.bn_modes:
+                cells.append(Cell(entry, weights, scale, bn_mode, list(datasets)))
+    return cells, skipped
+
+
+def _identity(cell: Cell, protocol, device: torch.device, exp: Experiment) -> dict:
+    return {
+        "model": cell.entry.model, "group": cell.entry.group, "build": cell.weights.build,
+        "weights": cell.weights.name,
+        "weights_sha256": cell.weights.sha256, "scale": cell.scale, "protocol": protocol.as_dict(),
+        "datasets": {d: dataset_fingerprint(d, cell.scale, protocol.lr_source) for d in cell.datasets},
+        "measure": to_mapping(exp.measure), "device": describe_device(device), "code": code_version(),
+        "crops": sorted(f"{c['dataset']}/{c['image']}" for c in exp.crops
+                        if c.get("scale") == cell.scale and c.get("dataset") in cell.datasets),
+    }
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@tracking.retrying
+def _existing_runs(client, experiment_id: str, key: str):
+    return client.search_runs([experiment_id], filter_string=f"tags.`srbench.cell_key` = '{key}'",
+                              order_by=["attributes.start_time DESC"])
+
+
+def _finished_or_clean(client, experiment_id: str, key: str):
+    """The newest FINISHED run of this cell, after deleting stale unfinished runs of it; None if there is none."""
+    finished = None
+    for run in _existing_runs(client, experiment_id, key):
+        status = run.info.status
+        if status == "FINISHED":
+            finished = finished or run
+            continue
+        tags = run.data.tags
+        stale = status in ("FAILED", "KILLED") or (
+            tags.get("srbench.host") == socket.gethostname()
+            and not _pid_alive(int(tags.get("srbench.pid", "0") or 0)))
+        if stale:
+            tracking.retrying(client.delete_run)(run.info.run_id)
+    return finished
+
+
+def _log_per_image(client, run_id: str, result: DatasetResult, workdir: Path) -> None:
+    path = workdir / f"{Path(result.dataset).name}.csv"
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["name", "psnr", "ssim", "forward_s", "gray"])
+        for r in result.images:
+            writer.writerow([r.name, f"{r.psnr:.6f}", f"{r.ssim:.8f}", f"{r.forward_s:.6f}", int(r.gray)])
+    tracking.retrying(client.log_artifact)(run_id, str(path), "per_image")
+
+
+def _run_cell(cell: Cell, model: torch.nn.Module, exp: Experiment, protocol, device, client, experiment_id: str,
+              parent_id: str, key: str, progress: bool) -> CellOutcome:
+    from mlflow.entities import Metric, Param, RunTag
+
+    from models import set_bn_mode
+    from models.complexity import count_effective_params, count_params, mult_adds
+
+    color = protocol.color
+    tags = {
+        "mlflow.parentRunId": parent_id, "srbench.kind": "cell", "srbench.cell_key": key,
+        "srbench.model": cell.entry.model, "srbench.arch": cell.entry.model, "srbench.label": cell.entry.display,
+        "srbench.weights": cell.weights.name, "srbench.weights_sha256": cell.weights.sha256,
+        "srbench.weights_source": cell.weights.source, "srbench.scale": str(cell.scale),
+        "srbench.bn_mode": cell.bn_mode, "srbench.device": device.type, "srbench.device_name": describe_device(device),
+        "srbench.threads": str(torch.get_num_threads()), "srbench.torch": torch.__version__,
+        "srbench.git_commit": tracking.git_commit(), "srbench.code_version": code_version(),
+        "srbench.datasets": ",".join(cell.datasets), "srbench.host": socket.gethostname(), "srbench.pid": str(os.getpid()),
+        **{f"protocol.{k}": str(v) for k, v in protocol.as_dict().items()},
+        **{f"srbench.dataset_fingerprint.{d}": dataset_fingerprint(d, cell.scale, protocol.lr_source)
+           for d in cell.datasets},
+    }
+    run = tracking.retrying(client.create_run)(
+        experiment_id, run_name=f"{cell.entry.display} x{cell.scale} bn={cell.bn_mode}", tags=tags)
+    run_id = run.info.run_id
+    log_batch = tracking.retrying(client.log_batch)
+    log_batch(run_id, params=[Param(k, str(v)) for k, v in {
+        "model": cell.entry.model, "weights": cell.weights.name, "scale": cell.scale,
+        "group": cell.weights.build.get("group"), "protocol": protocol.name, "bn_mode": cell.bn_mode}.items()])
+    metrics: dict[str, float] = {}
+    try:
+        set_bn_mode(model, cell.bn_mode)
+        crops = {(c["dataset"], str(c["image"])) for c in exp.crops if c.get("scale") == cell.scale}
+        with tempfile.TemporaryDirectory() as tmp:
+            workdir = Path(tmp)
+            for dataset in cell.datasets:
+                set_name = Path(dataset).name
+
+                def keep_crop(name: str, sr, set_name=set_name) -> None:
+                    if (set_name, name) in crops:
+                        out = workdir / "crops" / set_name / f"{name}_x{cell.scale}.png"
+                        write_image(out, sr)
+                        tracking.retrying(client.log_artifact)(run_id, str(out), f"crops/{set_name}")
+
+                result = evaluate(model, dataset, cell.scale, protocol, device=device, progress=progress,
+                                  on_image=keep_crop if crops else None)
+                values = {f"psnr_{color}.{set_name}": result.psnr, f"ssim_{color}.{set_name}": result.ssim,
+                          f"n_images.{set_name}": len(result.images), f"forward_s.{set_name}": result.forward_s}
+                metrics.update(values)
+                now = int(time.time() * 1000)
+                log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in values.items()])
+                _log_per_image(client, run_id, result, workdir)
+            set_bn_mode(model, cell.bn_mode)
+            metrics["params"] = count_params(model)
+            metrics["params_effective"] = count_effective_params(model, cell.scale)
+            metrics["mult_adds_g"] = mult_adds(model, cell.scale, (exp.measure.out_height, exp.measure.out_width)) / 1e9
+            out_hw = (exp.measure.out_height, exp.measure.out_width)
+            if exp.measure.latency:
+                lat = measure_latency(model, cell.scale, device, warmup=exp.measure.warmup,
+                                      repeats=exp.measure.repeats, out_hw=out_hw)
+                metrics["latency_ms"], metrics["latency_iqr_ms"] = lat.median_ms, lat.iqr_ms
+            if exp.measure.memory:
+                peak = measure_peak_memory_mb(model, cell.scale, device, out_hw=out_hw)
+                if peak is not None:
+                    metrics["peak_mem_mb"] = peak
+            now = int(time.time() * 1000)
+            log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()
+                                       if not k.startswith(("psnr_", "ssim_", "n_images", "forward_s"))])
+        tracking.retrying(client.set_terminated)(run_id, "FINISHED")
+    except BaseException as exc:
+        status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
+        try:
+            tracking.retrying(client.set_terminated)(run_id, status)
+        finally:
+            raise
+    return CellOutcome(cell.entry.display, cell.scale, cell.bn_mode, "computed", run_id, metrics)
+
+
+def run_benchmark(exp: Experiment, *, experiment_file: str | None = None, tracking_uri: str | None = None,
+                  force: bool = False, progress: bool = True) -> list[CellOutcome]:
+    """Run every cell of ``exp`` (reusing finished ones unless ``force``) and return what happened to each."""
+    from models import create_model
+
+    device = resolve_device(exp.device)
+    protocol = get_protocol(exp.protocol)
+    cells, outcomes = plan(exp)
+    client = tracking.client(tracking_uri)
+    experiment_id = tracking.get_or_create_experiment(client, exp.name)
+    parent = tracking.retrying(client.create_run)(experiment_id, run_name=f"{exp.name} {time.strftime('%Y-%m-%d %H:%M')}", tags={
+        "srbench.kind": "benchmark", "srbench.experiment_file": experiment_file or "",
+        "srbench.git_commit": tracking.git_commit(), "srbench.device_name": describe_device(device),
+        "srbench.host": socket.gethostname(), "srbench.pid": str(os.getpid())})
+    parent_id = parent.info.run_id
+    with tempfile.TemporaryDirectory() as tmp:
+        resolved = Path(tmp) / "experiment.yaml"
+        resolved.write_text(yaml.safe_dump(to_mapping(exp), sort_keys=False))
+        tracking.retrying(client.log_artifact)(parent_id, str(resolved))
+    built: dict[tuple, torch.nn.Module] = {}
+    try:
+        bar = tqdm(cells, desc="cells", unit="cell", disable=not progress)
+        for cell in bar:
+            bar.set_description(f"{cell.entry.display} x{cell.scale} bn={cell.bn_mode}")
+            cell_protocol = protocol.with_(bn_mode=cell.bn_mode)
+            key = cell_key(**_identity(cell, cell_protocol, device, exp))
+            done = _finished_or_clean(client, experiment_id, key)
+            if done is not None and not force:
+                outcomes.append(CellOutcome(cell.entry.display, cell.scale, cell.bn_mode, "cached", done.info.run_id,
+                                            dict(done.data.metrics)))
+                continue
+            model_id = (cell.entry.model, cell.weights.name, cell.entry.group)
+            if model_id not in built:
+                built.clear()  # one network in memory at a time
+                build = dict(cell.weights.build, **({"group": cell.entry.group} if cell.entry.group else {}))
+                built[model_id] = create_model(cell.entry.model, weights=cell.weights.path, device=str(device),
+                                               **build)
+            outcomes.append(_run_cell(cell, built[model_id], exp, cell_protocol, device, client, experiment_id,
+                                      parent_id, key, progress))
+        tracking.retrying(client.set_terminated)(parent_id, "FINISHED")
+    except BaseException as exc:
+        tracking.retrying(client.set_terminated)(parent_id, "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
+        raise
+    return outcomes
