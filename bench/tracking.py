@@ -58,10 +58,26 @@ def _quiet_mlflow() -> None:
 
 
 def client(uri: str | None = None):
-    """An ``MlflowClient`` on the store in force (explicit client: no global fluent state, safe to use in threads)."""
+    """An ``MlflowClient`` on the store in force (explicit client: no global fluent state, safe to use in threads).
+
+    For a SQLite store the first connection (which creates or migrates the schema) is made under an exclusive file
+    lock: two processes opening a new store at once would otherwise race in MLflow's migrations.
+    """
     _quiet_mlflow()
     from mlflow.tracking import MlflowClient
-    return MlflowClient(tracking_uri=tracking_uri(uri))
+
+    uri = tracking_uri(uri)
+    if not uri.startswith("sqlite:///"):
+        return MlflowClient(tracking_uri=uri)
+    import fcntl
+
+    db = Path(uri[len("sqlite:///"):])
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with open(db.with_name(db.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        mlflow_client = MlflowClient(tracking_uri=uri)
+        mlflow_client.search_experiments(max_results=1)  # opens the store: creates/migrates the schema
+    return mlflow_client
 
 
 def retrying(fn: Callable[..., T]) -> Callable[..., T]:

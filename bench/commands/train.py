@@ -1,0 +1,36 @@
+"""``srbench train``: train a model from a recipe (experiments/train/*.yaml), resumable, logged to MLflow."""
+
+from __future__ import annotations
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "train", help="train a model from a recipe YAML (resumable, tracked in MLflow)",
+        description=__doc__ + " Checkpoints go to out_dir (default runs/<name>): last.pt every ckpt_every steps and "
+        "on Ctrl-C, best.pt by validation PSNR. Multi-GPU: torchrun --nproc_per_node N -m bench.cli train "
+        "<recipe> --set num_gpu=N.")
+    p.add_argument("recipe", help="training recipe, e.g. experiments/train/ecdn_m_x2_cpu.yaml")
+    p.add_argument("--resume", action="store_true", help="continue from out_dir/last.pt (same MLflow run)")
+    p.add_argument("--max-steps", type=int, help="override max_steps (e.g. to extend a finished run)")
+    p.add_argument("--device", help="override device: auto, cpu, cuda, cuda:N, mps")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any recipe field (value parsed as YAML); repeatable")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    from bench.train import train
+    from bench.train_config import load_config
+
+    config = load_config(args.recipe, overrides=args.overrides, max_steps=args.max_steps, device=args.device)
+    result = train(config, resume=args.resume, progress=not args.no_progress, recipe=str(args.recipe))
+    if result.final_weights is not None:  # rank 0
+        val = ", ".join(f"x{s} {p:.3f} dB / {q:.4f}" for s, (p, q) in sorted(result.val.items()))
+        print(f"trained {config.name} to step {result.step} in {result.train_seconds:.0f} s"
+              + (f"; {config.val_dataset} {val}" if val else ""))
+        print(f"weights: {result.final_weights}" + (f" (best: {result.best_weights}, {result.best_psnr:.3f} dB)"
+                                                    if result.best_weights else ""))
+        if result.run_id:
+            print(f"MLflow run {result.run_id}: benchmark it with --weights run:{result.run_id}")
+    return 0

@@ -1,0 +1,64 @@
+"""Applying a ``Protocol`` to one (SR, HR) pair: quantisation, colour handling, border crop, then PSNR and SSIM.
+
+This is the only place that reads the measuring knobs (``quantize``, ``color``, ``border``, ``gray``,
+``double_scale``); the metrics themselves are the pure functions of ``bench.metrics``.
+
+Grayscale images (calibration.md, "Grayscale images"): the network always sees and returns RGB (the gray LR is
+replicated to three channels). With ``gray='replicate'`` the gray HR is replicated too and measured exactly like a
+colour image (Y of a replicated gray value g is 16 + 219/255 g). With ``gray='raw'`` the image is measured on its own
+gray values with no Y transform: the HR is its single channel, and the SR gray value is the *mean of the three output
+channels* (kept as float, not re-rounded). For bicubic the three channels are identical, so this is exactly the gray
+output; for a network it is the natural projection of an RGB output onto the gray axis, and it needs no choice of a
+privileged channel.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from bench.metrics import psnr, rgb_to_y, shave, ssim
+from bench.protocol import Protocol
+from data.images import to_rgb
+
+DOUBLE_SCALE_DB = 20.0 * math.log10(255.0)  # what dividing by 255 twice adds to a PSNR
+
+
+def quantize(sr_float01: np.ndarray, mode: str) -> np.ndarray:
+    """Network output in [0, 1] -> uint8: clamp, then ``round`` (numpy, half to even) or ``truncate`` (floor)."""
+    x = np.clip(np.asarray(sr_float01, dtype=np.float64), 0.0, 1.0) * 255.0
+    if mode == "round":
+        return np.round(x).astype(np.uint8)
+    if mode == "truncate":
+        return np.floor(x).astype(np.uint8)
+    raise ValueError(f"quantize mode must be 'round' or 'truncate', got {mode!r}")
+
+
+def measured_planes(sr_u8: np.ndarray, hr_u8: np.ndarray, *, protocol: Protocol,
+                    gray: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The float64 arrays PSNR/SSIM are computed on, before the border crop (HxW or HxWx3)."""
+    if gray and protocol.gray == "raw":
+        sr = sr_u8.astype(np.float64)
+        sr = sr.mean(axis=2) if sr.ndim == 3 else sr
+        hr = hr_u8.astype(np.float64)
+        hr = hr.mean(axis=2) if hr.ndim == 3 else hr
+        return sr, hr
+    sr, hr = to_rgb(sr_u8), to_rgb(hr_u8)
+    if protocol.color == "y":
+        return rgb_to_y(sr), rgb_to_y(hr)
+    return sr.astype(np.float64), hr.astype(np.float64)
+
+
+def measure_pair(sr_u8: np.ndarray, hr_u8: np.ndarray, *, scale: int, protocol: Protocol,
+                 gray: bool) -> tuple[float, float]:
+    """(PSNR, SSIM) of an 8-bit SR output against its (scale-cropped) 8-bit HR under ``protocol``."""
+    if sr_u8.shape[:2] != hr_u8.shape[:2]:
+        raise ValueError(f"SR {sr_u8.shape} and HR {hr_u8.shape} differ in size")
+    sr, hr = measured_planes(sr_u8, hr_u8, protocol=protocol, gray=gray)
+    border = protocol.border_for(scale)
+    sr, hr = shave(sr, border), shave(hr, border)
+    p = psnr(sr, hr, data_range=255.0)
+    if protocol.double_scale:
+        p += DOUBLE_SCALE_DB
+    return p, ssim(sr, hr, data_range=255.0)

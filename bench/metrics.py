@@ -1,0 +1,95 @@
+"""Image-quality metrics as pure functions on numpy arrays (pyiqa-style): no I/O, no protocol, no state.
+
+Which pixels, which channels and which rounding are measured is decided by ``bench.measure`` from a ``Protocol``; this
+module only computes the standard definitions:
+
+* ``rgb_to_y``: BT.601 luma as MATLAB's ``rgb2ycbcr`` computes it on [0, 1] RGB, kept as float (not rounded);
+* ``psnr``: 10 log10(peak^2 / MSE) in float64, ``inf`` for identical images;
+* ``ssim``: Wang et al. with an 11x11 Gaussian window (sigma 1.5), K1 = 0.01, K2 = 0.03, over the *valid* window
+  positions only (no padding), mean of the map; channels averaged. Equal to
+  ``skimage.metrics.structural_similarity(gaussian_weights=True, sigma=1.5, use_sample_covariance=False)``, which pads
+  and then crops ``(win - 1) // 2`` from the map borders.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SSIM_WIN = 11
+SSIM_SIGMA = 1.5
+SSIM_K1 = 0.01
+SSIM_K2 = 0.03
+
+
+def rgb_to_y(img: np.ndarray) -> np.ndarray:
+    """Y = 16 + (65.481 R + 128.553 G + 24.966 B) / 255 with R, G, B in [0, 1], from an HxWx3 image in 0-255."""
+    if img.ndim != 3 or img.shape[2] != 3:
+        raise ValueError(f"rgb_to_y expects an HxWx3 image, got shape {img.shape}")
+    rgb = img.astype(np.float64) / 255.0
+    return 16.0 + (65.481 * rgb[..., 0] + 128.553 * rgb[..., 1] + 24.966 * rgb[..., 2])
+
+
+def shave(img: np.ndarray, border: int) -> np.ndarray:
+    """Crop ``border`` pixels from every side (a view); ``border=0`` returns the image unchanged."""
+    if border < 0:
+        raise ValueError(f"border must be >= 0, got {border}")
+    if border == 0:
+        return img
+    if img.shape[0] <= 2 * border or img.shape[1] <= 2 * border:
+        raise ValueError(f"cannot shave {border} px from an image of shape {img.shape}")
+    return img[border:-border, border:-border]
+
+
+def _check_pair(a: np.ndarray, b: np.ndarray) -> None:
+    if a.shape != b.shape:
+        raise ValueError(f"images differ in shape: {a.shape} vs {b.shape}")
+
+
+def psnr(a: np.ndarray, b: np.ndarray, *, data_range: float = 255.0) -> float:
+    """Peak signal-to-noise ratio in dB over all elements; ``inf`` when the images are identical."""
+    _check_pair(a, b)
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    if mse == 0:
+        return float("inf")
+    return float(10.0 * np.log10(data_range ** 2 / mse))
+
+
+def gaussian_window(size: int = SSIM_WIN, sigma: float = SSIM_SIGMA) -> np.ndarray:
+    """Normalised 1-D Gaussian; its outer product with itself is the 2-D SSIM window."""
+    x = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
+    g = np.exp(-(x ** 2) / (2.0 * sigma ** 2))
+    return g / g.sum()
+
+
+def filter_valid(img: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Separable 2-D correlation of a 2-D float64 image with ``outer(g, g)`` at the valid positions only."""
+    k = g.size
+    h, w = img.shape
+    rows = sum(g[i] * img[i:h - k + 1 + i, :] for i in range(k))
+    return sum(g[j] * rows[:, j:w - k + 1 + j] for j in range(k))
+
+
+def _ssim_2d(a: np.ndarray, b: np.ndarray, data_range: float) -> float:
+    g = gaussian_window()
+    if min(a.shape) < g.size:
+        raise ValueError(f"SSIM needs images of at least {g.size}x{g.size} pixels, got {a.shape}")
+    a = a.astype(np.float64)
+    b = b.astype(np.float64)
+    mu_a, mu_b = filter_valid(a, g), filter_valid(b, g)
+    var_a = filter_valid(a * a, g) - mu_a * mu_a
+    var_b = filter_valid(b * b, g) - mu_b * mu_b
+    cov = filter_valid(a * b, g) - mu_a * mu_b
+    c1 = (SSIM_K1 * data_range) ** 2
+    c2 = (SSIM_K2 * data_range) ** 2
+    ssim_map = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))
+    return float(ssim_map.mean())
+
+
+def ssim(a: np.ndarray, b: np.ndarray, *, data_range: float = 255.0) -> float:
+    """Mean SSIM of two HxW images, or the mean over channels of two HxWxC images."""
+    _check_pair(a, b)
+    if a.ndim == 2:
+        return _ssim_2d(a, b, data_range)
+    if a.ndim == 3:
+        return float(np.mean([_ssim_2d(a[..., c], b[..., c], data_range) for c in range(a.shape[2])]))
+    raise ValueError(f"ssim expects HxW or HxWxC images, got shape {a.shape}")

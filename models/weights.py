@@ -1,0 +1,217 @@
+"""The released checkpoints as data, and strict, checksum-verified loading with one-line errors.
+
+``CATALOGUE`` records, per checkpoint: the architecture and build arguments it needs, where it comes from, how to
+verify it (sha256, or the git blob sha1 where only that is known), its parameter count and the reference numbers
+published for it (with their source), so reports can put "paper" columns beside measured ones.
+Every failure (missing, truncated, tampered or mismatched file) is a :class:`SrbenchError` naming the file.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from bench.errors import SrbenchError
+from data.hashing import git_blob_sha1
+from data.hashing import sha256_file as file_sha256  # public here too: chunked sha256 of a file
+from data.store import weights_dir
+from models.registry import unknown_name_error
+
+_CARN_REPO = "https://raw.githubusercontent.com/nmhkahn/CARN-pytorch/40d3514f81cccd680d846cd5ab07af35f2c8e0e2"
+_ECDN_REPO = "https://raw.githubusercontent.com/ISTHATDISTANCE/CARN-pytorch/f3e0d0f7f6396a1d5d80c8938d1ff959f11bcd9d"
+_MULTI = (2, 3, 4)
+
+_CARN_PAPER = "Ahn et al., ECCV 2018, Table 'Quantitative results' (as in the official repository's README)"
+_ECDN_REPORT = "ECDN report, Table 1 (parameter counts; its PSNR/LPIPS sums use a non-standard protocol)"
+
+
+@dataclass(frozen=True)
+class WeightsRecord:
+    """One released checkpoint.
+
+    ``build``: keyword arguments for ``create_model(arch, **build)``. ``params``: parameters in the file (BatchNorm
+    running statistics excluded). ``metrics``: published numbers for this checkpoint's model, with a ``source``
+    string: ``{"Set5": {2: (psnr, ssim), ...}, "mult_adds": {2: G, ...}, "params": n}``; empty when none exist.
+    """
+
+    name: str
+    arch: str
+    build: dict
+    filename: str
+    url: str
+    sha256: str | None
+    git_blob_sha1: str
+    bytes: int | None
+    params: int
+    description: str
+    metrics: dict = field(default_factory=dict)
+
+
+def _carn_paper(params: int, mult_adds: tuple[float, float, float], table: dict[str, tuple]) -> dict:
+    """The CARN paper's row for one model: PSNR/SSIM per set and scale (x2, x3, x4), Mult-Adds in G (720p output)."""
+    metrics: dict = {"source": _CARN_PAPER, "params": params, "mult_adds": dict(zip(_MULTI, mult_adds))}
+    metrics.update({name: dict(zip(_MULTI, rows)) for name, rows in table.items()})
+    return metrics
+
+
+_CARN_METRICS = _carn_paper(1_592_000, (222.8, 118.8, 90.9), {
+    "Set5": ((37.76, 0.9590), (34.29, 0.9255), (32.13, 0.8937)),
+    "Set14": ((33.52, 0.9166), (30.29, 0.8407), (28.60, 0.7806)),
+    "B100": ((32.09, 0.8978), (29.06, 0.8034), (27.58, 0.7349)),
+    "Urban100": ((31.92, 0.9256), (28.06, 0.8493), (26.07, 0.7837)),
+})
+_CARN_M_METRICS = _carn_paper(412_000, (91.2, 46.1, 32.5), {
+    "Set5": ((37.53, 0.9583), (33.99, 0.9236), (31.92, 0.8903)),
+    "Set14": ((33.26, 0.9141), (30.08, 0.8367), (28.42, 0.7762)),
+    "B100": ((31.92, 0.8960), (28.91, 0.8000), (27.44, 0.7304)),
+    "Urban100": ((31.23, 0.9193), (27.55, 0.8385), (25.62, 0.7694)),
+})
+
+
+def _record(name: str, arch: str, group: int, repo: str, sha256: str | None, git_blob_sha1: str,
+            size: int | None, params: int, description: str, metrics: dict | None = None) -> WeightsRecord:
+    return WeightsRecord(name=name, arch=arch, build={"scales": _MULTI, "group": group}, filename=f"{name}.pth",
+                         url=f"{repo}/checkpoint/{name}.pth", sha256=sha256, git_blob_sha1=git_blob_sha1,
+                         bytes=size, params=params, description=description, metrics=metrics or {})
+
+
+CATALOGUE: dict[str, WeightsRecord] = {r.name: r for r in (
+    _record("carn", "carn", 1, _CARN_REPO, None, "2b9fb1eb75a2fdd47c1a4cc75bc505a8fa4fb504", None, 1_591_963,
+            "CARN full, multi-scale, group 1, released with the CARN paper (not mirrored: verify by git blob sha1)",
+            _CARN_METRICS),
+    _record("carn_m", "carn_m", 4, _CARN_REPO,
+            "d48a759a84509351facb6b7c6d5bd6edec98b98519b8c464ee4ab44d2ba964ff",
+            "8d53d106ae139203ebc9c70bb5ec03c0e7cb84bd", 1_670_695, 414_811,
+            "CARN-M, multi-scale, group 4, released with the CARN paper", _CARN_M_METRICS),
+    _record("carn_m_half", "carn_m", 4, _ECDN_REPO,
+            "2cfe8cb228c696354059c1298ca14b07d61899a7a9346ae3f4892b1798413a35",
+            "5f64371dfceff7823fcb2bcf558f6977accb6abf", 1_679_863, 414_811,
+            "CARN-M after about 1 GPU-day (inferred: the ECDN report's CARN_M_103000 row), multi-scale, group 4"),
+    _record("ecdn", "ecdn", 4, _ECDN_REPO,
+            "6bbe3bb2cfab69b8b5d82d77417a080350d98f83c68277f84ee1c8e681c521cb",
+            "534d3f3ef2b74b13f4eec9601c7f7f2467484ac0", 2_873_115, 694_555,
+            "ECDN fully trained (about 2.5 GPU-days), multi-scale, group 4, L1 loss",
+            {"source": _ECDN_REPORT, "params": 694_555}),
+    _record("ecdn_half", "ecdn", 4, _ECDN_REPO,
+            "f23e68dc256ba6a42aaaf843b4a8dd9a604d121440621f4fc7ec58037c4340b3",
+            "e8faf01c1f98890890c68602333f91a16c673d04", 2_873_115, 694_555,
+            "ECDN after about 1 GPU-day (inferred: the report's ECDN_92000 crops and 1-GPU-day row), multi-scale, "
+            "group 4", {"source": _ECDN_REPORT, "params": 694_555}),
+    _record("ecdn_m", "ecdn_m", 4, _ECDN_REPO,
+            "f8fba568c948463e99bd338478fb540099658b16ac59f1cc58dd47387d757bfd",
+            "7c11231a9599ee51cdcaba6efc6178f1dce13dfc", 1_722_879, 417_499,
+            "ECDN-M fully trained (about 2.5 GPU-days), multi-scale, group 4, SmoothL1 loss",
+            {"source": _ECDN_REPORT, "params": 396_955}),
+    _record("ecdn_m_half", "ecdn_m", 4, _ECDN_REPO,
+            "abe1c816edce1a74333f59b2f9f5de7c269ade9f8c513258767d186f75d6ccc6",
+            "024f8fb3ead1b1bad6d6a8b31018bbcf31505d09", 1_722_879, 417_499,
+            "ECDN-M after about 1 GPU-day (inferred: the report's ECDN_M_100000 crops and 1-GPU-day row), "
+            "multi-scale, group 4", {"source": _ECDN_REPORT, "params": 396_955}),
+)}
+
+
+def get_weights(name: str) -> WeightsRecord:
+    """The catalogue record ``name``; unknown names raise with the closest match."""
+    if name not in CATALOGUE:
+        raise unknown_name_error("weights", name, CATALOGUE)
+    return CATALOGUE[name]
+
+
+def weights_file(record: WeightsRecord) -> Path:
+    """Path of the record's file in the store; raises if it has not been fetched."""
+    path = weights_dir() / record.filename
+    if not path.is_file():
+        raise SrbenchError(f"weights {record.name!r}: {path} not found; run `make data` or set SRBENCH_MIRROR "
+                           f"(source: {record.url})")
+    return path
+
+
+def _check_digest(path: Path, kind: str, expected: str, actual: str) -> None:
+    if actual != expected.lower():
+        raise SrbenchError(f"{path}: {kind} mismatch: expected {expected}, got {actual}; the file is corrupt or not "
+                           f"the expected checkpoint (delete it and run `make data`)")
+
+
+def verify_file(path: str | PathLike, record: WeightsRecord) -> None:
+    """Check a file against the record: sha256 when known, else the git blob sha1."""
+    path = Path(path)
+    if record.sha256:
+        _check_digest(path, "sha256", record.sha256, file_sha256(path))
+    else:
+        _check_digest(path, "git blob sha1", record.git_blob_sha1, git_blob_sha1(path))
+
+
+def _load_failure(exc: Exception) -> str:
+    """A short reason for a failed ``torch.load``, on one line."""
+    if isinstance(exc, pickle.UnpicklingError):  # weights_only refused: objects other than tensors, or garbage
+        return "truncated, corrupt, or holds objects other than tensors"
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0][:160]}" if lines else type(exc).__name__
+
+
+def _first(keys: list[str], n: int = 3) -> str:
+    return ", ".join(keys[:n]) + (", ..." if len(keys) > n else "")
+
+
+def _fit_report(model: nn.Module, state: Mapping[str, torch.Tensor]) -> str:
+    """Empty when ``state`` fits ``model`` exactly; else a one-line summary of missing/unexpected/mismatched keys."""
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    mismatched = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
+                  for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
+    parts = [f"{len(keys)} {what} ({_first(keys)})"
+             for what, keys in (("missing keys", missing), ("unexpected keys", unexpected),
+                                ("shape mismatches", mismatched)) if keys]
+    return "; ".join(parts)
+
+
+def load_checkpoint(model: nn.Module, path: str | PathLike, *, sha256: str | None = None) -> nn.Module:
+    """Load a state_dict file into ``model`` strictly (after checking ``sha256`` when given); returns the model.
+
+    Only tensors are unpickled (``weights_only=True``). Unreadable files, checksum mismatches and keys/shapes that do
+    not fit the architecture raise a one-line :class:`SrbenchError` naming the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SrbenchError(f"{path}: checkpoint not found")
+    if sha256 is not None:
+        _check_digest(path, "sha256", sha256, file_sha256(path))
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # any failure to deserialise (truncation, garbage, legacy pickle) means the same thing
+        raise SrbenchError(f"{path}: not a readable PyTorch checkpoint ({_load_failure(exc)})") from exc
+    if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise SrbenchError(f"{path}: not a state_dict (expected a mapping of parameter names to tensors, "
+                           f"got {type(state).__name__})")
+    arch = getattr(model, "arch", type(model).__name__)
+    problems = _fit_report(model, state)
+    if problems:
+        raise SrbenchError(f"{path}: does not fit architecture {arch!r} "
+                           f"(built with scales={getattr(model, 'scales', '?')}): {problems}")
+    model.load_state_dict(state, strict=True)
+    return model
+
+
+def load_weights(model: nn.Module, weights: str | PathLike) -> nn.Module:
+    """Load ``weights`` (a catalogue name, verified against its checksum, or a path to a .pth file) into ``model``."""
+    if isinstance(weights, str) and not _looks_like_path(weights):
+        record = get_weights(weights)
+        arch = getattr(model, "arch", None)
+        if arch is not None and arch != record.arch:
+            raise SrbenchError(f"weights {record.name!r} are for architecture {record.arch!r}, not {arch!r}")
+        path = weights_file(record)
+        verify_file(path, record)
+        return load_checkpoint(model, path)
+    return load_checkpoint(model, weights)
+
+
+def _looks_like_path(text: str) -> bool:
+    """A string names a file (rather than a catalogue entry) when it has a suffix or a directory part."""
+    return Path(text).suffix != "" or Path(text).name != text

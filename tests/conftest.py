@@ -1,0 +1,46 @@
+"""Shared fixtures: the data store (filled by `make data`), small datasets cut from Set5, a private MLflow store."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("DO_NOT_TRACK", "true")
+
+
+@pytest.fixture(scope="session")
+def benchmark_root() -> Path:
+    """The filled store's benchmark folder; tests needing it skip with a reason when `make data` has not run."""
+    from data.store import benchmark_root
+
+    root = benchmark_root()
+    if not (root / "Set5" / "HR").is_dir():
+        pytest.skip(f"benchmark data not in {root}: run `make data`")
+    return root
+
+
+@pytest.fixture()
+def tiny_dataset(tmp_path: Path, benchmark_root: Path) -> Path:
+    """A dataset folder (HR only, so LR is generated) of three 48x60 crops of Set5 images, one of them gray."""
+    from data.images import read_image, write_image
+
+    folder = tmp_path / "Tiny"
+    for name in ("baby", "bird", "head"):
+        hr = read_image(benchmark_root / "Set5" / "HR" / f"{name}.png")[100:148, 80:140]
+        if name == "head":
+            hr = np.round(hr.mean(axis=2)).astype(np.uint8)
+        write_image(folder / "HR" / f"{name}.png", hr)
+    return folder
+
+
+@pytest.fixture()
+def mlflow_uri(tmp_path: Path, monkeypatch) -> str:
+    """A private SQLite MLflow store for the test (never the project's)."""
+    uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
+    (tmp_path / "mlruns").mkdir()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    return uri

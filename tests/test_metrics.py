@@ -1,0 +1,139 @@
+"""bench.metrics and bench.measure: definitions, agreement with skimage, and the calibration.md bicubic values."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from bench.measure import DOUBLE_SCALE_DB, measure_pair, quantize
+from bench.metrics import psnr, rgb_to_y, shave, ssim
+from bench.protocol import get_protocol
+from data.datasets import load_samples, to_rgb
+from data.images import read_image
+from data.imresize import imresize
+from data.store import benchmark_root
+
+ROOT = benchmark_root()
+needs_data = pytest.mark.skipif(not (ROOT / "Set5" / "HR").is_dir(), reason="no benchmark data: run `make data`")
+STANDARD = get_protocol("standard")
+
+
+def bicubic_scores(dataset: str, scale: int, protocol=STANDARD) -> dict[str, tuple[float, float]]:
+    """Per image (PSNR, SSIM) of MATLAB-bicubic upscaling of the shipped LR (gray LR replicated to RGB)."""
+    return {s.name: measure_pair(imresize(to_rgb(s.lr), scale), s.hr, scale=scale, protocol=protocol, gray=s.gray)
+            for s in load_samples(dataset, scale)}
+
+
+# ---- definitions -------------------------------------------------------------------------------------------------
+
+def test_rgb_to_y_pure_colors():
+    colors = np.array([[[255, 255, 255], [0, 0, 0], [255, 0, 0], [0, 255, 0], [0, 0, 255]]], np.uint8)
+    y = rgb_to_y(colors)[0]
+    assert y.dtype == np.float64
+    assert y == pytest.approx([235.0, 16.0, 16 + 65.481, 16 + 128.553, 16 + 24.966], abs=1e-9)
+
+
+def test_psnr_hand_computed():
+    a = np.full((8, 8), 100, np.uint8)
+    assert psnr(a, a + 1) == pytest.approx(20 * math.log10(255), abs=1e-9)  # MSE 1 -> 48.1308 dB
+    assert psnr(a, a + 1) == pytest.approx(48.1308, abs=1e-4)
+    assert psnr(a, a) == math.inf
+    assert psnr(a.astype(float) / 255, (a + 1).astype(float) / 255, data_range=1.0) == pytest.approx(48.1308, abs=1e-4)
+
+
+def test_shave():
+    img = np.arange(100).reshape(10, 10)
+    assert shave(img, 0) is img
+    assert shave(img, 3).shape == (4, 4) and shave(img, 3)[0, 0] == 33
+
+
+def test_ssim_identical_and_shapes():
+    rng = np.random.default_rng(1)
+    a = rng.integers(0, 256, (32, 40, 3)).astype(np.float64)
+    assert ssim(a, a) == pytest.approx(1.0, abs=1e-12)
+    per_channel = [ssim(a[..., c], np.clip(a[..., c] + 9, 0, 255)) for c in range(3)]
+    assert ssim(a, np.clip(a + 9, 0, 255)) == pytest.approx(np.mean(per_channel), abs=1e-15)
+    with pytest.raises(ValueError):
+        ssim(a[:10, :10, 0], a[:10, :10, 0])
+
+
+@needs_data
+def test_ssim_matches_skimage():
+    from skimage.metrics import structural_similarity
+
+    worst = 0.0
+    for name in ("baby", "bird", "butterfly", "head", "woman"):
+        hr = read_image(ROOT / "Set5" / "HR" / f"{name}.png")[:120, :150]
+        lr = read_image(ROOT / "Set5" / "LR_bicubic" / "X2" / f"{name}x2.png")[:60, :75]
+        a, b = rgb_to_y(hr), rgb_to_y(imresize(lr, 2))
+        ref = structural_similarity(a, b, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+                                    data_range=255)
+        worst = max(worst, abs(ssim(a, b) - ref))
+    assert worst < 1e-6
+
+
+# ---- protocol knobs ----------------------------------------------------------------------------------------------
+
+def test_quantize_modes():
+    x = np.array([-0.1, 0.0, 0.5 / 255, 1.5 / 255, 0.9999 / 255 + 10 / 255, 1.0, 1.2])
+    assert quantize(x, "round").tolist() == [0, 0, 0, 2, 11, 255, 255]  # numpy rounds half to even
+    assert quantize(x, "truncate").tolist() == [0, 0, 0, 1, 10, 255, 255]
+    assert quantize(x, "round").dtype == np.uint8
+    with pytest.raises(ValueError):
+        quantize(x, "ceil")
+
+
+def test_measure_knobs_on_synthetic_pair():
+    rng = np.random.default_rng(2)
+    hr = rng.integers(20, 230, (40, 40, 3), dtype=np.uint8)
+    sr = (hr.astype(int) + rng.integers(-3, 4, hr.shape)).astype(np.uint8)
+    std = measure_pair(sr, hr, scale=4, protocol=STANDARD, gray=False)
+    assert std[0] == pytest.approx(psnr(rgb_to_y(sr)[4:-4, 4:-4], rgb_to_y(hr)[4:-4, 4:-4]))
+    report = get_protocol("ecdn_report")
+    rep = measure_pair(sr, hr, scale=4, protocol=report, gray=False)
+    assert rep[0] == pytest.approx(psnr(sr, hr) + DOUBLE_SCALE_DB)  # RGB, no crop, +48.13 dB
+    assert rep[1] == pytest.approx(ssim(sr.astype(float), hr.astype(float)))
+
+
+def test_gray_raw_uses_mean_of_sr_channels():
+    hr = np.tile(np.arange(0, 240, 8, dtype=np.uint8), (30, 1))
+    sr = to_rgb(np.clip(hr.astype(int) + 2, 0, 255).astype(np.uint8))
+    raw = measure_pair(sr, hr, scale=2, protocol=get_protocol("paper_gray"), gray=True)
+    assert raw[0] == pytest.approx(20 * math.log10(255 / 2))
+    rep = measure_pair(sr, hr, scale=2, protocol=STANDARD, gray=True)
+    assert rep[0] - raw[0] == pytest.approx(20 * math.log10(255 / 219), abs=1e-9)
+
+
+# ---- calibration.md: bicubic ------------------------------------------------------------------------------------
+
+@needs_data
+def test_calibration_bicubic_set5_x4_per_image():
+    expected = {"baby": (31.784, 0.8575), "bird": (30.182, 0.8736), "butterfly": (22.100, 0.7375),
+                "head": (31.613, 0.7546), "woman": (26.467, 0.8325)}
+    got = bicubic_scores("Set5", 4)
+    for name, (p, s) in expected.items():
+        assert got[name][0] == pytest.approx(p, abs=0.01), name
+        assert got[name][1] == pytest.approx(s, abs=0.0002), name
+    assert np.mean([v[0] for v in got.values()]) == pytest.approx(28.429, abs=0.01)
+    assert np.mean([v[1] for v in got.values()]) == pytest.approx(0.8111, abs=0.0002)
+
+
+@needs_data
+@pytest.mark.parametrize("scale,p,s", [(2, 33.673, 0.9303), (3, 30.403, 0.8689)])
+def test_calibration_bicubic_set5_means(scale, p, s):
+    got = bicubic_scores("Set5", scale)
+    assert np.mean([v[0] for v in got.values()]) == pytest.approx(p, abs=0.01)
+    assert np.mean([v[1] for v in got.values()]) == pytest.approx(s, abs=0.0002)
+
+
+@needs_data
+def test_gray_knob_on_set14_bridge():
+    """'raw' measures the gray values; 'replicate' measures Y of replicated RGB, which is 1.32 dB higher."""
+    sample = next(s for s in load_samples("Set14", 2) if s.name == "bridge")
+    assert sample.gray and sample.hr.ndim == 2
+    sr = imresize(to_rgb(sample.lr), 2)
+    raw = measure_pair(sr, sample.hr, scale=2, protocol=get_protocol("paper_gray"), gray=True)
+    rep = measure_pair(sr, sample.hr, scale=2, protocol=STANDARD, gray=True)
+    assert rep[0] - raw[0] == pytest.approx(20 * math.log10(255 / 219), abs=0.01)
