@@ -146,80 +146,100 @@ def _log_per_image(client, run_id: str, result: DatasetResult, workdir: Path) ->
     tracking.retrying(client.log_artifact)(run_id, str(path), "per_image")
 
 
-def _run_cell(cell: Cell, model: torch.nn.Module, exp: Experiment, protocol, device, client, experiment_id: str,
-              parent_id: str, key: str, progress: bool) -> CellOutcome:
-    from mlflow.entities import Metric, Param, RunTag
+def _metrics_batch(values: dict[str, float]):
+    from mlflow.entities import Metric
 
+    now = int(time.time() * 1000)
+    return [Metric(k, float(v), now, 0) for k, v in values.items()]
+
+
+def measure_and_log(model: torch.nn.Module, *, client, run_id: str, datasets: list[str], scale: int, protocol,
+                    device: torch.device, measure, crops: set[tuple[str, str]] = frozenset(),
+                    progress: bool = True) -> dict[str, float]:
+    """Evaluate ``model`` on ``datasets`` at ``scale`` and measure its cost, logging everything to run ``run_id``.
+
+    Logs ``psnr_<color>.<Set>``, ``ssim_<color>.<Set>``, ``n_images.<Set>``, ``forward_s.<Set>`` (as each dataset
+    finishes), per-image CSV artifacts, SR images named in ``crops`` ((Set, image) pairs), then ``params``,
+    ``params_effective``, ``mult_adds_g``, ``latency_ms``, ``latency_iqr_ms`` and ``peak_mem_mb``. The caller marks
+    the run finished. Shared by the benchmark cells and the ablation points.
+    """
     from models import set_bn_mode
     from models.complexity import count_effective_params, count_params, mult_adds
 
+    log_batch = tracking.retrying(client.log_batch)
     color = protocol.color
+    out_hw = (measure.out_height, measure.out_width)
+    metrics: dict[str, float] = {}
+    set_bn_mode(model, protocol.bn_mode)
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        for dataset in datasets:
+            set_name = Path(dataset).name
+
+            def keep_crop(name: str, sr, set_name=set_name) -> None:
+                if (set_name, name) in crops:
+                    out = workdir / "crops" / set_name / f"{name}_x{scale}.png"
+                    write_image(out, sr)
+                    tracking.retrying(client.log_artifact)(run_id, str(out), f"crops/{set_name}")
+
+            result = evaluate(model, dataset, scale, protocol, device=device, progress=progress,
+                              on_image=keep_crop if crops else None)
+            values = {f"psnr_{color}.{set_name}": result.psnr, f"ssim_{color}.{set_name}": result.ssim,
+                      f"n_images.{set_name}": len(result.images), f"forward_s.{set_name}": result.forward_s}
+            metrics.update(values)
+            log_batch(run_id, metrics=_metrics_batch(values))
+            _log_per_image(client, run_id, result, workdir)
+    cost = {"params": count_params(model), "params_effective": count_effective_params(model),
+            "mult_adds_g": mult_adds(model, scale, out_hw) / 1e9}
+    if measure.latency:
+        lat = measure_latency(model, scale, device, warmup=measure.warmup, repeats=measure.repeats, out_hw=out_hw)
+        cost["latency_ms"], cost["latency_iqr_ms"] = lat.median_ms, lat.iqr_ms
+    if measure.memory:
+        peak = measure_peak_memory_mb(model, scale, device, out_hw=out_hw)
+        if peak is not None:
+            cost["peak_mem_mb"] = peak
+    set_bn_mode(model, protocol.bn_mode)
+    log_batch(run_id, metrics=_metrics_batch(cost))
+    return {**metrics, **cost}
+
+
+def run_tags(device: torch.device, protocol) -> dict[str, str]:
+    """Tags every measured run carries: environment, code and every protocol knob."""
+    return {"srbench.device": device.type, "srbench.device_name": describe_device(device),
+            "srbench.threads": str(torch.get_num_threads()), "srbench.torch": torch.__version__,
+            "srbench.git_commit": tracking.git_commit(), "srbench.code_version": code_version(),
+            "srbench.host": socket.gethostname(), "srbench.pid": str(os.getpid()),
+            **{f"protocol.{k}": str(v) for k, v in protocol.as_dict().items()}}
+
+
+def _run_cell(cell: Cell, model: torch.nn.Module, exp: Experiment, protocol, device, client, experiment_id: str,
+              parent_id: str, key: str, progress: bool) -> CellOutcome:
+    from mlflow.entities import Param
+
     tags = {
         "mlflow.parentRunId": parent_id, "srbench.kind": "cell", "srbench.cell_key": key,
         "srbench.model": cell.entry.model, "srbench.arch": cell.entry.model, "srbench.label": cell.entry.display,
         "srbench.weights": cell.weights.name, "srbench.weights_sha256": cell.weights.sha256,
         "srbench.weights_source": cell.weights.source, "srbench.scale": str(cell.scale),
-        "srbench.bn_mode": cell.bn_mode, "srbench.device": device.type, "srbench.device_name": describe_device(device),
-        "srbench.threads": str(torch.get_num_threads()), "srbench.torch": torch.__version__,
-        "srbench.git_commit": tracking.git_commit(), "srbench.code_version": code_version(),
-        "srbench.datasets": ",".join(cell.datasets), "srbench.host": socket.gethostname(), "srbench.pid": str(os.getpid()),
-        **{f"protocol.{k}": str(v) for k, v in protocol.as_dict().items()},
-        **{f"srbench.dataset_fingerprint.{d}": dataset_fingerprint(d, cell.scale, protocol.lr_source)
+        "srbench.bn_mode": cell.bn_mode, "srbench.datasets": ",".join(cell.datasets), **run_tags(device, protocol),
+        **{f"srbench.dataset_fingerprint.{Path(d).name}": dataset_fingerprint(d, cell.scale, protocol.lr_source)
            for d in cell.datasets},
     }
     run = tracking.retrying(client.create_run)(
         experiment_id, run_name=f"{cell.entry.display} x{cell.scale} bn={cell.bn_mode}", tags=tags)
     run_id = run.info.run_id
-    log_batch = tracking.retrying(client.log_batch)
-    log_batch(run_id, params=[Param(k, str(v)) for k, v in {
+    tracking.retrying(client.log_batch)(run_id, params=[Param(k, str(v)) for k, v in {
         "model": cell.entry.model, "weights": cell.weights.name, "scale": cell.scale,
         "group": cell.weights.build.get("group"), "protocol": protocol.name, "bn_mode": cell.bn_mode}.items()])
-    metrics: dict[str, float] = {}
     try:
-        set_bn_mode(model, cell.bn_mode)
         crops = {(c["dataset"], str(c["image"])) for c in exp.crops if c.get("scale") == cell.scale}
-        with tempfile.TemporaryDirectory() as tmp:
-            workdir = Path(tmp)
-            for dataset in cell.datasets:
-                set_name = Path(dataset).name
-
-                def keep_crop(name: str, sr, set_name=set_name) -> None:
-                    if (set_name, name) in crops:
-                        out = workdir / "crops" / set_name / f"{name}_x{cell.scale}.png"
-                        write_image(out, sr)
-                        tracking.retrying(client.log_artifact)(run_id, str(out), f"crops/{set_name}")
-
-                result = evaluate(model, dataset, cell.scale, protocol, device=device, progress=progress,
-                                  on_image=keep_crop if crops else None)
-                values = {f"psnr_{color}.{set_name}": result.psnr, f"ssim_{color}.{set_name}": result.ssim,
-                          f"n_images.{set_name}": len(result.images), f"forward_s.{set_name}": result.forward_s}
-                metrics.update(values)
-                now = int(time.time() * 1000)
-                log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in values.items()])
-                _log_per_image(client, run_id, result, workdir)
-            set_bn_mode(model, cell.bn_mode)
-            metrics["params"] = count_params(model)
-            metrics["params_effective"] = count_effective_params(model, cell.scale)
-            metrics["mult_adds_g"] = mult_adds(model, cell.scale, (exp.measure.out_height, exp.measure.out_width)) / 1e9
-            out_hw = (exp.measure.out_height, exp.measure.out_width)
-            if exp.measure.latency:
-                lat = measure_latency(model, cell.scale, device, warmup=exp.measure.warmup,
-                                      repeats=exp.measure.repeats, out_hw=out_hw)
-                metrics["latency_ms"], metrics["latency_iqr_ms"] = lat.median_ms, lat.iqr_ms
-            if exp.measure.memory:
-                peak = measure_peak_memory_mb(model, cell.scale, device, out_hw=out_hw)
-                if peak is not None:
-                    metrics["peak_mem_mb"] = peak
-            now = int(time.time() * 1000)
-            log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()
-                                       if not k.startswith(("psnr_", "ssim_", "n_images", "forward_s"))])
+        metrics = measure_and_log(model, client=client, run_id=run_id, datasets=cell.datasets, scale=cell.scale,
+                                  protocol=protocol, device=device, measure=exp.measure, crops=crops,
+                                  progress=progress)
         tracking.retrying(client.set_terminated)(run_id, "FINISHED")
     except BaseException as exc:
-        status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
-        try:
-            tracking.retrying(client.set_terminated)(run_id, status)
-        finally:
-            raise
+        tracking.retrying(client.set_terminated)(run_id, "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
+        raise
     return CellOutcome(cell.entry.display, cell.scale, cell.bn_mode, "computed", run_id, metrics)
 
 
