@@ -1,0 +1,190 @@
+"""Ablations as declared experiments: a grid over a base training recipe, each point trained then evaluated.
+
+An ablation file (``experiments/ablation_*.yaml``)::
+
+    name: ablation_group                            # MLflow experiment holding every point
+    base: experiments/train/ecdn_m_x2_cpu.yaml      # the training recipe each point starts from
+    gpu_base: experiments/train/ecdn_m.yaml         # used instead with `srbench ablate --gpu`
+    budget: 300 steps of 16 patches 32x32 on T91, CPU  # stated in the report beside every conclusion
+    set: {max_steps: 300}                           # overrides applied to the base for every point (CPU budget)
+    grid:                                           # the cartesian product of these lists is the sweep
+      model: [ecdn_m, carn_m]
+      group: [1, 2, 4, 8]
+    points:                                         # and/or explicit points, appended after the grid's
+      - {loss: SmoothL1, smoothl1_beta: 0.01}
+    evaluate: {datasets: [Set5, Set14], scale: 2, protocol: standard}
+
+A file with neither ``grid`` nor ``points`` (e.g. ``ablation_bn.yaml``) is a benchmark experiment and is run by the benchmark runner.
+
+Each point is one MLflow run of the training (``srbench.kind=train``) in the ablation's experiment, with the swept
+values as params (they are training config fields), tags ``srbench.sweep=<name>``, ``srbench.sweep_point`` (JSON of
+the swept values), ``srbench.point_key`` and ``srbench.budget``, and the final evaluation logged into the same run by
+:func:`bench.runner.measure_and_log` (``psnr_y.<Set>``, per-image CSVs, params, Mult-Adds, latency). The tag
+``srbench.point_done=1`` is written last: a point without it is not finished. Rerunning skips finished points; an
+interrupted point resumes its training from its last checkpoint (``runs/<name>/<point>/last.pt``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.errors import SrbenchError
+from bench.experiment import Measure
+from bench.strict import from_mapping, load_yaml, suggest
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """How each trained point is measured."""
+
+    datasets: list[str] = field(default_factory=lambda: ["Set5", "Set14"])
+    scale: int | None = None  # default: the trained scale (x4 for multi-scale training)
+    protocol: str = "standard"
+    bn_mode: str = "eval"
+
+
+@dataclass(frozen=True)
+class Ablation:
+    """A sweep over a base training recipe."""
+
+    name: str
+    base: str
+    budget: str
+    grid: dict = field(default_factory=dict)
+    points: list[dict] = field(default_factory=list)
+    gpu_base: str | None = None
+    set: dict = field(default_factory=dict)
+    gpu_set: dict = field(default_factory=dict)
+    evaluate: Evaluation = field(default_factory=Evaluation)
+    measure: Measure = field(default_factory=lambda: Measure(repeats=3))
+    description: str = ""
+    out_root: str = "runs"  # checkpoints go to <out_root>/<name>/<point>/
+
+
+@dataclass
+class PointOutcome:
+    label: str
+    values: dict
+    status: str  # computed | cached
+    run_id: str | None
+    metrics: dict = field(default_factory=dict)
+
+
+def is_sweep(path: str | Path) -> bool:
+    """True for an ablation grid file, False for a benchmark experiment file."""
+    data = load_yaml(path)
+    return "grid" in data or "points" in data
+
+
+def load_ablation(path: str | Path) -> Ablation:
+    """Read an ablation file strictly; every grid key must be a training config field."""
+    from bench.train_config import TrainConfig
+
+    abl = from_mapping(Ablation, load_yaml(path), str(path))
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    for key in [*abl.grid, *abl.set, *abl.gpu_set, *(k for p in abl.points for k in p)]:
+        if key not in known:
+            raise SrbenchError(f"{path}: {key!r} is not a training config field{suggest(key, known)}")
+    for key, values in abl.grid.items():
+        if not isinstance(values, list) or not values:
+            raise SrbenchError(f"{path}: grid.{key} must be a non-empty list, got {values!r}")
+    if not abl.grid and not abl.points:
+        raise SrbenchError(f"{path}: an ablation needs a grid or points")
+    return abl
+
+
+def points(abl: Ablation) -> list[dict]:
+    """The grid's cartesian product, in file order, then the explicit points."""
+    keys = list(abl.grid)
+    grid = [dict(zip(keys, combo)) for combo in itertools.product(*(abl.grid[k] for k in keys))] if keys else []
+    return grid + [dict(p) for p in abl.points]
+
+
+def point_label(values: dict) -> str:
+    """A file- and run-name-safe label such as ``model=ecdn_m,group=4``."""
+    return ",".join(f"{k}={v}" for k, v in values.items())
+
+
+def _point_config(abl: Ablation, values: dict, gpu: bool):
+    from bench.train_config import load_config
+
+    base = abl.gpu_base if gpu and abl.gpu_base else abl.base
+    overrides = {**(abl.gpu_set if gpu else abl.set), **values}
+    safe = point_label(values).replace("=", "-").replace(",", "_")
+    overrides.update(experiment=abl.name, name=f"{abl.name}-{safe}", out_dir=str(Path(abl.out_root) / abl.name / safe))
+    return load_config(base, overrides=[f"{k}={json.dumps(v)}" for k, v in overrides.items()])
+
+
+def _point_key(config, abl: Ablation) -> str:
+    from bench.cells import code_version
+    from bench.strict import to_mapping
+
+    identity = {k: v for k, v in to_mapping(config).items() if k not in ("device", "out_dir", "name")}
+    blob = json.dumps({"config": identity, "evaluate": to_mapping(abl.evaluate), "measure": to_mapping(abl.measure),
+                       "code": code_version()}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _finished_point(client, experiment_id: str, key: str):
+    from bench import tracking
+
+    runs = tracking.retrying(client.search_runs)(
+        [experiment_id], filter_string=f"tags.`srbench.point_key` = '{key}' and tags.`srbench.point_done` = '1'")
+    return runs[0] if runs else None
+
+
+def run_ablation(abl: Ablation, *, gpu: bool = False, device: str | None = None, progress: bool = True,
+                 only: list[str] | None = None) -> list[PointOutcome]:
+    """Train and evaluate every point not finished yet; return what happened to each."""
+    import torch
+
+    from bench import tracking
+    from bench.device import resolve_device
+    from bench.protocol import get_protocol
+    from bench.runner import measure_and_log, run_tags
+    from bench.train import train
+    from models import create_model
+
+    client = tracking.client()
+    experiment_id = tracking.get_or_create_experiment(client, abl.name)
+    protocol = get_protocol(abl.evaluate.protocol, bn_mode=abl.evaluate.bn_mode)
+    outcomes = []
+    for values in points(abl):
+        label = point_label(values)
+        if only and label not in only:
+            continue
+        config = _point_config(abl, values, gpu)
+        if device:
+            config = dataclasses.replace(config, device=device)
+        key = _point_key(config, abl)
+        done = _finished_point(client, experiment_id, key)
+        if done is not None:
+            outcomes.append(PointOutcome(label, values, "cached", done.info.run_id, dict(done.data.metrics)))
+            continue
+        resume = (Path(config.out_dir) / "last.pt").is_file()
+        print(f"[{abl.name}] {label}: {'resuming' if resume else 'training'} ({config.max_steps} steps)")
+        result = train(config, resume=resume, progress=progress)
+        if result.run_id is None or result.final_weights is None:
+            raise SrbenchError(f"[{abl.name}] {label}: training produced no final weights")
+        dev = resolve_device(config.device)
+        scale = abl.evaluate.scale or (config.scale or 4)
+        model = create_model(config.model, scales=config.train_scales if config.scale == 0 else config.scale,
+                             group=config.group, weights=result.final_weights, device=str(dev))
+        tags = {"srbench.sweep": abl.name, "srbench.sweep_point": json.dumps(values, sort_keys=True),
+                "srbench.point_key": key, "srbench.budget": abl.budget, "srbench.scale": str(scale),
+                "srbench.eval_datasets": ",".join(abl.evaluate.datasets), **run_tags(dev, protocol)}
+        for k, v in tags.items():
+            tracking.retrying(client.set_tag)(result.run_id, k, v)
+        metrics = measure_and_log(model, client=client, run_id=result.run_id, datasets=abl.evaluate.datasets,
+                                  scale=scale, protocol=protocol, device=dev, measure=abl.measure, progress=progress)
+        tracking.retrying(client.set_tag)(result.run_id, "srbench.point_done", "1")
+        outcomes.append(PointOutcome(label, values, "computed", result.run_id, metrics))
+        del model
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    return outcomes
