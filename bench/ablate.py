@@ -145,6 +145,7 @@ def run_ablation(abl: Ablation, *, gpu: bool = False, device: str | None = None,
 
     from bench import tracking
     from bench.device import resolve_device
+    from bench.evaluate import prepare_model
     from bench.protocol import get_protocol
     from bench.runner import measure_and_log, run_tags
     from bench.train import train
@@ -173,8 +174,9 @@ def run_ablation(abl: Ablation, *, gpu: bool = False, device: str | None = None,
             raise SrbenchError(f"[{abl.name}] {label}: training produced no final weights")
         dev = resolve_device(config.device)
         scale = abl.evaluate.scale or (config.scale or 4)
-        model = create_model(config.model, scales=config.train_scales if config.scale == 0 else config.scale,
-                             group=config.group, weights=result.final_weights, device=str(dev))
+        model = prepare_model(create_model(config.model, scales=config.train_scales if config.scale == 0 else
+                                           config.scale, group=config.group, weights=result.final_weights,
+                                           device=str(dev)))
         tags = {"srbench.sweep": abl.name, "srbench.sweep_point": json.dumps(values, sort_keys=True),
                 "srbench.point_key": key, "srbench.budget": abl.budget, "srbench.scale": str(scale),
                 "srbench.eval_datasets": ",".join(abl.evaluate.datasets), **run_tags(dev, protocol)}

