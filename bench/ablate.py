@@ -13,6 +13,7 @@ An ablation file (``experiments/ablation_*.yaml``)::
     points:                                         # and/or explicit points, appended after the grid's
       - {loss: SmoothL1, smoothl1_beta: 0.01}
     evaluate: {datasets: [Set5, Set14], scale: 2, protocol: standard}
+    baseline: {group: 4}                            # tagged srbench.baseline=true: what the others are compared to
 
 A file with neither ``grid`` nor ``points`` (e.g. ``ablation_bn.yaml``) is a benchmark experiment and is run by the benchmark runner.
 
@@ -64,6 +65,7 @@ class Ablation:
     measure: Measure = field(default_factory=lambda: Measure(repeats=3))
     description: str = ""
     out_root: str = "runs"  # checkpoints go to <out_root>/<name>/<point>/
+    baseline: dict = field(default_factory=dict)  # points matching these values are the reference of comparisons
 
 
 @dataclass
@@ -87,7 +89,7 @@ def load_ablation(path: str | Path) -> Ablation:
 
     abl = from_mapping(Ablation, load_yaml(path), str(path))
     known = {f.name for f in dataclasses.fields(TrainConfig)}
-    for key in [*abl.grid, *abl.set, *abl.gpu_set, *(k for p in abl.points for k in p)]:
+    for key in [*abl.grid, *abl.set, *abl.gpu_set, *abl.baseline, *(k for p in abl.points for k in p)]:
         if key not in known:
             raise SrbenchError(f"{path}: {key!r} is not a training config field{suggest(key, known)}")
     for key, values in abl.grid.items():
@@ -178,7 +180,9 @@ def run_ablation(abl: Ablation, *, gpu: bool = False, device: str | None = None,
                                            config.scale, group=config.group, weights=result.final_weights,
                                            device=str(dev)))
         tags = {"srbench.sweep": abl.name, "srbench.sweep_point": json.dumps(values, sort_keys=True),
-                "srbench.point_key": key, "srbench.budget": abl.budget, "srbench.scale": str(scale),
+                "srbench.point_key": key, "srbench.budget": abl.budget,
+                "srbench.baseline": str(bool(abl.baseline) and all(values.get(k, getattr(config, k)) == v
+                                                                   for k, v in abl.baseline.items())).lower(), "srbench.scale": str(scale),
                 "srbench.eval_datasets": ",".join(abl.evaluate.datasets), **run_tags(dev, protocol)}
         for k, v in tags.items():
             tracking.retrying(client.set_tag)(result.run_id, k, v)

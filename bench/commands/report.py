@@ -1,0 +1,44 @@
+"""``srbench report``: the papers' tables and figures, from MLflow alone, into reports/."""
+
+from __future__ import annotations
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "report", help="render reports/ (tables as Markdown/LaTeX/CSV, figures as PNG/PDF, README) from MLflow",
+        description=__doc__ + " Reads the benchmark experiment plus the `training`, `ablation_group`, "
+        "`ablation_loss` and `ablation_bn` experiments when they exist (FINISHED runs only; the newest run per cell "
+        "wins). Deleting the output folder and regenerating gives the same content.")
+    p.add_argument("--experiment", default="benchmark", help="MLflow experiment with the cell runs (default: benchmark)")
+    p.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else the project store)")
+    p.add_argument("--out", default="reports", help="output folder (default: reports)")
+    p.add_argument("--dataset", default="Set14", help="dataset of the PSNR-vs-Mult-Adds bubble chart (default: Set14)")
+    p.add_argument("--scale", type=int, default=4, choices=[2, 3, 4], help="scale of the bubble chart (default: 4)")
+    p.add_argument("--crop", action="append", default=[], metavar="SET/IMAGE@S:TOP,LEFT,H,W",
+                   help="a visual-comparison crop, e.g. Set5/baby@4:200,180,96,96 (repeatable; added to the "
+                        "experiment's `crops`)")
+    p.add_argument("--reference", default="bicubic",
+                   help="row the main table's paired comparison is made against: a label, weights or model name "
+                        "(default: bicubic)")
+    p.add_argument("--protocol", default="standard", help="protocol preset of the main tables (default: standard)")
+    p.add_argument("--train-runs", nargs="+", metavar="RUN_ID",
+                   help="training runs (ids or id prefixes) for the training curves (default: all finished ones)")
+    p.add_argument("--resamples", type=int, default=10_000, help="bootstrap resamples (default: 10000)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
+    p.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    from bench.errors import SrbenchError
+    from bench.report.build import generate
+
+    if args.resamples < 100:
+        raise SrbenchError(f"--resamples {args.resamples}: use at least 100")
+    report = generate(experiment=args.experiment, uri=args.tracking_uri, out=args.out, dataset=args.dataset,
+                      scale=args.scale, crops=args.crop, reference=args.reference, protocol=args.protocol,
+                      train_runs=args.train_runs, n_resamples=args.resamples, seed=args.seed)
+    n_tables = sum(len(s.tables) for s in report.sections)
+    n_figures = sum(len(s.figures) for s in report.sections)
+    print(f"wrote {report.out / 'README.md'}: {n_tables} table(s), {n_figures} figure(s); "
+          f"{len(report.notes)} note(s) in the README")
+    return 0

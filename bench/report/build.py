@@ -1,0 +1,367 @@
+"""Build ``reports/`` from MLflow alone: every table (Markdown, LaTeX, CSV), every figure (PNG, PDF) and a README.
+
+The report command owns ``<out>/README.md``, ``<out>/tables/`` and ``<out>/figures/``: files there that this run did
+not write (a table whose data is gone) are removed, so deleting ``<out>`` and regenerating gives the same content.
+Other files in ``<out>`` (e.g. the benchmark command's own summary) are left alone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bench.errors import SrbenchError
+from bench.report import collect, figures, reference as ref, tables
+from bench.report.collect import Benchmark, Store, dataset_rank
+from bench.report.render import Table, write_table
+
+TRAINING = "training"
+ABLATIONS = ("ablation_group", "ablation_loss")
+# experiments/ablation_bn.yaml shares the benchmark's MLflow experiment (and so its cells): see that file.
+BN_ABLATION = "benchmark"
+_CROP = re.compile(r"^([^/@:]+)/([^@:]+)@([234]):(\d+),(\d+),(\d+),(\d+)$")
+
+
+def parse_crop(spec: str) -> dict:
+    """``Set5/baby@4:200,180,96,96`` -> {dataset, image, scale, box: [top, left, h, w]}."""
+    m = _CROP.match(spec.strip())
+    if not m:
+        raise SrbenchError(f"--crop {spec!r}: expected <Set>/<image>@<scale>:<top>,<left>,<h>,<w>, "
+                           "e.g. Set5/baby@4:200,180,96,96")
+    d, image, s, *box = m.groups()
+    box = [int(v) for v in box]
+    if box[2] <= 0 or box[3] <= 0:
+        raise SrbenchError(f"--crop {spec!r}: the box height and width must be positive")
+    return {"dataset": d, "image": image, "scale": int(s), "box": box}
+
+
+@dataclass
+class Section:
+    """A README section: a heading, optional text, and tables and/or figures."""
+
+    title: str
+    text: list[str] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    figures: list[tuple[str, str]] = field(default_factory=list)   # (stem, caption)
+
+
+@dataclass
+class Report:
+    out: Path
+    uri: str
+    sources: list[str] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    written: list[Path] = field(default_factory=list)
+
+
+def generate(*, experiment: str = "benchmark", uri: str | None = None, out: str | Path = "reports",
+             dataset: str = "Set14", scale: int = 4, crops: list[str] | None = None, reference: str = "bicubic",
+             protocol: str = "standard", train_runs: list[str] | None = None, n_resamples: int = 10_000,
+             seed: int = 0) -> Report:
+    """Read the store and write the whole report; returns what was written and the notes."""
+    from bench.report.readme import write_readme
+
+    out = Path(out)
+    crop_specs = [parse_crop(c) for c in crops or []]
+    store = Store(uri)
+    report = Report(out=out, uri=store.uri)
+    try:
+        boot = {"n_resamples": n_resamples, "seed": seed}
+        bench = collect.read_benchmark(store, experiment)
+        training = collect.read_training(store, TRAINING)
+        ablations = {name: collect.read_training(store, name, sweeps=True) for name in ABLATIONS}
+        bn_ablation = bench if experiment == BN_ABLATION else collect.read_benchmark(store, BN_ABLATION)
+        if bench is None and training is None and all(v is None for v in ablations.values()) and bn_ablation is None:
+            known = sorted(e.name for e in store.client.search_experiments())
+            raise SrbenchError(f"experiment {experiment!r} not found in {store.uri}; run `srbench benchmark` first"
+                               + (f" (experiments there: {', '.join(known)})" if known else " (the store is empty)"))
+        _benchmark_sections(report, store, bench, experiment, protocol, reference, dataset, scale, crop_specs, boot)
+        _training_section(report, store, training, train_runs)
+        _ablation_sections(report, store, ablations, bn_ablation, protocol, boot)
+        _write(report, write_readme)
+    finally:
+        store.close()
+    return report
+
+
+# ------------------------------------------------------------------------------------------------------- benchmark
+def _benchmark_sections(report: Report, store: Store, bench: Benchmark | None, experiment: str, protocol: str,
+                        reference: str, dataset: str, scale: int, crop_specs: list[dict], boot: dict) -> None:
+    if bench is None:
+        report.notes.append(f"Experiment `{experiment}` does not exist in this store: no benchmark tables or "
+                            "figures (run `srbench benchmark`).")
+        return
+    report.sources.append(f"`{experiment}`: {bench.n_finished} finished cell run(s) read; "
+                          f"{bench.cells['run_id'].nunique() if not bench.cells.empty else 0} selected after "
+                          "newest-wins (per cell key, then per cell identity)")
+    if bench.empty:
+        report.notes.append(f"Experiment `{experiment}` has no finished cell runs.")
+        return
+    y_protocols = tables.protocols(bench, "y", protocol)
+    all_protocols = tables.protocols(bench, None, protocol)
+    main = protocol if protocol in all_protocols else all_protocols[0]
+    if main != protocol:
+        report.notes.append(f"Protocol `{protocol}` has no cells in `{experiment}`; the main tables use `{main}`.")
+
+    sec = Section("Results: PSNR/SSIM by dataset and scale")
+    for proto in y_protocols:
+        t = tables.paper_table(bench, proto, name="paper_table" if proto == main else f"paper_table_{proto}")
+        if t:
+            sec.tables.append(t)
+    t, note = tables.reference_table(bench, store, main, reference, **boot)
+    if t:
+        sec.tables.append(t)
+    if note:
+        report.notes.append(note)
+    report.sections.append(sec)
+
+    sec = Section("Published versus measured")
+    t, notes = tables.paper_vs_measured(bench, store, y_protocols, **boot)
+    if t:
+        sec.tables.append(t)
+    else:
+        sec.text.extend(notes or ["No measured cell matches a published row."])
+    report.sections.append(sec)
+
+    sec = Section("The ECDN report's Table 1, in its own form")
+    sec.text.append(
+        "The ECDN report's Table 1 prints, per model, the SUM over the 119 images of Set5 + Set14 + B100 at x4 of "
+        "each image's PSNR (\"PSNR score\") and LPIPS. Its script measured RGB without border crop, truncated the "
+        "output to 8 bits, left BatchNorm in training mode and divided the images by 255 twice, which adds "
+        f"20·log10(255) = 48.13 dB to every image: sum_report ≈ sum_ours_under_its_protocol + 119 × 48.13. The "
+        "`ecdn_report` protocol preset does all of this (the 48.13 dB included), so a benchmark run with it "
+        "reproduces the printed scores (to within about 1.5 points); the sums under the standard protocol are "
+        "shown for the same rows and are smaller by roughly 119 × 48.13 ≈ 5727 plus the protocol differences.")
+    for proto in all_protocols:
+        t, note = tables.ecdn_table1(bench, store, proto)
+        if t:
+            sec.tables.append(t)
+        if note:
+            report.notes.append(note)
+    if not sec.tables:
+        sec.text.append("No model has per-image results for Set5, Set14 and B100 at x4.")
+    report.sections.append(sec)
+
+    sec = Section("Efficiency")
+    t = tables.efficiency_table(bench, main, dataset)
+    if t:
+        sec.tables.append(t)
+    stem = f"psnr_vs_mult_adds_{dataset}_x{scale}"
+    if _bubble(report, bench, main, dataset, scale, stem):
+        sec.figures.append((stem, f"PSNR versus Mult-Adds on {dataset} x{scale} (bubble area ∝ parameters; hollow "
+                                  "markers: published values)."))
+    report.sections.append(sec)
+
+    sec = Section("BatchNorm mode: eval versus batch statistics")
+    t = tables.bn_table(bench, store, main, **boot)
+    if t:
+        sec.tables.append(t)
+    else:
+        sec.text.append("No model was measured with both `eval` and `batch` BatchNorm statistics.")
+    report.sections.append(sec)
+
+    sec = Section("Visual comparisons")
+    specs = {(c["dataset"], c["image"], c["scale"], tuple(c["box"])): c
+             for c in crop_specs + collect.parent_crops(store, bench.parents)}
+    if not specs:
+        sec.text.append("No crops declared (experiment `crops:` or `--crop`).")
+    for key in sorted(specs, key=lambda k: (dataset_rank(k[0]), k[1], k[2], k[3])):
+        stem, caption = _crop_figure(report, store, bench, main, specs[key])
+        if stem:
+            sec.figures.append((stem, caption))
+        elif caption:
+            sec.text.append(caption)
+    report.sections.append(sec)
+
+
+def _bubble(report: Report, bench: Benchmark, protocol: str, dataset: str, scale: int, stem: str) -> bool:
+    res = bench.results[(bench.results["protocol"] == protocol) & (bench.results["dataset"] == dataset)
+                        & (bench.results["scale"] == scale)]
+    if res.empty:
+        report.notes.append(f"Bubble chart: no cells for {dataset} x{scale} under protocol {protocol}.")
+        return False
+    cells = bench.cells[(bench.cells["protocol"] == protocol) & (bench.cells["scale"] == scale)]
+    points, bicubic = [], None
+    for r in res.itertuples(index=False):
+        c = tables._select(cells, model=r.model, weights=r.weights, group=r.group, bn_mode=r.bn_mode)
+        if r.model == "bicubic":
+            bicubic = r.psnr
+            continue
+        if c.empty:
+            continue
+        points.append({"label": r.label, "model": r.model, "psnr": r.psnr, "published": False,
+                       "mult_adds_g": c["mult_adds_g"].iloc[0], "params": c["params"].iloc[0]})
+    for pub in ref.PUBLISHED:
+        if (dataset, scale) in pub.scores and pub.mult_adds_g.get(scale) and pub.params.get(scale):
+            points.append({"label": pub.name, "model": pub.model, "psnr": pub.scores[(dataset, scale)][0],
+                           "published": True, "mult_adds_g": pub.mult_adds_g[scale], "params": pub.params[scale]})
+    report.written += figures.bubble_chart(points, dataset=dataset, scale=scale, out_dir=report.out / "figures",
+                                           stem=stem, bicubic_psnr=bicubic, protocol=protocol)
+    return True
+
+
+def _load_hr(dataset: str, image: str, scale: int):
+    """The HR image (uint8 HxWx3, cropped to a multiple of the scale) via data.datasets, or a reason string."""
+    try:
+        from data.datasets import load_samples
+    except ImportError as exc:
+        return f"data.datasets is not available ({exc})"
+    try:
+        for sample in load_samples(dataset, scale):
+            if sample.name == image:
+                hr = np.asarray(sample.hr)
+                break
+        else:
+            return f"image {image!r} is not in {dataset}"
+    except SrbenchError as exc:
+        return str(exc)
+    except Exception as exc:  # a dataset that is not in the store, an unreadable file
+        return f"{type(exc).__name__}: {exc}"
+    if hr.ndim == 2:
+        hr = np.repeat(hr[:, :, None], 3, axis=2)
+    return hr[: hr.shape[0] - hr.shape[0] % scale, : hr.shape[1] - hr.shape[1] % scale]
+
+
+def _crop_figure(report: Report, store: Store, bench: Benchmark, protocol: str, spec: dict):
+    from bench.metrics import psnr as psnr_fn, rgb_to_y
+    from data.images import read_image
+
+    d, image, s, (top, left, h, w) = spec["dataset"], spec["image"], spec["scale"], spec["box"]
+    name = f"{d}/{image} x{s} [{top},{left},{h},{w}]"
+    res = bench.results[(bench.results["protocol"] == protocol) & (bench.results["dataset"] == d)
+                        & (bench.results["scale"] == s)]
+    if res.empty:
+        return None, f"Crop {name}: no cell runs for {d} x{s} under protocol {protocol}."
+    hr = _load_hr(d, image, s)
+    if isinstance(hr, str):
+        report.notes.append(f"Crop {name}: HR image unavailable: {hr}.")
+        return None, f"Crop {name}: the HR image is unavailable ({hr}); no figure."
+    if top + h > hr.shape[0] or left + w > hr.shape[1]:
+        report.notes.append(f"Crop {name}: the box lies outside the {hr.shape[0]}x{hr.shape[1]} HR image.")
+        return None, None
+    hr_crop = hr[top:top + h, left:left + w]
+    tiles, missing = [], []
+    artifact = f"crops/{d}/{image}_x{s}.png"
+    for r in res.itertuples(index=False):
+        path = store.artifact(r.run_id, artifact)
+        if path is None:
+            missing.append(f"{r.label} (run {r.short})")
+            continue
+        sr = read_image(path)
+        if sr.ndim == 2:
+            sr = np.repeat(sr[:, :, None], 3, axis=2)
+        if sr.shape != hr.shape:
+            missing.append(f"{r.label} (run {r.short}: SR image is {sr.shape[0]}x{sr.shape[1]}, HR "
+                           f"{hr.shape[0]}x{hr.shape[1]})")
+            continue
+        crop = sr[top:top + h, left:left + w]
+        tiles.append({"label": f"{r.label}", "crop": crop, "psnr": psnr_fn(rgb_to_y(crop), rgb_to_y(hr_crop))})
+    if missing:
+        report.notes.append(f"Crop {name}: artifact `{artifact}` missing for " + ", ".join(missing) + ".")
+    if not tiles:
+        return None, f"Crop {name}: no cell run holds the SR crop artifact `{artifact}`; no figure."
+    tiles.append({"label": "HR (crop)", "crop": hr_crop, "psnr": None})
+    stem = f"crop_{d}_{re.sub(r'[^A-Za-z0-9_-]', '_', image)}_x{s}_{top}_{left}_{h}_{w}"
+    report.written += figures.crop_grid(hr, (top, left, h, w), tiles, title=f"{d} {image} x{s}",
+                                        out_dir=report.out / "figures", stem=stem)
+    psnrs = ", ".join(f"{t['label']} {t['psnr']:.2f} dB" for t in tiles if t["psnr"] is not None)
+    return stem, (f"{d} `{image}` x{s}, box top={top}, left={left}, {h}x{w}: the HR image with the box, then the "
+                  f"same crop from every model (protocol {protocol}). Crop PSNR on Y: {psnrs}.")
+
+
+# -------------------------------------------------------------------------------------------------------- training
+def _training_section(report: Report, store: Store, training, train_runs: list[str] | None) -> None:
+    sec = Section("Training")
+    if training is None:
+        report.notes.append(f"Experiment `{TRAINING}` does not exist: no training curves.")
+        return
+    if train_runs:
+        keep = [any(rid.startswith(p) for p in train_runs) for rid in training["run_id"]]
+        training = training[keep]
+    report.sources.append(f"`{TRAINING}`: {len(training)} finished training run(s)")
+    if training.empty:
+        sec.text.append("No finished training runs.")
+        report.sections.append(sec)
+        return
+    t = tables.training_table(training)
+    if t:
+        sec.tables.append(t)
+    runs = []
+    for r in training.itertuples(index=False):
+        keys = sorted(k for k in r.metrics_ if k.startswith("val_psnr"))
+        runs.append({"label": f"{r.label or r.run_name or r.short} ({r.short})", "model": r.model,
+                     "loss": store.metric_history(r.run_id, "loss") if "loss" in r.metrics_ else None,
+                     "val": {k: store.metric_history(r.run_id, k) for k in keys}})
+    report.written += figures.training_curves(runs, out_dir=report.out / "figures", stem="training_curves")
+    sec.figures.append(("training_curves", "Training loss and validation PSNR against step."))
+    report.sections.append(sec)
+
+
+# -------------------------------------------------------------------------------------------------------- ablations
+def _ablation_sections(report: Report, store: Store, ablations: dict, bn_ablation: Benchmark | None,
+                       protocol: str, boot: dict) -> None:
+    sec = Section("Ablations")
+    for name, frame in ablations.items():
+        if frame is None:
+            report.notes.append(f"Experiment `{name}` does not exist: that ablation is omitted.")
+            continue
+        report.sources.append(f"`{name}`: {len(frame)} finished ablation run(s)")
+        if frame.empty:
+            sec.text.append(f"`{name}`: no finished ablation runs.")
+            continue
+        for sweep in sorted(set(frame["sweep"])):
+            pts_frame = frame[frame["sweep"] == sweep]
+            t = tables.ablation_table(store, name, sweep, pts_frame, **boot)
+            if t is None:
+                continue
+            sec.tables.append(t)
+            varying, primary, pts = tables.ablation_points(pts_frame)
+            datasets = tables._sweep_datasets(pts)
+            plot_pts = []
+            for _, p in pts.iterrows():
+                psnr = {d: p["metrics_"][k] for d in datasets if (k := tables._psnr_key(p["metrics_"], d))}
+                plot_pts.append({"label": p["point"], "x": p["values"].get(primary), "series": p["series"],
+                                 "psnr": psnr, "params": p["metrics_"].get("params"),
+                                 "baseline": bool(p["is_baseline"])})
+            stem = t.name
+            if primary == "group":
+                report.written += figures.ablation_group_plot(plot_pts, datasets, title=f"{sweep}: PSNR vs group",
+                                                              out_dir=report.out / "figures", stem=stem)
+                cap = f"Sweep `{sweep}`: PSNR against group size (lines), parameters on the right axis (dashed)."
+            else:
+                report.written += figures.ablation_bar_plot(plot_pts, datasets, title=f"{sweep}",
+                                                            out_dir=report.out / "figures", stem=stem)
+                cap = f"Sweep `{sweep}`: PSNR per point (one bar group per point, one bar per dataset)."
+            sec.figures.append((stem, cap))
+    if bn_ablation is None:
+        report.notes.append(f"Experiment `{BN_ABLATION}` does not exist: the BatchNorm ablation is omitted.")
+    else:
+        report.sources.append(f"`{BN_ABLATION}`: {bn_ablation.n_finished} finished cell run(s)")
+        protos = tables.protocols(bn_ablation, None, protocol)
+        t = tables.bn_table(bn_ablation, store, protos[0], name="ablation_bn", **boot) if protos else None
+        if t:
+            t.title = "BatchNorm ablation (experiments/ablation_bn.yaml, evaluation only): " + t.title
+            sec.tables.append(t)
+        else:
+            sec.text.append(f"`{BN_ABLATION}`: no model with both eval and batch cells.")
+    if sec.tables or sec.text or sec.figures:
+        report.sections.append(sec)
+
+
+# ----------------------------------------------------------------------------------------------------------- write
+def _write(report: Report, write_readme) -> None:
+    out = report.out
+    old = {p for sub in ("tables", "figures") if (out / sub).is_dir() for p in (out / sub).iterdir()
+           if p.suffix in (".md", ".tex", ".csv", ".png", ".pdf")}
+    for sec in report.sections:
+        for t in sec.tables:
+            report.written += write_table(t, out / "tables")
+    report.written.append(write_readme(report))
+    keep = {p.resolve() for p in report.written}
+    for p in sorted(old):
+        if p.resolve() not in keep:
+            p.unlink()

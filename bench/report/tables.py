@@ -1,0 +1,641 @@
+"""The report's tables, built from the frames of :mod:`bench.report.collect` (and per-image artifacts).
+
+Every function returns a :class:`bench.report.render.Table` (or None when it has nothing to show) whose rows are in a
+fixed order and name the MLflow run(s) they came from (short ids).
+
+Best / second-best marking (paper table): per column and separately for PSNR and SSIM, on the values *as printed*
+(2 and 4 decimals), among the measured rows only; ties share the mark. Published rows (labelled "(published:
+<source>)") are listed below the measured ones, after a rule, and never marked: they were measured elsewhere, under
+their authors' protocol, so they are shown for reference, not ranked.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+
+from bench.report import reference as ref
+from bench.report.bootstrap import BootstrapCI, bootstrap_mean, paired_bootstrap, paired_frames
+from bench.report.collect import Benchmark, Store, dataset_rank, row_label, row_sort_key, training_time
+from bench.report.render import BEST, SECOND, Part, Table
+
+DASH = "—"
+ECDN_SETS = ("Set5", "Set14", "B100")
+ECDN_SCALE = 4
+SWEPT_KEYS = ("group", "loss", "smoothl1_beta")
+
+
+# ----------------------------------------------------------------------------------------------------------- helpers
+def _ok(v) -> bool:
+    return v is not None and not (isinstance(v, float) and math.isnan(v))
+
+
+def fmt(v, digits: int) -> str:
+    return f"{v:.{digits}f}" if _ok(v) else DASH
+
+
+def fmt_params(p) -> str:
+    """Parameters in thousands as papers print them (``1,592K``); dash for none (bicubic)."""
+    return f"{p / 1e3:,.0f}K" if _ok(p) and p > 0 else DASH
+
+
+def fmt_g(g) -> str:
+    return f"{g:.1f}G" if _ok(g) and g > 0 else DASH
+
+
+def marks(values: list, digits: int) -> list[str | None]:
+    """Best / second-best marks on the values as printed (rounded to ``digits``); missing values get none, and a
+    column with fewer than two values is not marked (there is nothing to compare)."""
+    printed = [round(v, digits) if _ok(v) else None for v in values]
+    if sum(v is not None for v in printed) < 2:
+        return [None] * len(printed)
+    distinct = sorted({v for v in printed if v is not None}, reverse=True)
+    best = distinct[0] if distinct else None
+    second = distinct[1] if len(distinct) > 1 else None
+    return [BEST if v is not None and v == best else SECOND if v is not None and v == second else None
+            for v in printed]
+
+
+def _identities(frame: pd.DataFrame, cols=("model", "weights", "group", "bn_mode")) -> list[tuple]:
+    ids = {tuple(r) for r in frame[list(cols)].itertuples(index=False)}
+    return sorted(ids, key=lambda i: row_sort_key(*i) if len(i) >= 4 else i)
+
+
+def _select(frame: pd.DataFrame, **eq) -> pd.DataFrame:
+    mask = np.ones(len(frame), dtype=bool)
+    for k, v in eq.items():
+        mask &= (frame[k] == v).to_numpy()
+    return frame[mask]
+
+
+def _columns(results: pd.DataFrame) -> list[tuple[str, int]]:
+    pairs = {(d, int(s)) for d, s in results[["dataset", "scale"]].itertuples(index=False)}
+    return sorted(pairs, key=lambda p: (dataset_rank(p[0]), p[1]))
+
+
+def _label(res: pd.DataFrame) -> str:
+    """The row label (from the newest run's tags)."""
+    return res.sort_values("start_time", ascending=False)["label"].iloc[0]
+
+
+def _runs(res: pd.DataFrame) -> str:
+    """The short ids of the runs behind a row, in scale then dataset order, each once."""
+    ordered = res.assign(_d=[dataset_rank(d) for d in res["dataset"]]).sort_values(["scale", "_d"])
+    seen = []
+    for s in ordered["short"]:
+        if s not in seen:
+            seen.append(s)
+    return " ".join(seen)
+
+
+def protocols(bench: Benchmark, color: str | None = "y", main: str = "standard") -> list[str]:
+    """Protocol presets present in a benchmark (those measured on ``color``), ``main`` first, then by name."""
+    if bench is None or bench.empty:
+        return []
+    res = bench.results if color is None else bench.results[bench.results["metric_color"] == color]
+    names = sorted(set(res["protocol"]))
+    return sorted(names, key=lambda n: (n != main, n))
+
+
+def protocol_note(bench: Benchmark, protocol: str) -> str:
+    """One line saying which protocol (and which gray-image handling) a table used."""
+    res = bench.results[bench.results["protocol"] == protocol]
+    grays = sorted(set(res["gray"]))
+    colors = sorted(set(res["metric_color"]))
+    gray_text = {"replicate": "gray images replicated to RGB and measured like colour ones",
+                 "raw": "gray images measured on their own values (paper-compatible)"}
+    return (f"Protocol `{protocol}` (colour {'/'.join(c.upper() for c in colors)}; "
+            + "; ".join(gray_text.get(g, f"gray={g}") for g in grays) + ").")
+
+
+def _pub_cell(pub: ref.Published, key) -> str:
+    if key not in pub.scores:
+        return DASH
+    p, s = pub.scores[key]
+    return f"{p:.2f}/{s:.4f}"
+
+
+# --------------------------------------------------------------------------------------------------- the paper table
+def paper_table(bench: Benchmark, protocol: str, name: str = "paper_table",
+                published: tuple[ref.Published, ...] = ref.PUBLISHED) -> Table | None:
+    """Rows = model (weights, BN mode), columns = dataset x scale, cells PSNR/SSIM (Y), params and Mult-Adds."""
+    res = bench.results[(bench.results["protocol"] == protocol) & (bench.results["metric_color"] == "y")]
+    if res.empty:
+        return None
+    cells = bench.cells[bench.cells["protocol"] == protocol]
+    cols = _columns(res)
+    scales = sorted({s for _, s in cols})
+    idents = _identities(res)
+    data = []  # (label, ident, {col: (psnr, ssim)}, params text, {scale: mult_adds}, runs)
+    for ident in idents:
+        r = _select(res, model=ident[0], weights=ident[1], group=ident[2], bn_mode=ident[3])
+        c = _select(cells, model=ident[0], weights=ident[1], group=ident[2], bn_mode=ident[3])
+        vals = {(d, int(s)): (p, q) for d, s, p, q in r[["dataset", "scale", "psnr", "ssim"]].itertuples(index=False)}
+        params = sorted({int(p) for p in c["params"] if _ok(p)})
+        madds = {int(s): m for s, m in c[["scale", "mult_adds_g"]].itertuples(index=False)}
+        data.append((_label(r), ident, vals, params, madds, _runs(r)))
+
+    header = [("", "Model"), ("", "Params")] + [("Mult-Adds", f"x{s}") for s in scales] + \
+             [(d, f"x{s}") for d, s in cols] + [("", "Run")]
+    rows, csv_rows = [], []
+    psnr_marks = {col: marks([d[2].get(col, (None, None))[0] for d in data], 2) for col in cols}
+    ssim_marks = {col: marks([d[2].get(col, (None, None))[1] for d in data], 4) for col in cols}
+    for i, (label, ident, vals, params, madds, runs) in enumerate(data):
+        row = [label, "/".join(fmt_params(p) for p in params) or DASH] + [fmt_g(madds.get(s)) for s in scales]
+        rec = {"model": label, "arch": ident[0], "weights": ident[1], "group": ident[2], "bn_mode": ident[3],
+               "protocol": protocol, "source": "measured", "params": params[0] if len(params) == 1 else None}
+        for s in scales:
+            rec[f"mult_adds_g_x{s}"] = madds.get(s)
+        for col in cols:
+            p, q = vals.get(col, (None, None))
+            if _ok(p):
+                row.append([Part(f"{p:.2f}", psnr_marks[col][i]), Part("/"), Part(fmt(q, 4), ssim_marks[col][i])])
+            else:
+                row.append(DASH)
+            rec[f"{col[0]}_x{col[1]}_psnr"] = p
+            rec[f"{col[0]}_x{col[1]}_ssim"] = q
+        row.append(runs)
+        rec["runs"] = runs
+        rows.append(row)
+        csv_rows.append(rec)
+    first_pub = len(rows)
+    for pub in published:
+        if not any(k in pub.scores for k in cols):
+            continue
+        params = sorted(set(pub.params.values()))
+        row = [pub.label, "/".join(fmt_params(p) for p in params) or DASH] + \
+              [fmt_g(pub.mult_adds_g.get(s)) for s in scales] + [_pub_cell(pub, col) for col in cols] + [DASH]
+        rec = {"model": pub.name, "arch": pub.model, "weights": pub.weights or "", "group": "", "bn_mode": "",
+               "protocol": "", "source": f"published: {pub.source}", "params": params[0] if params else None}
+        for s in scales:
+            rec[f"mult_adds_g_x{s}"] = pub.mult_adds_g.get(s)
+        for col in cols:
+            p, q = pub.scores.get(col, (None, None))
+            rec[f"{col[0]}_x{col[1]}_psnr"] = p
+            rec[f"{col[0]}_x{col[1]}_ssim"] = q
+        rec["runs"] = ""
+        rows.append(row)
+        csv_rows.append(rec)
+    notes = [protocol_note(bench, protocol),
+             "PSNR (dB) / SSIM on the Y channel; **bold** = best, _underlined_ = second best per column among the "
+             "measured rows (on the printed values; ties share a mark; a column with a single measured value is not "
+             "marked). Published rows are listed last and not marked: they come from their papers, not from this "
+             "store.",
+             "Params: parameter count in thousands (the measured `params` metric). Mult-Adds: per image at 720p "
+             "(1280x720) output, as in the CARN paper.",
+             "Run: the short MLflow run id(s) of the cell runs behind the row (one per scale)."]
+    pubs = [p for p in published if any(k in p.scores for k in cols)]
+    if pubs:
+        notes.append("Published sources: " + "; ".join(f"{p.name}: {p.source}" for p in pubs) + ".")
+    return Table(name=name, title=f"PSNR/SSIM (Y) by dataset and scale — protocol {protocol}", columns=header,
+                 rows=rows, csv=pd.DataFrame(csv_rows), notes=notes, align="l" + "r" * (len(header) - 2) + "l",
+                 rules=[first_pub] if first_pub < len(rows) else [])
+
+
+# ------------------------------------------------------------------------------------------ measured vs reference
+def find_identity(bench: Benchmark, protocol: str, reference: str) -> tuple | None:
+    """The row identity named by ``reference`` (a label, a weights name or a model name; eval BN preferred)."""
+    res = bench.results[bench.results["protocol"] == protocol]
+    idents = _identities(res)
+    for test in (lambda i, lab: lab == reference, lambda i, lab: i[1] == reference, lambda i, lab: i[0] == reference):
+        hits = [i for i in idents if test(i, row_label(i[0], i[1], i[3], "", i[2]))]
+        hits += [i for i in idents if i not in hits and test(i, _label(_select(res, model=i[0], weights=i[1],
+                                                                                   group=i[2], bn_mode=i[3])))]
+        if hits:
+            return sorted(hits, key=lambda i: (i[3] != "eval", row_sort_key(*i)))[0]
+    return None
+
+
+def reference_table(bench: Benchmark, store: Store, protocol: str, reference: str = "bicubic", *,
+                    n_resamples: int = 10_000, seed: int = 0) -> tuple[Table | None, str | None]:
+    """Each measured row against a reference row: mean per-image PSNR difference with a paired bootstrap 95% CI."""
+    res = bench.results[(bench.results["protocol"] == protocol)]
+    if res.empty:
+        return None, None
+    ref_id = find_identity(bench, protocol, reference)
+    if ref_id is None:
+        return None, f"reference model {reference!r} has no cells under protocol {protocol}; no paired comparison."
+    ref_res = _select(res, model=ref_id[0], weights=ref_id[1], group=ref_id[2], bn_mode=ref_id[3])
+    ref_label = _label(ref_res)
+    cols = _columns(res)
+    header = [("", "Model")] + [(d, f"x{s}") for d, s in cols] + [("", "Run")]
+    rows, csv_rows = [], []
+    for ident in _identities(res):
+        if ident == ref_id:
+            continue
+        r = _select(res, model=ident[0], weights=ident[1], group=ident[2], bn_mode=ident[3])
+        row, rec = [_label(r)], {"model": _label(r), "reference": ref_label}
+        for d, s in cols:
+            a = _select(r, dataset=d, scale=s)
+            b = _select(ref_res, dataset=d, scale=s)
+            ci = None
+            if not a.empty and not b.empty:
+                ci = paired_ci(store.per_image(a["run_id"].iloc[0], d), store.per_image(b["run_id"].iloc[0], d),
+                               n_resamples=n_resamples, seed=seed)
+            row.append(ci.text() if ci else (DASH if a.empty or b.empty else "no per-image"))
+            rec.update(_ci_record(f"{d}_x{s}", ci))
+        row.append(_runs(r) + " vs " + _runs(ref_res))
+        rec["runs"] = row[-1]
+        rows.append(row)
+        csv_rows.append(rec)
+    if not rows:
+        return None, None
+    notes = [protocol_note(bench, protocol),
+             f"Mean per-image PSNR difference (dB) of each model minus {ref_label}, with a paired bootstrap 95% "
+             f"confidence interval ({n_resamples:,} resamples of the images, seed {seed}); `*` = the interval "
+             "excludes 0.", "Run: the model's runs vs the reference's runs (short ids)."]
+    return Table(name="vs_reference", title=f"Gain over {ref_label} (PSNR, dB, 95% CI) — protocol {protocol}",
+                 columns=header, rows=rows, csv=pd.DataFrame(csv_rows), notes=notes), None
+
+
+def paired_ci(pa: pd.DataFrame | None, pb: pd.DataFrame | None, *, n_resamples: int, seed: int) -> BootstrapCI | None:
+    """Paired bootstrap CI of mean per-image PSNR a - b over the images both frames hold; None when there are fewer
+    than two such images or a PSNR is infinite (identical images)."""
+    if pa is None or pb is None:
+        return None
+    x, y, _ = paired_frames(pa, pb)
+    if len(x) < 2 or not (np.isfinite(x).all() and np.isfinite(y).all()):
+        return None
+    return paired_bootstrap(x, y, n_resamples=n_resamples, seed=seed)
+
+
+def _ci_record(prefix: str, ci: BootstrapCI | None) -> dict:
+    if ci is None:
+        return {f"{prefix}_delta": None, f"{prefix}_ci_low": None, f"{prefix}_ci_high": None}
+    return {f"{prefix}_delta": ci.mean, f"{prefix}_ci_low": ci.low, f"{prefix}_ci_high": ci.high}
+
+
+# ----------------------------------------------------------------------------------------------- paper vs measured
+def paper_vs_measured(bench: Benchmark, store: Store, protocols_: list[str], *, n_resamples: int = 10_000,
+                      seed: int = 0, published: tuple[ref.Published, ...] = ref.PUBLISHED) -> tuple[Table | None, list[str]]:
+    """Each published value beside the measured one (same model, released weights, eval BN), the difference, a flag
+    when |difference| > 0.05 dB, and a bootstrap CI of the difference over the images when per-image values exist."""
+    header = [("", "Model"), ("", "Protocol"), ("", "Set"), ("", "Scale"), ("PSNR", "published"),
+              ("PSNR", "measured"), ("PSNR", "Δ"), ("PSNR", "Δ 95% CI"), ("PSNR", "flag"), ("SSIM", "published"),
+              ("SSIM", "measured"), ("SSIM", "Δ"), ("", "Run")]
+    rows, csv_rows, notes = [], [], []
+    for pub in published:
+        found = False
+        for proto in protocols_:
+            res = bench.results[(bench.results["protocol"] == proto) & (bench.results["metric_color"] == "y")
+                                & (bench.results["model"] == pub.model) & (bench.results["bn_mode"] == "eval")]
+            res = res[res["weights"].isin([pub.weights or "", pub.model] if pub.weights is None else [pub.weights])]
+            for (d, s), (pp, ps) in sorted(pub.scores.items(), key=lambda kv: (dataset_rank(kv[0][0]), kv[0][1])):
+                m = _select(res, dataset=d, scale=s)
+                if m.empty:
+                    continue
+                found = True
+                m = m.iloc[0]
+                dp, ds_ = m["psnr"] - pp, (m["ssim"] - ps if _ok(m["ssim"]) else None)
+                ci = None
+                per = store.per_image(m["run_id"], d)
+                if per is not None and len(per) >= 2 and np.isfinite(per["psnr"]).all():
+                    ci = bootstrap_mean(per["psnr"].to_numpy() - pp, n_resamples=n_resamples, seed=seed)
+                flag = "|Δ| > 0.05 dB" if abs(dp) > ref.FLAG_DB else ""
+                rows.append([pub.name, proto, d, f"x{s}", f"{pp:.2f}", f"{m['psnr']:.3f}", f"{dp:+.3f}",
+                             ci.text(3) if ci else "no per-image", flag, f"{ps:.4f}", fmt(m["ssim"], 4),
+                             f"{ds_:+.4f}" if ds_ is not None else DASH, m["short"]])
+                csv_rows.append({"model": pub.name, "source": pub.source, "protocol": proto, "dataset": d,
+                                 "scale": s, "psnr_published": pp, "psnr_measured": m["psnr"], "psnr_delta": dp,
+                                 **_ci_record("psnr", ci), "flagged": bool(flag), "ssim_published": ps,
+                                 "ssim_measured": m["ssim"], "ssim_delta": ds_, "run": m["short"]})
+        if not found:
+            notes.append(f"{pub.name}: no measured cells (model {pub.model}"
+                         + (f", weights {pub.weights}" if pub.weights else "")
+                         + ", eval BN) in this store; it appears only with its published numbers.")
+    if not rows:
+        return None, notes
+    sources = sorted({p.source for p in published})
+    table_notes = ["Δ = measured − published (dB / SSIM units); flagged when |Δ PSNR| > 0.05 dB. Published values "
+                   "are rounded to 2 (PSNR) and 4 (SSIM) decimals, so |Δ| up to 0.005 dB is rounding alone.",
+                   "Δ 95% CI: bootstrap over the images of the per-image PSNR minus the published mean: how much "
+                   "the gap would move with other images like these. It is NOT a test of whether this measurement "
+                   "matches the paper's: both are on the same images, so a Δ beyond rounding is a real, "
+                   "deterministic difference of protocol or weights however wide the interval. "
+                   "`*` = the interval excludes 0.",
+                   "Sources: " + "; ".join(sources) + ".",
+                   "The released `carn_m.pth` does not reproduce the paper's x2 row exactly; the delta is shown, not "
+                   "hidden. The published bicubic Set14 row is reproduced only with gray images measured raw "
+                   "(protocol `paper_gray`)."] + notes
+    return Table(name="paper_vs_measured", title="Published versus measured (Y channel)", columns=header, rows=rows,
+                 csv=pd.DataFrame(csv_rows), notes=table_notes, align="llllrrrrlrrrl"), notes
+
+
+# ---------------------------------------------------------------------------------------- the ECDN report's Table 1
+def lpips_unavailable_reason() -> tuple[str, str]:
+    """(cell text, note) saying why LPIPS cannot be shown; checked only when the runs logged no per-image LPIPS."""
+    try:
+        import lpips  # noqa: F401
+    except ImportError:
+        return ("n/a: no lpips package", "not available: the `lpips` package is not installed here and the runs "
+                "logged no per-image `lpips` column")
+    return ("n/a: not logged", "not available: the runs logged no per-image `lpips` column (LPIPS needs the SR "
+            "images, which MLflow does not hold, so the report cannot compute it afterwards)")
+
+
+def ecdn_table1(bench: Benchmark, store: Store, protocol: str) -> tuple[Table | None, str | None]:
+    """Per model row: SUM over the 119 images of Set5 + Set14 + B100 at x4 of PSNR and SSIM (from the per-image
+    artifacts), LPIPS (when logged), parameter count and training time — the ECDN report's Table 1 in its own form."""
+    res = bench.results[(bench.results["protocol"] == protocol) & (bench.results["scale"] == ECDN_SCALE)]
+    if res.empty:
+        return None, None
+    double = bool(res["double_scale"].any())
+    cells = bench.cells
+    rows, csv_rows, skipped = [], [], []
+    lpips_reason = None
+    for ident in _identities(res):
+        r = _select(res, model=ident[0], weights=ident[1], group=ident[2], bn_mode=ident[3])
+        label = _label(r)
+        frames, missing = [], []
+        for d in ECDN_SETS:
+            m = _select(r, dataset=d)
+            per = store.per_image(m["run_id"].iloc[0], d) if not m.empty else None
+            if per is None:
+                missing.append(d)
+            else:
+                frames.append(per.assign(dataset=d))
+        if missing:
+            skipped.append(f"{label}: no per-image results for {', '.join(missing)} at x{ECDN_SCALE}")
+            continue
+        per = pd.concat(frames, ignore_index=True)
+        n = len(per)
+        psnr_sum, ssim_sum = float(per["psnr"].sum()), float(per["ssim"].sum())
+        if "lpips" in per and per["lpips"].notna().all():
+            lpips_sum, lpips_text = float(per["lpips"].sum()), f"{per['lpips'].sum():.1f}"
+        else:
+            lpips_reason = lpips_reason or lpips_unavailable_reason()
+            lpips_sum, lpips_text = None, lpips_reason[0]
+        c = _select(cells, model=ident[0], weights=ident[1], group=ident[2], bn_mode=ident[3], protocol=protocol,
+                    scale=ECDN_SCALE)
+        params = c["params"].iloc[0] if not c.empty else None
+        published_params = ref.ECDN_TABLE1_PARAMS.get(ident[0])
+        ttime = training_time(store, ident[1]) if ident[0] != "bicubic" else DASH
+        runs = _runs(r)
+        printed = ref.ECDN_TABLE1_PRINTED.get(ident[1])
+        if printed and ttime == "released checkpoint":
+            ttime = f"released checkpoint: {printed[2]} (per the report)"
+        rows.append([label, lpips_text, f"{psnr_sum:.1f}", f"{ssim_sum:.2f}", str(n),
+                     f"{printed[1]:.0f}" if printed else DASH, f"{printed[0]:.1f}" if printed else DASH,
+                     f"{int(params):,}" if _ok(params) and params > 0 else DASH,
+                     f"{published_params:,}" if published_params else DASH, ttime, runs])
+        csv_rows.append({"model": label, "arch": ident[0], "weights": ident[1], "bn_mode": ident[3],
+                         "protocol": protocol, "lpips_sum": lpips_sum, "psnr_sum": psnr_sum, "ssim_sum": ssim_sum,
+                         "n_images": n, "printed_psnr_score": printed[1] if printed else None,
+                         "printed_lpips_score": printed[0] if printed else None,
+                         "params": int(params) if _ok(params) else None,
+                         "params_published": published_params, "training_time": ttime, "runs": runs})
+    if not rows:
+        return None, ("ECDN Table 1 (protocol " + protocol + "): " + "; ".join(skipped)) if skipped else None
+    header = [("", "Model"), ("", "LPIPS score"), ("", "PSNR score"), ("", "SSIM sum"), ("", "Images"),
+              ("printed in the report", "PSNR score"), ("printed in the report", "LPIPS score"),
+              ("# parameter", "measured"), ("# parameter", "published"), ("", "Training time"), ("", "Run")]
+    notes = [protocol_note(bench, protocol),
+             f"Scores are SUMS over the {'+'.join(ECDN_SETS)} images at x{ECDN_SCALE} (119 images when complete; "
+             "see the Images column) of the per-image values in the runs' `per_image/<Set>.csv` artifacts.",
+             ("This protocol reproduces the report's script (RGB, no border crop, truncated output, BN in training "
+              "mode, images divided by 255 twice), so these sums are directly comparable to the printed scores."
+              if double else
+              "The report's script divided images by 255 twice, adding 20·log10(255) = 48.13 dB to every image: "
+              "its printed score ≈ (sum under its own protocol) + 119 × 48.13 dB (= +5727). It also measured RGB "
+              "without border crop, truncated the output and left BN in training mode, so these sums are not "
+              "directly comparable to the printed ones; a benchmark run with protocol `ecdn_report` is."),
+             f"LPIPS: {lpips_reason[1]}." if lpips_reason else "LPIPS: sum of the per-image `lpips` column.",
+             f"Printed scores: {ref.ECDN_TABLE1_PRINTED_SOURCE}, typed in from the report with their source, per "
+             "released checkpoint (the `*_half` files are its 1-GPU-day rows).",
+             f"# parameter (published): {ref.ECDN_TABLE1_SOURCE} (calibration.md). Training time: from the linked "
+             "training run for `run:<id>` weights, else 'released checkpoint'."] + skipped
+    return Table(name=f"ecdn_table1_{protocol}", title=f"ECDN report Table 1 in its own form — protocol {protocol}",
+                 columns=header, rows=rows, csv=pd.DataFrame(csv_rows), notes=notes, align="llrrrrrrrll"), None
+
+
+# ------------------------------------------------------------------------------------------------------- efficiency
+def efficiency_table(bench: Benchmark, protocol: str, dataset: str = "Set14") -> Table | None:
+    """Params, effective params, Mult-Adds (720p output), latency (device named), peak memory, PSNR per Mult-Add."""
+    cells = bench.cells[bench.cells["protocol"] == protocol]
+    if cells.empty:
+        return None
+    res = bench.results[bench.results["protocol"] == protocol]
+    header = [("", "Model"), ("", "Scale"), ("", "Params"), ("", "Effective params"), ("", "Mult-Adds (G)"),
+              ("Latency (ms)", "median"), ("Latency (ms)", "IQR"), ("", "Device"), ("", "Peak mem (MB)"),
+              ("", f"PSNR {dataset} (dB)"), ("", "PSNR / GMult-Adds"), ("", "Run")]
+    rows, csv_rows = [], []
+    for c in cells.itertuples(index=False):
+        m = _select(res, model=c.model, weights=c.weights, group=c.group, bn_mode=c.bn_mode, scale=c.scale,
+                    dataset=dataset)
+        psnr = m["psnr"].iloc[0] if not m.empty else None
+        per_madd = psnr / c.mult_adds_g if _ok(psnr) and _ok(c.mult_adds_g) and c.mult_adds_g > 0 else None
+        rows.append([c.label, f"x{c.scale}", f"{int(c.params):,}" if _ok(c.params) and c.params > 0 else DASH,
+                     f"{int(c.params_effective):,}" if _ok(c.params_effective) and c.params_effective > 0 else DASH,
+                     fmt(c.mult_adds_g, 1) if _ok(c.mult_adds_g) and c.mult_adds_g > 0 else DASH,
+                     fmt(c.latency_ms, 1), fmt(c.latency_iqr_ms, 1), c.device_name or DASH, fmt(c.peak_mem_mb, 1),
+                     fmt(psnr, 2), fmt(per_madd, 3), c.short])
+        csv_rows.append({"model": c.label, "arch": c.model, "weights": c.weights, "bn_mode": c.bn_mode,
+                         "scale": c.scale, "params": c.params, "params_effective": c.params_effective,
+                         "mult_adds_g": c.mult_adds_g, "latency_ms": c.latency_ms, "latency_iqr_ms": c.latency_iqr_ms,
+                         "device": c.device_name, "peak_mem_mb": c.peak_mem_mb, f"psnr_{dataset}": psnr,
+                         "psnr_per_gmult_add": per_madd, "run": c.short})
+    order = sorted(range(len(rows)), key=lambda i: (csv_rows[i]["scale"],) + row_sort_key(
+        csv_rows[i]["arch"], csv_rows[i]["weights"], "", csv_rows[i]["bn_mode"]))
+    rows = [rows[i] for i in order]
+    csv = pd.DataFrame([csv_rows[i] for i in order])
+    notes = [protocol_note(bench, protocol),
+             "Params: all parameters of the (multi-scale) model; effective params: those used at this scale. "
+             "Mult-Adds: forward pass producing a 1280x720 output. Latency: median and interquartile range of the "
+             "timed repeats on the named device (compare latencies only within one device and one run).",
+             f"PSNR / GMult-Adds: the PSNR on {dataset} at the row's scale divided by the Mult-Adds in G."]
+    return Table(name="efficiency", title=f"Efficiency — protocol {protocol}", columns=header, rows=rows, csv=csv,
+                 notes=notes, align="llrrrrrlrrrl")
+
+
+# ---------------------------------------------------------------------------------------------------- BN mode table
+def bn_table(bench: Benchmark, store: Store, protocol: str, name: str = "bn_mode", *, n_resamples: int = 10_000,
+             seed: int = 0) -> Table | None:
+    """Models measured with both ``eval`` and ``batch`` BatchNorm statistics, side by side per dataset and scale."""
+    res = bench.results[bench.results["protocol"] == protocol]
+    if res.empty:
+        return None
+    header = [("", "Model"), ("", "Set"), ("", "Scale"), ("BN eval", "PSNR/SSIM"), ("BN batch", "PSNR/SSIM"),
+              ("batch − eval", "Δ PSNR"), ("batch − eval", "95% CI"), ("batch − eval", "Δ SSIM"), ("", "Runs")]
+    rows, csv_rows = [], []
+    for model, weights, group in _identities(res, ("model", "weights", "group")):
+        r = _select(res, model=model, weights=weights, group=group)
+        if not {"eval", "batch"} <= set(r["bn_mode"]):
+            continue
+        for d, s in _columns(r):
+            e = _select(r, bn_mode="eval", dataset=d, scale=s)
+            b = _select(r, bn_mode="batch", dataset=d, scale=s)
+            if e.empty or b.empty:
+                continue
+            e, b = e.iloc[0], b.iloc[0]
+            ci = paired_ci(store.per_image(b["run_id"], d), store.per_image(e["run_id"], d),
+                           n_resamples=n_resamples, seed=seed)
+            label = _label(_select(r, bn_mode="eval"))
+            dp, dq = b["psnr"] - e["psnr"], b["ssim"] - e["ssim"]
+            rows.append([label, d, f"x{s}", f"{e['psnr']:.2f}/{fmt(e['ssim'], 4)}",
+                         f"{b['psnr']:.2f}/{fmt(b['ssim'], 4)}", f"{dp:+.2f}",
+                         ci.text() if ci else "no per-image", f"{dq:+.4f}" if _ok(dq) else DASH,
+                         f"{e['short']} {b['short']}"])
+            csv_rows.append({"model": label, "arch": model, "weights": weights, "dataset": d, "scale": s,
+                             "psnr_eval": e["psnr"], "ssim_eval": e["ssim"], "psnr_batch": b["psnr"],
+                             "ssim_batch": b["ssim"], "psnr_delta": dp, **_ci_record("psnr", ci), "ssim_delta": dq,
+                             "run_eval": e["short"], "run_batch": b["short"]})
+    if not rows:
+        return None
+    notes = [protocol_note(bench, protocol),
+             "eval: BatchNorm with its running statistics; batch: each image normalised with its own statistics "
+             "(how the ECDN authors' released outputs were produced).",
+             f"95% CI: paired bootstrap over the images of the per-image PSNR difference ({n_resamples:,} resamples, "
+             f"seed {seed}); `*` = the interval excludes 0. Runs: eval run, batch run."]
+    return Table(name=name, title=f"BatchNorm mode: eval versus batch statistics — protocol {protocol}",
+                 columns=header, rows=rows, csv=pd.DataFrame(csv_rows), notes=notes, align="lllrrrrrl")
+
+
+# -------------------------------------------------------------------------------------------------------- training
+def training_table(train: pd.DataFrame) -> Table | None:
+    """One row per training run: model, steps, final loss, final validation PSNR(s), duration."""
+    if train is None or train.empty:
+        return None
+    keys = sorted({k for m in train["metrics_"] for k in m if k.startswith("val_psnr")})
+    header = [("", "Run"), ("", "Label"), ("", "Model"), ("", "Loss (last)")] + \
+             [("Validation PSNR (last)", k.split(".", 1)[-1]) for k in keys] + [("", "Duration (h)")]
+    rows, csv_rows = [], []
+    for t in train.itertuples(index=False):
+        label = t.label or t.run_name or t.short
+        hours = (t.end_time - t.start_time) / 3.6e6 if t.end_time else None
+        rows.append([t.short, label, t.model or DASH, fmt(t.metrics_.get("loss"), 4)]
+                    + [fmt(t.metrics_.get(k), 2) for k in keys] + [fmt(hours, 2)])
+        csv_rows.append({"run": t.short, "label": label, "model": t.model, "loss": t.metrics_.get("loss"),
+                         **{k: t.metrics_.get(k) for k in keys}, "duration_h": hours})
+    return Table(name="training_runs", title="Training runs (experiment training)", columns=header, rows=rows,
+                 csv=pd.DataFrame(csv_rows), align="lll" + "r" * (len(header) - 3),
+                 notes=["Last logged values; the curves are in the training-curves figure."])
+
+
+# -------------------------------------------------------------------------------------------------------- ablations
+def _num(v):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def _value_key(v) -> tuple:
+    n = _num(v)
+    return (0, n, "") if n is not None else (1, 0.0, str(v))
+
+
+def ablation_points(sweep: pd.DataFrame) -> tuple[list[str], str | None, pd.DataFrame]:
+    """One sweep's points: (swept keys, primary key, points frame), newest run per point, sorted.
+
+    Swept values come from the ``srbench.sweep_point`` tag (JSON), else from the params ``group``, ``loss`` and
+    ``smoothl1_beta``. The primary key (x axis) is ``group`` when swept, else ``loss``, else the first swept key; the
+    other swept keys make series (e.g. one line per model). Each series' baseline is its point tagged
+    ``srbench.baseline=true``, else its first point in sorted order. Columns added: values, point, series,
+    is_baseline."""
+    values = []
+    for t in sweep.itertuples(index=False):
+        v = dict(t.sweep_values) if t.sweep_values else {k: t.params_[k] for k in SWEPT_KEYS if k in t.params_}
+        values.append(v)
+    keys = sorted({k for v in values for k in v})
+    varying = [k for k in keys if len({_hashable(v.get(k)) for v in values}) > 1] or keys
+    primary = "group" if "group" in varying else "loss" if "loss" in varying else (varying[0] if varying else None)
+    series_keys = [k for k in varying if k != primary]
+    rows = []
+    for t, v in zip(sweep.itertuples(index=False), values):
+        shown = {k: v.get(k) for k in series_keys + ([primary] if primary else [])}
+        rows.append({**t._asdict(), "values": shown,
+                     "point": ", ".join(f"{k}={x}" for k, x in shown.items()) or t.short,
+                     "series": ", ".join(f"{k}={shown[k]}" for k in series_keys)})
+    pts = pd.DataFrame(rows).sort_values(["start_time", "end_time", "run_id"], ascending=False)
+    pts = pts.drop_duplicates("point", keep="first")
+    order = sorted(range(len(pts)), key=lambda i: tuple(_value_key(pts["values"].iloc[i].get(k))
+                                                         for k in series_keys + ([primary] if primary else [])))
+    pts = pts.iloc[order].reset_index(drop=True)
+    is_base = [False] * len(pts)
+    for series in dict.fromkeys(pts["series"]):
+        idx = [i for i in range(len(pts)) if pts["series"].iloc[i] == series]
+        tagged = [i for i in idx if pts["baseline"].iloc[i]]
+        is_base[(tagged or idx)[0]] = True
+    pts["is_baseline"] = is_base
+    return varying, primary, pts
+
+
+def _hashable(v) -> str:
+    return repr(v)
+
+
+def _sweep_datasets(points: pd.DataFrame) -> list[str]:
+    sets = set()
+    for m in points["metrics_"]:
+        for k in m:
+            mm = re.match(r"^psnr_\w+\.(.+)$", k)
+            if mm:
+                sets.add(mm.group(1))
+    return sorted(sets, key=dataset_rank)
+
+
+def _psnr_key(metrics: dict, dataset: str) -> str | None:
+    for k in metrics:
+        if re.match(rf"^psnr_\w+\.{re.escape(dataset)}$", k):
+            return k
+    return None
+
+
+def ablation_table(store: Store, experiment: str, sweep_name: str, sweep: pd.DataFrame, *, n_resamples: int = 10_000,
+                   seed: int = 0) -> Table | None:
+    """One sweep: each point's PSNR/SSIM per dataset, efficiency, and its PSNR difference to its series' baseline
+    point with a paired bootstrap CI (see :func:`ablation_points`)."""
+    if sweep.empty:
+        return None
+    varying, primary, pts = ablation_points(sweep)
+    datasets = _sweep_datasets(pts)
+    header = [("", "Point"), ("", "Params"), ("", "Mult-Adds (G)"), ("", "Latency (ms)")]
+    for d in datasets:
+        header += [(d, "PSNR/SSIM"), (d, "Δ PSNR vs baseline [95% CI]")]
+    header.append(("", "Run"))
+    rows, csv_rows = [], []
+    for i, p in pts.iterrows():
+        m = p["metrics_"]
+        base = pts[(pts["series"] == p["series"]) & pts["is_baseline"]].iloc[0]
+        label = p["point"] + (" (baseline)" if p["is_baseline"] else "")
+        row = [label, f"{int(m['params']):,}" if _ok(m.get("params")) else DASH, fmt(m.get("mult_adds_g"), 2),
+               fmt(m.get("latency_ms"), 1)]
+        rec = {"point": p["point"], "baseline": bool(p["is_baseline"]), **p["values"], "params": m.get("params"),
+               "mult_adds_g": m.get("mult_adds_g"), "latency_ms": m.get("latency_ms")}
+        for d in datasets:
+            pk = _psnr_key(m, d)
+            sk = pk.replace("psnr_", "ssim_", 1) if pk else None
+            psnr, ssim = (m.get(pk) if pk else None), (m.get(sk) if sk else None)
+            row.append(f"{fmt(psnr, 2)}/{fmt(ssim, 4)}" if _ok(psnr) else DASH)
+            ci = None
+            if not p["is_baseline"]:
+                ci = paired_ci(store.per_image(p["run_id"], d), store.per_image(base["run_id"], d),
+                               n_resamples=n_resamples, seed=seed)
+                row.append(ci.text() if ci else "no per-image")
+            else:
+                row.append(DASH)
+            rec.update({f"psnr_{d}": psnr, f"ssim_{d}": ssim, **_ci_record(f"{d}", ci)})
+        row.append(p["short"])
+        rec["run"] = p["short"]
+        rows.append(row)
+        csv_rows.append(rec)
+    budgets = sorted({b for b in pts["budget"] if b})
+    tagged = bool(pts["baseline"].any())
+    notes = [f"Experiment `{experiment}`, sweep `{sweep_name}` (swept: {', '.join(varying) or 'nothing'}); the final "
+             "evaluation of each trained point (protocol and scale as tagged on its run).",
+             "Baseline: " + ("the point tagged `srbench.baseline=true`" if tagged else
+                             "no point is tagged `srbench.baseline=true`, so the first point in sorted order")
+             + (f" of each series ({', '.join(k for k in varying if k != primary)})." if len(varying) > 1 else "."),
+             f"Δ PSNR: mean per-image difference to the baseline with a paired bootstrap 95% CI ({n_resamples:,} "
+             f"resamples, seed {seed}); `*` = the interval excludes 0.",
+             "Budget: " + ("; ".join(budgets) if budgets else "not recorded (tag `srbench.budget`).")]
+    return Table(name=_sweep_stem(sweep_name), title=f"Ablation {sweep_name} ({experiment})", columns=header,
+                 rows=rows, csv=pd.DataFrame(csv_rows), notes=notes)
+
+
+def _sweep_stem(sweep_name: str) -> str:
+    safe = re.sub(r"[^A-Za-z0-9_-]", "_", sweep_name)
+    return safe if safe.startswith("ablation") else f"ablation_{safe}"
