@@ -136,6 +136,20 @@ def _finished_or_clean(client, experiment_id: str, key: str):
     return finished
 
 
+def mark_orphans_killed(client, experiment_id: str) -> int:
+    """Mark KILLED the RUNNING runs of this experiment whose process (on this host) is gone; returns how many.
+
+    A benchmark killed with ``kill -9`` cannot close its runs; readers ignore them anyway (FINISHED only), but the
+    MLflow UI would show them as running forever.
+    """
+    runs = tracking.retrying(client.search_runs)([experiment_id], filter_string="attributes.status = 'RUNNING'")
+    orphans = [r for r in runs if r.data.tags.get("srbench.host") == socket.gethostname()
+               and not _pid_alive(int(r.data.tags.get("srbench.pid", "0") or 0))]
+    for run in orphans:
+        tracking.retrying(client.set_terminated)(run.info.run_id, "KILLED")
+    return len(orphans)
+
+
 def _log_per_image(client, run_id: str, result: DatasetResult, workdir: Path) -> None:
     path = workdir / f"{Path(result.dataset).name}.csv"
     with path.open("w", newline="") as fh:
@@ -254,6 +268,7 @@ def run_benchmark(exp: Experiment, *, experiment_file: str | None = None, tracki
     cells, outcomes = plan(exp)
     client = tracking.client(tracking_uri)
     experiment_id = tracking.get_or_create_experiment(client, exp.name)
+    mark_orphans_killed(client, experiment_id)
     parent = tracking.retrying(client.create_run)(experiment_id, run_name=f"{exp.name} {time.strftime('%Y-%m-%d %H:%M')}", tags={
         "srbench.kind": "benchmark", "srbench.experiment_file": experiment_file or "",
         "srbench.git_commit": tracking.git_commit(), "srbench.device_name": describe_device(device),
