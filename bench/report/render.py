@@ -58,16 +58,19 @@ def _md_escape(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def _md_cell(cell: Cell) -> str:
+def _marked(cell: Cell, escape, best: str, second: str) -> str:
+    """A cell's parts escaped for the format, best/second-best parts wrapped in ``best``/``second`` ({} = text)."""
     out = []
     for part in _parts(cell):
-        text = _md_escape(part.text)
-        if part.mark == BEST and text:
-            text = f"**{text}**"
-        elif part.mark == SECOND and text:
-            text = f"_{text}_"
+        text = escape(part.text)
+        if text and part.mark in (BEST, SECOND):
+            text = (best if part.mark == BEST else second).replace("{}", text)
         out.append(text)
     return "".join(out)
+
+
+def _md_cell(cell: Cell) -> str:
+    return _marked(cell, _md_escape, "**{}**", "_{}_")
 
 
 def to_markdown(table: Table) -> str:
@@ -111,15 +114,7 @@ def latex_escape(text: str) -> str:
 
 
 def _tex_cell(cell: Cell) -> str:
-    out = []
-    for part in _parts(cell):
-        text = latex_escape(part.text)
-        if part.mark == BEST and text:
-            text = rf"\textbf{{{text}}}"
-        elif part.mark == SECOND and text:
-            text = rf"\underline{{{text}}}"
-        out.append(text)
-    return "".join(out)
+    return _marked(cell, latex_escape, r"\textbf{{}}", r"\underline{{}}")
 
 
 def to_latex(table: Table) -> str:
