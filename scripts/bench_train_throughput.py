@@ -1,0 +1,155 @@
+#!/usr/bin/env python
+"""Training throughput (images/s) of srbench's trainer step against a plain reference loop, in one process.
+
+Both train the same architecture (same build, same initial weights) on the same h5 file with the same batch size,
+patch size, Adam, loss and gradient clipping. They differ only in what the trainer adds:
+
+* trainer: :class:`bench.train_data.PatchSampler` (uint8 crops from in-memory arrays, one scale per batch, batch
+  assembled as uint8 NHWC and converted once) + :class:`bench.train.Stepper` (channels_last when asked, autocast
+  on CUDA when asked);
+* reference: the straightforward loop (the authors' style): a ``torch.utils.data.Dataset`` whose ``__getitem__``
+  crops, flips/rotates and converts one sample to a float CHW tensor, a ``DataLoader`` (no workers) collating
+  them, an NCHW model, ``loss.backward()``, ``clip_grad_norm_``, ``optimizer.step()``.
+
+The two loops run in alternating rounds (noise from other processes hits both alike); the script prints each
+round's images/s and the ratio of the medians. Not a test: timings depend on the machine and its load.
+
+    .venv/bin/python scripts/bench_train_throughput.py --model ecdn_m --scale 2 --batch 16 --patch 32
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.device import describe_device, resolve_device  # noqa: E402
+from bench.losses import get_loss  # noqa: E402
+from bench.train import Stepper  # noqa: E402
+from bench.train_data import H5Images, PatchSampler  # noqa: E402
+
+
+class NaiveDataset(torch.utils.data.Dataset):
+    """Random (LR, HR) float patches, one sample at a time (the usual SR training dataset)."""
+
+    def __init__(self, images: H5Images, scale: int, patch: int, length: int) -> None:
+        self.hr, self.lr = images.pairs(scale)
+        self.ok = [i for i, l in enumerate(self.lr) if min(l.shape[:2]) >= patch]
+        self.scale, self.patch, self.length = scale, patch, length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int):
+        i = self.ok[np.random.randint(len(self.ok))]
+        lr, hr, p, s = self.lr[i], self.hr[i], self.patch, self.scale
+        y, x = np.random.randint(lr.shape[0] - p + 1), np.random.randint(lr.shape[1] - p + 1)
+        lr, hr = lr[y:y + p, x:x + p], hr[y * s:(y + p) * s, x * s:(x + p) * s]
+        if np.random.rand() < 0.5:
+            lr, hr = np.flipud(lr), np.flipud(hr)
+        if np.random.rand() < 0.5:
+            lr, hr = np.fliplr(lr), np.fliplr(hr)
+        k = np.random.randint(4)
+        lr, hr = np.rot90(lr, k), np.rot90(hr, k)
+        to = lambda a: torch.from_numpy(np.ascontiguousarray(a).transpose(2, 0, 1).astype(np.float32) / 255)  # noqa
+        return to(lr), to(hr)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", default="ecdn_m")
+    ap.add_argument("--scale", type=int, default=2, choices=[2, 3, 4])
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--patch", type=int, default=32)
+    ap.add_argument("--steps", type=int, default=10, help="steps per round and loop")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--loss", default="L1")
+    ap.add_argument("--channels-last", type=int, default=1, choices=[0, 1], help="trainer uses channels_last")
+    ap.add_argument("--amp", default="none", choices=["none", "bf16", "fp16"], help="trainer autocast (CUDA only)")
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--data", default=None, help="h5 training file (default: T91 prepared into the store)")
+    args = ap.parse_args()
+
+    from models import create_model
+
+    device = resolve_device(args.device)
+    if args.data is None:
+        from data.prepare import cached_h5_for_folder
+        from data.store import train_root
+
+        args.data = cached_h5_for_folder(train_root() / "T91")
+    images = H5Images(args.data)
+    loss_fn = get_loss(args.loss)
+
+    torch.manual_seed(0)
+    trainer_model = create_model(args.model, scales=args.scale, device=str(device)).train()
+    ref_model = create_model(args.model, scales=args.scale, device=str(device)).train()
+    ref_model.load_state_dict(trainer_model.state_dict())
+    if args.channels_last:
+        trainer_model = trainer_model.to(memory_format=torch.channels_last)
+    amp = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(args.amp) if device.type == "cuda" else None
+    scaler = torch.amp.GradScaler("cuda") if amp == torch.float16 else None
+    opt_t = torch.optim.Adam([p for p in trainer_model.parameters() if p.requires_grad], lr=1e-4)
+    opt_r = torch.optim.Adam([p for p in ref_model.parameters() if p.requires_grad], lr=1e-4)
+    stepper = Stepper(trainer_model, opt_t, loss_fn, device, clip=10.0, amp_dtype=amp, scaler=scaler,
+                      channels_last=bool(args.channels_last))
+    sampler = PatchSampler(images, (args.scale,), args.batch, args.patch, seed=0)
+    np.random.seed(0)
+    loader = torch.utils.data.DataLoader(NaiveDataset(images, args.scale, args.patch, 10**9),
+                                         batch_size=args.batch, shuffle=False, num_workers=0)
+    batches = iter(loader)
+    ref_params = [p for p in ref_model.parameters() if p.requires_grad]
+
+    def sync():
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    def trainer_steps(n: int) -> float:
+        sync()
+        t0 = time.perf_counter()
+        for _ in range(n):
+            scale, lr_u8, hr_u8 = sampler.next_batch()
+            loss = stepper.forward(scale, lr_u8, hr_u8)
+            loss.item()  # the trainer checks every loss (NaN stop)
+            stepper.update(loss)
+        sync()
+        return n * args.batch / (time.perf_counter() - t0)
+
+    def reference_steps(n: int) -> float:
+        sync()
+        t0 = time.perf_counter()
+        for _ in range(n):
+            lr, hr = next(batches)
+            lr, hr = lr.to(device), hr.to(device)
+            loss = loss_fn(ref_model(lr, args.scale), hr)
+            opt_r.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(ref_params, 10.0)
+            opt_r.step()
+            loss.item()
+        sync()
+        return n * args.batch / (time.perf_counter() - t0)
+
+    print(f"{args.model} x{args.scale}, batch {args.batch}, LR patch {args.patch}, {describe_device(device)}, "
+          f"torch {torch.__version__}, trainer channels_last={bool(args.channels_last)} amp={args.amp}")
+    trainer_steps(2)  # warm-up (allocations, data loading)
+    reference_steps(2)
+    t_rates, r_rates = [], []
+    for r in range(args.rounds):
+        t_rates.append(trainer_steps(args.steps))
+        r_rates.append(reference_steps(args.steps))
+        print(f"round {r + 1}: trainer {t_rates[-1]:8.1f} img/s   reference {r_rates[-1]:8.1f} img/s")
+    t, ref = statistics.median(t_rates), statistics.median(r_rates)
+    print(f"median: trainer {t:.1f} img/s, reference {ref:.1f} img/s, ratio {t / ref:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
