@@ -6,6 +6,7 @@ An ablation file (``experiments/ablation_*.yaml``)::
     base: experiments/train/ecdn_m_x2_cpu.yaml      # the training recipe each point starts from
     gpu_base: experiments/train/ecdn_m.yaml         # used instead with `srbench ablate --gpu`
     budget: 300 steps of 16 patches 32x32 on T91, CPU  # stated in the report beside every conclusion
+    gpu_budget: 600k steps, batch 64, DIV2K             # the same, for --gpu
     set: {max_steps: 300}                           # overrides applied to the base for every point (CPU budget)
     grid:                                           # the cartesian product of these lists is the sweep
       model: [ecdn_m, carn_m]
@@ -59,6 +60,7 @@ class Ablation:
     grid: dict = field(default_factory=dict)
     points: list[dict] = field(default_factory=list)
     gpu_base: str | None = None
+    gpu_budget: str = "the papers' budget: the gpu_base recipe as written"
     set: dict = field(default_factory=dict)
     gpu_set: dict = field(default_factory=dict)
     evaluate: Evaluation = field(default_factory=Evaluation)
@@ -180,7 +182,7 @@ def run_ablation(abl: Ablation, *, gpu: bool = False, device: str | None = None,
                                            config.scale, group=config.group, weights=result.final_weights,
                                            device=str(dev)))
         tags = {"srbench.sweep": abl.name, "srbench.sweep_point": json.dumps(values, sort_keys=True),
-                "srbench.point_key": key, "srbench.budget": abl.budget,
+                "srbench.point_key": key, "srbench.budget": abl.gpu_budget if gpu else abl.budget,
                 "srbench.baseline": str(bool(abl.baseline) and all(values.get(k, getattr(config, k)) == v
                                                                    for k, v in abl.baseline.items())).lower(), "srbench.scale": str(scale),
                 "srbench.eval_datasets": ",".join(abl.evaluate.datasets), **run_tags(dev, protocol)}
