@@ -25,13 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run `srbench <command> --help` for a command's options.")
     subparsers = parser.add_subparsers(dest="command", metavar="<command>", required=True)
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"bench.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"bench.commands.{name}":
-                raise
-            continue  # a command not written yet
-        module.register(subparsers)
+        importlib.import_module(f"bench.commands.{name}").register(subparsers)
     return parser
 
 

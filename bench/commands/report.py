@@ -7,7 +7,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "report", help="render reports/ (tables as Markdown/LaTeX/CSV, figures as PNG/PDF, README) from MLflow",
         description=__doc__ + " Reads the benchmark experiment plus the `training`, `ablation_group`, "
-        "`ablation_loss` and `ablation_bn` experiments when they exist (FINISHED runs only; the newest run per cell "
+        "`ablation_loss` experiments when they exist (the BatchNorm ablation shares the benchmark experiment) (FINISHED runs only; the newest run per cell "
         "wins). Deleting the output folder and regenerating gives the same content.")
     p.add_argument("--experiment", default="benchmark", help="MLflow experiment with the cell runs (default: benchmark)")
     p.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else the project store)")
