@@ -23,7 +23,7 @@ values as params (they are training config fields), tags ``srbench.sweep=<name>`
 the swept values), ``srbench.point_key`` and ``srbench.budget``, and the final evaluation logged into the same run by
 :func:`bench.runner.measure_and_log` (``psnr_y.<Set>``, per-image CSVs, params, Mult-Adds, latency). The tag
 ``srbench.point_done=1`` is written last: a point without it is not finished. Rerunning skips finished points; an
-interrupted point resumes its training from its last checkpoint (``runs/<name>/<point>/last.pt``).
+interrupted point resumes its training from its last checkpoint (``runs/<name>/<point>-<key>/last.pt``).
 """
 
 from __future__ import annotations
@@ -167,6 +167,8 @@ def run_ablation(abl: Ablation, *, gpu: bool = False, device: str | None = None,
         if device:
             config = dataclasses.replace(config, device=device)
         key = _point_key(config, abl)
+        # the checkpoint folder carries the key: a point whose budget or recipe changed never resumes another's run
+        config = dataclasses.replace(config, out_dir=f"{config.out_dir}-{key[:8]}")
         done = _finished_point(client, experiment_id, key)
         if done is not None:
             outcomes.append(PointOutcome(label, values, "cached", done.info.run_id, dict(done.data.metrics)))

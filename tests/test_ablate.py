@@ -66,3 +66,21 @@ def test_sweep_logs_points_and_skips_finished(tmp_path, mlflow_uri, benchmark_ro
 
     monkeypatch.setattr("bench.train.train", no_training)
     assert [o.status for o in run_ablation(abl, progress=False)] == ["cached", "cached"]
+
+
+def test_point_interrupted_after_training_finishes_on_rerun(tmp_path, mlflow_uri, benchmark_root, monkeypatch):
+    abl = load_ablation(_ablation(tmp_path, "grid: {group: [4]}"))
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("bench.runner.measure_and_log", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_ablation(abl, progress=False)
+    monkeypatch.undo()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_uri)
+    outcome, = run_ablation(abl, progress=False)
+    assert outcome.status == "computed" and outcome.metrics["psnr_y.Set5"] > 0
+    client = tracking.client(mlflow_uri)
+    runs = client.search_runs([client.get_experiment_by_name("abl_test").experiment_id])
+    assert len(runs) == 1 and runs[0].data.tags["srbench.point_done"] == "1"
