@@ -49,6 +49,7 @@ class ModelEntry:
     datasets: list[str] | None = None
     scales: list[int] | None = None
     bn_modes: list[str] = field(default_factory=lambda: ["eval"])
+    protocol: str | None = None  # a preset for this entry only (default: the experiment's)
     optional: bool = False
 
     @property
@@ -56,7 +57,8 @@ class ModelEntry:
         """The row label of tables: the given label, else ``model (weights)``."""
         if self.label:
             return self.label
-        return self.model if not self.weights or self.weights == self.model else f"{self.model} ({self.weights})"
+        name = self.model if not self.weights or self.weights == self.model else f"{self.model} ({self.weights})"
+        return f"{name} [{self.protocol}]" if self.protocol else name
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,9 @@ class Experiment:
             raise SrbenchError(f"protocol {self.protocol!r} is not a preset{suggest(self.protocol, PRESETS)}; "
                                f"known: {', '.join(PRESETS)}")
         for entry in self.models:
+            if entry.protocol is not None and entry.protocol not in PRESETS:
+                raise SrbenchError(f"model {entry.model}: protocol {entry.protocol!r} is not a preset"
+                                   f"{suggest(entry.protocol, PRESETS)}; known: {', '.join(PRESETS)}")
             for scale in (entry.scales or []) + list(self.scales):
                 if scale not in (2, 3, 4):
                     raise SrbenchError(f"scale {scale} is not supported; use 2, 3 or 4")

@@ -264,7 +264,6 @@ def run_benchmark(exp: Experiment, *, experiment_file: str | None = None, tracki
     from models import create_model
 
     device = resolve_device(exp.device)
-    protocol = get_protocol(exp.protocol)
     cells, outcomes = plan(exp)
     client = tracking.client(tracking_uri)
     experiment_id = tracking.get_or_create_experiment(client, exp.name)
@@ -283,7 +282,7 @@ def run_benchmark(exp: Experiment, *, experiment_file: str | None = None, tracki
         bar = tqdm(cells, desc="cells", unit="cell", disable=not progress)
         for cell in bar:
             bar.set_description(f"{cell.entry.display} x{cell.scale} bn={cell.bn_mode}")
-            cell_protocol = protocol.with_(bn_mode=cell.bn_mode)
+            cell_protocol = get_protocol(cell.entry.protocol or exp.protocol, bn_mode=cell.bn_mode)
             key = cell_key(**_identity(cell, cell_protocol, device, exp))
             done = _finished_or_clean(client, experiment_id, key)
             if done is not None and not force:
