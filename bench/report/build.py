@@ -340,7 +340,8 @@ def _ablation_sections(report: Report, store: Store, ablations: dict, bn_ablatio
     if bn_ablation is None:
         report.notes.append(f"Experiment `{BN_ABLATION}` does not exist: the BatchNorm ablation is omitted.")
     else:
-        report.sources.append(f"`{BN_ABLATION}`: {bn_ablation.n_finished} finished cell run(s)")
+        if not any(src.startswith(f"`{BN_ABLATION}`") for src in report.sources):
+            report.sources.append(f"`{BN_ABLATION}`: {bn_ablation.n_finished} finished cell run(s)")
         protos = tables.protocols(bn_ablation, None, protocol)
         t = tables.bn_table(bn_ablation, store, protos[0], name="ablation_bn", **boot) if protos else None
         if t:
