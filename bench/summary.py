@@ -16,7 +16,6 @@ from bench import tracking
 def summary_rows(client, outcomes) -> tuple[list[str], list[list[str]]]:
     """Headers and rows for the finished runs among ``outcomes`` (values from MLflow, not from memory)."""
     runs = [tracking.retrying(client.get_run)(o.run_id) for o in outcomes if o.run_id]
-    color = runs[0].data.tags.get("protocol.color", "y") if runs else "y"
     datasets: list[str] = []
     for run in runs:
         for d in run.data.tags.get("srbench.datasets", "").split(","):
@@ -27,6 +26,7 @@ def summary_rows(client, outcomes) -> tuple[list[str], list[list[str]]]:
     rows = []
     for run in runs:
         m, t = run.data.metrics, run.data.tags
+        color = t.get("protocol.color", "y")  # metrics are named psnr_y.<Set> or psnr_rgb.<Set>
         cells = [f"{m[f'psnr_{color}.{d}']:.2f} / {m[f'ssim_{color}.{d}']:.4f}" if f"psnr_{color}.{d}" in m else ""
                  for d in datasets]
         rows.append([t.get("srbench.label", ""), t.get("srbench.bn_mode", ""), f"x{t.get('srbench.scale', '')}", *cells,
@@ -44,7 +44,7 @@ def write_summary(client, outcomes, path: Path, *, experiment: str, protocol: st
     headers, rows = summary_rows(client, outcomes)
     table = tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
     notes = [f"- {o.label}: {o.note}" for o in outcomes if o.status == "skipped"]
-    text = (f"# Benchmark: {experiment}\n\nPSNR / SSIM under protocol "
+    text = (f"# Benchmark: {experiment}\n\nPSNR / SSIM (on Y, or on RGB for rows of the `ecdn_report` protocol) under protocol "
             f"`{protocol}`; Mult-Adds for a 1280x720 output; latency and peak memory on {device}. Every value is read "
             f"from the MLflow run named in the last column (`srbench report` renders the full report).\n\n{table}\n")
     if notes:
