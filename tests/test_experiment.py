@@ -64,7 +64,7 @@ def test_bad_yaml_and_missing_file(tmp_path):
 def test_narrow_overrides():
     exp = load_experiment(REPO / "experiments" / "benchmark.yaml")
     small = narrow(exp, models=["ecdn_m_half"], datasets=["Set5"], scales=[4], device="cpu")
-    assert [e.weights for e in small.models] == ["ecdn_m_half"]
+    assert {e.weights for e in small.models} == {"ecdn_m_half"} and len(small.models) == 2  # standard + ecdn_report
     assert small.models[0].datasets == ["Set5"] and small.scales == [4] and small.device == "cpu"
     with pytest.raises(SrbenchError, match="'ecdm' is not in the experiment.*did you mean"):
         narrow(exp, models=["ecdm"])
