@@ -174,8 +174,8 @@ def measure_and_log(model: torch.nn.Module, *, client, run_id: str, datasets: li
 
     Logs ``psnr_<color>.<Set>``, ``ssim_<color>.<Set>``, ``n_images.<Set>``, ``forward_s.<Set>`` (as each dataset
     finishes), per-image CSV artifacts, SR images named in ``crops`` ((Set, image) pairs), then ``params``,
-    ``params_effective``, ``mult_adds_g``, ``latency_ms``, ``latency_iqr_ms`` and ``peak_mem_mb``. The caller marks
-    the run finished. Shared by the benchmark cells and the ablation points.
+    ``params_effective``, ``mult_adds_g``, ``latency_ms``, ``latency_iqr_ms`` and ``peak_mem_mb``, all at the output
+    size of ``measure`` (tag ``srbench.measure_out``, e.g. ``720x1280``). The caller marks the run finished. Shared by the benchmark cells and the ablation points.
     """
     from models import set_bn_mode
     from models.complexity import count_effective_params, count_params, mult_adds
@@ -214,6 +214,7 @@ def measure_and_log(model: torch.nn.Module, *, client, run_id: str, datasets: li
             cost["peak_mem_mb"] = peak
     set_bn_mode(model, protocol.bn_mode)
     log_batch(run_id, metrics=_metrics_batch(cost))
+    tracking.retrying(client.set_tag)(run_id, "srbench.measure_out", f"{out_hw[0]}x{out_hw[1]}")
     return {**metrics, **cost}
 
 

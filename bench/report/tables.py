@@ -542,17 +542,20 @@ def ablation_points(sweep: pd.DataFrame) -> tuple[list[str], str | None, pd.Data
     keys = sorted({k for v in values for k in v})
     varying = [k for k in keys if len({_hashable(v.get(k)) for v in values}) > 1] or keys
     primary = "group" if "group" in varying else "loss" if "loss" in varying else (varying[0] if varying else None)
-    series_keys = [k for k in varying if k != primary]
+    # series: grid dimensions (keys every point has); keys only some explicit points set just label those points
+    series_keys = [k for k in varying if k != primary and all(k in v for v in values)]
+    label_keys = series_keys + [k for k in varying if k != primary and k not in series_keys] + ([primary] if primary else [])
     rows = []
     for t, v in zip(sweep.itertuples(index=False), values):
-        shown = {k: v.get(k) for k in series_keys + ([primary] if primary else [])}
+        shown = {k: v[k] for k in label_keys if k in v}
         rows.append({**t._asdict(), "values": shown,
                      "point": ", ".join(f"{k}={x}" for k, x in shown.items()) or t.short,
                      "series": ", ".join(f"{k}={shown[k]}" for k in series_keys)})
     pts = pd.DataFrame(rows).sort_values(["start_time", "end_time", "run_id"], ascending=False)
     pts = pts.drop_duplicates("point", keep="first")
     order = sorted(range(len(pts)), key=lambda i: tuple(_value_key(pts["values"].iloc[i].get(k))
-                                                         for k in series_keys + ([primary] if primary else [])))
+                                                         for k in series_keys + ([primary] if primary else [])
+                                                         + [k for k in label_keys if k not in series_keys]))
     pts = pts.iloc[order].reset_index(drop=True)
     is_base = [False] * len(pts)
     for series in dict.fromkeys(pts["series"]):
