@@ -229,7 +229,7 @@ def ablation_group_plot(points: list[dict], datasets: list[str], *, title: str, 
     ``points``: dicts with x (the group), series (label of the other swept values, "" for none), psnr
     ({dataset: value}), params, baseline (bool)."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(PAGE_WIDTH / 2, 2.6))
+    fig, ax = plt.subplots(figsize=(PAGE_WIDTH / 2, 3.4))
     xs = sorted({p["x"] for p in points}, key=lambda v: (float(v) if _isnum(v) else math.inf, str(v)))
     pos = {x: i for i, x in enumerate(xs)}
     series = list(dict.fromkeys(p["series"] for p in points))
@@ -255,7 +255,8 @@ def ablation_group_plot(points: list[dict], datasets: list[str], *, title: str, 
     ax2.set_ylabel("parameters (K)", color="#555555")
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, loc="best", frameon=False, fontsize=6)
+    # below the axes: with several series the lines fill the plot area
+    ax.legend(h1 + h2, l1 + l2, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3, frameon=False, fontsize=5.5)
     ax.set_title(title)
     fig.tight_layout()
     return save(fig, out_dir, stem)
