@@ -4,14 +4,15 @@ A cell is one (model, weights, BN mode, scale) evaluated on a list of datasets. 
 change its numbers: the model and build arguments, the weights' sha256, every protocol knob, the content fingerprint
 of each dataset's HR and LR files, the measurement settings and device, and the code version (a hash of the source
 files on the measurement path, so editing the README does not invalidate results but editing a metric does).
+The sources are hashed as syntax trees without docstrings, so comments, docstrings and formatting do not count.
 """
 
 from __future__ import annotations
 
+import ast
 import functools
 import hashlib
 import json
-from pathlib import Path
 
 from data.store import REPO_ROOT
 
@@ -22,13 +23,25 @@ MEASUREMENT_SOURCES = (
     "bench/measure.py", "bench/metrics.py", "bench/protocol.py", "bench/latency.py")
 
 
+def code_fingerprint(source: str) -> str:
+    """The source's syntax tree without docstrings, as text: what the code does, not how it is documented."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
+                    and isinstance(first.value.value, str):
+                node.body = node.body[1:] or [ast.Pass()]
+    return ast.dump(tree, include_attributes=False)
+
+
 @functools.lru_cache(maxsize=1)
 def code_version() -> str:
-    """A short hash of the measurement-path sources (see MEASUREMENT_SOURCES)."""
+    """A short hash of the measurement-path sources (see MEASUREMENT_SOURCES), docstrings and comments excluded."""
     digest = hashlib.sha256()
     for entry in MEASUREMENT_SOURCES:
         digest.update(entry.encode())
-        digest.update((REPO_ROOT / entry).read_bytes())
+        digest.update(code_fingerprint((REPO_ROOT / entry).read_text()).encode())
     return digest.hexdigest()[:12]
 
 
@@ -36,11 +49,3 @@ def cell_key(**identity) -> str:
     """sha256 (first 16 hex digits) of the cell's identity, serialised canonically."""
     blob = json.dumps(identity, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
-
-
-def relative_to_repo(path: Path) -> str:
-    """A path as shown in tags: relative to the repository when inside it."""
-    try:
-        return str(Path(path).resolve().relative_to(REPO_ROOT))
-    except ValueError:
-        return str(path)

@@ -22,7 +22,7 @@ SSIM_K2 = 0.03
 
 
 def rgb_to_y(img: np.ndarray) -> np.ndarray:
-    """Y = 16 + (65.481 R + 128.553 G + 24.966 B) / 255 with R, G, B in [0, 1], from an HxWx3 image in 0-255."""
+    """BT.601 luma in 16-235: Y = 16 + 65.481 R + 128.553 G + 24.966 B with R, G, B in [0, 1] (image given in 0-255)."""
     if img.ndim != 3 or img.shape[2] != 3:
         raise ValueError(f"rgb_to_y expects an HxWx3 image, got shape {img.shape}")
     rgb = img.astype(np.float64) / 255.0

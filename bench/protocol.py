@@ -5,7 +5,7 @@ that a table can say which protocol produced it (pyiqa-style).
 
 Knobs
 -----
-color          ``y``: BT.601 luma Y = 16 + (65.481 R + 128.553 G + 24.966 B) / 255 on [0, 1] RGB, kept as float;
+color          ``y``: BT.601 luma Y = 16 + 65.481 R + 128.553 G + 24.966 B on [0, 1] RGB (16-235), kept as float;
                ``rgb``: all three channels.
 border         pixels cropped from every border before measuring: ``scale`` (= the SR scale) or an integer (0 = none).
 quantize       how the network output in [0, 1] becomes 8 bits: ``round`` (clamp, round half to even as numpy does)

@@ -23,7 +23,7 @@ import yaml
 from tqdm.auto import tqdm
 
 from bench import tracking
-from bench.cells import cell_key, code_version, relative_to_repo
+from bench.cells import cell_key, code_version
 from bench.device import describe_device, resolve_device
 from bench.errors import SrbenchError
 from bench.evaluate import DatasetResult, evaluate, prepare_model

@@ -145,7 +145,7 @@ class _Tracker:
         return self.tracking.retrying(getattr(self.client, method))(*args, **kwargs)
 
     def start(self, config: TrainConfig, tags: dict, run_id: str | None, step: int, out_dir: Path) -> str:
-        from mlflow.entities import Param, RunTag
+        from mlflow.entities import Param
 
         if run_id is not None:
             try:

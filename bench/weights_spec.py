@@ -50,7 +50,7 @@ def resolve_weights(spec: str | None, model: str) -> ResolvedWeights:
             raise SrbenchError(f"weights {spec!r} are for {record.arch!r}, not {model!r}")
         path = weights_file(record)
         verify_file(path, record)
-        return ResolvedWeights(name=spec, path=path, sha256=cached_sha256(path), source=record.url,
+        return ResolvedWeights(name=spec, path=path, sha256=record.sha256 or cached_sha256(path), source=record.url,
                                build=dict(record.build))
     path = Path(spec).expanduser()
     if not path.is_file():

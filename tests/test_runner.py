@@ -12,8 +12,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from bench import tracking
 from bench.experiment import load_experiment
 from bench.runner import run_benchmark

@@ -132,7 +132,7 @@ def _benchmark_sections(report: Report, store: Store, bench: Benchmark | None, e
         "The ECDN report's Table 1 prints, per model, the SUM over the 119 images of Set5 + Set14 + B100 at x4 of "
         "each image's PSNR (\"PSNR score\") and LPIPS. Its script measured RGB without border crop, truncated the "
         "output to 8 bits, left BatchNorm in training mode and divided the images by 255 twice, which adds "
-        f"20·log10(255) = 48.13 dB to every image: sum_report ≈ sum_ours_under_its_protocol + 119 × 48.13. The "
+        "20·log10(255) = 48.13 dB to every image: sum_report ≈ sum_ours_under_its_protocol + 119 × 48.13. The "
         "`ecdn_report` protocol preset does all of this (the 48.13 dB included), so a benchmark run with it "
         "reproduces the printed scores (to within about 1.5 points); the sums under the standard protocol are "
         "shown for the same rows and are smaller by roughly 119 × 48.13 ≈ 5727 plus the protocol differences.")

@@ -600,7 +600,7 @@ def ablation_table(store: Store, experiment: str, sweep_name: str, sweep: pd.Dat
         header += [(d, "PSNR/SSIM"), (d, "Δ PSNR vs baseline [95% CI]")]
     header.append(("", "Run"))
     rows, csv_rows = [], []
-    for i, p in pts.iterrows():
+    for _, p in pts.iterrows():
         m = p["metrics_"]
         base = pts[(pts["series"] == p["series"]) & pts["is_baseline"]].iloc[0]
         label = p["point"] + (" (baseline)" if p["is_baseline"] else "")
