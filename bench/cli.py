@@ -1,7 +1,7 @@
 """The ``srbench`` command line: a thin dispatcher over one module per command in :mod:`bench.commands`.
 
 Each command module defines ``register(subparsers)`` (cheap: it only declares arguments) and does its heavy imports
-inside its handler, so ``srbench --help`` answers at once. A :class:`bench.errors.SrbenchError` is printed as one
+inside its handler, so ``srbench --help`` answers at once. A :class:`srbench.core.errors.SrbenchError` is printed as one
 line, ``error: ...``, with exit status 2; Ctrl-C exits with 130 after the command has saved what it finished.
 """
 
@@ -12,7 +12,7 @@ import importlib
 import os
 import sys
 
-from bench.errors import SrbenchError
+from srbench.core.errors import SrbenchError
 
 COMMANDS = ("models", "data", "evaluate", "benchmark", "report", "prepare", "train", "ablate", "ui")
 
@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run `srbench <command> --help` for a command's options.")
     subparsers = parser.add_subparsers(dest="command", metavar="<command>", required=True)
     for name in COMMANDS:
-        importlib.import_module(f"bench.commands.{name}").register(subparsers)
+        importlib.import_module(f"srbench.commands.{name}").register(subparsers)
     return parser
 
 

@@ -6,6 +6,7 @@ fingerprints (``data.datasets``, in memory). A file whose size or modification t
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -77,3 +78,15 @@ MEMORY = HashCache()
 def cached_sha256(path: str | os.PathLike) -> str:
     """sha256 through the process-wide in-memory cache."""
     return MEMORY.sha256(path)
+
+
+def code_fingerprint(source: str) -> str:
+    """The source's syntax tree without docstrings, as text: what the code does, not how it is documented."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
+                    and isinstance(first.value.value, str):
+                node.body = node.body[1:] or [ast.Pass()]
+    return ast.dump(tree, include_attributes=False)

@@ -8,7 +8,6 @@ and every value is checked against the field's annotation.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import types
 import typing
 from pathlib import Path
@@ -16,7 +15,8 @@ from typing import Any, TypeVar
 
 import yaml
 
-from bench.errors import SrbenchError
+from srbench.core.errors import SrbenchError
+from srbench.core.names import suggest
 
 T = TypeVar("T")
 
@@ -35,12 +35,6 @@ def load_yaml(path: str | Path) -> dict:
     if not isinstance(data, dict):
         raise SrbenchError(f"{path}: expected a mapping of keys at the top level, got {type(data).__name__}")
     return data
-
-
-def suggest(name: str, known: typing.Iterable[str]) -> str:
-    """' (did you mean X?)' for the closest known name, or ''."""
-    match = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-    return f" (did you mean {match[0]!r}?)" if match else ""
 
 
 def _check(value: Any, annotation: Any, where: str) -> Any:

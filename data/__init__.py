@@ -1,1 +1,2 @@
-"""Datasets: the benchmark folder layout, preparation (mirror or download), MATLAB-compatible bicubic, training h5."""
+"""Datasets: the benchmark folder layout (HR/LR pairs, generated LR, fingerprints), image I/O, filling the store
+(mirror or download, sha256-checked) and training h5 preparation. Depends only on :mod:`srbench.core`."""

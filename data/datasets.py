@@ -5,7 +5,7 @@ Layout (any folder in it is a dataset)::
     <Set>/HR/<name>.png
     <Set>/LR_bicubic/X<s>/<name>x<s>.png
 
-A dataset argument is a name under ``data.store.benchmark_root()`` or a path to such a folder. HR is cropped at the
+A dataset argument is a name under ``srbench.core.store.benchmark_root()`` or a path to such a folder. HR is cropped at the
 top-left to a multiple of the scale. The LR is the shipped file (``lr_source='file'``, when present) or
 ``imresize(hr, 1/s)`` on uint8 (the MATLAB-compatible bicubic, which reproduces the shipped files exactly).
 
@@ -26,16 +26,16 @@ from typing import Iterator
 
 import numpy as np
 
-from bench.errors import SrbenchError
-from data.hashing import cached_sha256
-from data.images import png_text, read_image, to_rgb, write_image
-from data.imresize import imresize
-from data.store import benchmark_root
+from srbench.core.constants import LR_SOURCES
+from srbench.core.errors import SrbenchError
+from srbench.core.hashing import cached_sha256
+from srbench.data.images import crop_to_scale, png_text, read_image, to_rgb, write_image
+from srbench.core.imresize import imresize
+from srbench.core.store import benchmark_root
 
 __all__ = ["Sample", "SampleSet", "list_datasets", "resolve_dataset", "load_samples", "dataset_fingerprint",
            "hr_paths", "lr_path", "to_rgb"]
 
-LR_SOURCES = ("file", "generate")
 GENERATOR = "srbench data.imresize bicubic v1"
 _KEY_GENERATOR = "srbench-generator"
 _KEY_HR = "srbench-hr-sha256"
@@ -116,12 +116,6 @@ def _usable_cache(path: Path, hr_sha: str) -> bool:
 
 def _is_shipped(path: Path) -> bool:
     return path.is_file() and _provenance(path) is None
-
-
-def crop_to_scale(hr: np.ndarray, scale: int) -> np.ndarray:
-    """Top-left crop so both sides are multiples of ``scale``."""
-    h, w = hr.shape[:2]
-    return hr[:h - h % scale, :w - w % scale]
 
 
 def _generate_lr(hr: np.ndarray, scale: int, path: Path, hr_sha: str) -> np.ndarray:

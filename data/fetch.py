@@ -24,9 +24,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from bench.errors import SrbenchError
-from data.hashing import HashCache, git_blob_sha1
-from data.store import mirror_root, store_root
+from srbench.core.errors import SrbenchError
+from srbench.core.hashing import HashCache, git_blob_sha1
+from srbench.core.store import mirror_root, store_root
 
 MANIFEST_DIR = Path(__file__).resolve().parent / "manifests"
 TARGETS = ("benchmark", "train", "weights")
@@ -156,7 +156,7 @@ def fetch_all(targets=TARGETS, mirror: str | os.PathLike | None = None, progress
               recheck: bool = False) -> FetchReport:
     """Make the store hold every manifest file of ``targets`` with the right sha256; return what was done.
 
-    ``mirror`` defaults to ``data.store.mirror_root()`` ($SRBENCH_MIRROR or ../shared); a mirror folder that does not
+    ``mirror`` defaults to ``srbench.core.store.mirror_root()`` ($SRBENCH_MIRROR or ../shared); a mirror folder that does not
     exist counts as none. ``recheck`` re-hashes every file instead of trusting the (size, mtime) cache. Raises
     SrbenchError when files are still missing after trying the mirror and the network.
     """

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
-from bench.errors import SrbenchError
+from srbench.core.errors import SrbenchError
 
 _EIGHT_BIT_MODES = {"L", "RGB", "RGBA", "P", "PA", "LA", "CMYK", "YCbCr", "1"}
 
@@ -83,3 +83,9 @@ def to_rgb(img: np.ndarray) -> np.ndarray:
     if img.ndim == 3:
         return img
     return np.repeat(img[..., None], 3, axis=2)
+
+
+def crop_to_scale(img: np.ndarray, scale: int) -> np.ndarray:
+    """The top-left part of ``img`` whose height and width are multiples of ``scale`` (how every HR is cropped)."""
+    h, w = img.shape[:2]
+    return img[:h - h % scale, :w - w % scale]

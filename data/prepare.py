@@ -21,7 +21,7 @@ Inputs
 
 Generated LR (no LR given): for each scale ``s`` the HR image is cropped at its bottom/right edges to the largest
 multiple of ``s`` (top-left corner kept), and the LR is MATLAB-compatible bicubic ``imresize(crop, 1/s)``
-(:func:`data.imresize.imresize`), the same operation that made DIV2K's and the benchmark sets' LR images. The HR image
+(:func:`srbench.core.imresize.imresize`), the same operation that made DIV2K's and the benchmark sets' LR images. The HR image
 is stored uncropped, once for all scales: a training patch at LR position ``(y, x)`` takes the HR patch at
 ``(s·y, s·x)``, which always lies inside the crop, so LR and HR stay aligned for every scale without throwing away up
 to 11 rows/columns (what cropping to a multiple of 12 would do).
@@ -40,7 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.errors import SrbenchError
+from srbench.core.errors import SrbenchError
+from srbench.data.images import crop_to_scale
 
 FORMAT = "srbench-sr-h5/1"
 IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff")
@@ -94,7 +95,7 @@ def find_source(root: str | os.PathLike, scales: tuple[int, ...] = ALL_SCALES) -
 
 def fingerprint(source: Source, scales: tuple[int, ...]) -> str:
     """sha256 over the format, the scales and every input file's name and content hash."""
-    from data.hashing import cached_sha256
+    from srbench.core.hashing import cached_sha256
 
     h = hashlib.sha256()
     h.update(json.dumps({"format": FORMAT, "scales": list(scales)}).encode())
@@ -116,21 +117,15 @@ def read_fingerprint(path: Path) -> str | None:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def crop_to_multiple(img: np.ndarray, s: int) -> np.ndarray:
-    """The top-left part of ``img`` whose height and width are multiples of ``s``."""
-    h, w = img.shape[:2]
-    return img[: h - h % s, : w - w % s]
-
-
 def make_lr(hr: np.ndarray, s: int) -> np.ndarray:
     """The x``s`` LR image of an HR image: MATLAB bicubic of the HR cropped to a multiple of ``s``."""
-    from data.imresize import imresize
+    from srbench.core.imresize import imresize
 
-    return imresize(crop_to_multiple(hr, s), 1.0 / s)
+    return imresize(crop_to_scale(hr, s), 1.0 / s)
 
 
 def _read_rgb(path: Path) -> np.ndarray:
-    from data.images import read_image, to_rgb
+    from srbench.data.images import read_image, to_rgb
 
     img = to_rgb(read_image(path))
     return np.ascontiguousarray(img, dtype=np.uint8)
@@ -190,7 +185,7 @@ def prepare(root: str | os.PathLike, out: str | os.PathLike, scales: tuple[int, 
 
 def cached_h5_for_folder(folder: str | os.PathLike, *, progress: bool = True) -> Path:
     """The h5 file of an image folder, prepared (all scales) on first use into ``data/store/train/<folder>.h5``."""
-    from data.store import train_root
+    from srbench.core.store import train_root
 
     folder = Path(folder).resolve()
     out = train_root() / f"{folder.name}.h5"

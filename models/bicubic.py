@@ -11,8 +11,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from models.common import as_scales, check_scale
-from models.registry import register_model
+from srbench.models.common import as_scales, check_scale
+from srbench.models.registry import register_model
 
 
 class Bicubic(nn.Module):
@@ -24,7 +24,7 @@ class Bicubic(nn.Module):
 
     def forward(self, x: torch.Tensor, scale: int) -> torch.Tensor:
         """N×3×h×w in [0, 1] -> N×3×(s·h)×(s·w), values k/255, on x's device and dtype."""
-        from data.imresize import imresize  # numpy code owned by data/; imported only when actually used
+        from srbench.core.imresize import imresize  # numpy code owned by data/; imported only when actually used
 
         check_scale(self, scale)
         lr = (x.detach().float().cpu().clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()

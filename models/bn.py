@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from torch import nn
 
-from bench.errors import SrbenchError
-from bench.protocol import BN_MODES
+from srbench.core.errors import SrbenchError
+from srbench.core.constants import BN_MODES
 
 _SAVED_MOMENTUM = "_srbench_momentum"
 

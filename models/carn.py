@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.common import WIDTH, BasicBlock, CascadeSR, cascade
-from models.registry import register_model
+from srbench.models.common import WIDTH, BasicBlock, CascadeSR, cascade
+from srbench.models.registry import register_model
 
 
 class ResidualBlock(nn.Module):

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 import torch
 from torch import nn
 
-from bench.errors import SrbenchError
+from srbench.core.errors import SrbenchError
 
 #: DIV2K RGB mean on [0, 1], as used by the CARN code (``sub_mean`` / ``add_mean``).
 RGB_MEAN = (0.4488, 0.4371, 0.4040)

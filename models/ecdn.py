@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.common import WIDTH, BasicBlock, CascadeSR
-from models.registry import register_model
+from srbench.models.common import WIDTH, BasicBlock, CascadeSR
+from srbench.models.registry import register_model
 
 GROWTH = 16
 

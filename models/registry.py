@@ -7,24 +7,17 @@ weights (a catalogue name or a .pth path, strictly), moves to the device and set
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from collections.abc import Callable, Iterable
 from os import PathLike
 
 from torch import nn
 
-from bench.errors import SrbenchError
+from srbench.core.errors import SrbenchError
+from srbench.core.names import unknown_name_error
+from srbench.models.weights import load_weights
 
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {}
-
-
-def unknown_name_error(kind: str, name: str, known: Iterable[str]) -> SrbenchError:
-    """A one-line error for an unknown name: the closest known one (difflib) and the full list."""
-    known = sorted(known)
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    return SrbenchError(f"unknown {kind} {name!r}{hint} known: {', '.join(known)}")
 
 
 def register_model(name: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
@@ -74,7 +67,5 @@ def create_model(name: str, *, scales: int | tuple[int, ...] = (2, 3, 4), group:
     model = builder(**kwargs)
     model.arch = name
     if weights is not None:
-        from models.weights import load_weights  # the catalogue is not needed to build a model
-
         load_weights(model, weights)
     return model.to(device).eval()

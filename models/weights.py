@@ -17,11 +17,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from bench.errors import SrbenchError
-from data.hashing import git_blob_sha1
-from data.hashing import sha256_file as file_sha256  # public here too: chunked sha256 of a file
-from data.store import weights_dir
-from models.registry import unknown_name_error
+from srbench.core.errors import SrbenchError
+from srbench.core.hashing import git_blob_sha1
+from srbench.core.hashing import sha256_file as file_sha256  # public here too: chunked sha256 of a file
+from srbench.core.store import weights_dir
+from srbench.core.names import unknown_name_error
 
 _CARN_REPO = "https://raw.githubusercontent.com/nmhkahn/CARN-pytorch/40d3514f81cccd680d846cd5ab07af35f2c8e0e2"
 _ECDN_REPO = "https://raw.githubusercontent.com/ISTHATDISTANCE/CARN-pytorch/f3e0d0f7f6396a1d5d80c8938d1ff959f11bcd9d"
@@ -201,7 +201,7 @@ def load_checkpoint(model: nn.Module, path: str | PathLike, *, sha256: str | Non
 
 def load_weights(model: nn.Module, weights: str | PathLike) -> nn.Module:
     """Load ``weights`` (a catalogue name, verified against its checksum, or a path to a .pth file) into ``model``."""
-    if isinstance(weights, str) and not _looks_like_path(weights):
+    if isinstance(weights, str) and is_catalogue_name(weights):
         record = get_weights(weights)
         arch = getattr(model, "arch", None)
         if arch is not None and arch != record.arch:
@@ -212,6 +212,7 @@ def load_weights(model: nn.Module, weights: str | PathLike) -> nn.Module:
     return load_checkpoint(model, weights)
 
 
-def _looks_like_path(text: str) -> bool:
-    """A string names a file (rather than a catalogue entry) when it has a suffix or a directory part."""
-    return Path(text).suffix != "" or Path(text).name != text
+def is_catalogue_name(spec: str) -> bool:
+    """The one rule for a weights spec: a bare name (no suffix, no directory part) names a catalogue entry; anything
+    else (``x.pth``, ``x.ckpt``, ``X.PTH``, ``dir/x``) is a path to a file."""
+    return Path(spec).suffix == "" and Path(spec).name == spec

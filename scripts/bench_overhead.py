@@ -26,9 +26,9 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
 
-    from bench import tracking
-    from bench.experiment import load_experiment, narrow
-    from bench.runner import run_benchmark
+    from srbench.track import tracking
+    from srbench.track.experiment import load_experiment, narrow
+    from srbench.track.runner import run_benchmark
 
     exp = narrow(load_experiment(args.experiment), models=args.models, datasets=args.datasets, scales=args.scales,
                  device=args.device)

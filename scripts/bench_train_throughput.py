@@ -4,8 +4,8 @@
 Both train the same architecture (same build, same initial weights) on the same h5 file with the same batch size,
 patch size, Adam, loss and gradient clipping. They differ only in what the trainer adds:
 
-* trainer: :class:`bench.train_data.PatchSampler` (uint8 crops from in-memory arrays, one scale per batch, batch
-  assembled as uint8 NHWC and converted once) + :class:`bench.train.Stepper` (channels_last when asked, autocast
+* trainer: :class:`srbench.train.data.PatchSampler` (uint8 crops from in-memory arrays, one scale per batch, batch
+  assembled as uint8 NHWC and converted once) + :class:`srbench.train.trainer.Stepper` (channels_last when asked, autocast
   on CUDA when asked);
 * reference: the straightforward loop (the authors' style): a ``torch.utils.data.Dataset`` whose ``__getitem__``
   crops, flips/rotates and converts one sample to a float CHW tensor, a ``DataLoader`` (no workers) collating
@@ -30,10 +30,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.device import describe_device, resolve_device  # noqa: E402
-from bench.losses import get_loss  # noqa: E402
-from bench.train import Stepper  # noqa: E402
-from bench.train_data import H5Images, PatchSampler  # noqa: E402
+from srbench.eval.device import describe_device, resolve_device  # noqa: E402
+from srbench.train.losses import get_loss  # noqa: E402
+from srbench.train.trainer import Stepper  # noqa: E402
+from srbench.train.data import H5Images, PatchSampler  # noqa: E402
 
 
 class NaiveDataset(torch.utils.data.Dataset):
@@ -77,12 +77,12 @@ def main() -> int:
     ap.add_argument("--data", default=None, help="h5 training file (default: T91 prepared into the store)")
     args = ap.parse_args()
 
-    from models import create_model
+    from srbench.models import create_model
 
     device = resolve_device(args.device)
     if args.data is None:
-        from data.prepare import cached_h5_for_folder
-        from data.store import train_root
+        from srbench.data.prepare import cached_h5_for_folder
+        from srbench.core.store import train_root
 
         args.data = cached_h5_for_folder(train_root() / "T91")
     images = H5Images(args.data)

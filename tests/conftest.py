@@ -15,7 +15,7 @@ os.environ.setdefault("DO_NOT_TRACK", "true")
 @pytest.fixture(scope="session")
 def benchmark_root() -> Path:
     """The filled store's benchmark folder; tests needing it skip with a reason when `make data` has not run."""
-    from data.store import benchmark_root
+    from srbench.core.store import benchmark_root
 
     root = benchmark_root()
     if not (root / "Set5" / "HR").is_dir():
@@ -26,7 +26,7 @@ def benchmark_root() -> Path:
 @pytest.fixture()
 def tiny_dataset(tmp_path: Path, benchmark_root: Path) -> Path:
     """A dataset folder (HR only, so LR is generated) of three 48x60 crops of Set5 images, one of them gray."""
-    from data.images import read_image, write_image
+    from srbench.data.images import read_image, write_image
 
     folder = tmp_path / "Tiny"
     for name in ("baby", "bird", "head"):

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bench import tracking
-from bench.ablate import load_ablation, points, run_ablation
-from bench.errors import SrbenchError
+from srbench.track import tracking
+from srbench.train.ablate import load_ablation, points, run_ablation
+from srbench.core.errors import SrbenchError
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -64,7 +64,7 @@ def test_sweep_logs_points_and_skips_finished(tmp_path, mlflow_uri, benchmark_ro
     def no_training(*args, **kwargs):
         raise AssertionError("a finished point was trained again")
 
-    monkeypatch.setattr("bench.train.train", no_training)
+    monkeypatch.setattr("srbench.train.trainer.train", no_training)
     assert [o.status for o in run_ablation(abl, progress=False)] == ["cached", "cached"]
 
 
@@ -74,7 +74,7 @@ def test_point_interrupted_after_training_finishes_on_rerun(tmp_path, mlflow_uri
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("bench.runner.measure_and_log", interrupted)
+    monkeypatch.setattr("srbench.track.runner.measure_and_log", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run_ablation(abl, progress=False)
     monkeypatch.undo()

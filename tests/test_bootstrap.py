@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.report.bootstrap import bootstrap_mean, paired_bootstrap, paired_frames
+from srbench.report.bootstrap import bootstrap_mean, paired_bootstrap, paired_frames
 
 
 def test_constant_shift_collapses_to_the_shift():

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from bench.evaluate import evaluate
-from bench.protocol import get_protocol
-from models import create_model, set_bn_mode
+from srbench.eval.evaluate import evaluate
+from srbench.eval.protocol import get_protocol
+from srbench.models import create_model, set_bn_mode
 
 # calibration.md, "Set5, mean PSNR / SSIM" and "Set5 per image, x4"
 SET5_MEAN = {

@@ -1,6 +1,6 @@
 """The code version ignores documentation but not behaviour (hand-written source variants)."""
 
-from bench.cells import cell_key, code_fingerprint
+from srbench.track.cells import cell_key, code_fingerprint
 
 BASE = '''
 def psnr(a, b):

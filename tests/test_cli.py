@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from bench.cli import COMMANDS, main
+from srbench.cli import COMMANDS, main
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bench.cli", *args], cwd=REPO, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "srbench.cli", *args], cwd=REPO, capture_output=True, text=True,
                           timeout=300)
 
 

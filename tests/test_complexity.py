@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from models import create_model
-from models.complexity import count_effective_params, count_params, mult_adds
-from models.weights import CATALOGUE
+from srbench.models import create_model
+from srbench.models.complexity import count_effective_params, count_params, mult_adds
+from srbench.models.weights import CATALOGUE
 
 # Ahn et al., ECCV 2018: Mult-Adds in G for a 720p output.
 PAPER_MULT_ADDS = {"carn": {2: 222.8, 3: 118.8, 4: 90.9}, "carn_m": {2: 91.2, 3: 46.1, 4: 32.5}}

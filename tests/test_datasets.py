@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bench.errors import SrbenchError
-from data.datasets import dataset_fingerprint, list_datasets, load_samples, lr_path, resolve_dataset, to_rgb
-from data.images import read_image, write_image
-from data.imresize import imresize
+from srbench.core.errors import SrbenchError
+from srbench.data.datasets import dataset_fingerprint, list_datasets, load_samples, lr_path, resolve_dataset, to_rgb
+from srbench.data.images import read_image, write_image
+from srbench.core.imresize import imresize
 
 RNG = np.random.default_rng(3)
 

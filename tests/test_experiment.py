@@ -4,15 +4,15 @@ from pathlib import Path
 
 import pytest
 
-from bench.errors import SrbenchError
-from bench.experiment import load_experiment, narrow
+from srbench.core.errors import SrbenchError
+from srbench.track.experiment import load_experiment, narrow
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in (REPO / "experiments").glob("*.yaml")))
 def test_shipped_experiments_load(name):
-    from bench.ablate import is_sweep, load_ablation, points
+    from srbench.train.ablate import is_sweep, load_ablation, points
 
     path = REPO / "experiments" / name
     if is_sweep(path):

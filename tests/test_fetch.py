@@ -11,9 +11,9 @@ import urllib.request
 
 import pytest
 
-from bench.errors import SrbenchError
-from data.fetch import fetch_all, read_manifests
-from data.hashing import git_blob_sha1
+from srbench.core.errors import SrbenchError
+from srbench.data.fetch import fetch_all, read_manifests
+from srbench.core.hashing import git_blob_sha1
 
 FILES = {"benchmark/Tiny/HR/a.png": b"first image bytes", "train/T91/b.png": b"second image bytes" * 10}
 WEIGHT = ("w.pth", b"weights!")

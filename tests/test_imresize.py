@@ -1,13 +1,13 @@
-"""data.imresize reproduces MATLAB's bicubic imresize: the shipped LR files bit for bit, and hand-computed weights."""
+"""srbench.core.imresize reproduces MATLAB's bicubic imresize: the shipped LR files bit for bit, and hand-computed weights."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from data.images import read_image
-from data.imresize import contributions, imresize, output_length, resize_axis
-from data.store import benchmark_root
+from srbench.data.images import read_image
+from srbench.core.imresize import contributions, imresize, output_length, resize_axis
+from srbench.core.store import benchmark_root
 
 ROOT = benchmark_root()
 B100_SUBSET = ["3096", "8023", "12084", "14037", "42049", "62096", "86000", "108005", "189080", "253027"]

@@ -1,4 +1,4 @@
-"""bench.metrics and bench.measure: definitions, agreement with skimage, and the calibration.md bicubic values."""
+"""srbench.eval.metrics and srbench.eval.scoring: definitions, agreement with skimage, and the calibration.md bicubic values."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import math
 import numpy as np
 import pytest
 
-from bench.measure import DOUBLE_SCALE_DB, measure_pair, quantize
-from bench.metrics import psnr, rgb_to_y, shave, ssim
-from bench.protocol import get_protocol
-from data.datasets import load_samples, to_rgb
-from data.images import read_image
-from data.imresize import imresize
-from data.store import benchmark_root
+from srbench.eval.scoring import DOUBLE_SCALE_DB, score_pair, quantize
+from srbench.eval.metrics import psnr, rgb_to_y, shave, ssim
+from srbench.eval.protocol import get_protocol
+from srbench.data.datasets import load_samples, to_rgb
+from srbench.data.images import read_image
+from srbench.core.imresize import imresize
+from srbench.core.store import benchmark_root
 
 ROOT = benchmark_root()
 needs_data = pytest.mark.skipif(not (ROOT / "Set5" / "HR").is_dir(), reason="no benchmark data: run `make data`")
@@ -22,7 +22,7 @@ STANDARD = get_protocol("standard")
 
 def bicubic_scores(dataset: str, scale: int, protocol=STANDARD) -> dict[str, tuple[float, float]]:
     """Per image (PSNR, SSIM) of MATLAB-bicubic upscaling of the shipped LR (gray LR replicated to RGB)."""
-    return {s.name: measure_pair(imresize(to_rgb(s.lr), scale), s.hr, scale=scale, protocol=protocol, gray=s.gray)
+    return {s.name: score_pair(imresize(to_rgb(s.lr), scale), s.hr, scale=scale, protocol=protocol, gray=s.gray)
             for s in load_samples(dataset, scale)}
 
 
@@ -89,10 +89,10 @@ def test_measure_knobs_on_synthetic_pair():
     rng = np.random.default_rng(2)
     hr = rng.integers(20, 230, (40, 40, 3), dtype=np.uint8)
     sr = (hr.astype(int) + rng.integers(-3, 4, hr.shape)).astype(np.uint8)
-    std = measure_pair(sr, hr, scale=4, protocol=STANDARD, gray=False)
+    std = score_pair(sr, hr, scale=4, protocol=STANDARD, gray=False)
     assert std[0] == pytest.approx(psnr(rgb_to_y(sr)[4:-4, 4:-4], rgb_to_y(hr)[4:-4, 4:-4]))
     report = get_protocol("ecdn_report")
-    rep = measure_pair(sr, hr, scale=4, protocol=report, gray=False)
+    rep = score_pair(sr, hr, scale=4, protocol=report, gray=False)
     assert rep[0] == pytest.approx(psnr(sr, hr) + DOUBLE_SCALE_DB)  # RGB, no crop, +48.13 dB
     assert rep[1] == pytest.approx(ssim(sr.astype(float), hr.astype(float)))
 
@@ -100,9 +100,9 @@ def test_measure_knobs_on_synthetic_pair():
 def test_gray_raw_uses_mean_of_sr_channels():
     hr = np.tile(np.arange(0, 240, 8, dtype=np.uint8), (30, 1))
     sr = to_rgb(np.clip(hr.astype(int) + 2, 0, 255).astype(np.uint8))
-    raw = measure_pair(sr, hr, scale=2, protocol=get_protocol("paper_gray"), gray=True)
+    raw = score_pair(sr, hr, scale=2, protocol=get_protocol("paper_gray"), gray=True)
     assert raw[0] == pytest.approx(20 * math.log10(255 / 2))
-    rep = measure_pair(sr, hr, scale=2, protocol=STANDARD, gray=True)
+    rep = score_pair(sr, hr, scale=2, protocol=STANDARD, gray=True)
     assert rep[0] - raw[0] == pytest.approx(20 * math.log10(255 / 219), abs=1e-9)
 
 
@@ -134,6 +134,6 @@ def test_gray_knob_on_set14_bridge():
     sample = next(s for s in load_samples("Set14", 2) if s.name == "bridge")
     assert sample.gray and sample.hr.ndim == 2
     sr = imresize(to_rgb(sample.lr), 2)
-    raw = measure_pair(sr, sample.hr, scale=2, protocol=get_protocol("paper_gray"), gray=True)
-    rep = measure_pair(sr, sample.hr, scale=2, protocol=STANDARD, gray=True)
+    raw = score_pair(sr, sample.hr, scale=2, protocol=get_protocol("paper_gray"), gray=True)
+    rep = score_pair(sr, sample.hr, scale=2, protocol=STANDARD, gray=True)
     assert rep[0] - raw[0] == pytest.approx(20 * math.log10(255 / 219), abs=0.01)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bench.errors import SrbenchError
-from models import create_model, list_models, model_info, register_model, set_bn_mode
-from models.complexity import count_params
+from srbench.core.errors import SrbenchError
+from srbench.models import create_model, list_models, model_info, register_model, set_bn_mode
+from srbench.models.complexity import count_params
 
 LEARNED = [name for name in list_models() if "group" in model_info(name)]
 
@@ -30,7 +30,7 @@ def test_registry_lists_every_architecture():
 @pytest.mark.parametrize("name", list_models())
 def test_forward_shape_at_every_scale(name):
     if name == "bicubic":
-        pytest.importorskip("data.imresize", reason="data/imresize.py (MATLAB bicubic) is not available yet")
+        pytest.importorskip("srbench.core.imresize", reason="data/imresize.py (MATLAB bicubic) is not available yet")
     model = create_model(name)
     assert model.arch == name
     assert model.scales == (2, 3, 4)
@@ -128,7 +128,7 @@ def test_group_for_bicubic_is_refused():
 
 
 def test_bicubic_keeps_a_flat_image_flat():
-    pytest.importorskip("data.imresize", reason="data/imresize.py (MATLAB bicubic) is not available yet")
+    pytest.importorskip("srbench.core.imresize", reason="data/imresize.py (MATLAB bicubic) is not available yet")
     x = torch.full((2, 3, 7, 9), 128 / 255)  # bicubic weights sum to 1: a constant stays the same 8-bit value
     y = create_model("bicubic")(x, 3)
     assert y.shape == (2, 3, 21, 27)

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bench.errors import SrbenchError
-from data.imresize import imresize
-from data.prepare import prepare
+from srbench.core.errors import SrbenchError
+from srbench.core.imresize import imresize
+from srbench.data.prepare import prepare
 
 SIZES = {"a": (37, 29), "b": (30, 41), "c": (24, 24), "d": (50, 35)}  # (height, width), none a multiple of 12
 
@@ -106,7 +106,7 @@ def test_div2k_layout_uses_given_lr(tmp_path):
 
 
 def test_cli_prepare(tmp_path, capsys):
-    from bench.cli import main
+    from srbench.cli import main
 
     _write_images(tmp_path / "imgs")
     assert main(["prepare", str(tmp_path / "imgs"), "-o", str(tmp_path / "x.h5"), "--scales", "3"]) == 0

@@ -1,4 +1,4 @@
-"""srbench report on a small FAKE MLflow store written with the client, following bench.tracking's run schema.
+"""srbench report on a small FAKE MLflow store written with the client, following srbench.track.tracking's run schema.
 
 Expected values are hand-computed from the fake per-image numbers below, not taken from the code under test.
 """
@@ -115,7 +115,7 @@ def _train_run(c, exp_id, tmp, *, sweep, group=None, loss=None, psnr5, params, s
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    from bench.tracking import client, get_or_create_experiment
+    from srbench.track.tracking import client, get_or_create_experiment
     tmp = tmp_path_factory.mktemp("mlflow")
     uri = f"sqlite:///{tmp / 'mlflow.db'}"
     c = client(uri)
@@ -137,7 +137,7 @@ def store(tmp_path_factory):
     for step, (loss, val) in enumerate([(0.1, 25.0), (0.05, 27.0), (0.04, 28.0)]):
         c.log_metric(rid, "loss", loss, step=step * 100)
         c.log_metric(rid, "val_psnr.x2", val, step=step * 100)
-    c.log_metric(rid, "train_seconds", 5400.0)                        # 1.5 h, logged by bench.train
+    c.log_metric(rid, "train_seconds", 5400.0)                        # 1.5 h, logged by srbench.train.trainer
     c.set_terminated(rid, "FINISHED", end_time=T0 + 1 + 7_200_000)    # run duration 2 h (not used)
     ids["train"] = rid
     ids["trained"] = _cell(c, exp, tmp, parent, model="ecdn", weights=f"run:{rid}:best", scale=4, start=5,
@@ -162,7 +162,7 @@ def store(tmp_path_factory):
                           per_image={"Set5": [98.0] * 5}, status="FAILED", params=1, madds=1)
     c.set_terminated(parent, "FINISHED", end_time=T0 + 1000)
     # the SR image of Set5/baby x4 logged by the carn_m cell (a copy of the fake HR with a brightened patch)
-    from data.images import write_image
+    from srbench.data.images import write_image
     sr = FAKE_HR.copy()
     sr[2:6, 3:8] = np.clip(sr[2:6, 3:8].astype(int) + 3, 0, 255).astype(np.uint8)
     (tmp / "crops").mkdir()
@@ -184,9 +184,9 @@ def store(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def report(store, tmp_path_factory):
-    from bench.report import build
+    from srbench.report import build
     out = tmp_path_factory.mktemp("reports")
-    with pytest.MonkeyPatch.context() as mp:   # the HR image comes from data.datasets: a fake one here
+    with pytest.MonkeyPatch.context() as mp:   # the HR image comes from srbench.data.datasets: a fake one here
         mp.setattr(build, "_load_hr", _fake_hr)
         rep = build.generate(uri=store["uri"], out=out, n_resamples=2000)
     return {"out": out, "report": rep, **store}
@@ -318,7 +318,7 @@ def test_ablation_baseline_tag_wins(report):
 
 
 def test_published_values_agree_with_the_weights_catalogue():
-    from bench.report import reference as ref
+    from srbench.report import reference as ref
     weights = pytest.importorskip("models.weights")
     for pub in (ref.CARN, ref.CARN_M):
         metrics = weights.CATALOGUE[pub.weights].metrics
@@ -365,7 +365,7 @@ def test_crop_psnr_is_measured_on_the_box(report):
 
 
 def test_deterministic_regeneration(report, tmp_path, monkeypatch):
-    from bench.report import build
+    from srbench.report import build
     monkeypatch.setattr(build, "_load_hr", _fake_hr)
     out = tmp_path / "again"
     build.generate(uri=report["uri"], out=out, n_resamples=2000)
@@ -378,8 +378,8 @@ def test_deterministic_regeneration(report, tmp_path, monkeypatch):
 
 def test_stale_files_removed_and_missing_experiment(report, tmp_path, monkeypatch):
     import shutil
-    from bench.errors import SrbenchError
-    from bench.report import build
+    from srbench.core.errors import SrbenchError
+    from srbench.report import build
     monkeypatch.setattr(build, "_load_hr", _fake_hr)
     out = tmp_path / "copy"
     shutil.copytree(report["out"], out)
@@ -401,8 +401,8 @@ def test_stale_files_removed_and_missing_experiment(report, tmp_path, monkeypatc
 
 
 def test_cli_parse_crop():
-    from bench.errors import SrbenchError
-    from bench.report.build import parse_crop
+    from srbench.core.errors import SrbenchError
+    from srbench.report.build import parse_crop
     assert parse_crop("Set5/baby@4:200,180,96,96") == {"dataset": "Set5", "image": "baby", "scale": 4,
                                                       "box": [200, 180, 96, 96]}
     with pytest.raises(SrbenchError):

@@ -12,9 +12,9 @@ import sys
 import time
 from pathlib import Path
 
-from bench import tracking
-from bench.experiment import load_experiment
-from bench.runner import run_benchmark
+from srbench.track import tracking
+from srbench.track.experiment import load_experiment
+from srbench.track.runner import run_benchmark
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -63,7 +63,7 @@ def test_one_finished_run_per_cell_and_rerun_reuses(tmp_path, tiny_dataset, mlfl
 
 
 def _cli(path: Path, uri: str) -> list[str]:
-    return [sys.executable, "-m", "bench.cli", "benchmark", str(path), "--tracking-uri", uri, "--no-progress",
+    return [sys.executable, "-m", "srbench.cli", "benchmark", str(path), "--tracking-uri", uri, "--no-progress",
             "--summary", str(path.with_suffix(".md"))]
 
 

@@ -12,9 +12,9 @@ import pytest
 import torch
 from PIL import Image
 
-from bench.errors import SrbenchError
-from bench.train import load_training_checkpoint, train
-from bench.train_config import TrainConfig, resolve
+from srbench.core.errors import SrbenchError
+from srbench.train.trainer import load_training_checkpoint, train
+from srbench.train.config import TrainConfig, resolve
 
 
 def _image_folder(folder: Path) -> Path:
@@ -29,7 +29,7 @@ def _image_folder(folder: Path) -> Path:
 
 @pytest.fixture()
 def train_h5(tmp_path) -> Path:
-    from data.prepare import prepare
+    from srbench.data.prepare import prepare
 
     path, _ = prepare(_image_folder(tmp_path / "imgs"), tmp_path / "train.h5", progress=False)
     return path
@@ -45,7 +45,7 @@ def _config(tmp_path: Path, h5: Path, name: str, **changes) -> TrainConfig:
 
 def _fail_on_batch(monkeypatch, at: dict[int, str]):
     """Make PatchSampler.next_batch crash ('crash') or deliver SIGINT ('sigint') on the given 1-based calls."""
-    from bench.train_data import PatchSampler
+    from srbench.train.data import PatchSampler
 
     original = PatchSampler.next_batch
     calls = {"n": 0}
@@ -108,9 +108,9 @@ def test_resume_after_crash_and_ctrl_c_is_bitwise_identical(tmp_path, train_h5, 
 def test_nan_loss_stops_with_step_and_keeps_last_good_checkpoint(tmp_path, train_h5, mlflow_uri, monkeypatch):
     import mlflow
 
-    import bench.losses
+    import srbench.train.losses
 
-    real = bench.losses.get_loss
+    real = srbench.train.losses.get_loss
     calls = {"n": 0}
 
     def poisoned(name, **kw):
@@ -122,7 +122,7 @@ def test_nan_loss_stops_with_step_and_keeps_last_good_checkpoint(tmp_path, train
             return value * float("nan") if calls["n"] == 3 else value
         return loss
 
-    monkeypatch.setattr(bench.losses, "get_loss", poisoned)
+    monkeypatch.setattr(srbench.train.losses, "get_loss", poisoned)
     cfg = _config(tmp_path, train_h5, "nan")
     with pytest.raises(SrbenchError, match=r"step 3\b") as exc:
         train(cfg, progress=False)
@@ -157,8 +157,8 @@ def test_image_folder_is_prepared_and_run_is_tracked(tmp_path, mlflow_uri, monke
     """A folder is cached as h5 in the store; a run logs config, metrics, validation and weights; run:<id> resolves."""
     import mlflow
 
-    from bench.train import resolve_run_weights
-    from models import create_model
+    from srbench.track.run_weights import resolve_run_weights
+    from srbench.models import create_model
 
     monkeypatch.setenv("SRBENCH_STORE", str(tmp_path / "store"))
     (tmp_path / "store").mkdir()
@@ -209,8 +209,8 @@ def test_image_folder_is_prepared_and_run_is_tracked(tmp_path, mlflow_uri, monke
 
 
 def test_cli_train_smoke_recipe_and_errors(tmp_path, train_h5, mlflow_uri, capsys):
-    from bench.cli import main
-    from data.store import REPO_ROOT
+    from srbench.cli import main
+    from srbench.core.store import REPO_ROOT
 
     recipe = REPO_ROOT / "experiments" / "train" / "smoke.yaml"
     out = tmp_path / "smoke"

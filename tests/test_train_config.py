@@ -7,9 +7,9 @@ import math
 import pytest
 import torch
 
-from bench.errors import SrbenchError
-from bench.losses import get_loss
-from bench.train_config import TrainConfig, load_config
+from srbench.core.errors import SrbenchError
+from srbench.train.losses import get_loss
+from srbench.train.config import TrainConfig, load_config
 
 
 def test_unknown_key_names_key_and_file(tmp_path):

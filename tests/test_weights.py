@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from bench.errors import SrbenchError
-from data.store import mirror_root, weights_dir
-from models import create_model
-from models.complexity import count_params
-from models.weights import (CATALOGUE, file_sha256, get_weights, load_checkpoint, verify_file,
+from srbench.core.errors import SrbenchError
+from srbench.core.store import mirror_root, weights_dir
+from srbench.models import create_model
+from srbench.models.complexity import count_params
+from srbench.models.weights import (CATALOGUE, file_sha256, get_weights, load_checkpoint, verify_file,
                             weights_file)
 
 AVAILABLE = sorted(name for name, record in CATALOGUE.items() if record.sha256)

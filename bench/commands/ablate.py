@@ -23,13 +23,13 @@ def run(args) -> int:
 
     from tabulate import tabulate
 
-    from bench.ablate import is_sweep, load_ablation, run_ablation
+    from srbench.train.ablate import is_sweep, load_ablation, run_ablation
 
     progress = not args.no_progress and not os.environ.get("SRBENCH_NO_PROGRESS")
     if not is_sweep(args.file):
         from argparse import Namespace
 
-        from bench.commands import benchmark
+        from srbench.commands import benchmark
         return benchmark.run(Namespace(experiment=args.file, models=None, datasets=None, scales=None,
                                        device=args.device, tracking_uri=None, force=False,
                                        summary=f"reports/{os.path.splitext(os.path.basename(args.file))[0]}.md",

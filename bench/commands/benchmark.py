@@ -28,11 +28,11 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from collections import Counter
 
-    from bench import tracking
-    from bench.device import describe_device, resolve_device
-    from bench.experiment import load_experiment, narrow
-    from bench.runner import run_benchmark
-    from bench.summary import write_summary
+    from srbench.track import tracking
+    from srbench.eval.device import describe_device, resolve_device
+    from srbench.track.experiment import load_experiment, narrow
+    from srbench.track.runner import run_benchmark
+    from srbench.report.summary import write_summary
 
     exp = narrow(load_experiment(args.experiment), models=args.models, datasets=args.datasets, scales=args.scales,
                  device=args.device)

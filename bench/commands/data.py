@@ -16,5 +16,5 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from data.fetch import run_data_command
+    from srbench.data.fetch import run_data_command
     return run_data_command(args)

@@ -31,20 +31,21 @@ def register(subparsers) -> None:
 
 def default_weights(model: str) -> str | None:
     """The catalogue entry named like the model, if any (bicubic and untrained models have none)."""
-    from models.weights import CATALOGUE
+    from srbench.models.weights import CATALOGUE
     return model if model in CATALOGUE else None
 
 
 def run(args) -> int:
     from tabulate import tabulate
 
-    from bench.device import resolve_device
-    from bench.errors import SrbenchError
-    from bench.evaluate import evaluate, prepare_model
-    from bench.protocol import get_protocol
-    from bench.weights_spec import resolve_weights
-    from data.datasets import resolve_dataset
-    from models import create_model, set_bn_mode
+    from srbench.eval.device import resolve_device
+    from srbench.core.errors import SrbenchError
+    from srbench.eval.evaluate import evaluate
+    from srbench.eval.protocol import get_protocol
+    from srbench.eval.weights import load_eval_model
+    from srbench.track.run_weights import resolve_weights
+    from srbench.data.datasets import resolve_dataset
+    from srbench.models import set_bn_mode
 
     if args.weights is not None and len(args.weights) != len(args.models):
         raise SrbenchError(f"--weights needs one value per model ({len(args.models)}), got {len(args.weights)}")
@@ -56,7 +57,7 @@ def run(args) -> int:
     results = []
     for model_name, spec in zip(args.models, specs):
         weights = resolve_weights(spec, model_name)
-        model = prepare_model(create_model(model_name, weights=weights.path, device=str(device), **weights.build))
+        model = load_eval_model(model_name, weights, device=device)
         set_bn_mode(model, protocol.bn_mode)
         for scale in args.scales:
             for dataset in args.datasets:

@@ -15,9 +15,9 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from tabulate import tabulate
 
-    from models import create_model, list_models, model_info
-    from models.complexity import count_effective_params, count_params
-    from models.weights import CATALOGUE, weights_file
+    from srbench.models import create_model, list_models, model_info
+    from srbench.models.complexity import count_effective_params, count_params
+    from srbench.models.weights import CATALOGUE, weights_file
 
     rows = []
     for name in list_models():

@@ -18,7 +18,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from data.prepare import prepare
+    from srbench.data.prepare import prepare
 
     path, built = prepare(args.source, args.output, tuple(args.scales), force=args.force)
     print(f"{'wrote' if built else 'up to date:'} {path}")

@@ -29,8 +29,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from bench.errors import SrbenchError
-    from bench.report.build import generate
+    from srbench.core.errors import SrbenchError
+    from srbench.report.build import generate
 
     if args.resamples < 100:
         raise SrbenchError(f"--resamples {args.resamples}: use at least 100")

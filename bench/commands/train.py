@@ -7,7 +7,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "train", help="train a model from a recipe YAML (resumable, tracked in MLflow)",
         description=__doc__ + " Checkpoints go to out_dir (default runs/<name>): last.pt every ckpt_every steps and "
-        "on Ctrl-C, best.pt by validation PSNR. Multi-GPU: torchrun --nproc_per_node N -m bench.cli train "
+        "on Ctrl-C, best.pt by validation PSNR. Multi-GPU: torchrun --nproc_per_node N -m srbench.cli train "
         "<recipe> --set num_gpu=N.")
     p.add_argument("recipe", help="training recipe, e.g. experiments/train/ecdn_m_x2_cpu.yaml")
     p.add_argument("--resume", action="store_true", help="continue from out_dir/last.pt (same MLflow run)")
@@ -20,8 +20,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from bench.train import train
-    from bench.train_config import load_config
+    from srbench.train.trainer import train
+    from srbench.train.config import load_config
 
     config = load_config(args.recipe, overrides=args.overrides, max_steps=args.max_steps, device=args.device)
     result = train(config, resume=args.resume, progress=not args.no_progress, recipe=str(args.recipe))

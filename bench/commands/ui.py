@@ -16,7 +16,7 @@ def run(args) -> int:
     import subprocess
     import sys
 
-    from bench.tracking import DEFAULT_DIR, tracking_uri
+    from srbench.track.tracking import DEFAULT_DIR, tracking_uri
 
     uri = tracking_uri(args.tracking_uri)
     env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false", MLFLOW_DISABLE_TELEMETRY="true")

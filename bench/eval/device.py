@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from bench.errors import SrbenchError
+from srbench.core.errors import SrbenchError
 
 
 def resolve_device(spec: str = "auto") -> torch.device:

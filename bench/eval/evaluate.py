@@ -14,9 +14,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from bench.measure import measure_pair, quantize
-from bench.protocol import Protocol
-from data.datasets import load_samples, to_rgb
+from srbench.core.errors import SrbenchError
+from srbench.eval.scoring import score_pair, quantize
+from srbench.eval.protocol import Protocol
+from srbench.data.datasets import load_samples, to_rgb
 
 
 @dataclass
@@ -56,19 +57,9 @@ class DatasetResult:
 
 
 def to_tensor(img_u8: np.ndarray, device: torch.device | str) -> torch.Tensor:
-    """HxWx3 uint8 -> 1x3xHxW float in [0, 1] on ``device``, in channels-last memory format (see prepare_model)."""
+    """HxWx3 uint8 -> 1x3xHxW float in [0, 1] on ``device``, in channels-last memory format (see srbench.eval.weights.prepare_model)."""
     x = torch.from_numpy(np.ascontiguousarray(img_u8)).permute(2, 0, 1).unsqueeze(0).float().div_(255)
     return x.to(device).contiguous(memory_format=torch.channels_last)
-
-
-def prepare_model(model: torch.nn.Module) -> torch.nn.Module:
-    """Put a model in channels-last memory format for inference (in place; returns it).
-
-    Measured on the 2-core CPU: 1.4-2.6x faster for these networks than NCHW. The outputs differ from NCHW only by
-    float rounding (max 2e-6 before quantization; about 3e-5 of the 8-bit pixels change by one level, which moves a
-    PSNR by about 1e-5 dB).
-    """
-    return model.to(memory_format=torch.channels_last)
 
 
 def to_numpy01(t: torch.Tensor) -> np.ndarray:
@@ -97,6 +88,9 @@ def super_resolve(model: torch.nn.Module, lr_u8: np.ndarray, scale: int, protoco
         y = model(x, scale)
         _synchronize(device)
         elapsed = time.perf_counter() - start
+        if not bool(torch.isfinite(y).all()):
+            raise SrbenchError(f"{getattr(model, 'arch', type(model).__name__)} produced non-finite output (NaN or "
+                               f"Inf) at x{scale}; the weights or the model are broken, so no score is logged")
     return quantize(to_numpy01(y), protocol.quantize), elapsed
 
 
@@ -112,7 +106,7 @@ def evaluate(model: torch.nn.Module, dataset: str, scale: int, protocol: Protoco
     bar = tqdm(samples, desc=f"{dataset} x{scale}", unit="img", leave=False, disable=not progress)
     for sample in bar:
         sr, elapsed = super_resolve(model, sample.lr, scale, protocol, device)
-        psnr, ssim = measure_pair(sr, sample.hr, scale=scale, protocol=protocol, gray=sample.gray)
+        psnr, ssim = score_pair(sr, sample.hr, scale=scale, protocol=protocol, gray=sample.gray)
         result.images.append(ImageResult(sample.name, psnr, ssim, elapsed, sample.gray))
         if on_image is not None:
             on_image(sample.name, sr)

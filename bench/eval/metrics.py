@@ -1,6 +1,6 @@
 """Image-quality metrics as pure functions on numpy arrays (pyiqa-style): no I/O, no protocol, no state.
 
-Which pixels, which channels and which rounding are measured is decided by ``bench.measure`` from a ``Protocol``; this
+Which pixels, which channels and which rounding are measured is decided by ``srbench.eval.scoring`` from a ``Protocol``; this
 module only computes the standard definitions:
 
 * ``rgb_to_y``: BT.601 luma as MATLAB's ``rgb2ycbcr`` computes it on [0, 1] RGB, kept as float (not rounded);

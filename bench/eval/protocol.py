@@ -27,13 +27,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from bench.errors import SrbenchError
+from srbench.core.constants import BN_MODES, LR_SOURCES
+from srbench.core.errors import SrbenchError
 
 COLORS = ("y", "rgb")
 QUANTIZE = ("round", "truncate")
-LR_SOURCES = ("file", "generate")
 SSIM_VARIANTS = ("gaussian11",)
-BN_MODES = ("eval", "batch")
 GRAY_MODES = ("replicate", "raw")
 
 

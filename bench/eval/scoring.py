@@ -1,7 +1,7 @@
 """Applying a ``Protocol`` to one (SR, HR) pair: quantisation, colour handling, border crop, then PSNR and SSIM.
 
 This is the only place that reads the measuring knobs (``quantize``, ``color``, ``border``, ``gray``,
-``double_scale``); the metrics themselves are the pure functions of ``bench.metrics``.
+``double_scale``); the metrics themselves are the pure functions of ``srbench.eval.metrics``.
 
 Grayscale images (calibration.md, "Grayscale images"): the network always sees and returns RGB (the gray LR is
 replicated to three channels). With ``gray='replicate'`` the gray HR is replicated too and measured exactly like a
@@ -18,9 +18,9 @@ import math
 
 import numpy as np
 
-from bench.metrics import psnr, rgb_to_y, shave, ssim
-from bench.protocol import Protocol
-from data.images import to_rgb
+from srbench.eval.metrics import psnr, rgb_to_y, shave, ssim
+from srbench.eval.protocol import Protocol
+from srbench.data.images import to_rgb
 
 DOUBLE_SCALE_DB = 20.0 * math.log10(255.0)  # what dividing by 255 twice adds to a PSNR
 
@@ -50,7 +50,7 @@ def measured_planes(sr_u8: np.ndarray, hr_u8: np.ndarray, *, protocol: Protocol,
     return sr.astype(np.float64), hr.astype(np.float64)
 
 
-def measure_pair(sr_u8: np.ndarray, hr_u8: np.ndarray, *, scale: int, protocol: Protocol,
+def score_pair(sr_u8: np.ndarray, hr_u8: np.ndarray, *, scale: int, protocol: Protocol,
                  gray: bool) -> tuple[float, float]:
     """(PSNR, SSIM) of an 8-bit SR output against its (scale-cropped) 8-bit HR under ``protocol``."""
     if sr_u8.shape[:2] != hr_u8.shape[:2]:

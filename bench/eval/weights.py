@@ -1,16 +1,23 @@
-"""Resolve the ``weights`` of an experiment entry or of ``--weights`` into a verified file and build arguments.
+"""Weights specs and the evaluation model: one rule for what a spec names, one way to build a model to measure.
 
 A spec is one of: nothing (bicubic, or an untrained network), a catalogue name (``ecdn_m_half``: checksum-verified
-file in the store), a path to a state_dict file, or ``run:<mlflow run id>[:best|final]`` (weights logged by
-``srbench train``, built with the run's model, group and scale).
+file in the store; see :func:`srbench.models.weights.is_catalogue_name` for the rule), a path to a state_dict file,
+or ``run:<mlflow run id>[:best|final]`` (weights logged by ``srbench train``; resolved by
+:mod:`srbench.track.run_weights`, which needs the tracking store, and handed in here as ``run_resolver``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.errors import SrbenchError
+import torch
+
+from srbench.core.errors import SrbenchError
+from srbench.core.hashing import cached_sha256
+from srbench.models import create_model
+from srbench.models.weights import get_weights, is_catalogue_name, verify_file, weights_file
 
 
 @dataclass(frozen=True)
@@ -29,22 +36,23 @@ class ResolvedWeights:
         return (scales,) if isinstance(scales, int) else tuple(scales)
 
 
-def resolve_weights(spec: str | None, model: str) -> ResolvedWeights:
-    """Turn a weights spec for ``model`` into a ResolvedWeights (raises SrbenchError with what to do)."""
-    from models.weights import CATALOGUE, get_weights, verify_file, weights_file
-    from data.hashing import cached_sha256
+RunResolver = Callable[[str], tuple[Path, str, dict]]
 
+
+def resolve_weights(spec: str | None, model: str, *, run_resolver: RunResolver | None = None) -> ResolvedWeights:
+    """Turn a weights spec for ``model`` into a ResolvedWeights (raises SrbenchError with what to do)."""
     if spec is None or spec == "none":
         return ResolvedWeights(name="none", path=None, sha256="none", source="none", build={"scales": (2, 3, 4)})
     if spec.startswith("run:"):
-        from bench.train import resolve_run_weights
-
-        path, sha256, build = resolve_run_weights(spec)
+        if run_resolver is None:
+            raise SrbenchError(f"weights {spec}: run: weights need the tracking store; resolve them through "
+                               "srbench.track.run_weights")
+        path, sha256, build = run_resolver(spec)
         if build.get("model", model) != model:
             raise SrbenchError(f"weights {spec} were trained for model {build['model']!r}, not {model!r}")
         return ResolvedWeights(name=spec, path=Path(path), sha256=sha256, source=spec,
                                build={k: v for k, v in build.items() if k in ("scales", "group")})
-    if spec in CATALOGUE or not (spec.endswith((".pth", ".pt")) or "/" in spec):
+    if is_catalogue_name(spec):
         record = get_weights(spec)  # unknown name -> closest match
         if record.arch != model:
             raise SrbenchError(f"weights {spec!r} are for {record.arch!r}, not {model!r}")
@@ -57,3 +65,21 @@ def resolve_weights(spec: str | None, model: str) -> ResolvedWeights:
         raise SrbenchError(f"weights file {path} does not exist")
     return ResolvedWeights(name=path.stem, path=path.resolve(), sha256=cached_sha256(path), source=str(path),
                            build={"scales": (2, 3, 4)})
+
+
+def prepare_model(model: torch.nn.Module) -> torch.nn.Module:
+    """Put a model in channels-last memory format for inference (in place; returns it).
+
+    Measured on the 2-core CPU: 1.4-2.6x faster for these networks than NCHW. The outputs differ from NCHW only by
+    float rounding (max 2e-6 before quantization; about 3e-5 of the 8-bit pixels change by one level, which moves a
+    PSNR by about 1e-5 dB).
+    """
+    return model.to(memory_format=torch.channels_last)
+
+
+def load_eval_model(model: str, weights: ResolvedWeights, *, device: torch.device | str,
+                    group: int | None = None) -> torch.nn.Module:
+    """Build ``model`` with the weights' build arguments (``group`` overriding), load them strictly, prepare it for
+    inference on ``device``. The caller sets the BN mode (:func:`srbench.models.set_bn_mode`)."""
+    build = dict(weights.build, **({"group": group} if group else {}))
+    return prepare_model(create_model(model, weights=weights.path, device=str(device), **build))

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.errors import SrbenchError
-from bench.report import collect, figures, reference as ref, tables
-from bench.report.collect import Benchmark, Store, dataset_rank
-from bench.report.render import Table, write_table
+from srbench.core.errors import SrbenchError
+from srbench.report import collect, figures, reference as ref, tables
+from srbench.report.collect import Benchmark, Store, dataset_rank
+from srbench.report.render import Table, write_table
 
 TRAINING = "training"
 ABLATIONS = ("ablation_group", "ablation_loss")
@@ -63,7 +63,7 @@ def generate(*, experiment: str = "benchmark", uri: str | None = None, out: str 
              protocol: str = "standard", train_runs: list[str] | None = None, n_resamples: int = 10_000,
              seed: int = 0) -> Report:
     """Read the store and write the whole report; returns what was written and the notes."""
-    from bench.report.readme import write_readme
+    from srbench.report.readme import write_readme
 
     out = Path(out)
     crop_specs = [parse_crop(c) for c in crops or []]
@@ -207,7 +207,8 @@ def _bubble(report: Report, bench: Benchmark, protocol: str, dataset: str, scale
 def _load_hr(dataset: str, image: str, scale: int):
     """The HR image (uint8 HxWx3, cropped to a multiple of the scale) via data.datasets, or a reason string."""
     try:
-        from data.datasets import load_samples
+        from srbench.data.datasets import load_samples
+        from srbench.data.images import to_rgb
     except ImportError as exc:
         return f"data.datasets is not available ({exc})"
     try:
@@ -221,14 +222,12 @@ def _load_hr(dataset: str, image: str, scale: int):
         return str(exc)
     except Exception as exc:  # a dataset that is not in the store, an unreadable file
         return f"{type(exc).__name__}: {exc}"
-    if hr.ndim == 2:
-        hr = np.repeat(hr[:, :, None], 3, axis=2)
-    return hr[: hr.shape[0] - hr.shape[0] % scale, : hr.shape[1] - hr.shape[1] % scale]
+    return to_rgb(hr)  # the samples' HR is already cropped to a multiple of the scale
 
 
 def _crop_figure(report: Report, store: Store, bench: Benchmark, protocol: str, spec: dict):
-    from bench.metrics import psnr as psnr_fn, rgb_to_y
-    from data.images import read_image
+    from srbench.eval.metrics import psnr as psnr_fn, rgb_to_y
+    from srbench.data.images import read_image, to_rgb
 
     d, image, s, (top, left, h, w) = spec["dataset"], spec["image"], spec["scale"], spec["box"]
     name = f"{d}/{image} x{s} [{top},{left},{h},{w}]"
@@ -251,9 +250,7 @@ def _crop_figure(report: Report, store: Store, bench: Benchmark, protocol: str, 
         if path is None:
             missing.append(f"{r.label} (run {r.short})")
             continue
-        sr = read_image(path)
-        if sr.ndim == 2:
-            sr = np.repeat(sr[:, :, None], 3, axis=2)
+        sr = to_rgb(read_image(path))
         if sr.shape != hr.shape:
             missing.append(f"{r.label} (run {r.short}: SR image is {sr.shape[0]}x{sr.shape[1]}, HR "
                            f"{hr.shape[0]}x{hr.shape[1]})")

@@ -1,4 +1,4 @@
-"""Read MLflow into tidy pandas frames, following the run schema of :mod:`bench.tracking`.
+"""Read MLflow into tidy pandas frames, following the run schema of :mod:`srbench.track.tracking`.
 
 Rules (the same for every table and figure):
 
@@ -25,12 +25,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from srbench.track import schema
+
 DATASET_ORDER = ("Set5", "Set14", "B100", "Urban100")
 MODEL_ORDER = ("bicubic", "carn", "carn_m", "ecdn", "ecdn_m")
 BN_ORDER = ("eval", "batch")
 IDENTITY = ["model", "weights", "group", "bn_mode", "protocol"]
-_METRIC = re.compile(r"^(psnr|ssim|n_images|forward_s|lpips)(?:_(\w+))?\.(.+)$")
-EFFICIENCY = ("params", "params_effective", "mult_adds_g", "latency_ms", "latency_iqr_ms", "peak_mem_mb")
+EFFICIENCY = schema.COST
 
 
 def short(run_id: str) -> str:
@@ -83,7 +84,7 @@ class Store:
     _cache: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        from bench.tracking import client, tracking_uri
+        from srbench.track.tracking import client, tracking_uri
         self.uri = tracking_uri(self.uri)
         self._client = client(self.uri)
 
@@ -224,10 +225,10 @@ def cell_frames(runs: list) -> tuple[pd.DataFrame, pd.DataFrame]:
         base = _run_row(run)
         per_dataset: dict[str, dict] = {}
         for key, value in run.data.metrics.items():
-            m = _METRIC.match(key)
-            if not m:
+            parsed = schema.parse_dataset_metric(key)
+            if not parsed:
                 continue
-            what, color, dataset = m.groups()
+            what, color, dataset = parsed
             entry = per_dataset.setdefault(dataset, {})
             if what in ("psnr", "ssim"):
                 entry[what] = value
@@ -307,7 +308,7 @@ def read_training(store: Store, name: str = "training", sweeps: bool = False) ->
         if bool(tags.get("srbench.sweep")) != sweeps:
             continue
         if tags.get("srbench.point_key") and tags.get("srbench.point_done") != "1":
-            continue  # bench.ablate writes point_done last: without it the point's evaluation is incomplete
+            continue  # srbench.train.ablate writes point_done last: without it the point's evaluation is incomplete
         try:
             sweep_values = json.loads(tags.get("srbench.sweep_point") or "{}")
         except json.JSONDecodeError:
@@ -351,7 +352,7 @@ def parent_crops(store: Store, parent_ids: list[str]) -> list[dict]:
 
 def training_time(store: Store, weights: str) -> str:
     """Training time for a weights string: from the linked run for ``run:<id>``, else 'released checkpoint'."""
-    from bench.report.reference import HALF_CHECKPOINT_NOTE
+    from srbench.report.reference import HALF_CHECKPOINT_NOTE
     if not weights:
         return "—"
     if not weights.startswith("run:"):

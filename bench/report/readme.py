@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.report.render import to_markdown
+from srbench.report.render import to_markdown
 
 HOW_TO_READ = [
     "Only FINISHED MLflow runs are read. Cell runs sharing a `srbench.cell_key` are duplicates and the newest "

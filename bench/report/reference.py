@@ -50,7 +50,7 @@ BICUBIC = Published(
 
 def _from_catalogue(name: str, weights: str) -> Published:
     """A published row from the weights catalogue's record (the single place those paper numbers are typed in)."""
-    from models.weights import CATALOGUE
+    from srbench.models.weights import CATALOGUE
 
     metrics = CATALOGUE[weights].metrics
     return Published(

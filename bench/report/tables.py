@@ -17,10 +17,11 @@ import re
 import numpy as np
 import pandas as pd
 
-from bench.report import reference as ref
-from bench.report.bootstrap import BootstrapCI, bootstrap_mean, paired_bootstrap, paired_frames
-from bench.report.collect import Benchmark, Store, dataset_rank, row_label, row_sort_key, training_time
-from bench.report.render import BEST, SECOND, Part, Table
+from srbench.report import reference as ref
+from srbench.report.bootstrap import BootstrapCI, bootstrap_mean, paired_bootstrap, paired_frames
+from srbench.report.collect import Benchmark, Store, dataset_rank, row_label, row_sort_key, training_time
+from srbench.report.render import BEST, SECOND, Part, Table
+from srbench.track import schema
 
 DASH = "—"
 ECDN_SETS = ("Set5", "Set14", "B100")
@@ -574,17 +575,14 @@ def _sweep_datasets(points: pd.DataFrame) -> list[str]:
     sets = set()
     for m in points["metrics_"]:
         for k in m:
-            mm = re.match(r"^psnr_\w+\.(.+)$", k)
-            if mm:
-                sets.add(mm.group(1))
+            parsed = schema.parse_dataset_metric(k)
+            if parsed and parsed[0] == "psnr":
+                sets.add(parsed[2])
     return sorted(sets, key=dataset_rank)
 
 
 def _psnr_key(metrics: dict, dataset: str) -> str | None:
-    for k in metrics:
-        if re.match(rf"^psnr_\w+\.{re.escape(dataset)}$", k):
-            return k
-    return None
+    return schema.find_dataset_metric(metrics, "psnr", dataset)
 
 
 def ablation_table(store: Store, experiment: str, sweep_name: str, sweep: pd.DataFrame, *, n_resamples: int = 10_000,

@@ -1,9 +1,9 @@
 """Declared benchmark experiments: which models, weights, datasets, scales, protocol and measurements.
 
-An experiment file is YAML, validated strictly (see :mod:`bench.strict`). Example::
+An experiment file is YAML, validated strictly (see :mod:`srbench.core.strict`). Example::
 
     name: benchmark                 # MLflow experiment name
-    protocol: standard              # a preset of bench.protocol
+    protocol: standard              # a preset of srbench.eval.protocol
     datasets: [Set5, Set14, B100, Urban100]
     scales: [2, 3, 4]
     measure: {latency: true, warmup: 1, repeats: 5, memory: true}
@@ -21,21 +21,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from bench.errors import SrbenchError
-from bench.protocol import BN_MODES, PRESETS
-from bench.strict import from_mapping, load_yaml, suggest
-
-
-@dataclass(frozen=True)
-class Measure:
-    """Efficiency measurements of each (model, weights, scale) cell."""
-
-    latency: bool = True
-    warmup: int = 1
-    repeats: int = 5
-    memory: bool = True
-    out_height: int = 720
-    out_width: int = 1280
+from srbench.core.errors import SrbenchError
+from srbench.core.constants import BN_MODES
+from srbench.eval.cell import CostSettings
+from srbench.eval.protocol import PRESETS
+from srbench.core.names import suggest
+from srbench.core.strict import from_mapping, load_yaml
 
 
 @dataclass(frozen=True)
@@ -71,7 +62,7 @@ class Experiment:
     scales: list[int] = field(default_factory=lambda: [2, 3, 4])
     protocol: str = "standard"
     device: str = "auto"
-    measure: Measure = field(default_factory=Measure)
+    measure: CostSettings = field(default_factory=CostSettings)
     description: str = ""
     crops: list[dict] = field(default_factory=list)
 

@@ -1,7 +1,7 @@
 """The benchmark runner: every declared cell evaluated, measured and logged to MLflow, resumably.
 
 A cell is (model entry, BN mode, scale) over the entry's datasets. For each model entry the network is built once and
-reused for all its scales and BN modes. A cell whose key (see :mod:`bench.cells`) already has a FINISHED run in the
+reused for all its scales and BN modes. A cell whose key (see :mod:`srbench.track.cells`) already has a FINISHED run in the
 MLflow experiment is reused, not recomputed (``force=True`` recomputes). A cell run is marked FINISHED only after all
 of its metrics and artifacts are logged, so an interrupted benchmark never leaves a run that reads as complete; its
 leftovers (a FAILED/KILLED run, or a RUNNING run whose process on this host is gone) are deleted by the next
@@ -22,18 +22,21 @@ import torch
 import yaml
 from tqdm.auto import tqdm
 
-from bench import tracking
-from bench.cells import cell_key, code_version
-from bench.device import describe_device, resolve_device
-from bench.errors import SrbenchError
-from bench.evaluate import DatasetResult, evaluate, prepare_model
-from bench.experiment import Experiment, ModelEntry
-from bench.latency import measure_latency, measure_peak_memory_mb
-from bench.protocol import get_protocol
-from bench.strict import to_mapping
-from bench.weights_spec import ResolvedWeights, resolve_weights
-from data.datasets import dataset_fingerprint, resolve_dataset
-from data.images import write_image
+from srbench.track import tracking
+from srbench.track.cells import cell_key, code_version
+from srbench.eval.device import describe_device, resolve_device
+from srbench.core.errors import SrbenchError
+from srbench.eval.cell import CostSettings, measure_cell
+from srbench.eval.evaluate import DatasetResult
+from srbench.eval.protocol import get_protocol
+from srbench.eval.weights import ResolvedWeights, load_eval_model
+from srbench.models import model_info
+from srbench.track import schema
+from srbench.track.experiment import Experiment, ModelEntry
+from srbench.track.run_weights import resolve_weights
+from srbench.core.strict import to_mapping
+from srbench.data.datasets import dataset_fingerprint, resolve_dataset
+from srbench.data.images import write_image
 
 
 @dataclass
@@ -63,8 +66,6 @@ def plan(exp: Experiment) -> tuple[list[Cell], list[CellOutcome]]:
 
     Everything that can fail on bad input (unknown model, missing weights or dataset) fails here, before any work.
     """
-    from models import model_info
-
     cells, skipped = [], []
     for entry in exp.models:
         model_info(entry.model)  # unknown model -> SrbenchError with the closest match
@@ -150,8 +151,8 @@ def mark_orphans_killed(client, experiment_id: str) -> int:
     return len(orphans)
 
 
-def _log_per_image(client, run_id: str, result: DatasetResult, workdir: Path) -> None:
-    path = workdir / f"{Path(result.dataset).name}.csv"
+def _log_per_image(client, run_id: str, result: DatasetResult, dataset_key: str, workdir: Path) -> None:
+    path = workdir / f"{dataset_key}.csv"
     with path.open("w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["name", "psnr", "ssim", "forward_s", "gray"])
@@ -167,55 +168,48 @@ def _metrics_batch(values: dict[str, float]):
     return [Metric(k, float(v), now, 0) for k, v in values.items()]
 
 
+def dataset_values(result: DatasetResult, dataset_key: str, color: str) -> dict[str, float]:
+    """The per-dataset metrics of one result, named by :mod:`srbench.track.schema`."""
+    return {schema.dataset_metric("psnr", dataset_key, color): result.psnr,
+            schema.dataset_metric("ssim", dataset_key, color): result.ssim,
+            schema.dataset_metric("n_images", dataset_key): len(result.images),
+            schema.dataset_metric("forward_s", dataset_key): result.forward_s}
+
+
 def measure_and_log(model: torch.nn.Module, *, client, run_id: str, datasets: list[str], scale: int, protocol,
-                    device: torch.device, measure, crops: set[tuple[str, str]] = frozenset(),
+                    device: torch.device, measure: CostSettings, crops: set[tuple[str, str]] = frozenset(),
                     progress: bool = True) -> dict[str, float]:
-    """Evaluate ``model`` on ``datasets`` at ``scale`` and measure its cost, logging everything to run ``run_id``.
+    """Measure a cell (:func:`srbench.eval.cell.measure_cell`) and log everything to run ``run_id`` as it arrives.
 
-    Logs ``psnr_<color>.<Set>``, ``ssim_<color>.<Set>``, ``n_images.<Set>``, ``forward_s.<Set>`` (as each dataset
-    finishes), per-image CSV artifacts, SR images named in ``crops`` ((Set, image) pairs), then ``params``,
-    ``params_effective``, ``mult_adds_g``, ``latency_ms``, ``latency_iqr_ms`` and ``peak_mem_mb``, all at the output
-    size of ``measure`` (tag ``srbench.measure_out``, e.g. ``720x1280``). The caller marks the run finished. Shared by the benchmark cells and the ablation points.
+    Logs the per-dataset metrics as each dataset finishes, per-image CSV artifacts, the SR images named in
+    ``crops`` ((Set, image) pairs), then the cost figures and the ``srbench.measure_out`` tag. The caller marks the
+    run finished. Shared by the benchmark cells and the ablation points.
     """
-    from models import set_bn_mode
-    from models.complexity import count_effective_params, count_params, mult_adds
-
     log_batch = tracking.retrying(client.log_batch)
-    color = protocol.color
-    out_hw = (measure.out_height, measure.out_width)
     metrics: dict[str, float] = {}
-    set_bn_mode(model, protocol.bn_mode)
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        for dataset in datasets:
-            set_name = Path(dataset).name
 
-            def keep_crop(name: str, sr, set_name=set_name) -> None:
-                if (set_name, name) in crops:
-                    out = workdir / "crops" / set_name / f"{name}_x{scale}.png"
-                    write_image(out, sr)
-                    tracking.retrying(client.log_artifact)(run_id, str(out), f"crops/{set_name}")
-
-            result = evaluate(model, dataset, scale, protocol, device=device, progress=progress,
-                              on_image=keep_crop if crops else None)
-            values = {f"psnr_{color}.{set_name}": result.psnr, f"ssim_{color}.{set_name}": result.ssim,
-                      f"n_images.{set_name}": len(result.images), f"forward_s.{set_name}": result.forward_s}
+        def on_dataset(result: DatasetResult) -> None:
+            key = Path(result.dataset).name
+            values = dataset_values(result, key, protocol.color)
             metrics.update(values)
             log_batch(run_id, metrics=_metrics_batch(values))
-            _log_per_image(client, run_id, result, workdir)
-    cost = {"params": count_params(model), "params_effective": count_effective_params(model),
-            "mult_adds_g": mult_adds(model, scale, out_hw) / 1e9}
-    if measure.latency:
-        lat = measure_latency(model, scale, device, warmup=measure.warmup, repeats=measure.repeats, out_hw=out_hw)
-        cost["latency_ms"], cost["latency_iqr_ms"] = lat.median_ms, lat.iqr_ms
-    if measure.memory:
-        peak = measure_peak_memory_mb(model, scale, device, out_hw=out_hw)
-        if peak is not None:
-            cost["peak_mem_mb"] = peak
-    set_bn_mode(model, protocol.bn_mode)
-    log_batch(run_id, metrics=_metrics_batch(cost))
-    tracking.retrying(client.set_tag)(run_id, "srbench.measure_out", f"{out_hw[0]}x{out_hw[1]}")
-    return {**metrics, **cost}
+            _log_per_image(client, run_id, result, key, workdir)
+
+        def keep_crop(dataset: str, name: str, sr) -> None:
+            set_name = Path(dataset).name
+            if (set_name, name) in crops:
+                out = workdir / "crops" / set_name / f"{name}_x{scale}.png"
+                write_image(out, sr)
+                tracking.retrying(client.log_artifact)(run_id, str(out), f"crops/{set_name}")
+
+        measured = measure_cell(model, datasets=datasets, scale=scale, protocol=protocol, device=device,
+                                settings=measure, progress=progress, on_dataset=on_dataset,
+                                on_image=keep_crop if crops else None)
+    log_batch(run_id, metrics=_metrics_batch(measured.cost))
+    tracking.retrying(client.set_tag)(run_id, schema.MEASURE_OUT_TAG, measured.out_label)
+    return {**metrics, **measured.cost}
 
 
 def run_tags(device: torch.device, protocol) -> dict[str, str]:
@@ -262,8 +256,6 @@ def _run_cell(cell: Cell, model: torch.nn.Module, exp: Experiment, protocol, dev
 def run_benchmark(exp: Experiment, *, experiment_file: str | None = None, tracking_uri: str | None = None,
                   force: bool = False, progress: bool = True) -> list[CellOutcome]:
     """Run every cell of ``exp`` (reusing finished ones unless ``force``) and return what happened to each."""
-    from models import create_model
-
     device = resolve_device(exp.device)
     cells, outcomes = plan(exp)
     client = tracking.client(tracking_uri)
@@ -290,12 +282,11 @@ def run_benchmark(exp: Experiment, *, experiment_file: str | None = None, tracki
                 outcomes.append(CellOutcome(cell.entry.display, cell.scale, cell.bn_mode, "cached", done.info.run_id,
                                             dict(done.data.metrics)))
                 continue
-            model_id = (cell.entry.model, cell.weights.name, cell.entry.group)
+            model_id = (cell.entry.model, cell.weights.sha256, cell.entry.group)  # by content, never by name
             if model_id not in built:
                 built.clear()  # one network in memory at a time
-                build = dict(cell.weights.build, **({"group": cell.entry.group} if cell.entry.group else {}))
-                built[model_id] = prepare_model(create_model(cell.entry.model, weights=cell.weights.path,
-                                                             device=str(device), **build))
+                built[model_id] = load_eval_model(cell.entry.model, cell.weights, device=device,
+                                                  group=cell.entry.group)
             outcomes.append(_run_cell(cell, built[model_id], exp, cell_protocol, device, client, experiment_id,
                                       parent_id, key, progress))
         tracking.retrying(client.set_terminated)(parent_id, "FINISHED")

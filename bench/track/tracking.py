@@ -18,7 +18,7 @@ artifacts ``per_image/<Set>.csv`` (name, psnr, ssim, forward_s, gray).
 A cell run is marked FINISHED only after everything is logged; readers use FINISHED runs only.
 
 Training runs (``srbench.kind=train``) and ablation points (``srbench.kind=train`` with ``srbench.sweep``) are
-described in :mod:`bench.train` and :mod:`bench.ablate`.
+described in :mod:`srbench.train.trainer` and :mod:`srbench.train.ablate`.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Callable, TypeVar
 
-from data.store import REPO_ROOT
+from srbench.core.store import REPO_ROOT
 
 T = TypeVar("T")
 

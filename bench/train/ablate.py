@@ -21,7 +21,7 @@ A file with neither ``grid`` nor ``points`` (e.g. ``ablation_bn.yaml``) is a ben
 Each point is one MLflow run of the training (``srbench.kind=train``) in the ablation's experiment, with the swept
 values as params (they are training config fields), tags ``srbench.sweep=<name>``, ``srbench.sweep_point`` (JSON of
 the swept values), ``srbench.point_key`` and ``srbench.budget``, and the final evaluation logged into the same run by
-:func:`bench.runner.measure_and_log` (``psnr_y.<Set>``, per-image CSVs, params, Mult-Adds, latency). The tag
+:func:`srbench.track.runner.measure_and_log` (``psnr_y.<Set>``, per-image CSVs, params, Mult-Adds, latency). The tag
 ``srbench.point_done=1`` is written last: a point without it is not finished. Rerunning skips finished points; an
 interrupted point resumes its training from its last checkpoint (``runs/<name>/<point>-<key>/last.pt``).
 """
@@ -35,9 +35,10 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.errors import SrbenchError
-from bench.experiment import Measure
-from bench.strict import from_mapping, load_yaml, suggest
+from srbench.core.errors import SrbenchError
+from srbench.eval.cell import CostSettings
+from srbench.core.names import suggest
+from srbench.core.strict import from_mapping, load_yaml
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class Ablation:
     set: dict = field(default_factory=dict)
     gpu_set: dict = field(default_factory=dict)
     evaluate: Evaluation = field(default_factory=Evaluation)
-    measure: Measure = field(default_factory=lambda: Measure(repeats=3))
+    measure: CostSettings = field(default_factory=lambda: CostSettings(repeats=3))
     description: str = ""
     out_root: str = "runs"  # checkpoints go to <out_root>/<name>/<point>/
     baseline: dict = field(default_factory=dict)  # points matching these values are the reference of comparisons
@@ -87,7 +88,7 @@ def is_sweep(path: str | Path) -> bool:
 
 def load_ablation(path: str | Path) -> Ablation:
     """Read an ablation file strictly; every grid key must be a training config field."""
-    from bench.train_config import TrainConfig
+    from srbench.train.config import TrainConfig
 
     abl = from_mapping(Ablation, load_yaml(path), str(path))
     known = {f.name for f in dataclasses.fields(TrainConfig)}
@@ -115,7 +116,7 @@ def point_label(values: dict) -> str:
 
 
 def _point_config(abl: Ablation, values: dict, gpu: bool):
-    from bench.train_config import load_config
+    from srbench.train.config import load_config
 
     base = abl.gpu_base if gpu and abl.gpu_base else abl.base
     overrides = {**(abl.gpu_set if gpu else abl.set), **values}
@@ -125,8 +126,8 @@ def _point_config(abl: Ablation, values: dict, gpu: bool):
 
 
 def _point_key(config, abl: Ablation) -> str:
-    from bench.cells import code_version
-    from bench.strict import to_mapping
+    from srbench.track.cells import code_version
+    from srbench.core.strict import to_mapping
 
     identity = {k: v for k, v in to_mapping(config).items() if k not in ("device", "out_dir", "name")}
     blob = json.dumps({"config": identity, "evaluate": to_mapping(abl.evaluate), "measure": to_mapping(abl.measure),
@@ -135,7 +136,7 @@ def _point_key(config, abl: Ablation) -> str:
 
 
 def _finished_point(client, experiment_id: str, key: str):
-    from bench import tracking
+    from srbench.track import tracking
 
     runs = tracking.retrying(client.search_runs)(
         [experiment_id], filter_string=f"tags.`srbench.point_key` = '{key}' and tags.`srbench.point_done` = '1'")
@@ -147,13 +148,13 @@ def run_ablation(abl: Ablation, *, gpu: bool = False, device: str | None = None,
     """Train and evaluate every point not finished yet; return what happened to each."""
     import torch
 
-    from bench import tracking
-    from bench.device import resolve_device
-    from bench.evaluate import prepare_model
-    from bench.protocol import get_protocol
-    from bench.runner import measure_and_log, run_tags
-    from bench.train import train
-    from models import create_model
+    from srbench.track import tracking
+    from srbench.eval.device import resolve_device
+    from srbench.eval.weights import prepare_model
+    from srbench.eval.protocol import get_protocol
+    from srbench.track.runner import measure_and_log, run_tags
+    from srbench.train.trainer import train
+    from srbench.models import create_model
 
     client = tracking.client()
     experiment_id = tracking.get_or_create_experiment(client, abl.name)

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import yaml
 
-from bench.errors import SrbenchError
-from bench.losses import LOSSES
-from bench.strict import from_mapping, load_yaml, suggest
+from srbench.core.errors import SrbenchError
+from srbench.train.losses import LOSSES
+from srbench.core.names import suggest
+from srbench.core.strict import from_mapping, load_yaml
 
 AMP_MODES = ("none", "bf16", "fp16")
 

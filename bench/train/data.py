@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench.errors import SrbenchError
+from srbench.core.errors import SrbenchError
 
 
 def _memory_limit_bytes() -> int:

@@ -16,8 +16,8 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from bench.errors import SrbenchError
-from bench.strict import suggest
+from srbench.core.errors import SrbenchError
+from srbench.core.names import suggest
 
 LOSSES = ("L1", "SmoothL1", "MSE", "Charbonnier")
 

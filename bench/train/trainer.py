@@ -5,11 +5,11 @@ One call of :func:`train` is one MLflow run (a resumed call continues the same r
 tags      ``srbench.kind=train``, ``srbench.{model,group,scale,loss,git_commit,device,torch,recipe,train_data,
           train_data_fingerprint,amp_effective,world_size}``, ``srbench.weights_sha256.final``/``.best``,
           ``srbench.train_seconds``; ``srbench.resumed_at`` (steps, comma-separated) when resumed.
-params    the resolved :class:`~bench.train_config.TrainConfig`, every field verbatim (``group`` resolved to the
+params    the resolved :class:`~srbench.train.config.TrainConfig`, every field verbatim (``group`` resolved to the
           model's); also the ``config.yaml`` artifact.
 metrics   every ``log_every`` steps: ``loss`` (mean over the window), ``lr``, ``images_per_s`` (training steps only),
           ``rss_mb`` (peak resident memory) and ``cuda_mem_mb`` on CUDA; every ``val_every`` steps, per validation
-          scale s: ``val_psnr.x<s>``, ``val_ssim.x<s>`` (:func:`bench.evaluate.evaluate`, standard protocol, BN
+          scale s: ``val_psnr.x<s>``, ``val_ssim.x<s>`` (:func:`srbench.eval.evaluate.evaluate`, standard protocol, BN
           eval mode), ``val_psnr`` (mean over the scales, what ``best`` is chosen by) and SR crops as images
           (``val_x<s>_<image>``); at the end ``train_seconds`` (wall time of all sessions) and
           ``images_per_s_total``.
@@ -26,7 +26,7 @@ Resume (``srbench train recipe.yaml --resume``) restores all of it: on CPU with 
 point and resumed ends bitwise-identical to an uninterrupted one. A non-finite loss stops the run with an error
 naming the step, before that step changes the weights; the last checkpoint is left as it was.
 
-Multi-GPU: ``torchrun --nproc_per_node N -m bench.cli train recipe.yaml --set num_gpu=N`` runs
+Multi-GPU: ``torchrun --nproc_per_node N -m srbench.cli train recipe.yaml --set num_gpu=N`` runs
 DistributedDataParallel (NCCL on CUDA, gloo on CPU), each process drawing ``batch_size / N`` patches at the scale
 shared by all processes; rank 0 validates, checkpoints and logs.
 """
@@ -38,7 +38,6 @@ import dataclasses
 import math
 import os
 import random
-import re
 import resource
 import signal
 import sys
@@ -50,8 +49,8 @@ import numpy as np
 import torch
 import yaml
 
-from bench.errors import SrbenchError
-from bench.train_config import RESUMABLE_CHANGES, TrainConfig
+from srbench.core.errors import SrbenchError
+from srbench.train.config import RESUMABLE_CHANGES, TrainConfig
 
 CKPT_FORMAT = "srbench-train-checkpoint/1"
 CROP_IMAGES = 2      # SR crops logged per validation (first images of the set, first validation scale)
@@ -134,7 +133,7 @@ class _Tracker:
     """The MLflow side of one training run; every write retried when the SQLite store is locked."""
 
     def __init__(self, config: TrainConfig) -> None:
-        from bench import tracking
+        from srbench.track import tracking
 
         self.tracking = tracking
         self.client = tracking.client()
@@ -247,7 +246,7 @@ class Stepper:
         self.params = [p for group in optimizer.param_groups for p in group["params"]]
 
     def forward(self, scale: int, lr_u8: np.ndarray, hr_u8: np.ndarray) -> torch.Tensor:
-        from bench.train_data import to_tensor
+        from srbench.train.data import to_tensor
 
         x = to_tensor(lr_u8, self.device, channels_last=self.channels_last)
         y = to_tensor(hr_u8, self.device, channels_last=self.channels_last)
@@ -280,7 +279,7 @@ def _dist_info() -> tuple[int, int, int]:
 def _resolve_train_data(config: TrainConfig, rank: int, world: int, progress: bool) -> Path:
     path = Path(config.train_data)
     if path.is_dir():
-        from data.prepare import cached_h5_for_folder
+        from srbench.data.prepare import cached_h5_for_folder
 
         if rank == 0:
             path = cached_h5_for_folder(path, progress=progress)
@@ -310,9 +309,9 @@ def _check_resume(saved: dict, config: TrainConfig, path: Path) -> None:
 
 
 def _validate(model, config: TrainConfig, device: torch.device, on_image) -> dict[int, tuple[float, float]]:
-    from bench.evaluate import evaluate
-    from bench.protocol import get_protocol
-    from models import set_bn_mode
+    from srbench.eval.evaluate import evaluate
+    from srbench.eval.protocol import get_protocol
+    from srbench.models import set_bn_mode
 
     protocol = get_protocol("standard")
     set_bn_mode(model, protocol.bn_mode)
@@ -335,18 +334,18 @@ def _crop(img: np.ndarray, size: int = CROP_SIZE) -> np.ndarray:
 
 def train(config: TrainConfig, *, resume: bool = False, progress: bool = True,
           recipe: str | None = None) -> TrainResult:
-    """Train per ``config`` (already resolved: see :func:`bench.train_config.load_config`); see the module doc."""
+    """Train per ``config`` (already resolved: see :func:`srbench.train.config.load_config`); see the module doc."""
     import torch.distributed as dist
     from tqdm.auto import tqdm
 
-    from bench.device import describe_device, resolve_device
-    from bench.losses import get_loss
-    from bench.train_data import H5Images, PatchSampler
-    from data.hashing import sha256_file
-    from models import create_model
+    from srbench.eval.device import describe_device, resolve_device
+    from srbench.train.losses import get_loss
+    from srbench.train.data import H5Images, PatchSampler
+    from srbench.core.hashing import sha256_file
+    from srbench.models import create_model
 
     if config.name is None or config.out_dir is None or not config.val_scales:
-        from bench.train_config import resolve
+        from srbench.train.config import resolve
         config = resolve(config)
 
     # processes ---------------------------------------------------------------------------------------------
@@ -365,7 +364,7 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True,
     else:
         if config.num_gpu > 1:
             raise SrbenchError(f"num_gpu={config.num_gpu} needs one process per GPU: run `torchrun "
-                               f"--nproc_per_node {config.num_gpu} -m bench.cli train {recipe or '<recipe.yaml>'}`")
+                               f"--nproc_per_node {config.num_gpu} -m srbench.cli train {recipe or '<recipe.yaml>'}`")
         device = resolve_device(config.device)
     if config.batch_size % world:
         raise SrbenchError(f"batch_size={config.batch_size} is not divisible by the {world} processes")
@@ -389,7 +388,7 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True,
                            f"(or set another name/out_dir) to start over")
 
     if config.val_dataset:
-        from data.datasets import resolve_dataset
+        from srbench.data.datasets import resolve_dataset
 
         resolve_dataset(config.val_dataset)  # fail now, not at the first validation
     # data, model, optimizer -----------------------------------------------------------------------------------
@@ -439,7 +438,7 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True,
     # tracking ------------------------------------------------------------------------------------------------
     tracker = _Tracker(config) if lead else None
     if lead:
-        from bench.tracking import git_commit
+        from srbench.track.tracking import git_commit
 
         out_dir.mkdir(parents=True, exist_ok=True)
         tags = {"srbench.kind": "train", "srbench.model": config.model, "srbench.group": str(config.group),
@@ -604,61 +603,3 @@ def _export_weights(ckpt_path: Path, out: Path, tracker: _Tracker, which: str, s
     atomic_save(state, out)
     tracker.artifact(out, "weights")
     tracker.tags({f"srbench.weights_sha256.{which}": sha256_file(out)})
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# trained weights for the benchmark runner
-
-_RUN_SPEC = re.compile(r"run:([0-9a-fA-F]{8,64})(?::(final|best))?")
-
-
-def resolve_run_weights(spec: str, *, dest: str | os.PathLike | None = None) -> tuple[Path, str, dict]:
-    """``run:<run_id>[:final|:best]`` -> (local weights file, its sha256, build kwargs).
-
-    The build kwargs come from the run's params: ``{"model": name, "group": g, "scales": s}`` with ``scales`` an int
-    for a single-scale run and ``(2, 3, 4)`` for a multi-scale one (``create_model(**kwargs)``-ready once ``model``
-    is popped). ``final`` (default) needs a FINISHED run; ``best`` exists as soon as a validation has run. The file is
-    downloaded to ``dest`` (default ``<store>/weights/runs/<run_id>/``) and checked against the run's sha256 tag.
-    """
-    from data.hashing import sha256_file
-    from data.store import weights_dir
-
-    m = _RUN_SPEC.fullmatch(spec.strip())
-    if not m:
-        raise SrbenchError(f"weights {spec!r}: expected run:<mlflow run id> or run:<id>:best / run:<id>:final")
-    run_id, which = m.group(1), m.group(2) or "final"
-    from bench import tracking
-
-    client = tracking.client()
-    try:
-        run = client.get_run(run_id)
-    except Exception as exc:  # noqa: BLE001 - MlflowException: unknown id
-        raise SrbenchError(f"weights {spec}: no MLflow run {run_id} in {client.tracking_uri} "
-                           f"({str(exc).splitlines()[0][:120]})") from None
-    tags, params = run.data.tags, run.data.params
-    if tags.get("srbench.kind") != "train":
-        raise SrbenchError(f"weights {spec}: run {run_id} is not a training run (srbench.kind="
-                           f"{tags.get('srbench.kind')!r})")
-    expected = tags.get(f"srbench.weights_sha256.{which}")
-    if which == "final" and run.info.status != "FINISHED":
-        raise SrbenchError(f"weights {spec}: run {run_id} is {run.info.status}, it has no final weights; resume "
-                           f"it with `srbench train <recipe> --resume` or use run:{run_id}:best")
-    if expected is None:
-        raise SrbenchError(f"weights {spec}: run {run_id} logged no {which} weights"
-                           + (" (it ran no validation)" if which == "best" else ""))
-    folder = Path(dest) if dest is not None else weights_dir() / "runs" / run_id
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        local = Path(client.download_artifacts(run_id, f"weights/{which}.pth", str(folder)))
-    except Exception as exc:  # noqa: BLE001
-        raise SrbenchError(f"weights {spec}: cannot download weights/{which}.pth ({str(exc).splitlines()[0][:160]})"
-                           ) from None
-    digest = sha256_file(local)
-    if digest != expected:
-        raise SrbenchError(f"{local}: sha256 {digest} differs from the run's tag {expected}; the artifact is "
-                           f"corrupt or was replaced")
-    scale = int(params.get("scale", "0"))
-    group = params.get("group")
-    build = {"model": params["model"], "group": int(group) if group not in (None, "None") else None,
-             "scales": scale if scale else (2, 3, 4)}
-    return local, digest, build

@@ -1,0 +1,101 @@
+"""The whole measurement of one cell: quality on each dataset, then complexity, latency and memory.
+
+A cell is one model (already built, weights loaded) at one scale under one protocol. Everything that decides a
+number lives here: the BN mode (the protocol's), the output size of the cost figures (``CostSettings``), which
+parameters count (total and effective over all heads), and the order of the passes. The tracking layer only names
+and logs what :func:`measure_cell` returns (``srbench.track.runner``), so the cell key, which hashes this package's
+import closure, covers every decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from srbench.core.errors import SrbenchError
+from srbench.eval.evaluate import DatasetResult, evaluate
+from srbench.eval.latency import measure_latency, measure_peak_memory_mb
+from srbench.eval.protocol import Protocol
+from srbench.models import set_bn_mode
+from srbench.models.complexity import count_effective_params, count_params, mult_adds
+
+
+@dataclass(frozen=True)
+class CostSettings:
+    """How a cell's cost is measured (the ``measure:`` block of an experiment file): latency (``warmup`` untimed,
+    then ``repeats`` timed forward passes), peak memory, both and Mult-Adds at an ``out_height`` x ``out_width``
+    output."""
+
+    latency: bool = True
+    warmup: int = 1
+    repeats: int = 5
+    memory: bool = True
+    out_height: int = 720
+    out_width: int = 1280
+
+    def __post_init__(self) -> None:
+        if self.repeats < 1 or self.warmup < 0:
+            raise SrbenchError(f"measure: repeats must be >= 1 and warmup >= 0 (got repeats={self.repeats}, "
+                               f"warmup={self.warmup})")
+        if self.out_height < 1 or self.out_width < 1:
+            raise SrbenchError(f"measure: out_height and out_width must be >= 1 (got {self.out_height}x"
+                               f"{self.out_width})")
+
+    @property
+    def out_hw(self) -> tuple[int, int]:
+        return self.out_height, self.out_width
+
+    @property
+    def out_label(self) -> str:
+        """``HxW``, as logged in the ``srbench.measure_out`` tag."""
+        return f"{self.out_height}x{self.out_width}"
+
+
+@dataclass
+class CellMeasurement:
+    """What one cell measured: a DatasetResult per dataset (in order) and the cost figures (names of
+    :mod:`srbench.track.schema`)."""
+
+    results: list[DatasetResult] = field(default_factory=list)
+    cost: dict[str, float] = field(default_factory=dict)
+    out_label: str = ""
+
+
+def measure_cost(model: torch.nn.Module, scale: int, device: torch.device, settings: CostSettings) -> dict:
+    """Parameters (total, effective over all heads), Mult-Adds (G) and, when declared, latency and peak memory."""
+    out_hw = settings.out_hw
+    cost = {"params": count_params(model), "params_effective": count_effective_params(model),
+            "mult_adds_g": mult_adds(model, scale, out_hw) / 1e9}
+    if settings.latency:
+        lat = measure_latency(model, scale, device, warmup=settings.warmup, repeats=settings.repeats, out_hw=out_hw)
+        cost["latency_ms"], cost["latency_iqr_ms"] = lat.median_ms, lat.iqr_ms
+    if settings.memory:
+        peak = measure_peak_memory_mb(model, scale, device, out_hw=out_hw)
+        if peak is not None:
+            cost["peak_mem_mb"] = peak
+    return cost
+
+
+def measure_cell(model: torch.nn.Module, *, datasets: list[str], scale: int, protocol: Protocol,
+                 device: torch.device, settings: CostSettings, progress: bool = True,
+                 on_dataset: Callable[[DatasetResult], None] | None = None,
+                 on_image: Callable[[str, str, np.ndarray], None] | None = None) -> CellMeasurement:
+    """Measure ``model`` at ``scale``: every dataset under ``protocol`` (in its BN mode), then the cost.
+
+    ``on_dataset(result)`` is called as each dataset finishes (so a tracker can log it at once); ``on_image(dataset,
+    name, sr_u8)`` with every SR output. The model is left in the protocol's BN mode.
+    """
+    out = CellMeasurement(out_label=settings.out_label)
+    set_bn_mode(model, protocol.bn_mode)
+    for dataset in datasets:
+        hook = (lambda name, sr, dataset=dataset: on_image(dataset, name, sr)) if on_image else None
+        result = evaluate(model, dataset, scale, protocol, device=device, progress=progress, on_image=hook)
+        out.results.append(result)
+        if on_dataset is not None:
+            on_dataset(result)
+    out.cost = measure_cost(model, scale, device, settings)
+    set_bn_mode(model, protocol.bn_mode)  # the cost passes must not leave another mode behind
+    return out

@@ -1,0 +1,75 @@
+"""``run:<mlflow run id>[:final|:best]`` weights: the files ``srbench train`` logged, downloaded and checksum-checked.
+
+Lives in the tracking layer (it reads the store); the measurement layer receives it as a resolver
+(:func:`srbench.eval.weights.resolve_weights`), so evaluation code never imports the trainer or MLflow.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from srbench.core.errors import SrbenchError
+from srbench.eval.weights import ResolvedWeights
+from srbench.eval.weights import resolve_weights as _resolve_local
+
+
+_RUN_SPEC = re.compile(r"run:([0-9a-fA-F]{8,64})(?::(final|best))?")
+
+
+def resolve_run_weights(spec: str, *, dest: str | os.PathLike | None = None) -> tuple[Path, str, dict]:
+    """``run:<run_id>[:final|:best]`` -> (local weights file, its sha256, build kwargs).
+
+    The build kwargs come from the run's params: ``{"model": name, "group": g, "scales": s}`` with ``scales`` an int
+    for a single-scale run and ``(2, 3, 4)`` for a multi-scale one (``create_model(**kwargs)``-ready once ``model``
+    is popped). ``final`` (default) needs a FINISHED run; ``best`` exists as soon as a validation has run. The file is
+    downloaded to ``dest`` (default ``<store>/weights/runs/<run_id>/``) and checked against the run's sha256 tag.
+    """
+    from srbench.core.hashing import sha256_file
+    from srbench.core.store import weights_dir
+    from srbench.track import tracking
+
+    m = _RUN_SPEC.fullmatch(spec.strip())
+    if not m:
+        raise SrbenchError(f"weights {spec!r}: expected run:<mlflow run id> or run:<id>:best / run:<id>:final")
+    run_id, which = m.group(1), m.group(2) or "final"
+
+    client = tracking.client()
+    try:
+        run = client.get_run(run_id)
+    except Exception as exc:  # noqa: BLE001 - MlflowException: unknown id
+        raise SrbenchError(f"weights {spec}: no MLflow run {run_id} in {client.tracking_uri} "
+                           f"({str(exc).splitlines()[0][:120]})") from None
+    tags, params = run.data.tags, run.data.params
+    if tags.get("srbench.kind") != "train":
+        raise SrbenchError(f"weights {spec}: run {run_id} is not a training run (srbench.kind="
+                           f"{tags.get('srbench.kind')!r})")
+    expected = tags.get(f"srbench.weights_sha256.{which}")
+    if which == "final" and run.info.status != "FINISHED":
+        raise SrbenchError(f"weights {spec}: run {run_id} is {run.info.status}, it has no final weights; resume "
+                           f"it with `srbench train <recipe> --resume` or use run:{run_id}:best")
+    if expected is None:
+        raise SrbenchError(f"weights {spec}: run {run_id} logged no {which} weights"
+                           + (" (it ran no validation)" if which == "best" else ""))
+    folder = Path(dest) if dest is not None else weights_dir() / "runs" / run_id
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        local = Path(client.download_artifacts(run_id, f"weights/{which}.pth", str(folder)))
+    except Exception as exc:  # noqa: BLE001
+        raise SrbenchError(f"weights {spec}: cannot download weights/{which}.pth ({str(exc).splitlines()[0][:160]})"
+                           ) from None
+    digest = sha256_file(local)
+    if digest != expected:
+        raise SrbenchError(f"{local}: sha256 {digest} differs from the run's tag {expected}; the artifact is "
+                           f"corrupt or was replaced")
+    scale = int(params.get("scale", "0"))
+    group = params.get("group")
+    build = {"model": params["model"], "group": int(group) if group not in (None, "None") else None,
+             "scales": scale if scale else (2, 3, 4)}
+    return local, digest, build
+
+
+def resolve_weights(spec: str | None, model: str) -> ResolvedWeights:
+    """Any weights spec, ``run:`` ones included (see :func:`srbench.eval.weights.resolve_weights`)."""
+    return _resolve_local(spec, model, run_resolver=resolve_run_weights)

@@ -1,0 +1,66 @@
+"""Every metric name a cell run logs, built and parsed here only.
+
+Per dataset (``<id>`` is the dataset's id, see :func:`srbench.data.datasets.dataset_id`):
+``psnr_<color>.<id>``, ``ssim_<color>.<id>`` (``color`` is the protocol's: ``y`` or ``rgb``), ``lpips.<id>`` (where
+LPIPS is declared), ``n_images.<id>``, ``forward_s.<id>`` (seconds in forward passes).
+
+Per cell, the complexity figures (one definition each, see :mod:`srbench.models.complexity`):
+``params`` (every parameter), ``params_effective`` (parameters that some forward pass at any of the model's scales
+uses: the ECDN report's count), ``mult_adds_g`` (G multiply-accumulates at the run's output size, tag
+``srbench.measure_out``, e.g. ``720x1280``), ``latency_ms`` / ``latency_iqr_ms`` (median and IQR of the timed
+forward passes at that size) and ``peak_mem_mb`` (MiB above the memory held before the pass).
+
+Runs logged before these names were fixed use the same keys; older runs without ``srbench.measure_out`` were all
+measured at 720x1280, which is what readers assume for them (:data:`LEGACY_MEASURE_OUT`).
+"""
+
+from __future__ import annotations
+
+import re
+
+PER_DATASET = ("psnr", "ssim", "lpips", "n_images", "forward_s")
+COLORED = ("psnr", "ssim")
+
+PARAMS = "params"
+PARAMS_EFFECTIVE = "params_effective"
+MULT_ADDS = "mult_adds_g"
+LATENCY = "latency_ms"
+LATENCY_IQR = "latency_iqr_ms"
+PEAK_MEM = "peak_mem_mb"
+COST = (PARAMS, PARAMS_EFFECTIVE, MULT_ADDS, LATENCY, LATENCY_IQR, PEAK_MEM)
+
+MEASURE_OUT_TAG = "srbench.measure_out"
+LEGACY_MEASURE_OUT = "720x1280"
+
+_DATASET_METRIC = re.compile(r"^(psnr|ssim|lpips|n_images|forward_s)(?:_(\w+))?\.(.+)$")
+
+
+def dataset_metric(what: str, dataset: str, color: str | None = None) -> str:
+    """The metric key of ``what`` (one of PER_DATASET) on ``dataset``; PSNR and SSIM need the protocol's colour."""
+    if what not in PER_DATASET:
+        raise ValueError(f"{what!r} is not a per-dataset metric ({', '.join(PER_DATASET)})")
+    if what in COLORED:
+        if not color:
+            raise ValueError(f"{what} needs the protocol's colour")
+        return f"{what}_{color}.{dataset}"
+    return f"{what}.{dataset}"
+
+
+def parse_dataset_metric(key: str) -> tuple[str, str | None, str] | None:
+    """``psnr_y.Set5`` -> ("psnr", "y", "Set5"); ``lpips.Set5`` -> ("lpips", None, "Set5"); other keys -> None."""
+    m = _DATASET_METRIC.match(key)
+    return (m.group(1), m.group(2), m.group(3)) if m else None
+
+
+def find_dataset_metric(metrics: dict, what: str, dataset: str) -> str | None:
+    """The key of ``what`` on ``dataset`` among ``metrics`` whatever its colour, or None."""
+    for key in metrics:
+        parsed = parse_dataset_metric(key)
+        if parsed and parsed[0] == what and parsed[2] == dataset:
+            return key
+    return None
+
+
+def measure_out_label(tags: dict) -> str:
+    """The output size a run's Mult-Adds and latency were measured at, as ``HxW``."""
+    return tags.get(MEASURE_OUT_TAG) or LEGACY_MEASURE_OUT

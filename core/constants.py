@@ -1,0 +1,8 @@
+"""Vocabularies that several layers share (the protocol declares them, datasets and models check them)."""
+
+#: BatchNorm statistics: ``eval`` (running statistics) or ``batch`` (each image's own; see srbench.models.bn).
+BN_MODES = ("eval", "batch")
+#: Where an LR image comes from: the shipped file when present, or always generated from HR.
+LR_SOURCES = ("file", "generate")
+#: Scales with an upsampling head in every model.
+SCALES = (2, 3, 4)
