@@ -1,7 +1,9 @@
-"""File checksums, computed once per file version: a cache keyed by (path, size, mtime).
+"""Checksums: of files (computed once per file version), of decoded pixels, and of code.
 
-Used by the store check (``data.fetch``, persisted to a small JSON file so a re-run takes about a second) and by dataset
-fingerprints (``data.datasets``, in memory). A file whose size or modification time changed is hashed again.
+File checksums use a cache keyed by (path, size, mtime), used by the store check (``data.fetch``, persisted to a small
+JSON file so a re-run takes about a second) and by dataset fingerprints (``data.datasets``, in memory). A file whose
+size or modification time changed is hashed again. ``array_sha256`` identifies decoded pixels (a cached LR image is
+checked by it), ``source_fingerprint`` identifies what code does (the generated-LR version is keyed by it).
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ import ast
 import hashlib
 import json
 import os
+import textwrap
 from pathlib import Path
+
+import numpy as np
 
 _CHUNK = 1 << 20
 
@@ -30,6 +35,24 @@ def git_blob_sha1(path: str | os.PathLike) -> str:
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(_CHUNK), b""):
             h.update(block)
+    return h.hexdigest()
+
+
+def array_sha256(array: np.ndarray) -> str:
+    """Hex sha256 of an array's dtype, shape and C-order bytes: equal exactly when the decoded pixels are equal."""
+    array = np.ascontiguousarray(array)
+    h = hashlib.sha256(f"{array.dtype.str}{array.shape}".encode())
+    h.update(array.tobytes())
+    return h.hexdigest()
+
+
+def source_fingerprint(*sources: str) -> str:
+    """Hex sha256 of several sources' :func:`code_fingerprint` (a method's indented source may be given as is)."""
+    h = hashlib.sha256()
+    for source in sources:
+        dump = code_fingerprint(textwrap.dedent(source)).encode()
+        h.update(f"{len(dump)}\0".encode())
+        h.update(dump)
     return h.hexdigest()
 
 

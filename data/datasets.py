@@ -1,24 +1,41 @@
-"""Benchmark datasets: the EDSR folder layout, HR/LR pairs, generated-LR caching and dataset fingerprints.
+"""Benchmark datasets: the EDSR folder layout, HR/LR pairs, generated-LR caching, dataset identities and fingerprints.
 
 Layout (any folder in it is a dataset)::
 
     <Set>/HR/<name>.png
     <Set>/LR_bicubic/X<s>/<name>x<s>.png
 
-A dataset argument is a name under ``srbench.core.store.benchmark_root()`` or a path to such a folder. HR is cropped at the
-top-left to a multiple of the scale. The LR is the shipped file (``lr_source='file'``, when present) or
-``imresize(hr, 1/s)`` on uint8 (the MATLAB-compatible bicubic, which reproduces the shipped files exactly).
+Images may be in any of ``srbench.data.images.IMAGE_SUFFIXES`` (``.png .jpg .bmp .tif`` ..., any case, for HR and shipped LR
+alike); anything else in ``HR/`` other than hidden files is refused, as are two HR images with one name (``a.png`` and
+``a.jpg``). HR is cropped at the top-left to a multiple of the scale. The LR is the shipped file (``lr_source='file'``,
+when present) or ``imresize(hr, 1/s)`` on uint8 (the MATLAB-compatible bicubic, which reproduces the shipped files
+exactly). An image smaller than the scale is refused by name.
 
-Generated LR is cached at the layout's LR path, written atomically with two PNG text chunks: the generator version and
-the sha256 of the HR file it was made from. A cached file is reused only when both still match, so a stale cache is
-never read, and a shipped file (no such chunks) is never overwritten. Gray images stay HxW (``gray=True``); the caller
-replicates them with ``to_rgb`` for a network.
+Naming a dataset (``resolve_dataset``): a *bare name* (a string without a path separator, e.g. ``Set5``) is the
+store's dataset of that name (under ``srbench.core.store.benchmark_root()``) when there is one, else a folder of that name in
+the working directory; anything else (``./Set5``, ``../data/Set5``, an absolute path, any ``Path`` object) is that
+folder and only that folder.
+
+Identifying a dataset (``dataset_id``, for metric keys and per-image file names): a store dataset is its name
+(``Set5``); any other folder is ``<basename>-<first 8 hex digits of sha256(its resolved path)>`` (``Set5-1f0c9a2e``),
+so two folders with one basename never share a key, and a folder keeps its key while its files change (what the files
+are is recorded separately by ``dataset_fingerprint``). Characters other than letters, digits and ``_ . + -`` in a
+basename become ``_`` (a store dataset with such a name gets the hash suffix too).
+
+Generated LR is cached at the layout's LR path (``<name>x<s>.png``), written atomically with three PNG text chunks:
+the generator version (a hash of the code that computes the pixels: ``core/imresize.py`` and the reading, cropping
+and generating functions, docstrings and comments excluded), the sha256 of the HR file it was made from, and the
+sha256 of the LR pixels themselves. A cached file is reused only when all three still match, so a stale or altered
+cache is never read, and a shipped file (no such chunks) is never overwritten. Gray images stay HxW (``gray=True``);
+the caller replicates them with ``to_rgb`` for a network.
 """
 
 from __future__ import annotations
 
 import hashlib
+import inspect
 import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -26,19 +43,22 @@ from typing import Iterator
 
 import numpy as np
 
+from srbench.core import imresize as imresize_module
 from srbench.core.constants import LR_SOURCES
 from srbench.core.errors import SrbenchError
-from srbench.core.hashing import cached_sha256
-from srbench.data.images import crop_to_scale, png_text, read_image, to_rgb, write_image
+from srbench.core.hashing import array_sha256, cached_sha256, source_fingerprint
 from srbench.core.imresize import imresize
 from srbench.core.store import benchmark_root
+from srbench.data.images import (IMAGE_SUFFIXES, crop_to_scale, image_files, is_image_name, png_text, read_image,
+                                 to_rgb, write_image)
 
-__all__ = ["Sample", "SampleSet", "list_datasets", "resolve_dataset", "load_samples", "dataset_fingerprint",
-           "hr_paths", "lr_path", "to_rgb"]
+__all__ = ["Sample", "SampleSet", "list_datasets", "resolve_dataset", "dataset_id", "load_samples",
+           "dataset_fingerprint", "generator_version", "hr_paths", "lr_path", "to_rgb"]
 
-GENERATOR = "srbench data.imresize bicubic v1"
 _KEY_GENERATOR = "srbench-generator"
 _KEY_HR = "srbench-hr-sha256"
+_KEY_LR = "srbench-lr-sha256"
+_ID_CHARS = re.compile(r"[^A-Za-z0-9_.+-]")
 
 
 @dataclass
@@ -64,28 +84,70 @@ def list_datasets(root: str | os.PathLike | None = None) -> list[str]:
     return sorted(p.name for p in root.iterdir() if p.is_dir() and _is_dataset(p))
 
 
+def _is_bare_name(name_or_path: str | os.PathLike) -> bool:
+    """True for a string naming no path: no separator, and not ``.`` or ``..``."""
+    if not isinstance(name_or_path, str) or name_or_path in ("", ".", ".."):
+        return False
+    return not any(sep and sep in name_or_path for sep in ("/", os.sep, os.altsep))
+
+
 def resolve_dataset(name_or_path: str | os.PathLike) -> Path:
-    """The dataset folder for a name under the benchmark root, or for a path to a folder in the layout."""
+    """The (resolved) dataset folder an argument means; see the module docstring for bare names versus paths."""
     root = benchmark_root()
-    for candidate in (root / str(name_or_path), Path(name_or_path)):  # a store name wins over a same-named cwd folder
-        if _is_dataset(candidate):
-            return candidate.resolve()
-    known = ", ".join(list_datasets(root)) or "none"
-    raise SrbenchError(f"dataset {str(name_or_path)!r} not found in {root}; known: {known}; "
-                       f"run `make data` or pass a folder in the <Set>/HR layout")
+    if _is_bare_name(name_or_path):
+        for candidate in (root / name_or_path, Path(name_or_path)):  # the store's first, then the working directory
+            if _is_dataset(candidate):
+                return candidate.resolve()
+        known = ", ".join(list_datasets(root)) or "none"
+        raise SrbenchError(f"dataset {name_or_path!r} not found in {root}; known: {known}; "
+                           f"run `make data` or pass a folder in the <Set>/HR layout")
+    path = Path(name_or_path)
+    if _is_dataset(path):
+        return path.resolve()
+    why = "has no HR folder" if path.is_dir() else "not found"
+    raise SrbenchError(f"dataset folder {str(path)!r}: {why}; pass a folder in the <Set>/HR layout, or a bare name "
+                       f"(no '/') for a dataset of {root}")
+
+
+def dataset_id(dataset: str | os.PathLike) -> str:
+    """A unique, stable, readable key for a dataset: its name for a store dataset, else
+    ``<basename>-<8 hex of sha256(resolved path)>`` (rule and reasons in the module docstring)."""
+    folder = resolve_dataset(dataset)
+    root = benchmark_root()
+    store_names = [n for n in list_datasets(root) if (root / n).resolve() == folder]
+    if store_names and not _ID_CHARS.search(store_names[0]):
+        return store_names[0]
+    base = _ID_CHARS.sub("_", folder.name) or "dataset"
+    return f"{base}-{hashlib.sha256(str(folder).encode()).hexdigest()[:8]}"
 
 
 def hr_paths(folder: Path) -> list[Path]:
-    """The HR images of a dataset folder, sorted by name (hidden and temporary files ignored)."""
-    paths = sorted(p for p in (folder / "HR").glob("*.png") if not p.name.startswith("."))
+    """The HR images of a dataset folder, sorted by name (hidden files ignored; anything else that is not an image
+    refused, see ``data.images.image_files``)."""
+    hr = folder / "HR"
+    paths = image_files(hr)
     if not paths:
-        raise SrbenchError(f"{folder / 'HR'}: no .png images; put the HR images there as <name>.png")
+        raise SrbenchError(f"{hr}: no images; put the HR images there as <name>.png "
+                           f"(or any of {' '.join(IMAGE_SUFFIXES)})")
     return paths
 
 
 def lr_path(folder: Path, name: str, scale: int) -> Path:
-    """Where the layout keeps the LR of image ``name`` at ``scale``."""
-    return folder / "LR_bicubic" / f"X{scale}" / f"{name}x{scale}.png"
+    """Where the layout keeps the LR of image ``name`` at ``scale``: the existing ``<name>x<s>.<ext>`` (any image
+    suffix, name and suffix matched case-insensitively like the HR files), else ``<name>x<s>.png``, where a generated LR
+    is cached."""
+    lr_dir = folder / "LR_bicubic" / f"X{scale}"
+    want = f"{name}x{scale}".lower()
+    try:
+        found = sorted(e.name for e in os.scandir(lr_dir)
+                       if not e.name.startswith(".") and is_image_name(e.name) and Path(e.name).stem.lower() == want)
+    except (FileNotFoundError, NotADirectoryError):
+        found = []
+    except OSError as exc:
+        raise SrbenchError(f"{lr_dir}: cannot list the folder ({exc.strerror or exc})") from None
+    if len(found) > 1:
+        raise SrbenchError(f"{lr_dir}: several LR files for {name} at x{scale}: {', '.join(found)}; keep one")
+    return lr_dir / (found[0] if found else f"{name}x{scale}.png")
 
 
 def _check_args(scale: int, lr_source: str) -> None:
@@ -96,22 +158,33 @@ def _check_args(scale: int, lr_source: str) -> None:
 
 
 @lru_cache(maxsize=4096)
-def _lr_provenance(path: str, size: int, mtime_ns: int) -> tuple[str, str] | None:
-    """(generator, HR sha256) of a generated LR file, or None for a shipped one; memoised per file version."""
+def _lr_provenance(path: str, size: int, mtime_ns: int) -> tuple[str, str, str] | None:
+    """(generator, HR sha256, LR pixel sha256) of a generated LR file, or None for a shipped one; memoised per file
+    version."""
     text = png_text(path)
     if _KEY_GENERATOR in text:
-        return text[_KEY_GENERATOR], text.get(_KEY_HR, "")
+        return text[_KEY_GENERATOR], text.get(_KEY_HR, ""), text.get(_KEY_LR, "")
     return None
 
 
-def _provenance(path: Path) -> tuple[str, str] | None:
+def _provenance(path: Path) -> tuple[str, str, str] | None:
     st = path.stat()
     return _lr_provenance(str(path), st.st_size, st.st_mtime_ns)
 
 
-def _usable_cache(path: Path, hr_sha: str) -> bool:
-    """True when ``path`` is a generated LR made by this generator from this exact HR file."""
-    return path.is_file() and _provenance(path) == (GENERATOR, hr_sha)
+def _cached_lr(path: Path, hr_sha: str) -> np.ndarray | None:
+    """The LR cached at ``path`` when this generator made it from this exact HR file and its pixels are still the
+    ones written (checked by their sha256); None otherwise, including for an unreadable cache file."""
+    if not path.is_file():
+        return None
+    provenance = _provenance(path)
+    if provenance is None or provenance[:2] != (generator_version(), hr_sha):
+        return None
+    try:
+        lr = read_image(path)
+    except SrbenchError:
+        return None
+    return lr if array_sha256(lr) == provenance[2] else None
 
 
 def _is_shipped(path: Path) -> bool:
@@ -123,24 +196,42 @@ def _generate_lr(hr: np.ndarray, scale: int, path: Path, hr_sha: str) -> np.ndar
     lr = imresize(hr, 1.0 / scale)
     if not _is_shipped(path):
         try:
-            write_image(path, lr, text={_KEY_GENERATOR: GENERATOR, _KEY_HR: hr_sha})
+            write_image(path, lr, text={_KEY_GENERATOR: generator_version(), _KEY_HR: hr_sha,
+                                        _KEY_LR: array_sha256(lr)})
         except OSError:
             pass
     return lr
 
 
+def _generator_sources() -> list[str]:
+    """The code that decides a generated LR's pixels: the resize module, and the HR reading, cropping and generating
+    functions."""
+    return [Path(imresize_module.__file__).read_text(), inspect.getsource(read_image),
+            inspect.getsource(crop_to_scale), inspect.getsource(_generate_lr)]
+
+
+@lru_cache(maxsize=1)
+def generator_version() -> str:
+    """The version stamped on generated LR: a hash of the generating code's syntax trees, docstrings excluded."""
+    return f"srbench-imresize/{source_fingerprint(*_generator_sources())[:16]}"
+
+
 def load_sample(folder: Path, hr_file: Path, scale: int, lr_source: str = "file") -> Sample:
     """Read one HR image and its LR (shipped, cached or generated) at ``scale``."""
     name = hr_file.stem
-    hr = crop_to_scale(read_image(hr_file), scale)
+    full = read_image(hr_file)
+    if full.shape[0] < scale or full.shape[1] < scale:
+        raise SrbenchError(f"{hr_file}: {full.shape[1]}x{full.shape[0]} px is smaller than the scale x{scale} "
+                           "(its LR would have no pixels); remove the image or use a smaller scale")
+    hr = crop_to_scale(full, scale)
     lr_file = lr_path(folder, name, scale)
     hr_sha = cached_sha256(hr_file)
     if lr_source == "file" and _is_shipped(lr_file):
         lr, generated = read_image(lr_file), False
-    elif _usable_cache(lr_file, hr_sha):
-        lr, generated = read_image(lr_file), True
     else:
-        lr, generated = _generate_lr(hr, scale, lr_file, hr_sha), True
+        lr, generated = _cached_lr(lr_file, hr_sha), True
+        if lr is None:
+            lr = _generate_lr(hr, scale, lr_file, hr_sha)
     expected = (hr.shape[0] // scale, hr.shape[1] // scale) + hr.shape[2:]
     if lr.shape != expected:
         raise SrbenchError(f"{lr_file}: LR shape {lr.shape} does not match HR {hr_file.name} cropped to "
@@ -155,6 +246,7 @@ class SampleSet:
         _check_args(scale, lr_source)
         self.folder = resolve_dataset(dataset)
         self.name = self.folder.name
+        self.id = dataset_id(self.folder)  # unique key for metrics and file names (see dataset_id)
         self.scale = int(scale)
         self.lr_source = lr_source
         self.hr_files = hr_paths(self.folder)
@@ -188,5 +280,5 @@ def dataset_fingerprint(dataset: str | os.PathLike, scale: int, lr_source: str =
         if lr_source == "file" and _is_shipped(lr_file):
             rows.append(f"{lr_file.relative_to(folder).as_posix()}\t{cached_sha256(lr_file)}")
         else:
-            rows.append(f"{lr_file.relative_to(folder).as_posix()}\t{GENERATOR}")
+            rows.append(f"{lr_file.relative_to(folder).as_posix()}\t{generator_version()}")
     return hashlib.sha256("\n".join(sorted(rows)).encode()).hexdigest()

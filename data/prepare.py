@@ -16,8 +16,8 @@ Inputs
 * DIV2K's standard layout: ``<dir>/DIV2K_train_HR/NNNN.png`` and, when present,
   ``<dir>/DIV2K_train_LR_bicubic/X<s>/NNNNx<s>.png``, which is used as given for every image of that scale (all or
   nothing per scale); a missing scale is generated like a plain folder.
-* Any folder of HR images (``.png .bmp .jpg .jpeg .tif .tiff``, not recursive), sorted by name. Gray images are
-  replicated to RGB.
+* Any folder of HR images (``data.images.IMAGE_SUFFIXES``, any case, not recursive), sorted by name; other files in
+  it are refused (``data.images.image_files``). Gray images are replicated to RGB.
 
 Generated LR (no LR given): for each scale ``s`` the HR image is cropped at its bottom/right edges to the largest
 multiple of ``s`` (top-left corner kept), and the LR is MATLAB-compatible bicubic ``imresize(crop, 1/s)``
@@ -28,6 +28,11 @@ to 11 rows/columns (what cropping to a multiple of 12 would do).
 
 The file is written to ``<out>.tmp`` and renamed when complete: an unreadable input image aborts with its name before
 anything final is written.
+
+An image folder given to ``srbench train`` is prepared once into the store's cache, at
+``<store>/cache/h5/<fingerprint>.h5`` (``cached_h5_for_folder``): named by the content it derives from, so a folder
+that shares a name with a store file (a user's ``T91``) never replaces that file, and two folders never share an h5
+unless their files are the same.
 """
 
 from __future__ import annotations
@@ -41,10 +46,9 @@ from pathlib import Path
 import numpy as np
 
 from srbench.core.errors import SrbenchError
-from srbench.data.images import crop_to_scale
+from srbench.data.images import IMAGE_SUFFIXES, crop_to_scale, image_files
 
 FORMAT = "srbench-sr-h5/1"
-IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff")
 ALL_SCALES = (2, 3, 4)
 
 
@@ -59,11 +63,6 @@ class Source:
     kind: str  # "div2k" or "folder"
 
 
-def _images_in(folder: Path) -> list[Path]:
-    return sorted((p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES),
-                  key=lambda p: p.name)
-
-
 def find_source(root: str | os.PathLike, scales: tuple[int, ...] = ALL_SCALES) -> Source:
     """Describe ``root``: DIV2K's standard layout when it has ``DIV2K_train_HR``, else a plain folder of HR images."""
     root = Path(root)
@@ -74,7 +73,7 @@ def find_source(root: str | os.PathLike, scales: tuple[int, ...] = ALL_SCALES) -
         raise SrbenchError(f"scales {list(scales)}: each must be one of {list(ALL_SCALES)}")
     div2k_hr = root / "DIV2K_train_HR"
     kind = "div2k" if div2k_hr.is_dir() else "folder"
-    hr = _images_in(div2k_hr if kind == "div2k" else root)
+    hr = image_files(div2k_hr if kind == "div2k" else root)
     if not hr:
         raise SrbenchError(f"{div2k_hr if kind == 'div2k' else root}: no images ({', '.join(IMAGE_SUFFIXES)}) found")
     names = tuple(p.stem for p in hr)
@@ -184,10 +183,11 @@ def prepare(root: str | os.PathLike, out: str | os.PathLike, scales: tuple[int, 
 
 
 def cached_h5_for_folder(folder: str | os.PathLike, *, progress: bool = True) -> Path:
-    """The h5 file of an image folder, prepared (all scales) on first use into ``data/store/train/<folder>.h5``."""
-    from srbench.core.store import train_root
+    """The h5 file of an image folder, prepared (all scales) on first use into ``<store>/cache/h5/<fingerprint>.h5``,
+    named by the folder's content (see the module docstring); an up-to-date file is returned at once."""
+    from srbench.core.store import store_root
 
     folder = Path(folder).resolve()
-    out = train_root() / f"{folder.name}.h5"
-    path, _ = prepare(folder, out, ALL_SCALES, progress=progress)
+    fp = fingerprint(find_source(folder, ALL_SCALES), ALL_SCALES)
+    path, _ = prepare(folder, store_root() / "cache" / "h5" / f"{fp}.h5", ALL_SCALES, progress=progress)
     return path

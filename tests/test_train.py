@@ -154,7 +154,8 @@ def test_image_folder_with_broken_file_is_named(tmp_path, mlflow_uri, monkeypatc
 
 
 def test_image_folder_is_prepared_and_run_is_tracked(tmp_path, mlflow_uri, monkeypatch, benchmark_root):
-    """A folder is cached as h5 in the store; a run logs config, metrics, validation and weights; run:<id> resolves."""
+    """A folder is cached as h5 in the store's cache; a run logs config, metrics, validation and weights; run:<id>
+    resolves."""
     import mlflow
 
     from srbench.track.run_weights import resolve_run_weights
@@ -166,7 +167,8 @@ def test_image_folder_is_prepared_and_run_is_tracked(tmp_path, mlflow_uri, monke
     folder = _image_folder(tmp_path / "imgs")
     cfg = _config(tmp_path, folder, "tracked", scale=4, max_steps=4, val_dataset="Set5", val_every=4, log_every=2)
     result = train(cfg, progress=False)
-    assert (tmp_path / "store" / "train" / "imgs.h5").is_file()
+    [cached] = (tmp_path / "store" / "cache" / "h5").glob("*.h5")  # named by content, not by the folder's name
+    assert not (tmp_path / "store" / "train").exists() and len(cached.stem) == 64
 
     client = mlflow.MlflowClient(mlflow_uri)
     run = client.get_run(result.run_id)

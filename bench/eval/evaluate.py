@@ -106,7 +106,8 @@ def evaluate(model: torch.nn.Module, dataset: str, scale: int, protocol: Protoco
     bar = tqdm(samples, desc=f"{dataset} x{scale}", unit="img", leave=False, disable=not progress)
     for sample in bar:
         sr, elapsed = super_resolve(model, sample.lr, scale, protocol, device)
-        psnr, ssim = score_pair(sr, sample.hr, scale=scale, protocol=protocol, gray=sample.gray)
+        psnr, ssim = score_pair(sr, sample.hr, scale=scale, protocol=protocol, gray=sample.gray,
+                                name=sample.name)
         result.images.append(ImageResult(sample.name, psnr, ssim, elapsed, sample.gray))
         if on_image is not None:
             on_image(sample.name, sr)

@@ -18,9 +18,10 @@ import math
 
 import numpy as np
 
-from srbench.eval.metrics import psnr, rgb_to_y, shave, ssim
-from srbench.eval.protocol import Protocol
+from srbench.core.errors import SrbenchError
 from srbench.data.images import to_rgb
+from srbench.eval.metrics import SSIM_WIN, psnr, rgb_to_y, shave, ssim
+from srbench.eval.protocol import Protocol
 
 DOUBLE_SCALE_DB = 20.0 * math.log10(255.0)  # what dividing by 255 twice adds to a PSNR
 
@@ -51,12 +52,21 @@ def measured_planes(sr_u8: np.ndarray, hr_u8: np.ndarray, *, protocol: Protocol,
 
 
 def score_pair(sr_u8: np.ndarray, hr_u8: np.ndarray, *, scale: int, protocol: Protocol,
-                 gray: bool) -> tuple[float, float]:
-    """(PSNR, SSIM) of an 8-bit SR output against its (scale-cropped) 8-bit HR under ``protocol``."""
+               gray: bool, name: str = "") -> tuple[float, float]:
+    """(PSNR, SSIM) of an 8-bit SR output against its (scale-cropped) 8-bit HR under ``protocol``.
+
+    An image too small to measure (under the SSIM window once the border is cropped) is a ``SrbenchError`` naming
+    ``name`` (the image's name, for the message) and its size.
+    """
     if sr_u8.shape[:2] != hr_u8.shape[:2]:
         raise ValueError(f"SR {sr_u8.shape} and HR {hr_u8.shape} differ in size")
-    sr, hr = measured_planes(sr_u8, hr_u8, protocol=protocol, gray=gray)
     border = protocol.border_for(scale)
+    h, w = hr_u8.shape[:2]
+    if min(h, w) - 2 * border < SSIM_WIN:
+        raise SrbenchError(f"image {name or '(unnamed)'}: {w}x{h} px is too small to measure at x{scale}: after "
+                           f"cropping {border} px from each border it is under the {SSIM_WIN}x{SSIM_WIN} SSIM window; "
+                           "remove it from the dataset")
+    sr, hr = measured_planes(sr_u8, hr_u8, protocol=protocol, gray=gray)
     sr, hr = shave(sr, border), shave(hr, border)
     p = psnr(sr, hr, data_range=255.0)
     if protocol.double_scale:

@@ -35,7 +35,7 @@ from srbench.track import schema
 from srbench.track.experiment import Experiment, ModelEntry
 from srbench.track.run_weights import resolve_weights
 from srbench.core.strict import to_mapping
-from srbench.data.datasets import dataset_fingerprint, resolve_dataset
+from srbench.data.datasets import dataset_fingerprint, dataset_id, resolve_dataset
 from srbench.data.images import write_image
 
 
@@ -191,14 +191,14 @@ def measure_and_log(model: torch.nn.Module, *, client, run_id: str, datasets: li
         workdir = Path(tmp)
 
         def on_dataset(result: DatasetResult) -> None:
-            key = Path(result.dataset).name
+            key = dataset_id(result.dataset)
             values = dataset_values(result, key, protocol.color)
             metrics.update(values)
             log_batch(run_id, metrics=_metrics_batch(values))
             _log_per_image(client, run_id, result, key, workdir)
 
         def keep_crop(dataset: str, name: str, sr) -> None:
-            set_name = Path(dataset).name
+            set_name = dataset_id(dataset)
             if (set_name, name) in crops:
                 out = workdir / "crops" / set_name / f"{name}_x{scale}.png"
                 write_image(out, sr)
@@ -231,7 +231,7 @@ def _run_cell(cell: Cell, model: torch.nn.Module, exp: Experiment, protocol, dev
         "srbench.weights": cell.weights.name, "srbench.weights_sha256": cell.weights.sha256,
         "srbench.weights_source": cell.weights.source, "srbench.scale": str(cell.scale),
         "srbench.bn_mode": cell.bn_mode, "srbench.datasets": ",".join(cell.datasets), **run_tags(device, protocol),
-        **{f"srbench.dataset_fingerprint.{Path(d).name}": dataset_fingerprint(d, cell.scale, protocol.lr_source)
+        **{f"srbench.dataset_fingerprint.{dataset_id(d)}": dataset_fingerprint(d, cell.scale, protocol.lr_source)
            for d in cell.datasets},
     }
     run = tracking.retrying(client.create_run)(
