@@ -25,13 +25,15 @@ Input range, a protocol knob (``INPUT_RANGES``): ``minus_one_one`` is LPIPS's do
 (torchvision's ``ToTensor()``), passed straight in: what the ECDN report's ``compare.py`` did.
 
 Independent reference values (checked by hand while writing this module, not in the test suite, because the images
-are not part of the data store): pyiqa (github.com/chaofengc/IQA-PyTorch, ``ResultsCalibra/results_official.csv``)
-publishes the official ``lpips`` package's values on five TID2013 pairs of 512x384 BMPs
-(``ResultsCalibra/{ref,dist}_dir/I03,I04,I06,I08,I19.bmp``): 0.7237, 0.2572, 0.05079, 0.05205, 0.4253 with [-1, 1]
-input. This module gives 0.72370, 0.25716, 0.05079, 0.05205, 0.42532 with ``minus_one_one`` (equal to every
-published digit). The test suite checks the torch network against an independent numpy forward of the same file.
+are not part of the data store): pyiqa (github.com/chaofengc/IQA-PyTorch at 01ae427f,
+``ResultsCalibra/results_official.csv``) publishes the official ``lpips`` package's values on five TID2013 pairs of
+512x384 BMPs (``ResultsCalibra/{ref,dist}_dir/I03,I04,I06,I08,I19.bmp``): 0.7237, 0.2572, 0.05079, 0.05205, 0.4253.
+This module gives 0.72370, 0.25716, 0.05079, 0.05205, 0.42532 with ``minus_one_one`` (every published digit), and
+0.620, 0.178, 0.0376, 0.0469, 0.337 with ``zero_one``. The trunk (not covered by the heads file) is therefore the one
+the ``lpips`` package uses. The test suite checks the torch network against an independent numpy forward of the file.
 
-Speed: one 512x512 pair takes about 0.1 s on the 2-core CPU with 2 threads (the network runs once per image).
+Speed (the project's 2-core CPU, 2 threads): one 512x512 pair takes 0.15-0.2 s on quiet cores, 0.3-0.45 s when other
+jobs share them (the network runs once per image); the first ``load_lpips`` takes about 0.2 s, later ones a hash check.
 """
 
 from __future__ import annotations
