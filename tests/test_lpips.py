@@ -1,0 +1,256 @@
+"""LPIPS v0.1 (AlexNet) in plain torch: the heads against the lpips package's own file, the network against an
+independent numpy forward, the metric's properties, and the restricted unpickler against malicious pickles."""
+
+from __future__ import annotations
+
+import os
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy.ndimage import gaussian_filter
+
+from bench.errors import SrbenchError
+from bench.lpips import (LPIPS_SHA256, LPIPS_WEIGHTS, image_tensor, load_lpips, lpips_distance, lpips_weights_path,
+                         read_numpy_pickle)
+from data.fetch import read_manifests
+from data.images import read_image
+from data.store import weights_dir
+
+LIN_FILE = "lpips_v0.1_alex_lin.pth"  # the lpips 0.1.4 wheel's lpips/weights/v0.1/alex.pth
+
+
+@pytest.fixture(scope="module")
+def net():
+    """The network with the store's weights; skipped (with the reason) when the file has not been fetched."""
+    try:
+        lpips_weights_path()
+    except SrbenchError as exc:
+        pytest.skip(str(exc))
+    return load_lpips()
+
+
+@pytest.fixture(scope="module")
+def crop(benchmark_root):
+    """A 65x65 crop from the centre of Set5 baby (64x64 plus one row/column for the shifted copy)."""
+    img = read_image(benchmark_root / "Set5" / "HR" / "baby.png")
+    return img[224:289, 224:289]
+
+
+def _one_line(exc: pytest.ExceptionInfo) -> str:
+    message = str(exc.value)
+    assert "\n" not in message
+    return message
+
+
+# --------------------------------------------------------------------------------------------------- weights
+
+
+def test_heads_equal_the_lpips_packages_file(net):
+    path = weights_dir() / LIN_FILE
+    if not path.is_file():
+        pytest.skip(f"{path} is not in the store (run `srbench data`)")
+    reference = torch.load(path, map_location="cpu", weights_only=True)
+    assert sorted(reference) == [f"lin{i}.model.1.weight" for i in range(5)]
+    for i, head in enumerate(net.heads):
+        ref = reference[f"lin{i}.model.1.weight"]
+        assert head.weight.shape == ref.shape
+        torch.testing.assert_close(head.weight, ref, rtol=1e-6, atol=1e-8)
+        assert head.bias is None
+        assert float(ref.min()) >= 0.0  # the published heads are non-negative: LPIPS >= 0
+
+
+def test_sha256_constant_matches_the_embedded_manifest():
+    rows = {e.store_rel: e for e in read_manifests(None)}
+    assert rows[f"weights/{LPIPS_WEIGHTS}"].sha256 == LPIPS_SHA256
+
+
+def _conv_hwio(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, stride: int, pad: int) -> np.ndarray:
+    """Cross-correlation of an HxWxC float64 image with an HWIO kernel (the checkpoint's own layout), as a
+    patch-by-kernel contraction: independent of torch's conv and of the module's HWIO -> OIHW conversion."""
+    k = kernel.shape[0]
+    padded = np.pad(x, ((pad, pad), (pad, pad), (0, 0)))
+    patches = sliding_window_view(padded, (k, k), axis=(0, 1))[::stride, ::stride]  # Ho x Wo x C x k x k
+    return np.einsum("hwcij,ijco->hwo", patches, kernel.astype(np.float64)) + bias
+
+
+def _max_pool(x: np.ndarray) -> np.ndarray:
+    return sliding_window_view(x, (3, 3), axis=(0, 1))[::2, ::2].max(axis=(3, 4))
+
+
+def _numpy_lpips(tree: dict, a: np.ndarray, b: np.ndarray) -> float:
+    """LPIPS v0.1 AlexNet written out in numpy (float64) from the paper's definition and torchvision's layer list."""
+    shift, scale = np.array([-0.030, -0.088, -0.188]), np.array([0.458, 0.448, 0.450])
+    convs = tree["AlexNet_0"]
+    geometry = ((4, 2), (1, 2), (1, 1), (1, 1), (1, 1))  # stride, padding of conv1..conv5
+
+    def relus(img):
+        x, outs = (img - shift) / scale, []
+        for i, (stride, pad) in enumerate(geometry):
+            if i in (1, 2):
+                x = _max_pool(x)
+            x = np.maximum(_conv_hwio(x, convs[f"Conv_{i}"]["kernel"], convs[f"Conv_{i}"]["bias"], stride, pad), 0)
+            outs.append(x)
+        return outs
+
+    total = 0.0
+    for i, (fa, fb) in enumerate(zip(relus(a), relus(b))):
+        na = fa / (np.sqrt((fa ** 2).sum(axis=2, keepdims=True)) + 1e-10)
+        nb = fb / (np.sqrt((fb ** 2).sum(axis=2, keepdims=True)) + 1e-10)
+        weights = tree[f"NetLinLayer_{i}"]["Conv_0"]["kernel"][0, 0, :, 0].astype(np.float64)
+        total += float(((na - nb) ** 2 @ weights).mean())
+    return total
+
+
+def test_network_equals_an_independent_numpy_forward(net, crop):
+    tree = read_numpy_pickle(lpips_weights_path())
+    hr = crop[:64, :64]
+    rng = np.random.default_rng(1)
+    sr = np.clip(hr + rng.normal(0, 12, hr.shape), 0, 255).round().astype(np.uint8)
+    reference = _numpy_lpips(tree, sr / 127.5 - 1.0, hr / 127.5 - 1.0)
+    assert 0.05 < reference < 1.0
+    assert lpips_distance(sr, hr, input_range="minus_one_one", net=net) == pytest.approx(reference, rel=1e-4)
+
+
+# --------------------------------------------------------------------------------------------------- the metric
+
+
+def _noisy(img: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:
+    noise = np.random.default_rng(seed).normal(0.0, sigma, img.shape)
+    return np.clip(np.round(img + noise), 0, 255).astype(np.uint8)
+
+
+def _blurred(img: np.ndarray, sigma: float) -> np.ndarray:
+    return np.clip(np.round(gaussian_filter(img.astype(np.float64), (sigma, sigma, 0))), 0, 255).astype(np.uint8)
+
+
+def test_identical_images_are_at_distance_zero(net, crop):
+    hr = crop[:64, :64]
+    for input_range in ("minus_one_one", "zero_one"):
+        assert lpips_distance(hr, hr.copy(), input_range=input_range, net=net) == 0.0
+
+
+def test_symmetric(net, crop):
+    hr = crop[:64, :64]
+    sr = _blurred(hr, 1.0)
+    d01 = lpips_distance(sr, hr, input_range="minus_one_one", net=net)
+    assert d01 > 0
+    assert lpips_distance(hr, sr, input_range="minus_one_one", net=net) == pytest.approx(d01, rel=1e-6, abs=1e-9)
+
+
+def test_orders_hand_made_distortions(net, crop):
+    hr = crop[:64, :64]
+
+    def d(img):
+        return lpips_distance(img, hr, input_range="minus_one_one", net=net)
+
+    noise = [d(_noisy(hr, s)) for s in (5, 15, 40)]
+    blur = [d(_blurred(hr, s)) for s in (0.5, 1.5, 3.0)]
+    shifted = d(crop[1:65, :64])  # the same scene one pixel down
+    assert noise[0] < noise[1] < noise[2]
+    assert blur[0] < blur[1] < blur[2]
+    assert 0 < shifted < blur[1] / 4 and shifted < noise[2] / 4  # measured: 0.014 vs 0.18 and 0.75
+
+
+def test_input_ranges_differ_and_zero_one_is_plain_division(net, crop):
+    hr = crop[:64, :64]
+    sr = _noisy(hr, 15)
+    standard = lpips_distance(sr, hr, input_range="minus_one_one", net=net)
+    report = lpips_distance(sr, hr, input_range="zero_one", net=net)
+    assert standard > 0 and report > 0 and abs(standard - report) > 0.01 * standard
+    # zero_one of odd values x is x / 255 = y / 127.5 - 1 for y = (x - 1) / 2 + 128, an 8-bit image: the two ranges
+    # must then give the same distance
+    odd_sr, odd_hr = sr | 1, hr | 1
+    same_sr, same_hr = ((odd_sr - 1) // 2 + 128).astype(np.uint8), ((odd_hr - 1) // 2 + 128).astype(np.uint8)
+    assert lpips_distance(odd_sr, odd_hr, input_range="zero_one", net=net) == pytest.approx(
+        lpips_distance(same_sr, same_hr, input_range="minus_one_one", net=net), rel=1e-4)
+
+
+def test_gray_images_are_replicated_to_rgb(net, crop):
+    hr = crop[:64, :64, 1]
+    sr = _blurred(hr[..., None], 1.0)[..., 0]
+    rgb = lpips_distance(np.repeat(sr[..., None], 3, 2), np.repeat(hr[..., None], 3, 2), input_range="zero_one",
+                         net=net)
+    assert lpips_distance(sr, hr, input_range="zero_one", net=net) == rgb > 0
+
+
+def test_bad_inputs():
+    img = np.zeros((40, 40, 3), np.uint8)
+    with pytest.raises(SrbenchError, match="input_range 'unit'"):
+        image_tensor(img, "unit")
+    with pytest.raises(ValueError, match="at least 31x31"):
+        image_tensor(img[:30], "zero_one")
+    with pytest.raises(ValueError, match="uint8"):
+        image_tensor(img.astype(np.float32), "zero_one")
+
+
+def test_the_network_is_cached_per_file_and_device(net):
+    assert load_lpips(lpips_weights_path(), "cpu") is net
+
+
+# --------------------------------------------------------------------------------------------------- unpickler
+
+
+class _RunsShell:
+    """Unpickling this calls os.system (the classic malicious pickle)."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+
+    def __reduce__(self):
+        return os.system, (self.command,)
+
+
+class _Evals:
+    def __reduce__(self):
+        return eval, ("__import__('os').getcwd()",)
+
+
+def test_refuses_a_malicious_pickle_without_running_it(tmp_path):
+    marker = tmp_path / "pwned"
+    bad = tmp_path / "bad.ckpt"
+    payload = {"AlexNet_0": {"Conv_0": {"kernel": np.zeros(3, np.float32), "bias": _RunsShell(f"touch {marker}")}}}
+    bad.write_bytes(pickle.dumps(payload, protocol=3))
+    with pytest.raises(SrbenchError) as err:
+        read_numpy_pickle(bad)
+    message = _one_line(err)
+    assert str(bad) in message and "system is not allowed" in message
+    assert not marker.exists()  # refused at the global lookup: nothing ran
+
+    evil = tmp_path / "eval.ckpt"
+    evil.write_bytes(pickle.dumps([np.ones(2), _Evals()], protocol=4))
+    with pytest.raises(SrbenchError, match="builtins.eval is not allowed"):
+        read_numpy_pickle(evil)
+    with pytest.raises(SrbenchError, match="sha256 mismatch"):
+        load_lpips(evil)
+
+
+def test_refuses_object_arrays_plain_objects_and_garbage(tmp_path):
+    objects = tmp_path / "objects.ckpt"
+    objects.write_bytes(pickle.dumps({"a": np.array([1, "x"], dtype=object)}, protocol=4))
+    with pytest.raises(SrbenchError, match="not a numeric type"):
+        read_numpy_pickle(objects)
+    scalar = tmp_path / "scalar.ckpt"
+    scalar.write_bytes(pickle.dumps({"a": {"b": 3}}))
+    with pytest.raises(SrbenchError, match="/a/b holds a value of type int, not a numeric numpy array"):
+        read_numpy_pickle(scalar)
+    truncated = tmp_path / "truncated.ckpt"
+    truncated.write_bytes(pickle.dumps({"a": np.ones(100)}, protocol=4)[:50])
+    with pytest.raises(SrbenchError) as err:
+        read_numpy_pickle(truncated)
+    assert "not a readable pickle" in _one_line(err)
+
+
+def test_accepts_numpy_arrays_and_checks_the_layout(tmp_path):
+    kernel = np.arange(6, dtype=np.float32).reshape(1, 2, 3)
+    arrays = {"AlexNet_0": {"Conv_0": {"kernel": kernel, "bias": [np.array([1, 2], np.int64)]}}}
+    good = tmp_path / "good.ckpt"
+    good.write_bytes(pickle.dumps(arrays, protocol=4))
+    loaded = read_numpy_pickle(good)
+    np.testing.assert_array_equal(loaded["AlexNet_0"]["Conv_0"]["kernel"], kernel)
+    np.testing.assert_array_equal(loaded["AlexNet_0"]["Conv_0"]["bias"][0], [1, 2])
+    with pytest.raises(SrbenchError) as err:
+        load_lpips(good, sha256=None)  # right format, wrong content: the first kernel's shape is named
+    assert "AlexNet_0/Conv_0/kernel has shape (1, 2, 3), expected (11, 11, 3, 64)" in _one_line(err)
