@@ -256,7 +256,47 @@ class SampleSet:
 
     def __iter__(self) -> Iterator[Sample]:
         for hr_file in self.hr_files:
-            yield load_sample(self.folder, hr_file, self.scale, self.lr_source)
+            yield DECODED.get(self.folder, hr_file, self.scale, self.lr_source)
+
+
+def _stamp(path: Path) -> tuple:
+    try:
+        st = path.stat()
+    except OSError:
+        return (str(path),)
+    return str(path), st.st_size, st.st_mtime_ns
+
+
+class DecodedSamples:
+    """Decoded samples kept for the rest of the process, so a benchmark decodes each image once, not once per cell.
+
+    Keyed by the HR and LR files' (path, size, mtime), the scale and the LR source: a file that changes is decoded
+    again. The arrays are
+    made read-only, so no consumer can alter what the next cell sees. Bounded by ``max_bytes`` (least recently used
+    samples are dropped first); ``SRBENCH_DECODE_CACHE_MB=0`` turns it off.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._items: dict[tuple, Sample] = {}
+        self._bytes = 0
+
+    def get(self, folder: Path, hr_file: Path, scale: int, lr_source: str) -> Sample:
+        key = (_stamp(hr_file), _stamp(lr_path(folder, hr_file.stem, scale)), scale, lr_source)
+        hit = self._items.pop(key, None)
+        if hit is None:
+            hit = load_sample(folder, hr_file, scale, lr_source)
+            for array in (hit.hr, hit.lr):
+                array.setflags(write=False)
+            self._bytes += hit.hr.nbytes + hit.lr.nbytes
+        self._items[key] = hit  # most recently used last
+        while self._bytes > self.max_bytes and self._items:
+            old = self._items.pop(next(iter(self._items)))
+            self._bytes -= old.hr.nbytes + old.lr.nbytes
+        return hit
+
+
+DECODED = DecodedSamples(int(float(os.environ.get("SRBENCH_DECODE_CACHE_MB", "4096")) * 2**20))
 
 
 def load_samples(dataset: str | os.PathLike, scale: int, *, lr_source: str = "file") -> SampleSet:

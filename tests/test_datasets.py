@@ -167,3 +167,25 @@ def test_bad_arguments(store):
         load_samples("S", 2, lr_source="shipped")
     with pytest.raises(SrbenchError, match="scale"):
         load_samples("S", 0)
+
+
+def test_decoded_samples_are_reused_read_only_and_refreshed_when_the_file_changes(store, monkeypatch):
+    import os
+
+    import srbench.data.datasets as ds
+
+    folder = store / "Mini"
+    (folder / "HR").mkdir(parents=True)
+    img = RNG.integers(0, 256, (24, 24, 3), dtype=np.uint8)
+    write_image(folder / "HR" / "a.png", img)
+    calls = []
+    real = ds.load_sample
+    monkeypatch.setattr(ds, "load_sample", lambda *a, **k: calls.append(a[1].name) or real(*a, **k))
+    monkeypatch.setattr(ds, "DECODED", ds.DecodedSamples(1 << 30))
+    first = next(iter(load_samples("Mini", 2)))
+    second = next(iter(load_samples("Mini", 2)))
+    assert calls == ["a.png"] and second is first and not first.hr.flags.writeable
+    write_image(folder / "HR" / "a.png", 255 - img)
+    os.utime(folder / "HR" / "a.png", ns=(1, 1))
+    third = next(iter(load_samples("Mini", 2)))
+    assert calls == ["a.png", "a.png"] and np.array_equal(third.hr, 255 - img)

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from srbench.data.datasets import dataset_id
 from srbench.track import tracking
 from srbench.track.experiment import load_experiment
 from srbench.track.runner import run_benchmark
@@ -45,16 +46,18 @@ def test_one_finished_run_per_cell_and_rerun_reuses(tmp_path, tiny_dataset, mlfl
     assert sorted(o.status for o in outcomes) == ["computed"] * 6
     runs = _cells(mlflow_uri, "t")
     assert len(runs) == 6 and all(r.info.status == "FINISHED" for r in runs)
+    key = dataset_id(tiny_dataset)  # a folder outside the store: Tiny-<8 hex of its path>
+    assert key.startswith("Tiny-") and len(key) == len("Tiny-") + 8
     for run in runs:
         m, t = run.data.metrics, run.data.tags
-        assert {"psnr_y.Tiny", "ssim_y.Tiny", "params", "mult_adds_g", "latency_ms"} <= set(m)
-        assert m["n_images.Tiny"] == 3
+        assert {f"psnr_y.{key}", f"ssim_y.{key}", "params", "mult_adds_g", "latency_ms"} <= set(m)
+        assert m[f"n_images.{key}"] == 3
         assert t["protocol.border"] == "scale" and t["protocol.bn_mode"] == "eval" and t["srbench.torch"]
         if t["srbench.model"] == "carn_m":
             assert m["params"] == 414_811
             assert t["srbench.weights_sha256"].startswith("d48a759a")
     # the learned model beats bicubic on every cell
-    psnr = {(r.data.tags["srbench.model"], r.data.tags["srbench.scale"]): r.data.metrics["psnr_y.Tiny"] for r in runs}
+    psnr = {(r.data.tags["srbench.model"], r.data.tags["srbench.scale"]): r.data.metrics[f"psnr_y.{key}"] for r in runs}
     for scale in "234":
         assert psnr[("carn_m", scale)] > psnr[("bicubic", scale)]
     again = run_benchmark(load_experiment(path), tracking_uri=mlflow_uri, progress=False)

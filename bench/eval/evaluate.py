@@ -15,6 +15,7 @@ import torch
 from tqdm.auto import tqdm
 
 from srbench.core.errors import SrbenchError
+from srbench.eval.latency import synchronize
 from srbench.eval.scoring import score_pair, quantize
 from srbench.eval.protocol import Protocol
 from srbench.data.datasets import load_samples, to_rgb
@@ -67,13 +68,6 @@ def to_numpy01(t: torch.Tensor) -> np.ndarray:
     return t.squeeze(0).permute(1, 2, 0).float().cpu().numpy()
 
 
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elif device.type == "mps":
-        torch.mps.synchronize()
-
-
 def super_resolve(model: torch.nn.Module, lr_u8: np.ndarray, scale: int, protocol: Protocol,
                   device: torch.device | str = "cpu") -> tuple[np.ndarray, float]:
     """Run ``model`` on one LR image (gray is replicated to RGB) and quantize the output to 8 bits per the protocol.
@@ -83,10 +77,10 @@ def super_resolve(model: torch.nn.Module, lr_u8: np.ndarray, scale: int, protoco
     device = torch.device(device)
     x = to_tensor(to_rgb(lr_u8), device)
     with torch.inference_mode():
-        _synchronize(device)
+        synchronize(device)
         start = time.perf_counter()
         y = model(x, scale)
-        _synchronize(device)
+        synchronize(device)
         elapsed = time.perf_counter() - start
         if not bool(torch.isfinite(y).all()):
             raise SrbenchError(f"{getattr(model, 'arch', type(model).__name__)} produced non-finite output (NaN or "

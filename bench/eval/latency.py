@@ -2,8 +2,10 @@
 
 The input is the LR image that gives a ``out_height`` x ``out_width`` output (720p by default; for x3 the LR is
 240 x 427 and the output 720 x 1281). Latency: ``warmup`` untimed runs, then ``repeats`` timed runs; we report the
-median and the inter-quartile range. On CPU the timing uses ``torch.utils.benchmark.Timer`` (which also records the
-thread count); on CUDA, CUDA events around each run with synchronisation.
+median and the inter-quartile range. Exactly ``warmup + repeats`` forward passes run (``torch.utils.benchmark.Timer``
+is not used: its ``timeit(1)`` adds two untimed calls to every timed one). On CPU each call is timed with
+``time.perf_counter`` at the thread count in force (logged as ``srbench.threads``); on CUDA with CUDA events around
+each run, synchronised.
 
 Peak memory: on CUDA, ``torch.cuda.max_memory_allocated`` above the memory held before the forward pass. On CPU
 (Linux), the process's peak resident set size (``VmHWM``) is reset through ``/proc/self/clear_refs`` and read after
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import math
 import statistics
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +45,14 @@ def _fixed_input(scale: int, out_hw: tuple[int, int], device: torch.device) -> t
     return x.to(device).contiguous(memory_format=torch.channels_last)
 
 
+def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work (CUDA, MPS); a no-op on CPU."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
 def _quartiles(values: list[float]) -> tuple[float, float]:
     if len(values) < 2:
         return values[0], 0.0
@@ -56,26 +67,21 @@ def measure_latency(model: torch.nn.Module, scale: int, device: torch.device, *,
     with torch.inference_mode():
         for _ in range(warmup):
             model(x, scale)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-            times = []
-            for _ in range(repeats):
+        synchronize(device)
+        times = []
+        for _ in range(repeats):  # exactly ``repeats`` timed calls (Timer.timeit(1) would add two untimed ones each)
+            if device.type == "cuda":
                 start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
                 start.record()
                 model(x, scale)
                 end.record()
                 torch.cuda.synchronize(device)
                 times.append(start.elapsed_time(end))
-        else:
-            from torch.utils.benchmark import Timer
-
-            def run_once() -> None:
+            else:
+                start_s = time.perf_counter()
                 model(x, scale)
-                if device.type == "mps":
-                    torch.mps.synchronize()
-
-            timer = Timer(stmt="run_once()", globals={"run_once": run_once}, num_threads=torch.get_num_threads())
-            times = [timer.timeit(1).median * 1e3 for _ in range(repeats)]
+                synchronize(device)
+                times.append((time.perf_counter() - start_s) * 1e3)
     median, iqr = _quartiles(times)
     return Latency(median_ms=median, iqr_ms=iqr, repeats=len(times), threads=torch.get_num_threads())
 
