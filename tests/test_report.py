@@ -407,3 +407,30 @@ def test_cli_parse_crop():
                                                       "box": [200, 180, 96, 96]}
     with pytest.raises(SrbenchError):
         parse_crop("Set5/baby@5:1,2,3")
+
+
+def test_figure_inputs_from_the_store(report, tmp_path, monkeypatch):
+    """What build hands the figure functions: the crop tiles' whole-image values come from the cell's per-image
+    CSV, and the bubble chart gets each row's weights and BN mode with the protocol's BN mode (eval)."""
+    from srbench.report import build, collect
+    seen = {}
+    monkeypatch.setattr(build.figures, "crop_grid", lambda hr, box, tiles, **kw: seen.update(tiles=tiles) or [])
+    monkeypatch.setattr(build.figures, "bubble_chart", lambda points, **kw: seen.update(points=points, **kw) or [])
+    monkeypatch.setattr(build, "_load_hr", _fake_hr)
+    store = collect.Store(report["uri"])
+    try:
+        bench = collect.read_benchmark(store, "benchmark")
+        rep = build.Report(out=tmp_path, uri=store.uri)
+        build._crop_figure(rep, store, bench, "standard", {"dataset": "Set5", "image": "baby", "scale": 4,
+                                                           "box": [2, 3, 4, 5]})
+        assert build._bubble(rep, bench, "standard", "Set5", 4, "b")
+    finally:
+        store.close()
+    tile = next(t for t in seen["tiles"] if t["label"] == "carn_m")
+    assert tile["image_psnr"] == pytest.approx(CARN_M["Set5"][0])            # baby is the first Set5 image
+    assert tile["image_ssim"] == pytest.approx(_ssim(CARN_M["Set5"])[0])
+    assert tile["ssim"] is None                                               # a 4x5 box is smaller than the window
+    assert seen["bn_mode"] == "eval" and seen["variants"] is False
+    rows = {(p["weights"], p["bn_mode"]) for p in seen["points"] if not p["published"]}
+    assert ("ecdn", "batch") in rows and ("carn_m", "eval") in rows
+    assert all(p["source"] for p in seen["points"] if p["published"])

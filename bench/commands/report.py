@@ -14,6 +14,9 @@ def register(subparsers) -> None:
     p.add_argument("--out", default="reports", help="output folder (default: reports)")
     p.add_argument("--dataset", default="Set14", help="dataset of the PSNR-vs-Mult-Adds bubble chart (default: Set14)")
     p.add_argument("--scale", type=int, default=4, choices=[2, 3, 4], help="scale of the bubble chart (default: 4)")
+    p.add_argument("--bubble-variants", action="store_true",
+                   help="bubble chart: also the *_half / trained weights and the other BatchNorm mode (default: one "
+                        "bubble per released model in the protocol's BN mode)")
     p.add_argument("--crop", action="append", default=[], metavar="SET/IMAGE@S:TOP,LEFT,H,W",
                    help="a visual-comparison crop, e.g. Set5/baby@4:200,180,96,96 (repeatable; added to the "
                         "experiment's `crops`)")
@@ -36,7 +39,8 @@ def run(args) -> int:
         raise SrbenchError(f"--resamples {args.resamples}: use at least 100")
     report = generate(experiment=args.experiment, uri=args.tracking_uri, out=args.out, dataset=args.dataset,
                       scale=args.scale, crops=args.crop, reference=args.reference, protocol=args.protocol,
-                      train_runs=args.train_runs, n_resamples=args.resamples, seed=args.seed)
+                      train_runs=args.train_runs, n_resamples=args.resamples, seed=args.seed,
+                      bubble_variants=args.bubble_variants)
     n_tables = sum(len(s.tables) for s in report.sections)
     n_figures = sum(len(s.figures) for s in report.sections)
     print(f"wrote {report.out / 'README.md'}: {n_tables} table(s), {n_figures} figure(s); "

@@ -61,8 +61,10 @@ class Report:
 def generate(*, experiment: str = "benchmark", uri: str | None = None, out: str | Path = "reports",
              dataset: str = "Set14", scale: int = 4, crops: list[str] | None = None, reference: str = "bicubic",
              protocol: str = "standard", train_runs: list[str] | None = None, n_resamples: int = 10_000,
-             seed: int = 0) -> Report:
-    """Read the store and write the whole report; returns what was written and the notes."""
+             seed: int = 0, bubble_variants: bool = False) -> Report:
+    """Read the store and write the whole report; returns what was written and the notes. ``bubble_variants`` adds
+    the ``*_half`` / trained weights and the other BatchNorm mode to the bubble chart (by default it shows one bubble
+    per released model in the protocol's BN mode)."""
     from srbench.report.readme import write_readme
 
     out = Path(out)
@@ -79,7 +81,8 @@ def generate(*, experiment: str = "benchmark", uri: str | None = None, out: str 
             known = sorted(e.name for e in store.client.search_experiments())
             raise SrbenchError(f"experiment {experiment!r} not found in {store.uri}; run `srbench benchmark` first"
                                + (f" (experiments there: {', '.join(known)})" if known else " (the store is empty)"))
-        _benchmark_sections(report, store, bench, experiment, protocol, reference, dataset, scale, crop_specs, boot)
+        _benchmark_sections(report, store, bench, experiment, protocol, reference, dataset, scale, crop_specs, boot,
+                            bubble_variants)
         _training_section(report, store, training, train_runs)
         _ablation_sections(report, store, ablations, bn_ablation, protocol, boot)
         _write(report, write_readme)
@@ -90,13 +93,14 @@ def generate(*, experiment: str = "benchmark", uri: str | None = None, out: str 
 
 # ------------------------------------------------------------------------------------------------------- benchmark
 def _benchmark_sections(report: Report, store: Store, bench: Benchmark | None, experiment: str, protocol: str,
-                        reference: str, dataset: str, scale: int, crop_specs: list[dict], boot: dict) -> None:
+                        reference: str, dataset: str, scale: int, crop_specs: list[dict], boot: dict,
+                        bubble_variants: bool = False) -> None:
     if bench is None:
         report.notes.append(f"Experiment `{experiment}` does not exist in this store: no benchmark tables or "
                             "figures (run `srbench benchmark`).")
         return
     report.sources.append(f"`{experiment}`: {bench.n_finished} finished cell run(s) read; "
-                          f"{bench.cells['run_id'].nunique() if not bench.cells.empty else 0} selected after "
+                          f"{srbench.track.cells['run_id'].nunique() if not srbench.track.cells.empty else 0} selected after "
                           "newest-wins (per cell key, then per cell identity)")
     if bench.empty:
         report.notes.append(f"Experiment `{experiment}` has no finished cell runs.")
@@ -151,9 +155,12 @@ def _benchmark_sections(report: Report, store: Store, bench: Benchmark | None, e
     if t:
         sec.tables.append(t)
     stem = f"psnr_vs_mult_adds_{dataset}_x{scale}"
-    if _bubble(report, bench, main, dataset, scale, stem):
-        sec.figures.append((stem, f"PSNR versus Mult-Adds on {dataset} x{scale} (bubble area ∝ parameters; hollow "
-                                  "markers: published values)."))
+    if _bubble(report, bench, main, dataset, scale, stem, bubble_variants):
+        shown = ("every measured row" if bubble_variants else
+                 f"one bubble per released model in the protocol's BatchNorm mode ({_bn_mode(main)}); "
+                 "`srbench report --bubble-variants` adds the `*_half` and trained weights and the other BN mode")
+        sec.figures.append((stem, f"PSNR versus Mult-Adds on {dataset} x{scale} (bubble area ∝ parameters; filled: "
+                                  f"measured, hollow: published values; {shown})."))
     report.sections.append(sec)
 
     sec = Section("BatchNorm mode: eval versus batch statistics")
@@ -178,13 +185,20 @@ def _benchmark_sections(report: Report, store: Store, bench: Benchmark | None, e
     report.sections.append(sec)
 
 
-def _bubble(report: Report, bench: Benchmark, protocol: str, dataset: str, scale: int, stem: str) -> bool:
+def _bn_mode(protocol: str) -> str:
+    """The BatchNorm mode of a protocol preset (``eval`` for a name that is not a preset)."""
+    from srbench.eval.protocol import PRESETS
+    return PRESETS[protocol].bn_mode if protocol in PRESETS else "eval"
+
+
+def _bubble(report: Report, bench: Benchmark, protocol: str, dataset: str, scale: int, stem: str,
+            variants: bool = False) -> bool:
     res = bench.results[(bench.results["protocol"] == protocol) & (bench.results["dataset"] == dataset)
                         & (bench.results["scale"] == scale)]
     if res.empty:
         report.notes.append(f"Bubble chart: no cells for {dataset} x{scale} under protocol {protocol}.")
         return False
-    cells = bench.cells[(bench.cells["protocol"] == protocol) & (bench.cells["scale"] == scale)]
+    cells = srbench.track.cells[(srbench.track.cells["protocol"] == protocol) & (srbench.track.cells["scale"] == scale)]
     points, bicubic = [], None
     for r in res.itertuples(index=False):
         c = tables._select(cells, model=r.model, weights=r.weights, group=r.group, bn_mode=r.bn_mode)
@@ -193,14 +207,17 @@ def _bubble(report: Report, bench: Benchmark, protocol: str, dataset: str, scale
             continue
         if c.empty:
             continue
-        points.append({"label": r.label, "model": r.model, "psnr": r.psnr, "published": False,
-                       "mult_adds_g": c["mult_adds_g"].iloc[0], "params": c["params"].iloc[0]})
+        points.append({"label": r.label, "model": r.model, "weights": r.weights, "bn_mode": r.bn_mode,
+                       "psnr": r.psnr, "published": False, "mult_adds_g": c["mult_adds_g"].iloc[0],
+                       "params": c["params"].iloc[0]})
     for pub in ref.PUBLISHED:
         if (dataset, scale) in pub.scores and pub.mult_adds_g.get(scale) and pub.params.get(scale):
             points.append({"label": pub.name, "model": pub.model, "psnr": pub.scores[(dataset, scale)][0],
-                           "published": True, "mult_adds_g": pub.mult_adds_g[scale], "params": pub.params[scale]})
+                           "published": True, "source": pub.short_source or pub.source,
+                           "mult_adds_g": pub.mult_adds_g[scale], "params": pub.params[scale]})
     report.written += figures.bubble_chart(points, dataset=dataset, scale=scale, out_dir=report.out / "figures",
-                                           stem=stem, bicubic_psnr=bicubic, protocol=protocol)
+                                           stem=stem, bicubic_psnr=bicubic, protocol=protocol,
+                                           bn_mode=_bn_mode(protocol), variants=variants)
     return True
 
 
@@ -226,8 +243,8 @@ def _load_hr(dataset: str, image: str, scale: int):
 
 
 def _crop_figure(report: Report, store: Store, bench: Benchmark, protocol: str, spec: dict):
-    from srbench.eval.metrics import psnr as psnr_fn, rgb_to_y
     from srbench.data.images import read_image, to_rgb
+    from srbench.eval.metrics import SSIM_WIN, psnr as psnr_fn, rgb_to_y, ssim as ssim_fn
 
     d, image, s, (top, left, h, w) = spec["dataset"], spec["image"], spec["scale"], spec["box"]
     name = f"{d}/{image} x{s} [{top},{left},{h},{w}]"
@@ -243,6 +260,7 @@ def _crop_figure(report: Report, store: Store, bench: Benchmark, protocol: str, 
         report.notes.append(f"Crop {name}: the box lies outside the {hr.shape[0]}x{hr.shape[1]} HR image.")
         return None, None
     hr_crop = hr[top:top + h, left:left + w]
+    hr_y = rgb_to_y(hr_crop)
     tiles, missing = [], []
     artifact = f"crops/{d}/{image}_x{s}.png"
     for r in res.itertuples(index=False):
@@ -256,18 +274,29 @@ def _crop_figure(report: Report, store: Store, bench: Benchmark, protocol: str, 
                            f"{hr.shape[0]}x{hr.shape[1]})")
             continue
         crop = sr[top:top + h, left:left + w]
-        tiles.append({"label": f"{r.label}", "crop": crop, "psnr": psnr_fn(rgb_to_y(crop), rgb_to_y(hr_crop))})
+        crop_y = rgb_to_y(crop)
+        per = store.per_image(r.run_id, d)   # the whole image's values as the cell measured them
+        row = per[per["name"] == image] if per is not None else None
+        whole = row.iloc[0] if row is not None and len(row) == 1 else {}
+        tiles.append({"label": f"{r.label}", "crop": crop, "psnr": psnr_fn(crop_y, hr_y),
+                      "ssim": ssim_fn(crop_y, hr_y) if min(h, w) >= SSIM_WIN else None,
+                      "image_psnr": tables._num(whole.get("psnr")), "image_ssim": tables._num(whole.get("ssim"))})
     if missing:
         report.notes.append(f"Crop {name}: artifact `{artifact}` missing for " + ", ".join(missing) + ".")
     if not tiles:
         return None, f"Crop {name}: no cell run holds the SR crop artifact `{artifact}`; no figure."
     tiles.append({"label": "HR (crop)", "crop": hr_crop, "psnr": None})
     stem = f"crop_{d}_{re.sub(r'[^A-Za-z0-9_-]', '_', image)}_x{s}_{top}_{left}_{h}_{w}"
+    color = res["metric_color"].iloc[0] if "metric_color" in res else "y"
+    note = (f"crop: PSNR (dB) / SSIM on Y over the {h}x{w} box; image: the whole image as the cell measured it "
+            f"(protocol {protocol}, {str(color).upper()})")
     report.written += figures.crop_grid(hr, (top, left, h, w), tiles, title=f"{d} {image} x{s}",
-                                        out_dir=report.out / "figures", stem=stem)
+                                        out_dir=report.out / "figures", stem=stem, note=note)
     psnrs = ", ".join(f"{t['label']} {t['psnr']:.2f} dB" for t in tiles if t["psnr"] is not None)
     return stem, (f"{d} `{image}` x{s}, box top={top}, left={left}, {h}x{w}: the HR image with the box, then the "
-                  f"same crop from every model (protocol {protocol}). Crop PSNR on Y: {psnrs}.")
+                  f"same crop from every model (protocol {protocol}), each captioned with the crop's and the whole "
+                  f"image's PSNR/SSIM. Crop PSNR on Y: {psnrs}.")
+
 
 
 # -------------------------------------------------------------------------------------------------------- training
@@ -323,16 +352,20 @@ def _ablation_sections(report: Report, store: Store, ablations: dict, bn_ablatio
                 psnr = {d: p["metrics_"][k] for d in datasets if (k := tables._psnr_key(p["metrics_"], d))}
                 plot_pts.append({"label": p["point"], "x": p["values"].get(primary), "series": p["series"],
                                  "psnr": psnr, "params": p["metrics_"].get("params"),
+                                 "mult_adds_g": p["metrics_"].get("mult_adds_g"),
+                                 "latency_ms": p["metrics_"].get("latency_ms"),
                                  "baseline": bool(p["is_baseline"])})
             stem = t.name
             if primary == "group":
                 report.written += figures.ablation_group_plot(plot_pts, datasets, title=f"{sweep}: PSNR vs group",
                                                               out_dir=report.out / "figures", stem=stem)
-                cap = f"Sweep `{sweep}`: PSNR against group size (lines), parameters on the right axis (dashed)."
+                cap = (f"Sweep `{sweep}`: PSNR against group size (left), parameters / Mult-Adds / latency "
+                       "(right, log scale).")
             else:
-                report.written += figures.ablation_bar_plot(plot_pts, datasets, title=f"{sweep}",
-                                                            out_dir=report.out / "figures", stem=stem)
-                cap = f"Sweep `{sweep}`: PSNR per point (one bar group per point, one bar per dataset)."
+                report.written += figures.ablation_category_plot(plot_pts, datasets, title=f"{sweep}",
+                                                                 out_dir=report.out / "figures", stem=stem)
+                cap = (f"Sweep `{sweep}`: PSNR per point and dataset (left), parameters / Mult-Adds / latency "
+                       "(right, log scale).")
             sec.figures.append((stem, cap))
     if bn_ablation is None:
         report.notes.append(f"Experiment `{BN_ABLATION}` does not exist: the BatchNorm ablation is omitted.")
