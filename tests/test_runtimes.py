@@ -375,3 +375,23 @@ def test_auto_records_declines_and_keeps_eager_for_bicubic(tmp_path):
                             candidates=("compile", "onnxruntime", "openvino"), repeats=1)
     assert choice.runtime == "eager" and set(choice.declined) == {"compile", "onnxruntime", "openvino"}
     assert all("no parameters" in reason for reason in choice.declined.values())
+
+
+@pytest.mark.parametrize("fake_ms,expected", [({"eager": 100.0, "onnxruntime": 60.0, "openvino": 80.0}, "onnxruntime"),
+                                              ({"eager": 100.0, "onnxruntime": 97.0, "openvino": 99.0}, "eager")])
+def test_auto_picks_the_fastest_clear_winner(tmp_path, monkeypatch, fake_ms, expected):
+    """The fastest runtime that passes wins, but only by a margin over eager (min_speedup 1.05: noise is ~5%)."""
+    from bench.latency import Latency
+
+    calls = []
+
+    def fake_latency(runner, scale, device, **kw):
+        calls.append(runner.name)
+        return Latency(median_ms=fake_ms[runner.name], iqr_ms=0.0, repeats=1, threads=1)
+
+    monkeypatch.setattr(rt, "measure_latency", fake_latency)
+    lr, hr = _probe()
+    choice = select_runtime(Tiny(), scale=2, bn_mode="eval", device="cpu", weights_sha256=TINY_SHA,
+                            cache_dir=tmp_path, probe_lr_u8=lr, probe_hr_u8=hr, repeats=3)
+    assert choice.runtime == expected and choice.timings_ms == fake_ms
+    assert calls == ["eager", "onnxruntime", "openvino"] * 3  # rounds take turns between runtimes
