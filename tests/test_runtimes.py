@@ -16,14 +16,14 @@ import torch.nn.functional as F
 from skimage.metrics import peak_signal_noise_ratio
 from torch import nn
 
-from bench import runtimes as rt
-from bench.evaluate import evaluate
-from bench.protocol import Protocol, get_protocol
-from bench.runtimes import (GateResult, Runner, RuntimeDeclined, RuntimeUnavailable, compare_outputs, fidelity_gate,
+from srbench import runtimes as rt
+from srbench.eval.evaluate import evaluate
+from srbench.eval.protocol import Protocol, get_protocol
+from srbench.eval.runtimes import (GateResult, Runner, RuntimeDeclined, RuntimeUnavailable, compare_outputs, fidelity_gate,
                             prepare_runtime, select_runtime)
-from data.datasets import load_samples
-from models import create_model, set_bn_mode
-from models.weights import get_weights
+from srbench.data.datasets import load_samples
+from srbench.models import create_model, set_bn_mode
+from srbench.models.weights import get_weights
 
 GRAPH_RUNTIMES = ("onnxruntime", "openvino")
 # (weights, BN mode, scale): every released small model at x4 on the full Set5, plus x2 and x3 checks of ECDN-M (its
@@ -381,7 +381,7 @@ def test_auto_records_declines_and_keeps_eager_for_bicubic(tmp_path):
                                               ({"eager": 100.0, "onnxruntime": 97.0, "openvino": 99.0}, "eager")])
 def test_auto_picks_the_fastest_clear_winner(tmp_path, monkeypatch, fake_ms, expected):
     """The fastest runtime that passes wins, but only by a margin over eager (min_speedup 1.05: noise is ~5%)."""
-    from bench.latency import Latency
+    from srbench.eval.latency import Latency
 
     calls = []
 

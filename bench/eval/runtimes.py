@@ -2,7 +2,7 @@
 
 One interface, :func:`prepare_runtime`, turns a model (at one scale, in one BatchNorm mode, on one device) into a
 :class:`Runner`: a callable ``runner(x)`` or ``runner(x, scale)`` mapping a 1x3xhxw float tensor in [0, 1] to the
-1x3x(s·h)x(s·w) output, so it can stand in for the model in ``bench.evaluate`` and ``bench.latency``. Its ``name``
+1x3x(s·h)x(s·w) output, so it can stand in for the model in ``srbench.eval.evaluate`` and ``srbench.eval.latency``. Its ``name``
 and ``versions`` (package versions) are for logs and cache keys.
 
 eager        today's path: the model itself, channels-last, in its BN mode (``models.bn.set_bn_mode``), in place.
@@ -60,16 +60,18 @@ import numpy as np
 import torch
 from torch import nn
 
-from bench.cells import code_fingerprint
-from bench.device import describe_device
-from bench.errors import SrbenchError
-from bench.evaluate import prepare_model, super_resolve
-from bench.latency import measure_latency
-from bench.measure import measure_pair
-from bench.metrics import psnr
-from bench.protocol import BN_MODES, Protocol
-from models.bn import set_bn_mode
-from models.common import check_scale
+from srbench.core.hashing import code_fingerprint
+from srbench.eval.device import describe_device
+from srbench.core.errors import SrbenchError
+from srbench.eval.evaluate import super_resolve
+from srbench.eval.weights import prepare_model
+from srbench.eval.latency import measure_latency
+from srbench.eval.scoring import score_pair
+from srbench.eval.metrics import psnr
+from srbench.core.constants import BN_MODES
+from srbench.eval.protocol import Protocol
+from srbench.models.bn import set_bn_mode
+from srbench.models.common import check_scale
 
 RUNTIMES = ("eager", "compile", "onnxruntime", "openvino")
 RUNTIME_CHOICES = ("auto", *RUNTIMES)
@@ -534,8 +536,8 @@ def compare_outputs(reference_u8: np.ndarray, candidate_u8: np.ndarray, hr_u8: n
                                                       reference_u8.astype(np.float64), data_range=255.0))
     ref_psnr = cand_psnr = delta = None
     if hr_u8 is not None:
-        ref_psnr = measure_pair(reference_u8, hr_u8, scale=scale, protocol=protocol, gray=gray)[0]
-        cand_psnr = measure_pair(candidate_u8, hr_u8, scale=scale, protocol=protocol, gray=gray)[0]
+        ref_psnr = score_pair(reference_u8, hr_u8, scale=scale, protocol=protocol, gray=gray)[0]
+        cand_psnr = score_pair(candidate_u8, hr_u8, scale=scale, protocol=protocol, gray=gray)[0]
         delta = 0.0 if max_abs == 0 else cand_psnr - ref_psnr  # identical outputs: exactly 0 (inf - inf aside)
         passed = abs(delta) <= tolerance_db
         measure = (f"probe PSNR {cand_psnr:.4f} dB vs {reference} {ref_psnr:.4f} dB "
@@ -681,7 +683,7 @@ def select_runtime(model: nn.Module, *, scale: int, bn_mode: str, device: torch.
     """``auto``: the fastest runtime that passes the fidelity gate, from a short timed probe; cached per key.
 
     Each candidate is prepared (declines are recorded) and gated on the probe image against eager; those that pass
-    are timed with ``bench.latency.measure_latency`` on a random LR of ``timing_lr_hw`` (default: the probe's size,
+    are timed with ``srbench.eval.latency.measure_latency`` on a random LR of ``timing_lr_hw`` (default: the probe's size,
     i.e. the workload's; on a 64x64 LR fixed overheads hide OpenVINO's 2x gain at 720p), in ``repeats`` rounds that
     take turns between runtimes (so a change in machine load hits all alike), median per runtime. Eager is kept
     unless another runtime is at least ``min_speedup`` times faster (smaller gains are within the noise here). The
