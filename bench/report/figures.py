@@ -13,6 +13,7 @@ import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -336,7 +337,6 @@ def bubble_figure(points: list[dict], *, dataset: str, scale: int, bicubic_psnr:
     (:func:`place_labels`). Measured bicubic (no Mult-Adds) is a dashed line, or a note when outside the range.
     Artists carry gids: ``bubble-<i>`` (the disc), ``bubble-label-<i>``, ``bubble-leader-<i>``."""
     plt = _plt()
-    from matplotlib.lines import Line2D
     pts = [p for p in points if p.get("mult_adds_g") and p["mult_adds_g"] > 0 and p.get("params")
            and p.get("psnr") is not None and np.isfinite(p["psnr"])]
     if not variants:
@@ -344,8 +344,18 @@ def bubble_figure(points: list[dict], *, dataset: str, scale: int, bicubic_psnr:
     fig, ax = plt.subplots(figsize=(PAGE_WIDTH, 3.3))
     pmax = max([p["params"] for p in pts], default=1e6)
     area = 1000.0 / max(pmax, 1.5e6)  # points^2 per parameter: one scale whatever the models (CARN: ~1000)
-    px_per_pt = fig.dpi / 72.0
+    radii_pt = _draw_bubbles(ax, pts, area)
+    _bubble_axes(ax, pts, dataset=dataset, scale=scale, protocol=protocol, bn_mode=bn_mode, variants=variants)
+    _bubble_legends(fig, ax, pts, pmax, area)
+    _fit_bubbles(fig, ax, pts, radii_pt)
+    obstacles = _bicubic_line(fig, ax, pts, bicubic_psnr)
+    _bubble_labels(fig, ax, pts, radii_pt, obstacles)
+    return fig
 
+
+def _draw_bubbles(ax, pts: list[dict], area: float) -> list[float]:
+    """One filled disc (measured) or hollow ring (published) per point, area proportional to parameters; returns
+    each bubble's radius in points (edge included)."""
     sizes_pt2, edge_pt = [], []
     for i, p in enumerate(pts):
         c = color_for(p.get("model", ""), i)
@@ -363,6 +373,12 @@ def bubble_figure(points: list[dict], *, dataset: str, scale: int, bicubic_psnr:
             edge_pt.append(0.4)
     radii_pt = [math.sqrt(s) / 2.0 + e for s, e in zip(sizes_pt2, edge_pt)]
 
+    return radii_pt
+
+
+def _bubble_axes(ax, pts: list[dict], *, dataset: str, scale: int, protocol: str, bn_mode: str,
+                 variants: bool) -> None:
+    """Log x axis with plain-number ticks, limits around the points, labels, title and grid."""
     ax.set_xscale("log")
     xs = [p["mult_adds_g"] for p in pts]
     ys = [p["psnr"] for p in pts]
@@ -377,6 +393,12 @@ def bubble_figure(points: list[dict], *, dataset: str, scale: int, bicubic_psnr:
                  + ("" if variants else f" (released models, BN {bn_mode})"))
     ax.grid(True, which="major", color="#e2e2e2", linewidth=0.5, zorder=0)
     ax.set_axisbelow(True)
+
+
+
+def _bubble_legends(fig, ax, pts: list[dict], pmax: float, area: float) -> None:
+    """Marker-kind and bubble-size legends in a column to the right of the axes (the axes shrink to make room)."""
+    from matplotlib.lines import Line2D
 
     # legends in a column on the right of the axes: marker kind (top), bubble size (bottom)
     sources = sorted({p.get("source") or "" for p in pts if p.get("published")})
@@ -402,6 +424,12 @@ def bubble_figure(points: list[dict], *, dataset: str, scale: int, bicubic_psnr:
     leg_kind.set_bbox_to_anchor((box.x1 + 0.015, box.y1), transform=fig.transFigure)
     leg_size.set_bbox_to_anchor((box.x1 + 0.015, box.y0), transform=fig.transFigure)
 
+
+def _fit_bubbles(fig, ax, pts: list[dict], radii_pt: list[float]) -> None:
+    """Limits that hold every bubble whole (with room for a label line), now that the axes size is known."""
+    px_per_pt = fig.dpi / 72.0
+    xs = [p["mult_adds_g"] for p in pts]
+    ys = [p["psnr"] for p in pts]
     # y limits that hold every bubble (with room for a label line), now that the axes size is known
     if pts:
         bbox = ax.get_window_extent()
@@ -414,6 +442,10 @@ def bubble_figure(points: list[dict], *, dataset: str, scale: int, bicubic_psnr:
         ax.set_xlim(10 ** lx if lx < math.log10(x_lo) - 1e-9 else x_lo, 10 ** hx if hx > math.log10(x_hi) + 1e-9
                     else x_hi)
 
+
+def _bicubic_line(fig, ax, pts: list[dict], bicubic_psnr: float | None) -> list[tuple]:
+    """The measured bicubic PSNR as a dashed line (or a note when outside the range); returns its label's box as
+    an obstacle for the label placer."""
     obstacles = []
     if bicubic_psnr is not None:
         lo, hi = ax.get_ylim()
@@ -430,7 +462,12 @@ def bubble_figure(points: list[dict], *, dataset: str, scale: int, bicubic_psnr:
         fig.canvas.draw()
         b = note.get_window_extent(fig.canvas.get_renderer())
         obstacles.append((b.x0, b.y0, b.x1, b.y1))
+    return obstacles
 
+
+def _bubble_labels(fig, ax, pts: list[dict], radii_pt: list[float], obstacles: list[tuple]) -> None:
+    """Each bubble's label placed by :func:`place_labels`, with a leader line where it had to move away."""
+    px_per_pt = fig.dpi / 72.0
     if pts:
         renderer = fig.canvas.get_renderer()
         labels = []
@@ -463,7 +500,6 @@ def bubble_figure(points: list[dict], *, dataset: str, scale: int, bicubic_psnr:
     else:
         ax.text(0.5, 0.5, "no points with Mult-Adds and parameters", transform=ax.transAxes, ha="center",
                 va="center", fontsize=7, color="#555555")
-    return fig
 
 
 def bubble_chart(points: list[dict], *, dataset: str, scale: int, out_dir: Path, stem: str,
@@ -510,7 +546,6 @@ def crop_figure(hr: np.ndarray, box: tuple[int, int, int, int], tiles: list[dict
     ``hr``: uint8 HxWx3; ``box``: (top, left, h, w); ``tiles``: dicts with label, crop (uint8 hxwx3), psnr, and
     optionally ssim, image_psnr, image_ssim. Tile axes carry gids ``crop-tile-<i>``, the HR axes ``crop-hr``."""
     plt = _plt()
-    from matplotlib.patches import Rectangle
     top, left, h, w = box
     n = max(len(tiles), 1)
     fs = 6.0
@@ -565,6 +600,29 @@ def crop_figure(hr: np.ndarray, box: tuple[int, int, int, int], tiles: list[dict
     height = snap(margin + head + body + margin)
     fig.set_size_inches(PAGE_WIDTH, height)
 
+    layout = SimpleNamespace(height=height, dpi=dpi, k=k, t=t, th=th, gap=gap, ncols=ncols, hr_w=hr_w, hr_h=hr_h,
+                             hr_gap=hr_gap, hr_cap_h=hr_cap_h, grid_w=grid_w, grid_h=grid_h, body=body, head=head,
+                             avail=avail, margin=margin, cap_pad=cap_pad, cap_h=cap_h, row_gap=row_gap,
+                             title_h=title_h, cap_kw=cap_kw)
+    _draw_crop_grid(fig, hr, box, tiles, captions, layout, title=title, note=note)
+    return fig
+
+
+def _draw_crop_grid(fig, hr: np.ndarray, box: tuple[int, int, int, int], tiles: list[dict], captions: list[str],
+                    layout: SimpleNamespace, *, title: str, note: str) -> None:
+    """Draw the HR panel with its box and the captioned tiles at the positions :func:`crop_figure` computed."""
+    from matplotlib.patches import Rectangle
+
+    top, left, h, w = box
+    L = layout
+    height, dpi, k, t, th, gap, ncols = L.height, L.dpi, L.k, L.t, L.th, L.gap, L.ncols
+    hr_w, hr_h, hr_gap, hr_cap_h, grid_w, grid_h, body = L.hr_w, L.hr_h, L.hr_gap, L.hr_cap_h, L.grid_w, L.grid_h, L.body
+    avail, margin, head, cap_pad, cap_h, row_gap, title_h, cap_kw = (L.avail, L.margin, L.head, L.cap_pad, L.cap_h,
+                                                                     L.row_gap, L.title_h, L.cap_kw)
+
+    def snap(v: float) -> float:
+        return round(v * dpi) / dpi
+
     def axes_at(x: float, y_top: float, width: float, h_in: float):   # inches from the left and from the top
         x, y0 = snap(x), snap(height - y_top - h_in)
         return fig.add_axes((x / PAGE_WIDTH, y0 / height, width / PAGE_WIDTH, h_in / height))
@@ -599,7 +657,6 @@ def crop_figure(hr: np.ndarray, box: tuple[int, int, int, int], tiles: list[dict
     if note:
         fig.text(0.5, (height - margin - title_h - 0.03) / height, note, fontsize=6, ha="center", va="top",
                  color="#444444")
-    return fig
 
 
 def crop_grid(hr: np.ndarray, box: tuple[int, int, int, int], tiles: list[dict], *, title: str, out_dir: Path,
