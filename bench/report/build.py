@@ -100,7 +100,7 @@ def _benchmark_sections(report: Report, store: Store, bench: Benchmark | None, e
                             "figures (run `srbench benchmark`).")
         return
     report.sources.append(f"`{experiment}`: {bench.n_finished} finished cell run(s) read; "
-                          f"{srbench.track.cells['run_id'].nunique() if not srbench.track.cells.empty else 0} selected after "
+                          f"{bench.cells['run_id'].nunique() if not bench.cells.empty else 0} selected after "
                           "newest-wins (per cell key, then per cell identity)")
     if bench.empty:
         report.notes.append(f"Experiment `{experiment}` has no finished cell runs.")
@@ -111,6 +111,16 @@ def _benchmark_sections(report: Report, store: Store, bench: Benchmark | None, e
     if main != protocol:
         report.notes.append(f"Protocol `{protocol}` has no cells in `{experiment}`; the main tables use `{main}`.")
 
+    _results_sections(report, store, bench, main, y_protocols, reference, boot)
+    _published_section(report, store, bench, y_protocols, boot)
+    _table1_section(report, store, bench, all_protocols)
+    _efficiency_section(report, bench, main, dataset, scale, bubble_variants)
+    _bn_section(report, store, bench, main, boot)
+    _crops_section(report, store, bench, main, dataset, crop_specs)
+
+
+def _results_sections(report: Report, store: Store, bench: Benchmark, main: str, y_protocols: list[str], reference: str, boot: dict) -> None:
+    """The paper tables (one per Y protocol) and the reference table."""
     sec = Section("Results: PSNR/SSIM by dataset and scale")
     for proto in y_protocols:
         t = tables.paper_table(bench, proto, name="paper_table" if proto == main else f"paper_table_{proto}")
@@ -123,6 +133,9 @@ def _benchmark_sections(report: Report, store: Store, bench: Benchmark | None, e
         report.notes.append(note)
     report.sections.append(sec)
 
+
+def _published_section(report: Report, store: Store, bench: Benchmark, y_protocols: list[str], boot: dict) -> None:
+    """Published values beside the measured ones."""
     sec = Section("Published versus measured")
     t, notes = tables.paper_vs_measured(bench, store, y_protocols, **boot)
     if t:
@@ -131,6 +144,9 @@ def _benchmark_sections(report: Report, store: Store, bench: Benchmark | None, e
         sec.text.extend(notes or ["No measured cell matches a published row."])
     report.sections.append(sec)
 
+
+def _table1_section(report: Report, store: Store, bench: Benchmark, all_protocols: list[str]) -> None:
+    """The ECDN report's Table 1 in its own form, per protocol."""
     sec = Section("The ECDN report's Table 1, in its own form")
     sec.text.append(
         "The ECDN report's Table 1 prints, per model, the SUM over the 119 images of Set5 + Set14 + B100 at x4 of "
@@ -150,6 +166,9 @@ def _benchmark_sections(report: Report, store: Store, bench: Benchmark | None, e
         sec.text.append("No model has per-image results for Set5, Set14 and B100 at x4.")
     report.sections.append(sec)
 
+
+def _efficiency_section(report: Report, bench: Benchmark, main: str, dataset: str, scale: int, bubble_variants: bool) -> None:
+    """The efficiency table and the bubble chart."""
     sec = Section("Efficiency")
     t = tables.efficiency_table(bench, main, dataset)
     if t:
@@ -163,6 +182,9 @@ def _benchmark_sections(report: Report, store: Store, bench: Benchmark | None, e
                                   f"measured, hollow: published values; {shown})."))
     report.sections.append(sec)
 
+
+def _bn_section(report: Report, store: Store, bench: Benchmark, main: str, boot: dict) -> None:
+    """BatchNorm eval versus batch statistics."""
     sec = Section("BatchNorm mode: eval versus batch statistics")
     t = tables.bn_table(bench, store, main, **boot)
     if t:
@@ -171,6 +193,9 @@ def _benchmark_sections(report: Report, store: Store, bench: Benchmark | None, e
         sec.text.append("No model was measured with both `eval` and `batch` BatchNorm statistics.")
     report.sections.append(sec)
 
+
+def _crops_section(report: Report, store: Store, bench: Benchmark, main: str, dataset: str, crop_specs: list[dict]) -> None:
+    """The crop grids declared by the experiment or on the command line."""
     sec = Section("Visual comparisons")
     specs = {(c["dataset"], c["image"], c["scale"], tuple(c["box"])): c
              for c in crop_specs + collect.parent_crops(store, bench.parents)}
@@ -183,7 +208,6 @@ def _benchmark_sections(report: Report, store: Store, bench: Benchmark | None, e
         elif caption:
             sec.text.append(caption)
     report.sections.append(sec)
-
 
 def _bn_mode(protocol: str) -> str:
     """The BatchNorm mode of a protocol preset (``eval`` for a name that is not a preset)."""
@@ -198,7 +222,7 @@ def _bubble(report: Report, bench: Benchmark, protocol: str, dataset: str, scale
     if res.empty:
         report.notes.append(f"Bubble chart: no cells for {dataset} x{scale} under protocol {protocol}.")
         return False
-    cells = srbench.track.cells[(srbench.track.cells["protocol"] == protocol) & (srbench.track.cells["scale"] == scale)]
+    cells = bench.cells[(bench.cells["protocol"] == protocol) & (bench.cells["scale"] == scale)]
     points, bicubic = [], None
     for r in res.itertuples(index=False):
         c = tables._select(cells, model=r.model, weights=r.weights, group=r.group, bn_mode=r.bn_mode)
