@@ -14,7 +14,7 @@ import sys
 
 from srbench.core.errors import SrbenchError
 
-COMMANDS = ("models", "data", "evaluate", "benchmark", "report", "prepare", "train", "ablate", "ui")
+COMMANDS = ("models", "data", "evaluate", "score", "benchmark", "report", "prepare", "train", "ablate", "ui")
 
 
 def build_parser() -> argparse.ArgumentParser:

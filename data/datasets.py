@@ -53,7 +53,7 @@ from srbench.data.images import (IMAGE_SUFFIXES, crop_to_scale, image_files, is_
                                  to_rgb, write_image)
 
 __all__ = ["Sample", "SampleSet", "list_datasets", "resolve_dataset", "dataset_id", "load_samples",
-           "dataset_fingerprint", "generator_version", "hr_paths", "lr_path", "to_rgb"]
+           "dataset_fingerprint", "generator_version", "hr_paths", "load_hr", "lr_path", "to_rgb"]
 
 _KEY_GENERATOR = "srbench-generator"
 _KEY_HR = "srbench-hr-sha256"
@@ -216,14 +216,20 @@ def generator_version() -> str:
     return f"srbench-imresize/{source_fingerprint(*_generator_sources())[:16]}"
 
 
-def load_sample(folder: Path, hr_file: Path, scale: int, lr_source: str = "file") -> Sample:
-    """Read one HR image and its LR (shipped, cached or generated) at ``scale``."""
-    name = hr_file.stem
+def load_hr(hr_file: Path, scale: int) -> np.ndarray:
+    """One HR image as measured at ``scale``: cropped at the top-left to a multiple of the scale; an image smaller
+    than the scale is refused by name."""
     full = read_image(hr_file)
     if full.shape[0] < scale or full.shape[1] < scale:
         raise SrbenchError(f"{hr_file}: {full.shape[1]}x{full.shape[0]} px is smaller than the scale x{scale} "
                            "(its LR would have no pixels); remove the image or use a smaller scale")
-    hr = crop_to_scale(full, scale)
+    return crop_to_scale(full, scale)
+
+
+def load_sample(folder: Path, hr_file: Path, scale: int, lr_source: str = "file") -> Sample:
+    """Read one HR image and its LR (shipped, cached or generated) at ``scale``."""
+    name = hr_file.stem
+    hr = load_hr(hr_file, scale)
     lr_file = lr_path(folder, name, scale)
     hr_sha = cached_sha256(hr_file)
     if lr_source == "file" and _is_shipped(lr_file):

@@ -3,6 +3,8 @@
 Each architecture file registers thin builders (``@register_model("carn_m")``) whose keyword defaults are the
 variant's data (scales, group). ``create_model`` is the one entry point the harness uses: it builds, optionally loads
 weights (a catalogue name or a .pth path, strictly), moves to the device and sets ``model.arch``.
+A name srbench does not register may name an external model (``path/file.py:builder``, ``package.module:builder``
+or an entry point of the group ``srbench.models``): see :mod:`srbench.models.external`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from torch import nn
 
 from srbench.core.errors import SrbenchError
 from srbench.core.names import unknown_name_error
+from srbench.models import external
 from srbench.models.weights import load_weights
 
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {}
@@ -38,9 +41,23 @@ def list_models() -> list[str]:
 
 
 def _builder(name: str) -> Callable[..., nn.Module]:
-    if name not in _REGISTRY:
-        raise unknown_name_error("model", name, _REGISTRY)
-    return _REGISTRY[name]
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    ext = external.find(name)
+    if ext is None:
+        raise unknown_name_error("model", name, [*_REGISTRY, *external.entry_point_names()])
+    return ext.builder
+
+
+def model_code(name: str) -> str | None:
+    """The code hash of an external model (see :mod:`srbench.models.external`); None for srbench's own models,
+    whose code the harness's own code version covers."""
+    if name in _REGISTRY:
+        return None
+    ext = external.find(name)
+    if ext is None:
+        raise unknown_name_error("model", name, [*_REGISTRY, *external.entry_point_names()])
+    return ext.code_hash
 
 
 def model_info(name: str) -> dict:
@@ -50,22 +67,27 @@ def model_info(name: str) -> dict:
 
 
 def create_model(name: str, *, scales: int | tuple[int, ...] = (2, 3, 4), group: int | None = None,
-                 weights: str | PathLike | None = None, device: str = "cpu") -> nn.Module:
+                 weights: str | PathLike | None = None, device: str = "cpu",
+                 weights_key: str | None = None) -> nn.Module:
     """Build a registered model, optionally load weights strictly, and return it on ``device`` in eval mode.
 
     ``scales``: a tuple builds a multi-scale model (one head per scale, like the released checkpoints), an int a
     single-scale one. ``group``: None keeps the variant's default. ``weights``: None (default initialisation), a
-    catalogue name (``models.weights.CATALOGUE``, checksum-verified) or a path to a state_dict file.
+    catalogue name (``models.weights.CATALOGUE``, checksum-verified) or a path to a state_dict file (or a checkpoint
+    that wraps one, ``weights_key`` picking the entry: see :func:`srbench.models.weights.load_checkpoint`).
     Eval mode because this is a benchmark harness: call ``.train()`` to train, ``set_bn_mode`` for the BN knob.
     """
-    builder = _builder(name)
-    kwargs: dict = {"scales": scales}
-    if group is not None:
-        if "group" not in model_info(name):
-            raise SrbenchError(f"model {name!r} has no 'group' build argument")
-        kwargs["group"] = group
-    model = builder(**kwargs)
+    if name not in _REGISTRY and external.find(name) is not None:
+        model = external.build(external.find(name), scales=scales, group=group)
+    else:
+        builder = _builder(name)
+        kwargs: dict = {"scales": scales}
+        if group is not None:
+            if "group" not in model_info(name):
+                raise SrbenchError(f"model {name!r} has no 'group' build argument")
+            kwargs["group"] = group
+        model = builder(**kwargs)
     model.arch = name
     if weights is not None:
-        load_weights(model, weights)
+        load_weights(model, weights, key=weights_key)
     return model.to(device).eval()

@@ -4,11 +4,14 @@
 verify it (sha256, or the git blob sha1 where only that is known), its parameter count and the reference numbers
 published for it (with their source), so reports can put "paper" columns beside measured ones.
 Every failure (missing, truncated, tampered or mismatched file) is a :class:`SrbenchError` naming the file.
+Checkpoint files of other toolkits (the state_dict under ``params``, ``params_ema``, ``state_dict``, ``model`` or
+``net``, keys prefixed ``module.``) are unwrapped by :func:`unwrap_checkpoint`, with a note saying how.
 """
 
 from __future__ import annotations
 
 import pickle
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from os import PathLike
@@ -172,11 +175,72 @@ def _fit_report(model: nn.Module, state: Mapping[str, torch.Tensor]) -> str:
     return "; ".join(parts)
 
 
-def load_checkpoint(model: nn.Module, path: str | PathLike, *, sha256: str | None = None) -> nn.Module:
+#: Where other toolkits keep the state_dict inside a checkpoint file: BasicSR and KAIR save ``params`` and
+#: ``params_ema``; PyTorch Lightning and much research code ``state_dict``; ``model`` and ``net`` are common too.
+CHECKPOINT_KEYS = ("params", "params_ema", "state_dict", "model", "net")
+#: The prefix ``nn.DataParallel`` / ``DistributedDataParallel`` put on every key.
+PARALLEL_PREFIX = "module."
+
+
+class CheckpointMismatch(SrbenchError):
+    """A readable state_dict whose keys or shapes do not fit the architecture it is loaded into."""
+
+
+def _is_state_dict(obj) -> bool:
+    return isinstance(obj, Mapping) and bool(obj) and all(isinstance(v, torch.Tensor) for v in obj.values())
+
+
+def unwrap_checkpoint(obj, path: str | PathLike, key: str | None = None) -> tuple[dict, list[str]]:
+    """The state_dict inside a loaded checkpoint ``obj``, and notes saying how it was found.
+
+    ``obj`` is a state_dict itself, or a mapping holding one under ``key`` (when given: any top-level key) or under
+    exactly one of :data:`CHECKPOINT_KEYS`. Several candidates (``params`` and ``params_ema``) need ``key``. A
+    ``module.`` prefix on every key (DataParallel) is removed. Anything else is a one-line error naming the file and
+    the top-level keys found.
+    """
+    notes: list[str] = []
+    if not isinstance(obj, Mapping):
+        raise SrbenchError(f"{path}: not a state_dict (expected a mapping of parameter names to tensors, "
+                           f"got {type(obj).__name__})")
+    keys = [str(k) for k in obj]
+    if _is_state_dict(obj):
+        if key is not None:
+            raise SrbenchError(f"{path}: the file is a plain state_dict (no entry {key!r} wraps it); drop the "
+                               "weights key")
+        state = dict(obj)
+    elif key is not None:
+        if key not in obj:
+            raise SrbenchError(f"{path}: no entry {key!r}; top-level keys: {_first(keys, 12)}")
+        if not _is_state_dict(obj[key]):
+            raise SrbenchError(f"{path}: entry {key!r} is not a state_dict (got {type(obj[key]).__name__}); "
+                               f"top-level keys: {_first(keys, 12)}")
+        state = dict(obj[key])
+        notes.append(f"state_dict taken from entry {key!r}")
+    else:
+        candidates = [k for k in CHECKPOINT_KEYS if k in obj and _is_state_dict(obj[k])]
+        if len(candidates) > 1:
+            raise SrbenchError(f"{path}: holds several state_dicts ({', '.join(candidates)}); pick one with "
+                               "--weights-key (weights_key: in an experiment entry)")
+        if not candidates:
+            raise SrbenchError(f"{path}: not a state_dict, and none of {', '.join(CHECKPOINT_KEYS)} holds one; "
+                               f"top-level keys: {_first(keys, 12)} (name the entry that holds the weights with "
+                               "--weights-key)")
+        state = dict(obj[candidates[0]])
+        notes.append(f"state_dict taken from entry {candidates[0]!r}")
+    if all(k.startswith(PARALLEL_PREFIX) for k in state):
+        state = {k[len(PARALLEL_PREFIX):]: v for k, v in state.items()}
+        notes.append(f"{PARALLEL_PREFIX!r} prefix (DataParallel) removed from every key")
+    return state, notes
+
+
+def load_checkpoint(model: nn.Module, path: str | PathLike, *, sha256: str | None = None,
+                    key: str | None = None) -> nn.Module:
     """Load a state_dict file into ``model`` strictly (after checking ``sha256`` when given); returns the model.
 
-    Only tensors are unpickled (``weights_only=True``). Unreadable files, checksum mismatches and keys/shapes that do
-    not fit the architecture raise a one-line :class:`SrbenchError` naming the file.
+    Only tensors are unpickled (``weights_only=True``). The file may wrap the state_dict as other toolkits save it
+    (see :func:`unwrap_checkpoint`; ``key`` picks the entry); how it was unwrapped is printed as a note on stderr.
+    Unreadable files, checksum mismatches and keys/shapes that do not fit the architecture raise a one-line
+    :class:`SrbenchError` naming the file.
     """
     path = Path(path)
     if not path.is_file():
@@ -184,23 +248,29 @@ def load_checkpoint(model: nn.Module, path: str | PathLike, *, sha256: str | Non
     if sha256 is not None:
         _check_digest(path, "sha256", sha256, file_sha256(path))
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # any failure to deserialise (truncation, garbage, legacy pickle) means the same thing
         raise SrbenchError(f"{path}: not a readable PyTorch checkpoint ({_load_failure(exc)})") from exc
-    if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise SrbenchError(f"{path}: not a state_dict (expected a mapping of parameter names to tensors, "
-                           f"got {type(state).__name__})")
+    state, notes = unwrap_checkpoint(obj, path, key)
+    if notes:
+        print(f"note: {path}: {'; '.join(notes)}", file=sys.stderr)
     arch = getattr(model, "arch", type(model).__name__)
     problems = _fit_report(model, state)
     if problems:
-        raise SrbenchError(f"{path}: does not fit architecture {arch!r} "
-                           f"(built with scales={getattr(model, 'scales', '?')}): {problems}")
+        scales = getattr(model, "scales", "?")
+        hint = ""
+        if isinstance(scales, tuple) and len(scales) > 1:
+            hint = ("; if the file holds a single-scale model, declare its scale (scales: [4] in the experiment "
+                    "entry, or --scales 4)")
+        raise CheckpointMismatch(f"{path}: does not fit architecture {arch!r} (built with scales={scales}): "
+                                 f"{problems}{hint}")
     model.load_state_dict(state, strict=True)
     return model
 
 
-def load_weights(model: nn.Module, weights: str | PathLike) -> nn.Module:
-    """Load ``weights`` (a catalogue name, verified against its checksum, or a path to a .pth file) into ``model``."""
+def load_weights(model: nn.Module, weights: str | PathLike, *, key: str | None = None) -> nn.Module:
+    """Load ``weights`` (a catalogue name, verified against its checksum, or a path to a .pth file) into ``model``;
+    ``key`` picks the entry of a wrapped checkpoint file (see :func:`load_checkpoint`)."""
     if isinstance(weights, str) and is_catalogue_name(weights):
         record = get_weights(weights)
         arch = getattr(model, "arch", None)
@@ -208,8 +278,8 @@ def load_weights(model: nn.Module, weights: str | PathLike) -> nn.Module:
             raise SrbenchError(f"weights {record.name!r} are for architecture {record.arch!r}, not {arch!r}")
         path = weights_file(record)
         verify_file(path, record)
-        return load_checkpoint(model, path)
-    return load_checkpoint(model, weights)
+        return load_checkpoint(model, path, key=key)
+    return load_checkpoint(model, weights, key=key)
 
 
 def is_catalogue_name(spec: str) -> bool:

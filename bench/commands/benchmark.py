@@ -18,6 +18,8 @@ def register(subparsers) -> None:
     p.add_argument("--datasets", nargs="+", help="only these datasets (names in the store or folders)")
     p.add_argument("--scales", nargs="+", type=int, choices=[2, 3, 4], help="only these scales")
     p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default: the file's, else auto)")
+    p.add_argument("--weights-key", help="the entry of wrapped checkpoint files (params, params_ema, state_dict, ...) "
+                                         "for every entry whose weights are a file path")
     p.add_argument("--tracking-uri", help="MLflow tracking URI (default $MLFLOW_TRACKING_URI, else mlruns/mlflow.db)")
     p.add_argument("--force", action="store_true", help="recompute cells already logged")
     p.add_argument("--summary", default="reports/benchmark.md", help="where to write the summary table")
@@ -30,12 +32,14 @@ def run(args) -> int:
 
     from srbench.track import tracking
     from srbench.eval.device import describe_device, resolve_device
-    from srbench.track.experiment import load_experiment, narrow
+    from srbench.track.experiment import load_experiment, narrow, with_weights_key
     from srbench.track.runner import run_benchmark
     from srbench.report.summary import write_summary
 
     exp = narrow(load_experiment(args.experiment), models=args.models, datasets=args.datasets, scales=args.scales,
                  device=args.device)
+    if args.weights_key:
+        exp = with_weights_key(exp, args.weights_key)
     outcomes = run_benchmark(exp, experiment_file=args.experiment, tracking_uri=args.tracking_uri, force=args.force,
                              progress=not args.no_progress and not os.environ.get("SRBENCH_NO_PROGRESS"))
     table = write_summary(tracking.client(args.tracking_uri), outcomes, Path(args.summary),

@@ -23,6 +23,12 @@ def register(subparsers) -> None:
     p.add_argument("--protocol", default="standard", help="protocol preset: standard, paper_gray, ecdn_report")
     p.add_argument("--bn-mode", choices=["eval", "batch"], default=None,
                    help="BatchNorm statistics: eval (running) or batch (per image); default: the preset's")
+    p.add_argument("--weights-key", help="the entry of a checkpoint that wraps its state_dict (params, params_ema, "
+                                         "state_dict, model, net, ...); needed when it holds several")
+    p.add_argument("--ensemble", choices=["x8"], help="x8: geometric self-ensemble (rows labelled model+)")
+    p.add_argument("--tile", type=int, help="run on tiles of this many LR pixels (not with --bn-mode batch)")
+    p.add_argument("--tile-overlap", type=int, default=None,
+                   help="LR pixels read around each tile (default: 32)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of tables")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
@@ -35,12 +41,28 @@ def default_weights(model: str) -> str | None:
     return model if model in CATALOGUE else None
 
 
-def run(args) -> int:
+def result_record(model: str, weights: str, weights_sha256: str, protocol, result, inference=None) -> dict:
+    """One (model, dataset, scale) result as ``--json`` prints it (``srbench score --json`` prints the same)."""
+    return {"model": model, "weights": weights, "weights_sha256": weights_sha256, "protocol": protocol.as_dict(),
+            "inference": inference.as_dict() if inference is not None else {}, **result.as_dict()}
+
+
+def print_result(title: str, protocol, result) -> None:
+    """One result as a table: per image and mean, PSNR/SSIM on the protocol's colour."""
     from tabulate import tabulate
 
+    rows = [[r.name, f"{r.psnr:.3f}", f"{r.ssim:.4f}"] for r in result.images]
+    rows.append(["mean", f"{result.psnr:.3f}", f"{result.ssim:.4f}"])
+    print(f"\n{title}  {result.dataset}  x{result.scale}  protocol={protocol.name} bn={protocol.bn_mode}")
+    print(tabulate(rows, headers=["image", f"PSNR_{protocol.color}", f"SSIM_{protocol.color}"],
+                   tablefmt="github", disable_numparse=True))
+
+
+def run(args) -> int:
     from srbench.eval.device import resolve_device
     from srbench.core.errors import SrbenchError
     from srbench.eval.evaluate import evaluate
+    from srbench.eval.inference import DEFAULT_TILE_OVERLAP, Inference
     from srbench.eval.protocol import get_protocol
     from srbench.eval.weights import load_eval_model
     from srbench.track.run_weights import resolve_weights
@@ -51,26 +73,26 @@ def run(args) -> int:
         raise SrbenchError(f"--weights needs one value per model ({len(args.models)}), got {len(args.weights)}")
     specs = args.weights or [default_weights(m) for m in args.models]
     protocol = get_protocol(args.protocol, **({"bn_mode": args.bn_mode} if args.bn_mode else {}))
+    if args.tile_overlap is not None and args.tile is None:
+        raise SrbenchError("--tile-overlap needs --tile")
+    inference = Inference(ensemble=args.ensemble, tile=args.tile,
+                          tile_overlap=DEFAULT_TILE_OVERLAP if args.tile_overlap is None else args.tile_overlap)
+    inference.check_bn_mode(protocol.bn_mode, "--tile")
     device = resolve_device(args.device)
     for dataset in args.datasets:
         resolve_dataset(dataset)
     results = []
     for model_name, spec in zip(args.models, specs):
         weights = resolve_weights(spec, model_name)
-        model = load_eval_model(model_name, weights, device=device)
+        model = load_eval_model(model_name, weights, device=device, scales=args.scales, weights_key=args.weights_key,
+                                inference=inference)
         set_bn_mode(model, protocol.bn_mode)
         for scale in args.scales:
             for dataset in args.datasets:
                 result = evaluate(model, dataset, scale, protocol, device=device, progress=not args.no_progress)
-                results.append({"model": model_name, "weights": weights.name, "weights_sha256": weights.sha256,
-                                "protocol": protocol.as_dict(), **result.as_dict()})
+                results.append(result_record(model_name, weights.name, weights.sha256, protocol, result, inference))
                 if not args.json:
-                    rows = [[r.name, f"{r.psnr:.3f}", f"{r.ssim:.4f}"] for r in result.images]
-                    rows.append(["mean", f"{result.psnr:.3f}", f"{result.ssim:.4f}"])
-                    print(f"\n{model_name} ({weights.name})  {dataset}  x{scale}  protocol={protocol.name} "
-                          f"bn={protocol.bn_mode}")
-                    print(tabulate(rows, headers=["image", f"PSNR_{protocol.color}", f"SSIM_{protocol.color}"],
-                                   tablefmt="github", disable_numparse=True))
+                    print_result(f"{model_name}{inference.suffix} ({weights.name})", protocol, result)
     if args.json:
         print(json.dumps(results, indent=2))
     return 0

@@ -16,19 +16,23 @@ import torch
 
 from srbench.core.errors import SrbenchError
 from srbench.core.hashing import cached_sha256
+from srbench.eval.inference import Inference, apply_inference
+from srbench.eval.probe import check_external_model
 from srbench.models import create_model
-from srbench.models.weights import get_weights, is_catalogue_name, verify_file, weights_file
+from srbench.models.weights import CheckpointMismatch, get_weights, is_catalogue_name, verify_file, weights_file
 
 
 @dataclass(frozen=True)
 class ResolvedWeights:
-    """A verified weights file (or none) with what is needed to build and to log it."""
+    """A verified weights file (or none) with what is needed to build and to log it. ``kind``: ``none``,
+    ``catalogue``, ``run`` or ``path`` (a file the user names, whose build is not recorded anywhere)."""
 
     name: str
     path: Path | None
     sha256: str
     source: str
     build: dict = field(default_factory=dict)
+    kind: str = "path"
 
     @property
     def scales(self) -> tuple[int, ...]:
@@ -42,7 +46,8 @@ RunResolver = Callable[[str], tuple[Path, str, dict]]
 def resolve_weights(spec: str | None, model: str, *, run_resolver: RunResolver | None = None) -> ResolvedWeights:
     """Turn a weights spec for ``model`` into a ResolvedWeights (raises SrbenchError with what to do)."""
     if spec is None or spec == "none":
-        return ResolvedWeights(name="none", path=None, sha256="none", source="none", build={"scales": (2, 3, 4)})
+        return ResolvedWeights(name="none", path=None, sha256="none", source="none", build={"scales": (2, 3, 4)},
+                               kind="none")
     if spec.startswith("run:"):
         if run_resolver is None:
             raise SrbenchError(f"weights {spec}: run: weights need the tracking store; resolve them through "
@@ -51,7 +56,7 @@ def resolve_weights(spec: str | None, model: str, *, run_resolver: RunResolver |
         if build.get("model", model) != model:
             raise SrbenchError(f"weights {spec} were trained for model {build['model']!r}, not {model!r}")
         return ResolvedWeights(name=spec, path=Path(path), sha256=sha256, source=spec,
-                               build={k: v for k, v in build.items() if k in ("scales", "group")})
+                               build={k: v for k, v in build.items() if k in ("scales", "group")}, kind="run")
     if is_catalogue_name(spec):
         record = get_weights(spec)  # unknown name -> closest match
         if record.arch != model:
@@ -59,12 +64,12 @@ def resolve_weights(spec: str | None, model: str, *, run_resolver: RunResolver |
         path = weights_file(record)
         verify_file(path, record)
         return ResolvedWeights(name=spec, path=path, sha256=record.sha256 or cached_sha256(path), source=record.url,
-                               build=dict(record.build))
+                               build=dict(record.build), kind="catalogue")
     path = Path(spec).expanduser()
     if not path.is_file():
         raise SrbenchError(f"weights file {path} does not exist")
     return ResolvedWeights(name=path.stem, path=path.resolve(), sha256=cached_sha256(path), source=str(path),
-                           build={"scales": (2, 3, 4)})
+                           build={"scales": (2, 3, 4)}, kind="path")
 
 
 def prepare_model(model: torch.nn.Module) -> torch.nn.Module:
@@ -77,9 +82,43 @@ def prepare_model(model: torch.nn.Module) -> torch.nn.Module:
     return model.to(memory_format=torch.channels_last)
 
 
+def _build(model: str, weights: ResolvedWeights, build: dict, device: str, scales: tuple[int, ...] | None,
+           weights_key: str | None) -> torch.nn.Module:
+    """create_model with the weights' build; a user's file that does not fit the multi-scale build is tried
+    single-scale when exactly one scale is declared (see :func:`load_eval_model`)."""
+    try:
+        return create_model(model, weights=weights.path, device=device, weights_key=weights_key, **build)
+    except CheckpointMismatch as exc:
+        single = sorted(set(scales or ()))
+        if weights.kind != "path" or len(single) != 1 or build.get("scales") == single[0]:
+            raise
+        try:
+            return create_model(model, weights=weights.path, device=device, weights_key=weights_key,
+                                **dict(build, scales=single[0]))
+        except CheckpointMismatch as exc2:
+            raise CheckpointMismatch(f"{exc2}; nor does it fit the multi-scale build") from exc
+
+
 def load_eval_model(model: str, weights: ResolvedWeights, *, device: torch.device | str,
-                    group: int | None = None) -> torch.nn.Module:
+                    group: int | None = None, scales: tuple[int, ...] | list[int] | None = None,
+                    weights_key: str | None = None, inference: Inference | None = None) -> torch.nn.Module:
     """Build ``model`` with the weights' build arguments (``group`` overriding), load them strictly, prepare it for
-    inference on ``device``. The caller sets the BN mode (:func:`srbench.models.set_bn_mode`)."""
+    inference on ``device``. The caller sets the BN mode (:func:`srbench.models.set_bn_mode`).
+
+    ``scales``: the scales the caller will run. A weights file named by path is built multi-scale (2, 3, 4) like the
+    released checkpoints; when it does not fit that and exactly one scale is declared, it is built single-scale at that
+    scale (a single-scale state_dict, e.g. from ``srbench train --set scale=4``). A declared scale the built model
+    cannot run is an error here, before any work. ``weights_key`` picks the entry of a wrapped checkpoint file
+    (:func:`srbench.models.weights.load_checkpoint`). An external model is probed
+    (:func:`srbench.eval.probe.check_external_model`); ``inference`` wraps the model in the ensemble or tiling
+    (:mod:`srbench.eval.inference`).
+    """
     build = dict(weights.build, **({"group": group} if group else {}))
-    return prepare_model(create_model(model, weights=weights.path, device=str(device), **build))
+    net = _build(model, weights, build, str(device), tuple(scales) if scales else None, weights_key)
+    missing = [s for s in (scales or ()) if s not in getattr(net, "scales", (2, 3, 4))]
+    if missing:
+        raise SrbenchError(f"model {model!r} with weights {weights.name} was built for scales {net.scales}; it "
+                           f"cannot run x{', x'.join(map(str, missing))}: declare its scales (scales: "
+                           f"{list(net.scales)} in the experiment entry, or --scales)")
+    check_external_model(net, device)
+    return apply_inference(prepare_model(net), inference)

@@ -188,6 +188,7 @@ def dedupe_by_cell_key(runs: list) -> list:
 def _run_row(run) -> dict:
     tags, params, metrics = run.data.tags, run.data.params, run.data.metrics
     model = _none(tags.get("srbench.model") or params.get("model"))
+    model += tags.get(schema.INFERENCE_TAG, "")  # carn_m+ (self-ensemble) is a row of its own, never carn_m's
     weights = _none(tags.get("srbench.weights") or params.get("weights"))
     group = _none(params.get("group"))
     bn_mode = _none(tags.get("srbench.bn_mode") or params.get("bn_mode")) or "eval"

@@ -12,8 +12,16 @@ An experiment file is YAML, validated strictly (see :mod:`srbench.core.strict`).
       - {model: ecdn, weights: ecdn, bn_modes: [eval, batch]}
       - {model: ecdn, weights: ecdn_half, datasets: [Set5, Set14, B100], scales: [4]}
       - {model: carn, weights: carn, optional: true}   # skipped (with a note) while its file is absent
+      - {model: carn_m, weights: carn_m, ensemble: x8}  # the self-ensemble, row "carn_m+"
+      - {model: examples/tiny_sr.py:build, label: TinySR}   # an external model (srbench.models.external)
+      - {model: ecdn_m, weights: runs/ema.pth, weights_key: params_ema, scales: [4]}
 
-An entry's ``datasets``/``scales`` default to the experiment's; the command line can narrow all of them.
+An entry's ``datasets``/``scales`` default to the experiment's; the command line can narrow all of them. ``model`` is
+a registered name, an external builder (``path/file.py:builder``, ``package.module:builder``) or an installed
+``srbench.models`` entry point. ``weights_key`` picks the entry of a checkpoint that wraps its state_dict
+(``params``/``params_ema``...); a single-scale state_dict file loads when the entry declares its one scale.
+``ensemble`` (``x8``), ``tile`` and ``tile_overlap`` are inference knobs (:mod:`srbench.eval.inference`); tiling is
+refused with BN mode ``batch``.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from pathlib import Path
 from srbench.core.errors import SrbenchError
 from srbench.core.constants import BN_MODES
 from srbench.eval.cell import CostSettings
+from srbench.eval.inference import DEFAULT_TILE_OVERLAP, Inference
 from srbench.eval.protocol import PRESETS
 from srbench.core.names import suggest
 from srbench.core.strict import from_mapping, load_yaml
@@ -42,14 +51,26 @@ class ModelEntry:
     bn_modes: list[str] = field(default_factory=lambda: ["eval"])
     protocol: str | None = None  # a preset for this entry only (default: the experiment's)
     optional: bool = False
+    weights_key: str | None = None  # the entry of a wrapped checkpoint (params, params_ema, state_dict, ...)
+    ensemble: str | None = None  # x8: the geometric self-ensemble (rows "model+")
+    tile: int | None = None  # run on tiles of this many LR pixels
+    tile_overlap: int = DEFAULT_TILE_OVERLAP
+
+    @property
+    def inference(self) -> Inference:
+        """The entry's inference knobs (:mod:`srbench.eval.inference`)."""
+        return Inference(ensemble=self.ensemble, tile=self.tile, tile_overlap=self.tile_overlap)
 
     @property
     def display(self) -> str:
-        """The row label of tables: the given label, else ``model (weights)``."""
+        """The row label of tables: the given label, else ``model (weights)`` (``model+`` with the ensemble)."""
         if self.label:
             return self.label
-        name = self.model if not self.weights or self.weights == self.model else f"{self.model} ({self.weights})"
-        return f"{name} [{self.protocol}]" if self.protocol else name
+        inference = self.inference
+        model = self.model + ("+" if inference.ensemble else "")
+        name = model if not self.weights or self.weights == self.model else f"{model} ({self.weights})"
+        name = f"{name} [{self.protocol}]" if self.protocol else name
+        return name + inference.tile_label
 
 
 @dataclass(frozen=True)
@@ -80,6 +101,12 @@ class Experiment:
             for mode in entry.bn_modes:
                 if mode not in BN_MODES:
                     raise SrbenchError(f"model {entry.model}: bn_mode {mode!r} is not one of {', '.join(BN_MODES)}")
+            try:
+                inference = entry.inference
+            except SrbenchError as exc:
+                raise SrbenchError(f"model {entry.model}: {exc}") from None
+            for mode in entry.bn_modes:
+                inference.check_bn_mode(mode, f"model {entry.model}")
 
 
 def load_experiment(path: str | Path) -> Experiment:
@@ -106,3 +133,14 @@ def narrow(exp: Experiment, *, models: list[str] | None = None, datasets: list[s
     entries = [replace(e, datasets=cut(e.datasets, datasets), scales=cut(e.scales, scales)) for e in entries]
     return replace(exp, models=entries, datasets=list(datasets) if datasets else exp.datasets,
                    scales=list(scales) if scales else exp.scales, device=device or exp.device)
+
+
+def with_weights_key(exp: Experiment, key: str) -> Experiment:
+    """``--weights-key``: set ``weights_key`` on every entry whose weights are a file path (not a catalogue name,
+    ``run:`` weights or none)."""
+    from srbench.models.weights import is_catalogue_name
+
+    def is_path(spec: str | None) -> bool:
+        return bool(spec) and spec != "none" and not spec.startswith("run:") and not is_catalogue_name(spec)
+
+    return replace(exp, models=[replace(e, weights_key=key) if is_path(e.weights) else e for e in exp.models])

@@ -30,7 +30,7 @@ from srbench.eval.cell import CostSettings, measure_cell
 from srbench.eval.evaluate import DatasetResult
 from srbench.eval.protocol import get_protocol
 from srbench.eval.weights import ResolvedWeights, load_eval_model
-from srbench.models import model_info
+from srbench.models import model_code, model_info
 from srbench.track import schema
 from srbench.track.experiment import Experiment, ModelEntry
 from srbench.track.run_weights import resolve_weights
@@ -68,7 +68,7 @@ def plan(exp: Experiment) -> tuple[list[Cell], list[CellOutcome]]:
     """
     cells, skipped = [], []
     for entry in exp.models:
-        model_info(entry.model)  # unknown model -> SrbenchError with the closest match
+        model_info(entry.model)  # unknown model -> closest match; an external builder is imported (and checked)
         datasets = entry.datasets if entry.datasets is not None else exp.datasets
         scales = entry.scales if entry.scales is not None else exp.scales
         if not datasets or not scales:
@@ -101,7 +101,31 @@ def _identity(cell: Cell, protocol, device: torch.device, exp: Experiment) -> di
         "measure": to_mapping(exp.measure), "device": describe_device(device), "code": code_version(),
         "crops": sorted(f"{c['dataset']}/{c['image']}" for c in exp.crops
                         if c.get("scale") == cell.scale and c.get("dataset") in cell.datasets),
+        **_extra_identity(cell.entry),
     }
+
+
+def _extra_identity(entry: ModelEntry) -> dict:
+    """Identity parts that exist only where they are used (so other cells keep their keys): an external model's code
+    hash, an explicit checkpoint key, the inference knobs."""
+    extra = {"model_code": model_code(entry.model), "weights_key": entry.weights_key,
+             "inference": entry.inference.as_dict()}
+    return {k: v for k, v in extra.items() if v}
+
+
+def _extra_tags(entry: ModelEntry) -> dict[str, str]:
+    """Tags of the external model, checkpoint key and inference knobs (see :func:`_extra_identity`)."""
+    inference = entry.inference
+    tags = {"srbench.ensemble": inference.ensemble or "none", "srbench.tile": str(inference.tile or "none"),
+            schema.INFERENCE_TAG: inference.suffix}
+    if inference.tile:
+        tags["srbench.tile_overlap"] = str(inference.tile_overlap)
+    if entry.weights_key:
+        tags["srbench.weights_key"] = entry.weights_key
+    code = model_code(entry.model)
+    if code:
+        tags["srbench.model_code"] = code
+    return tags
 
 
 def _pid_alive(pid: int) -> bool:
@@ -231,6 +255,7 @@ def _run_cell(cell: Cell, model: torch.nn.Module, exp: Experiment, protocol, dev
         "srbench.weights": cell.weights.name, "srbench.weights_sha256": cell.weights.sha256,
         "srbench.weights_source": cell.weights.source, "srbench.scale": str(cell.scale),
         "srbench.bn_mode": cell.bn_mode, "srbench.datasets": ",".join(cell.datasets), **run_tags(device, protocol),
+        **_extra_tags(cell.entry),
         **{f"srbench.dataset_fingerprint.{dataset_id(d)}": dataset_fingerprint(d, cell.scale, protocol.lr_source)
            for d in cell.datasets},
     }
@@ -240,7 +265,7 @@ def _run_cell(cell: Cell, model: torch.nn.Module, exp: Experiment, protocol, dev
     tracking.retrying(client.log_batch)(run_id, params=[Param(k, str(v)) for k, v in {
         "model": cell.entry.model, "weights": cell.weights.name, "scale": cell.scale,
         "group": cell.entry.group or cell.weights.build.get("group"), "protocol": protocol.name,
-        "bn_mode": cell.bn_mode}.items()])
+        "bn_mode": cell.bn_mode, **cell.entry.inference.as_dict()}.items()])
     try:
         crops = {(c["dataset"], str(c["image"])) for c in exp.crops if c.get("scale") == cell.scale}
         metrics = measure_and_log(model, client=client, run_id=run_id, datasets=cell.datasets, scale=cell.scale,
@@ -282,11 +307,14 @@ def run_benchmark(exp: Experiment, *, experiment_file: str | None = None, tracki
                 outcomes.append(CellOutcome(cell.entry.display, cell.scale, cell.bn_mode, "cached", done.info.run_id,
                                             dict(done.data.metrics)))
                 continue
-            model_id = (cell.entry.model, cell.weights.sha256, cell.entry.group)  # by content, never by name
+            entry = cell.entry  # models are cached by content, never by name
+            scales = tuple(sorted({c.scale for c in cells if c.entry is entry}))
+            model_id = (entry.model, cell.weights.sha256, entry.group, entry.weights_key, entry.inference, scales)
             if model_id not in built:
                 built.clear()  # one network in memory at a time
-                built[model_id] = load_eval_model(cell.entry.model, cell.weights, device=device,
-                                                  group=cell.entry.group)
+                built[model_id] = load_eval_model(entry.model, cell.weights, device=device, group=entry.group,
+                                                  scales=scales, weights_key=entry.weights_key,
+                                                  inference=entry.inference)
             outcomes.append(_run_cell(cell, built[model_id], exp, cell_protocol, device, client, experiment_id,
                                       parent_id, key, progress))
         tracking.retrying(client.set_terminated)(parent_id, "FINISHED")

@@ -30,6 +30,10 @@ PEAK_MEM = "peak_mem_mb"
 COST = (PARAMS, PARAMS_EFFECTIVE, MULT_ADDS, LATENCY, LATENCY_IQR, PEAK_MEM)
 
 MEASURE_OUT_TAG = "srbench.measure_out"
+#: How the model was run, as its row shows it: ``+`` (self-ensemble), `` [tile S/N]``, or empty (see
+#: :mod:`srbench.eval.inference`); the report appends it to the model's name, so these rows never merge with the plain
+#: model's.
+INFERENCE_TAG = "srbench.inference"
 LEGACY_MEASURE_OUT = "720x1280"
 
 _DATASET_METRIC = re.compile(r"^(psnr|ssim|lpips|n_images|forward_s)(?:_(\w+))?\.(.+)$")

@@ -14,7 +14,10 @@ tags ``srbench.{model,arch,weights,weights_sha256,label,scale,bn_mode,device,dev
 code_version,datasets}`` and ``protocol.<knob>`` for every knob; params ``model, weights, scale, group, protocol,
 bn_mode``; metrics ``psnr_<color>.<Set>``, ``ssim_<color>.<Set>``, ``n_images.<Set>``, ``forward_s.<Set>``,
 ``params``, ``params_effective``, ``mult_adds_g``, ``latency_ms``, ``latency_iqr_ms``, ``peak_mem_mb``;
-artifacts ``per_image/<Set>.csv`` (name, psnr, ssim, forward_s, gray).
+artifacts ``per_image/<Set>.csv`` (name, psnr, ssim, forward_s, gray). Also ``srbench.{ensemble,tile,inference}``
+(and ``srbench.tile_overlap``, ``srbench.weights_key``, ``srbench.model_code`` where they apply; see
+:mod:`srbench.eval.inference`, :mod:`srbench.models.external`). A folder scored by ``srbench score`` is a cell run
+too, with weights ``sr-dir`` and no cost figures (:mod:`srbench.track.score`).
 A cell run is marked FINISHED only after everything is logged; readers use FINISHED runs only.
 
 Training runs (``srbench.kind=train``) and ablation points (``srbench.kind=train`` with ``srbench.sweep``) are

@@ -1,0 +1,58 @@
+"""Checking that an external model is an SR model before anything is measured: one small probe per scale.
+
+An external builder (:mod:`srbench.models.external`) can return anything that is an ``nn.Module``. Before a cell is
+measured, the built model (weights loaded) runs once per declared scale on a seeded random 1x3x32x32 RGB input in
+[0, 1]. A failure is a one-line :class:`SrbenchError` naming the model's file: the forward pass raising, an output
+that is not a floating tensor of shape 1x3x(32s)x(32s), non-finite values, or values that are clearly not an RGB image
+in [0, 1]: the 1st or the 99th percentile outside [-0.5, 1.5] (a model working in [0, 255] or [-1, 1], or an
+untrained network, fails; the ordinary overshoot of a trained network is far inside that band).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from srbench.core.errors import SrbenchError
+from srbench.models.external import one_line
+
+PROBE_HW = (32, 32)
+RANGE = (-0.5, 1.5)
+
+
+def check_external_model(model: nn.Module, device: torch.device | str) -> None:
+    """Run the probe on an external model (no-op for srbench's own models); raise a one-line error if it fails."""
+    ext = getattr(model, "srbench_external", None)
+    if ext is None:
+        return
+    where = f"model {ext.spec!r} ({ext.source})"
+    h, w = PROBE_HW
+    x = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(0))
+    x = x.to(device).contiguous(memory_format=torch.channels_last)
+    for scale in model.scales:
+        try:
+            with torch.inference_mode():
+                y = model(x, scale)
+        except SrbenchError as exc:
+            raise SrbenchError(f"{where}: {exc}") from None
+        except Exception as exc:  # anything the user's forward raises
+            raise SrbenchError(f"{where}: forward on a 1x3x{h}x{w} probe at x{scale} failed ({one_line(exc)})"
+                               ) from None
+        expected = (1, 3, h * scale, w * scale)
+        if not isinstance(y, torch.Tensor):
+            raise SrbenchError(f"{where}: forward returned {type(y).__name__}, not a tensor (expected shape "
+                               f"{expected})")
+        if tuple(y.shape) != expected:
+            raise SrbenchError(f"{where}: at x{scale} a 1x3x{h}x{w} input gave shape {tuple(y.shape)}, expected "
+                               f"{expected}")
+        if not y.is_floating_point():
+            raise SrbenchError(f"{where}: output dtype {y.dtype}; expected a float RGB image in [0, 1]")
+        y = y.detach().float().cpu()
+        if not bool(torch.isfinite(y).all()):
+            raise SrbenchError(f"{where}: non-finite output (NaN or Inf) on the probe at x{scale}; the weights or "
+                               "the model are broken")
+        lo, hi = (float(v) for v in torch.quantile(y.flatten(), torch.tensor([0.01, 0.99])))
+        if lo < RANGE[0] or hi > RANGE[1]:
+            raise SrbenchError(f"{where}: output is not an RGB image in [0, 1] (1st-99th percentile {lo:.3g} to "
+                               f"{hi:.3g} on a [0, 1] probe at x{scale}); the model must take and return RGB in "
+                               "[0, 1] (not [0, 255] or [-1, 1]), with its trained weights loaded")

@@ -1,0 +1,65 @@
+"""Logging a scored folder of SR images (:mod:`srbench.eval.sr_folder`) as a cell run, beside the benchmark's.
+
+The run has the benchmark cell's schema (:mod:`srbench.track.tracking`), so ``srbench report`` shows it as a row of
+the paper table: tags ``srbench.kind=cell``, ``srbench.model`` and ``srbench.label`` = the label, ``srbench.arch`` =
+``sr-dir``, ``srbench.weights=sr-dir`` with the folder's content fingerprint as ``srbench.weights_sha256``,
+``srbench.sr_dir`` (the folder), the protocol's knobs and the dataset fingerprint; the per-dataset metrics and the
+per-image CSV artifact; no cost figures (nothing was run). BN mode does not apply and is not logged (readers take
+``eval``). Its cell key hashes the label, the fingerprint, the scale, the protocol, the dataset's fingerprint and the
+code version, so scoring the same folder again reuses the run (``force`` logs a new one).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import torch
+
+from srbench.data.datasets import dataset_fingerprint, dataset_id
+from srbench.eval.protocol import Protocol
+from srbench.eval.sr_folder import ScoredFolder
+from srbench.track import tracking
+from srbench.track.cells import cell_key, code_version
+from srbench.track.runner import (_finished_or_clean, _log_per_image, _metrics_batch, dataset_values,
+                                  mark_orphans_killed, run_tags)
+
+SR_DIR = "sr-dir"  # the weights name (and arch) of a scored folder's run
+
+
+def log_scored_folder(scored: ScoredFolder, *, label: str, protocol: Protocol, experiment: str = "benchmark",
+                      tracking_uri: str | None = None, force: bool = False) -> tuple[str, str]:
+    """Log ``scored`` as a FINISHED cell run in MLflow experiment ``experiment``; returns (status, run id) with
+    status ``logged``, or ``cached`` when the same cell is already there (and ``force`` is not given)."""
+    from mlflow.entities import Param
+
+    result = scored.result
+    dataset, scale = result.dataset, result.scale
+    fingerprint = dataset_fingerprint(dataset, scale, protocol.lr_source)
+    key = cell_key(kind=SR_DIR, label=label, sr_sha256=scored.fingerprint, scale=scale, protocol=protocol.as_dict(),
+                   datasets={dataset: fingerprint}, code=code_version())
+    client = tracking.client(tracking_uri)
+    experiment_id = tracking.get_or_create_experiment(client, experiment)
+    mark_orphans_killed(client, experiment_id)
+    done = _finished_or_clean(client, experiment_id, key)
+    if done is not None and not force:
+        return "cached", done.info.run_id
+    set_id = dataset_id(dataset)
+    tags = {"srbench.kind": "cell", "srbench.cell_key": key, "srbench.model": label, "srbench.arch": SR_DIR,
+            "srbench.label": label, "srbench.weights": SR_DIR, "srbench.weights_sha256": scored.fingerprint,
+            "srbench.weights_source": str(scored.folder), "srbench.sr_dir": str(scored.folder),
+            "srbench.scale": str(scale), "srbench.datasets": dataset,
+            **run_tags(torch.device("cpu"), protocol), f"srbench.dataset_fingerprint.{set_id}": fingerprint}
+    run = tracking.retrying(client.create_run)(experiment_id, run_name=f"{label} x{scale} (scored)", tags=tags)
+    run_id = run.info.run_id
+    try:
+        tracking.retrying(client.log_batch)(run_id, params=[Param(k, str(v)) for k, v in {
+            "model": label, "weights": SR_DIR, "scale": scale, "protocol": protocol.name}.items()],
+            metrics=_metrics_batch(dataset_values(result, set_id, protocol.color)))
+        with tempfile.TemporaryDirectory() as tmp:
+            _log_per_image(client, run_id, result, set_id, Path(tmp))
+        tracking.retrying(client.set_terminated)(run_id, "FINISHED")
+    except BaseException as exc:
+        tracking.retrying(client.set_terminated)(run_id, "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
+        raise
+    return "logged", run_id
