@@ -172,11 +172,23 @@ def _fit_report(model: nn.Module, state: Mapping[str, torch.Tensor]) -> str:
     return "; ".join(parts)
 
 
+def _first_non_finite(state: Mapping[str, torch.Tensor]) -> str:
+    """Empty when every floating-point tensor of ``state`` is finite; else the first bad key and how many of its
+    values are NaN or Inf."""
+    for key, value in state.items():
+        if value.is_floating_point() or value.is_complex():
+            bad = int(value.numel() - torch.isfinite(value).sum())
+            if bad:
+                return f"{key} ({bad} of {value.numel()} values)"
+    return ""
+
+
 def load_checkpoint(model: nn.Module, path: str | PathLike, *, sha256: str | None = None) -> nn.Module:
     """Load a state_dict file into ``model`` strictly (after checking ``sha256`` when given); returns the model.
 
-    Only tensors are unpickled (``weights_only=True``). Unreadable files, checksum mismatches and keys/shapes that do
-    not fit the architecture raise a one-line :class:`SrbenchError` naming the file.
+    Only tensors are unpickled (``weights_only=True``). Unreadable files, checksum mismatches, keys/shapes that do
+    not fit the architecture and NaN or Inf values (a diverged training run, a damaged file: such a network can only
+    give a meaningless score) raise a one-line :class:`SrbenchError` naming the file.
     """
     path = Path(path)
     if not path.is_file():
@@ -195,6 +207,10 @@ def load_checkpoint(model: nn.Module, path: str | PathLike, *, sha256: str | Non
     if problems:
         raise SrbenchError(f"{path}: does not fit architecture {arch!r} "
                            f"(built with scales={getattr(model, 'scales', '?')}): {problems}")
+    non_finite = _first_non_finite(state)
+    if non_finite:
+        raise SrbenchError(f"{path}: weights hold NaN or Inf values, first in {non_finite}; the checkpoint is "
+                           "broken (diverged training or a damaged file) and cannot be evaluated: use another one")
     model.load_state_dict(state, strict=True)
     return model
 

@@ -80,6 +80,11 @@ def prepare_model(model: torch.nn.Module) -> torch.nn.Module:
 def load_eval_model(model: str, weights: ResolvedWeights, *, device: torch.device | str,
                     group: int | None = None) -> torch.nn.Module:
     """Build ``model`` with the weights' build arguments (``group`` overriding), load them strictly, prepare it for
-    inference on ``device``. The caller sets the BN mode (:func:`srbench.models.set_bn_mode`)."""
+    inference on ``device``. The caller sets the BN mode (:func:`srbench.models.set_bn_mode`).
+
+    The model's ``weights_label`` names the weights (spec and file), so that errors raised while measuring it (a
+    non-finite output, see :func:`srbench.eval.evaluate.super_resolve`) can say which file is at fault."""
     build = dict(weights.build, **({"group": group} if group else {}))
-    return prepare_model(create_model(model, weights=weights.path, device=str(device), **build))
+    net = prepare_model(create_model(model, weights=weights.path, device=str(device), **build))
+    net.weights_label = weights.name if weights.path is None else f"{weights.name} ({weights.path})"
+    return net
