@@ -88,11 +88,13 @@ def _separate_labels(fig, labels, step_pt: float = 1.5, rounds: int = 60) -> Non
 
 
 def bubble_chart(points: list[dict], *, dataset: str, scale: int, out_dir: Path, stem: str,
-                 bicubic_psnr: float | None = None, protocol: str = "standard") -> list[Path]:
+                 bicubic_psnr: float | None = None, protocol: str = "standard",
+                 measure_out: str = "720x1280") -> list[Path]:
     """PSNR against Mult-Adds (log x), bubble area proportional to parameters, every point labelled.
 
-    ``points``: dicts with label, model, psnr, mult_adds_g, params, published (bool). Published points are hollow
-    and labelled "(published)"; measured ones are filled. Measured bicubic (no Mult-Adds) is a dashed line."""
+    ``points``: dicts with label, model, psnr, mult_adds_g, params, published (bool), all with Mult-Adds for the
+    ``measure_out`` output (``HxW``, named on the x axis). Published points are hollow and labelled "(published)";
+    measured ones are filled. Measured bicubic (no Mult-Adds) is a dashed line."""
     plt = _plt()
     pts = [p for p in points if p.get("mult_adds_g") and p["mult_adds_g"] > 0 and p.get("params")]
     fig, ax = plt.subplots(figsize=(PAGE_WIDTH, 3.0))
@@ -134,7 +136,7 @@ def bubble_chart(points: list[dict], *, dataset: str, scale: int, out_dir: Path,
             ax.annotate(f"bicubic (measured): {bicubic_psnr:.2f} dB, {'below' if bicubic_psnr < lo else 'above'} "
                         "this range", (0.01, 0.02), xycoords="axes fraction", fontsize=7, color="#555555")
     _plain_log_axis(ax.xaxis)
-    ax.set_xlabel("Mult-Adds (G, 1280x720 output)")
+    ax.set_xlabel(f"Mult-Adds (G, {measure_out} output)")
     ax.set_ylabel(f"PSNR (dB), {dataset} x{scale}")
     ax.set_title(f"PSNR versus Mult-Adds, {dataset} x{scale}, protocol {protocol} (hollow: published)")
     ax.grid(True, which="major", color="#dddddd", linewidth=0.5, zorder=0)
