@@ -38,9 +38,14 @@ _ECDN_REPORT = "ECDN report, Table 1 (parameter counts; its PSNR/LPIPS sums use 
 class WeightsRecord:
     """One released checkpoint.
 
-    ``build``: keyword arguments for ``create_model(arch, **build)``. ``params``: parameters in the file (BatchNorm
-    running statistics excluded). ``metrics``: published numbers for this checkpoint's model, with a ``source``
-    string: ``{"Set5": {2: (psnr, ssim), ...}, "mult_adds": {2: G, ...}, "params": n}``; empty when none exist.
+    ``build``: keyword arguments for ``create_model(arch, **build)``. Complexity of the network it builds, by the
+    definitions of :mod:`srbench.models.complexity` (checked by ``tests/test_catalogue_schema.py``): ``params``, every
+    parameter in the file (BatchNorm running statistics excluded); ``params_effective``, the parameters some forward
+    pass at any of its scales uses (all heads); ``mult_adds_g``, G multiply-accumulates per scale for a 720x1280
+    output, to 0.1 G. ``metrics``: published numbers for this checkpoint's model, with a ``source`` string:
+    ``{"Set5": {2: (psnr, ssim), ...}, "mult_adds": {2: G, ...}, "params": n}`` (the CARN paper: its total, rounded
+    to the thousand) or ``{"params_effective": n}`` (the ECDN report, which counts the parameters used); empty when
+    none exist.
     """
 
     name: str
@@ -52,6 +57,8 @@ class WeightsRecord:
     git_blob_sha1: str
     bytes: int | None
     params: int
+    params_effective: int
+    mult_adds_g: dict[int, float]
     description: str
     metrics: dict = field(default_factory=dict)
 
@@ -77,45 +84,56 @@ _CARN_M_METRICS = _carn_paper(412_000, (91.2, 46.1, 32.5), {
 })
 
 
+#: (params, params_effective, Mult-Adds in G at x2/x3/x4 for a 720x1280 output) of each architecture's released build
+_COMPLEXITY = {
+    "carn": (1_591_963, 1_591_963, (222.8, 118.8, 90.9)),
+    "carn_m": (414_811, 414_811, (91.2, 46.1, 32.5)),
+    "ecdn": (694_555, 694_555, (123.0, 60.3, 40.5)),
+    "ecdn_m": (417_499, 396_955, (72.4, 47.2, 44.8)),  # its c4 (20,544 parameters) is never called
+}
+
+
 def _record(name: str, arch: str, group: int, repo: str, sha256: str | None, git_blob_sha1: str,
-            size: int | None, params: int, description: str, metrics: dict | None = None) -> WeightsRecord:
+            size: int | None, description: str, metrics: dict | None = None) -> WeightsRecord:
+    params, effective, madds = _COMPLEXITY[arch]
     return WeightsRecord(name=name, arch=arch, build={"scales": _MULTI, "group": group}, filename=f"{name}.pth",
                          url=f"{repo}/checkpoint/{name}.pth", sha256=sha256, git_blob_sha1=git_blob_sha1,
-                         bytes=size, params=params, description=description, metrics=metrics or {})
+                         bytes=size, params=params, params_effective=effective, mult_adds_g=dict(zip(_MULTI, madds)),
+                         description=description, metrics=metrics or {})
 
 
 CATALOGUE: dict[str, WeightsRecord] = {r.name: r for r in (
-    _record("carn", "carn", 1, _CARN_REPO, None, "2b9fb1eb75a2fdd47c1a4cc75bc505a8fa4fb504", None, 1_591_963,
+    _record("carn", "carn", 1, _CARN_REPO, None, "2b9fb1eb75a2fdd47c1a4cc75bc505a8fa4fb504", None,
             "CARN full, multi-scale, group 1, released with the CARN paper (not mirrored: verify by git blob sha1)",
             _CARN_METRICS),
     _record("carn_m", "carn_m", 4, _CARN_REPO,
             "d48a759a84509351facb6b7c6d5bd6edec98b98519b8c464ee4ab44d2ba964ff",
-            "8d53d106ae139203ebc9c70bb5ec03c0e7cb84bd", 1_670_695, 414_811,
+            "8d53d106ae139203ebc9c70bb5ec03c0e7cb84bd", 1_670_695,
             "CARN-M, multi-scale, group 4, released with the CARN paper", _CARN_M_METRICS),
     _record("carn_m_half", "carn_m", 4, _ECDN_REPO,
             "2cfe8cb228c696354059c1298ca14b07d61899a7a9346ae3f4892b1798413a35",
-            "5f64371dfceff7823fcb2bcf558f6977accb6abf", 1_679_863, 414_811,
+            "5f64371dfceff7823fcb2bcf558f6977accb6abf", 1_679_863,
             "CARN-M after about 1 GPU-day (inferred: the ECDN report's CARN_M_103000 row), multi-scale, group 4"),
     _record("ecdn", "ecdn", 4, _ECDN_REPO,
             "6bbe3bb2cfab69b8b5d82d77417a080350d98f83c68277f84ee1c8e681c521cb",
-            "534d3f3ef2b74b13f4eec9601c7f7f2467484ac0", 2_873_115, 694_555,
+            "534d3f3ef2b74b13f4eec9601c7f7f2467484ac0", 2_873_115,
             "ECDN fully trained (about 2.5 GPU-days), multi-scale, group 4, L1 loss",
-            {"source": _ECDN_REPORT, "params": 694_555}),
+            {"source": _ECDN_REPORT, "params_effective": 694_555}),
     _record("ecdn_half", "ecdn", 4, _ECDN_REPO,
             "f23e68dc256ba6a42aaaf843b4a8dd9a604d121440621f4fc7ec58037c4340b3",
-            "e8faf01c1f98890890c68602333f91a16c673d04", 2_873_115, 694_555,
+            "e8faf01c1f98890890c68602333f91a16c673d04", 2_873_115,
             "ECDN after about 1 GPU-day (inferred: the report's ECDN_92000 crops and 1-GPU-day row), multi-scale, "
-            "group 4", {"source": _ECDN_REPORT, "params": 694_555}),
+            "group 4", {"source": _ECDN_REPORT, "params_effective": 694_555}),
     _record("ecdn_m", "ecdn_m", 4, _ECDN_REPO,
             "f8fba568c948463e99bd338478fb540099658b16ac59f1cc58dd47387d757bfd",
-            "7c11231a9599ee51cdcaba6efc6178f1dce13dfc", 1_722_879, 417_499,
+            "7c11231a9599ee51cdcaba6efc6178f1dce13dfc", 1_722_879,
             "ECDN-M fully trained (about 2.5 GPU-days), multi-scale, group 4, SmoothL1 loss",
-            {"source": _ECDN_REPORT, "params": 396_955}),
+            {"source": _ECDN_REPORT, "params_effective": 396_955}),
     _record("ecdn_m_half", "ecdn_m", 4, _ECDN_REPO,
             "abe1c816edce1a74333f59b2f9f5de7c269ade9f8c513258767d186f75d6ccc6",
-            "024f8fb3ead1b1bad6d6a8b31018bbcf31505d09", 1_722_879, 417_499,
+            "024f8fb3ead1b1bad6d6a8b31018bbcf31505d09", 1_722_879,
             "ECDN-M after about 1 GPU-day (inferred: the report's ECDN_M_100000 crops and 1-GPU-day row), "
-            "multi-scale, group 4", {"source": _ECDN_REPORT, "params": 396_955}),
+            "multi-scale, group 4", {"source": _ECDN_REPORT, "params_effective": 396_955}),
 )}
 
 
@@ -173,6 +191,17 @@ def _fit_report(model: nn.Module, state: Mapping[str, torch.Tensor]) -> str:
              for what, keys in (("missing keys", missing), ("unexpected keys", unexpected),
                                 ("shape mismatches", mismatched)) if keys]
     return "; ".join(parts)
+
+
+def _first_non_finite(state: Mapping[str, torch.Tensor]) -> str:
+    """Empty when every floating-point tensor of ``state`` is finite; else the first bad key and how many of its
+    values are NaN or Inf."""
+    for key, value in state.items():
+        if value.is_floating_point() or value.is_complex():
+            bad = int(value.numel() - torch.isfinite(value).sum())
+            if bad:
+                return f"{key} ({bad} of {value.numel()} values)"
+    return ""
 
 
 #: Where other toolkits keep the state_dict inside a checkpoint file: BasicSR and KAIR save ``params`` and
@@ -264,6 +293,10 @@ def load_checkpoint(model: nn.Module, path: str | PathLike, *, sha256: str | Non
                     "entry, or --scales 4)")
         raise CheckpointMismatch(f"{path}: does not fit architecture {arch!r} (built with scales={scales}): "
                                  f"{problems}{hint}")
+    non_finite = _first_non_finite(state)
+    if non_finite:
+        raise SrbenchError(f"{path}: weights hold NaN or Inf values, first in {non_finite}; the checkpoint is "
+                           "broken (diverged training or a damaged file) and cannot be evaluated: use another one")
     model.load_state_dict(state, strict=True)
     return model
 

@@ -17,7 +17,8 @@ import torch
 
 from srbench.core.errors import SrbenchError
 from srbench.eval.evaluate import DatasetResult, evaluate
-from srbench.eval.latency import measure_latency, measure_peak_memory_mb
+from srbench.eval.latency import measure_latency
+from srbench.eval.memory import measure_peak_memory_mb
 from srbench.eval.protocol import Protocol
 from srbench.models import set_bn_mode
 from srbench.models.complexity import count_effective_params, count_params, mult_adds

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import platform
+from pathlib import Path
+
 import torch
 
 from srbench.core.errors import SrbenchError
@@ -30,11 +33,28 @@ def resolve_device(spec: str = "auto") -> torch.device:
     return device
 
 
+#: Linux's CPU description; a module constant so that tests can point it at another file.
+CPUINFO = Path("/proc/cpuinfo")
+
+
+def cpu_model() -> str:
+    """The CPU's model name: the first ``model name`` of /proc/cpuinfo (Linux x86 and most others), else
+    ``platform.processor()``, else the machine type (``x86_64``, ``arm64``)."""
+    try:
+        for line in CPUINFO.read_text(errors="replace").splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and value.strip():
+                return " ".join(value.split())
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
 def describe_device(device: torch.device) -> str:
-    """A human-readable device name for logs and tables (GPU model, or CPU with its thread count)."""
+    """A human-readable device name for logs, tables and the cell key: the GPU model, or the CPU model with the
+    number of threads torch uses (two different CPUs, or one CPU at two thread counts, never share latencies)."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     if device.type == "mps":
         return "Apple MPS"
-    import platform
-    return f"CPU {platform.processor() or platform.machine()} ({torch.get_num_threads()} threads)"
+    return f"CPU {cpu_model()} ({torch.get_num_threads()} threads)"

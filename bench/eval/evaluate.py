@@ -83,8 +83,11 @@ def super_resolve(model: torch.nn.Module, lr_u8: np.ndarray, scale: int, protoco
         synchronize(device)
         elapsed = time.perf_counter() - start
         if not bool(torch.isfinite(y).all()):
-            raise SrbenchError(f"{getattr(model, 'arch', type(model).__name__)} produced non-finite output (NaN or "
-                               f"Inf) at x{scale}; the weights or the model are broken, so no score is logged")
+            arch = getattr(model, "arch", type(model).__name__)
+            weights = getattr(model, "weights_label", None)
+            raise SrbenchError(f"{arch}{f' with weights {weights}' if weights else ''} produced non-finite output "
+                               f"(NaN or Inf) at x{scale}; the weights or the model are broken, so no score is "
+                               "logged")
     return quantize(to_numpy01(y), protocol.quantize), elapsed
 
 

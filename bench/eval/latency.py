@@ -1,4 +1,4 @@
-"""Latency and peak memory of one forward pass at a fixed input size.
+"""Latency of one forward pass at a fixed input size.
 
 The input is the LR image that gives a ``out_height`` x ``out_width`` output (720p by default; for x3 the LR is
 240 x 427 and the output 720 x 1281). Latency: ``warmup`` untimed runs, then ``repeats`` timed runs; we report the
@@ -7,10 +7,7 @@ is not used: its ``timeit(1)`` adds two untimed calls to every timed one). On CP
 ``time.perf_counter`` at the thread count in force (logged as ``srbench.threads``); on CUDA with CUDA events around
 each run, synchronised.
 
-Peak memory: on CUDA, ``torch.cuda.max_memory_allocated`` above the memory held before the forward pass. On CPU
-(Linux), the process's peak resident set size (``VmHWM``) is reset through ``/proc/self/clear_refs`` and read after
-one forward pass; the figure is that peak minus the resident size before the pass: the activations and workspace the
-forward pass needs. Elsewhere the CPU peak is not measured (None).
+Peak memory, on the same input, is :mod:`srbench.eval.memory`.
 """
 
 from __future__ import annotations
@@ -19,7 +16,6 @@ import math
 import statistics
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 
@@ -39,7 +35,7 @@ def lr_size(scale: int, out_hw: tuple[int, int] = (720, 1280)) -> tuple[int, int
     return math.ceil(out_hw[0] / scale), math.ceil(out_hw[1] / scale)
 
 
-def _fixed_input(scale: int, out_hw: tuple[int, int], device: torch.device) -> torch.Tensor:
+def fixed_input(scale: int, out_hw: tuple[int, int], device: torch.device) -> torch.Tensor:
     """The same random LR every time (seed 0), channels-last like the evaluation's inputs."""
     x = torch.rand(1, 3, *lr_size(scale, out_hw), generator=torch.Generator().manual_seed(0))
     return x.to(device).contiguous(memory_format=torch.channels_last)
@@ -63,7 +59,7 @@ def _quartiles(values: list[float]) -> tuple[float, float]:
 def measure_latency(model: torch.nn.Module, scale: int, device: torch.device, *, warmup: int = 1, repeats: int = 5,
                     out_hw: tuple[int, int] = (720, 1280)) -> Latency:
     """Time ``model(x, scale)`` on a fixed random LR input (the model must be in eval/BN mode already)."""
-    x = _fixed_input(scale, out_hw, device)
+    x = fixed_input(scale, out_hw, device)
     with torch.inference_mode():
         for _ in range(warmup):
             model(x, scale)
@@ -84,40 +80,3 @@ def measure_latency(model: torch.nn.Module, scale: int, device: torch.device, *,
                 times.append((time.perf_counter() - start_s) * 1e3)
     median, iqr = _quartiles(times)
     return Latency(median_ms=median, iqr_ms=iqr, repeats=len(times), threads=torch.get_num_threads())
-
-
-def _read_status_kb(field: str) -> int | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def measure_peak_memory_mb(model: torch.nn.Module, scale: int, device: torch.device, *,
-                           out_hw: tuple[int, int] = (720, 1280)) -> float | None:
-    """Peak memory (MiB) that one forward pass needs above what was held before it; None where not measurable."""
-    x = _fixed_input(scale, out_hw, device)
-    with torch.inference_mode():
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-            before = torch.cuda.memory_allocated(device)
-            torch.cuda.reset_peak_memory_stats(device)
-            model(x, scale)
-            torch.cuda.synchronize(device)
-            return (torch.cuda.max_memory_allocated(device) - before) / 2**20
-        if device.type != "cpu":
-            return None
-        try:
-            Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS (Linux >= 4.0)
-        except OSError:
-            return None
-        before = _read_status_kb("VmRSS")
-        y = model(x, scale)
-        peak = _read_status_kb("VmHWM")
-        del y
-    if before is None or peak is None:
-        return None
-    return max(peak - before, 0) / 1024

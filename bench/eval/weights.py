@@ -111,10 +111,13 @@ def load_eval_model(model: str, weights: ResolvedWeights, *, device: torch.devic
     cannot run is an error here, before any work. ``weights_key`` picks the entry of a wrapped checkpoint file
     (:func:`srbench.models.weights.load_checkpoint`). An external model is probed
     (:func:`srbench.eval.probe.check_external_model`); ``inference`` wraps the model in the ensemble or tiling
-    (:mod:`srbench.eval.inference`).
+    (:mod:`srbench.eval.inference`). The model's ``weights_label`` names the weights (spec and file), so that errors
+    raised while measuring it (a non-finite output, see :func:`srbench.eval.evaluate.super_resolve`) say which file
+    is at fault.
     """
     build = dict(weights.build, **({"group": group} if group else {}))
     net = _build(model, weights, build, str(device), tuple(scales) if scales else None, weights_key)
+    net.weights_label = weights.name if weights.path is None else f"{weights.name} ({weights.path})"
     missing = [s for s in (scales or ()) if s not in getattr(net, "scales", (2, 3, 4))]
     if missing:
         raise SrbenchError(f"model {model!r} with weights {weights.name} was built for scales {net.scales}; it "

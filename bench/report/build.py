@@ -223,7 +223,10 @@ def _bubble(report: Report, bench: Benchmark, protocol: str, dataset: str, scale
         report.notes.append(f"Bubble chart: no cells for {dataset} x{scale} under protocol {protocol}.")
         return False
     cells = bench.cells[(bench.cells["protocol"] == protocol) & (bench.cells["scale"] == scale)]
-    points, bicubic = [], None
+    # one x axis, one output size: the published 720p one where measured so, else the most common measured one
+    sizes = list(cells["measure_out"]) or [ref.PUBLISHED_MEASURE_OUT]
+    out = max(sorted(set(sizes)), key=lambda size: (size == ref.PUBLISHED_MEASURE_OUT, sizes.count(size)))
+    points, bicubic, other = [], None, []
     for r in res.itertuples(index=False):
         c = tables._select(cells, model=r.model, weights=r.weights, group=r.group, bn_mode=r.bn_mode)
         if r.model == "bicubic":
@@ -231,17 +234,23 @@ def _bubble(report: Report, bench: Benchmark, protocol: str, dataset: str, scale
             continue
         if c.empty:
             continue
+        if c["measure_out"].iloc[0] != out:
+            other.append(r.label)
+            continue
         points.append({"label": r.label, "model": r.model, "weights": r.weights, "bn_mode": r.bn_mode,
                        "psnr": r.psnr, "published": False, "mult_adds_g": c["mult_adds_g"].iloc[0],
                        "params": c["params"].iloc[0]})
-    for pub in ref.PUBLISHED:
+    if other:
+        report.notes.append(f"Bubble chart ({dataset} x{scale}): left out, measured at another output size than "
+                            f"{out}: {', '.join(other)}.")
+    for pub in ref.PUBLISHED if out == ref.PUBLISHED_MEASURE_OUT else ():
         if (dataset, scale) in pub.scores and pub.mult_adds_g.get(scale) and pub.params.get(scale):
             points.append({"label": pub.name, "model": pub.model, "psnr": pub.scores[(dataset, scale)][0],
                            "published": True, "source": pub.short_source or pub.source,
                            "mult_adds_g": pub.mult_adds_g[scale], "params": pub.params[scale]})
     report.written += figures.bubble_chart(points, dataset=dataset, scale=scale, out_dir=report.out / "figures",
                                            stem=stem, bicubic_psnr=bicubic, protocol=protocol,
-                                           bn_mode=_bn_mode(protocol), variants=variants)
+                                           bn_mode=_bn_mode(protocol), variants=variants, measure_out=out)
     return True
 
 

@@ -210,6 +210,7 @@ def _run_row(run) -> dict:
         "double_scale": str(tags.get("protocol.double_scale", "")).lower() == "true",
         "device": _none(tags.get("srbench.device")),
         "device_name": _none(tags.get("srbench.device_name")) or _none(tags.get("srbench.device")),
+        "measure_out": schema.measure_out_label(tags),
         "start_time": int(run.info.start_time or 0),
         "end_time": int(run.info.end_time or 0),
     }
@@ -320,7 +321,7 @@ def read_training(store: Store, name: str = "training", sweeps: bool = False) ->
             "sweep": tags.get("srbench.sweep", ""), "budget": tags.get("srbench.budget", ""),
             "baseline": str(tags.get("srbench.baseline", "")).lower() in ("1", "true", "yes"),
             "model": _none(tags.get("srbench.model") or run.data.params.get("model")),
-            "label": _none(tags.get("srbench.label")),
+            "label": _none(tags.get("srbench.label")), "measure_out": schema.measure_out_label(tags),
             "start_time": int(run.info.start_time or 0), "end_time": int(run.info.end_time or 0),
             "params_": dict(run.data.params), "metrics_": dict(run.data.metrics),
         })

@@ -325,7 +325,8 @@ def _fit_limits(lo: float, hi: float, values, radii_pt, length_pt: float, margin
 
 
 def bubble_figure(points: list[dict], *, dataset: str, scale: int, bicubic_psnr: float | None = None,
-                  protocol: str = "standard", bn_mode: str = "eval", variants: bool = False):
+                  protocol: str = "standard", bn_mode: str = "eval", variants: bool = False,
+                  measure_out: str = "720x1280"):
     """PSNR against Mult-Adds (log x, ticks as plain numbers), bubble area proportional to parameters, in the style
     of CARN's chart; returns the Figure.
 
@@ -335,6 +336,7 @@ def bubble_figure(points: list[dict], *, dataset: str, scale: int, bicubic_psnr:
     drawn (one bubble per model); ``variants=True`` adds the other weights (``*_half``, trained runs) and BN modes.
     Every label sits next to its own bubble or is joined to it by a leader line, and no two labels overlap
     (:func:`place_labels`). Measured bicubic (no Mult-Adds) is a dashed line, or a note when outside the range.
+    Mult-Adds are for the ``measure_out`` output (``HxW``, named on the x axis).
     Artists carry gids: ``bubble-<i>`` (the disc), ``bubble-label-<i>``, ``bubble-leader-<i>``."""
     plt = _plt()
     pts = [p for p in points if p.get("mult_adds_g") and p["mult_adds_g"] > 0 and p.get("params")
@@ -345,7 +347,8 @@ def bubble_figure(points: list[dict], *, dataset: str, scale: int, bicubic_psnr:
     pmax = max([p["params"] for p in pts], default=1e6)
     area = 1000.0 / max(pmax, 1.5e6)  # points^2 per parameter: one scale whatever the models (CARN: ~1000)
     radii_pt = _draw_bubbles(ax, pts, area)
-    _bubble_axes(ax, pts, dataset=dataset, scale=scale, protocol=protocol, bn_mode=bn_mode, variants=variants)
+    _bubble_axes(ax, pts, dataset=dataset, scale=scale, protocol=protocol, bn_mode=bn_mode, variants=variants,
+                 measure_out=measure_out)
     _bubble_legends(fig, ax, pts, pmax, area)
     _fit_bubbles(fig, ax, pts, radii_pt)
     obstacles = _bicubic_line(fig, ax, pts, bicubic_psnr)
@@ -377,7 +380,7 @@ def _draw_bubbles(ax, pts: list[dict], area: float) -> list[float]:
 
 
 def _bubble_axes(ax, pts: list[dict], *, dataset: str, scale: int, protocol: str, bn_mode: str,
-                 variants: bool) -> None:
+                 variants: bool, measure_out: str) -> None:
     """Log x axis with plain-number ticks, limits around the points, labels, title and grid."""
     ax.set_xscale("log")
     xs = [p["mult_adds_g"] for p in pts]
@@ -387,7 +390,7 @@ def _bubble_axes(ax, pts: list[dict], *, dataset: str, scale: int, protocol: str
         span = max(max(ys) - min(ys), 0.3)
         ax.set_ylim(min(ys) - 0.3 * span, max(ys) + 0.3 * span)
     _plain_log_axis(ax.xaxis)
-    ax.set_xlabel("Mult-Adds (G, 1280x720 output; log scale)")
+    ax.set_xlabel(f"Mult-Adds (G, {measure_out} output; log scale)")
     ax.set_ylabel(f"PSNR (dB), {dataset} x{scale}")
     ax.set_title(f"PSNR versus Mult-Adds, {dataset} x{scale}, protocol {protocol}"
                  + ("" if variants else f" (released models, BN {bn_mode})"))
@@ -504,10 +507,10 @@ def _bubble_labels(fig, ax, pts: list[dict], radii_pt: list[float], obstacles: l
 
 def bubble_chart(points: list[dict], *, dataset: str, scale: int, out_dir: Path, stem: str,
                  bicubic_psnr: float | None = None, protocol: str = "standard", bn_mode: str = "eval",
-                 variants: bool = False) -> list[Path]:
+                 variants: bool = False, measure_out: str = "720x1280") -> list[Path]:
     """:func:`bubble_figure`, written as ``<stem>.png`` and ``<stem>.pdf``."""
     return save(bubble_figure(points, dataset=dataset, scale=scale, bicubic_psnr=bicubic_psnr, protocol=protocol,
-                              bn_mode=bn_mode, variants=variants), out_dir, stem)
+                              bn_mode=bn_mode, variants=variants, measure_out=measure_out), out_dir, stem)
 
 
 # ------------------------------------------------------------------------------------------------------- crop grids

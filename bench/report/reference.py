@@ -14,6 +14,8 @@ BICUBIC_SOURCE = "bicubic as printed in the CARN paper's comparison table"
 ECDN_TABLE1_SOURCE = "ECDN report, Table 1"
 
 SCALES = (2, 3, 4)
+#: the output size (height x width, as the ``srbench.measure_out`` tag writes it) of every published Mult-Adds: 720p
+PUBLISHED_MEASURE_OUT = "720x1280"
 DATASETS = ("Set5", "Set14", "B100", "Urban100")
 
 

@@ -112,6 +112,13 @@ def protocol_note(bench: Benchmark, protocol: str) -> str:
             + "; ".join(gray_text.get(g, f"gray={g}") for g in grays) + ").")
 
 
+def measured_at(frame: pd.DataFrame) -> str | None:
+    """The one output size (``HxW``, tag ``srbench.measure_out``) the rows' Mult-Adds, latency and memory were
+    measured at, for the column headers; None when the rows differ (then each row names its own)."""
+    sizes = sorted(set(frame["measure_out"])) if "measure_out" in frame and len(frame) else [schema.LEGACY_MEASURE_OUT]
+    return sizes[0] if len(sizes) == 1 else None
+
+
 def _pub_cell(pub: ref.Published, key) -> str:
     if key not in pub.scores:
         return DASH
@@ -139,7 +146,8 @@ def paper_table(bench: Benchmark, protocol: str, name: str = "paper_table",
         madds = {int(s): m for s, m in c[["scale", "mult_adds_g"]].itertuples(index=False)}
         data.append((_label(r), ident, vals, params, madds, _runs(r)))
 
-    header = [("", "Model"), ("", "Params")] + [("Mult-Adds", f"x{s}") for s in scales] + \
+    at = measured_at(cells)
+    header = [("", "Model"), ("", "Params")] + [(f"Mult-Adds (G, {at or 'per row'} out)", f"x{s}") for s in scales] + \
              [(d, f"x{s}") for d, s in cols] + [("", "Run")]
     rows, csv_rows = [], []
     psnr_marks = {col: marks([d[2].get(col, (None, None))[0] for d in data], 2) for col in cols}
@@ -149,7 +157,8 @@ def paper_table(bench: Benchmark, protocol: str, name: str = "paper_table",
         rec = {"model": label, "arch": ident[0], "weights": ident[1], "group": ident[2], "bn_mode": ident[3],
                "protocol": protocol, "source": "measured", "params": params[0] if len(params) == 1 else None}
         for s in scales:
-            rec[f"mult_adds_g_x{s}"] = madds.get(s)
+            rec[schema.at_scale(schema.MULT_ADDS, s)] = madds.get(s)
+        rec["measure_out"] = measured_at(c)
         for col in cols:
             p, q = vals.get(col, (None, None))
             if _ok(p):
@@ -172,7 +181,8 @@ def paper_table(bench: Benchmark, protocol: str, name: str = "paper_table",
         rec = {"model": pub.name, "arch": pub.model, "weights": pub.weights or "", "group": "", "bn_mode": "",
                "protocol": "", "source": f"published: {pub.source}", "params": params[0] if params else None}
         for s in scales:
-            rec[f"mult_adds_g_x{s}"] = pub.mult_adds_g.get(s)
+            rec[schema.at_scale(schema.MULT_ADDS, s)] = pub.mult_adds_g.get(s)
+        rec["measure_out"] = ref.PUBLISHED_MEASURE_OUT
         for col in cols:
             p, q = pub.scores.get(col, (None, None))
             rec[f"{col[0]}_x{col[1]}_psnr"] = p
@@ -185,8 +195,9 @@ def paper_table(bench: Benchmark, protocol: str, name: str = "paper_table",
              "measured rows (on the printed values; ties share a mark; a column with a single measured value is not "
              "marked). Published rows are listed last and not marked: they come from their papers, not from this "
              "store.",
-             "Params: parameter count in thousands (the measured `params` metric). Mult-Adds: per image at 720p "
-             "(1280x720) output, as in the CARN paper.",
+             "Params: total parameter count in thousands (the measured `params` metric). Mult-Adds: per image for "
+             f"the output size (height x width) in the header ({at or 'differing between rows: see the CSV'}); the "
+             f"published rows are for {ref.PUBLISHED_MEASURE_OUT} (720p), as in the CARN paper.",
              "Run: the short MLflow run id(s) of the cell runs behind the row (one per scale)."]
     pubs = [p for p in published if any(k in p.scores for k in cols)]
     if pubs:
@@ -371,7 +382,7 @@ def ecdn_table1(bench: Benchmark, store: Store, protocol: str) -> tuple[Table | 
             lpips_sum, lpips_text = None, lpips_reason[0]
         c = _select(cells, model=ident[0], weights=ident[1], group=ident[2], bn_mode=ident[3], protocol=protocol,
                     scale=ECDN_SCALE)
-        params = c["params"].iloc[0] if not c.empty else None
+        params = c[schema.PARAMS_EFFECTIVE].iloc[0] if not c.empty else None  # the report counts those used
         published_params = ref.ECDN_TABLE1_PARAMS.get(ident[0])
         ttime = training_time(store, ident[1]) if ident[0] != "bicubic" else DASH
         runs = _runs(r)
@@ -386,13 +397,14 @@ def ecdn_table1(bench: Benchmark, store: Store, protocol: str) -> tuple[Table | 
                          "protocol": protocol, "lpips_sum": lpips_sum, "psnr_sum": psnr_sum, "ssim_sum": ssim_sum,
                          "n_images": n, "printed_psnr_score": printed[1] if printed else None,
                          "printed_lpips_score": printed[0] if printed else None,
-                         "params": int(params) if _ok(params) else None,
+                         "params_effective": int(params) if _ok(params) else None,
                          "params_published": published_params, "training_time": ttime, "runs": runs})
     if not rows:
         return None, ("ECDN Table 1 (protocol " + protocol + "): " + "; ".join(skipped)) if skipped else None
     header = [("", "Model"), ("", "LPIPS score"), ("", "PSNR score"), ("", "SSIM sum"), ("", "Images"),
               ("printed in the report", "PSNR score"), ("printed in the report", "LPIPS score"),
-              ("# parameter", "measured"), ("# parameter", "published"), ("", "Training time"), ("", "Run")]
+              ("# parameter (effective, all heads)", "measured"), ("# parameter (effective, all heads)", "published"),
+              ("", "Training time"), ("", "Run")]
     notes = [protocol_note(bench, protocol),
              f"Scores are SUMS over the {'+'.join(ECDN_SETS)} images at x{ECDN_SCALE} (119 images when complete; "
              "see the Images column) of the per-image values in the runs' `per_image/<Set>.csv` artifacts.",
@@ -406,7 +418,9 @@ def ecdn_table1(bench: Benchmark, store: Store, protocol: str) -> tuple[Table | 
              f"LPIPS: {lpips_reason[1]}." if lpips_reason else "LPIPS: sum of the per-image `lpips` column.",
              f"Printed scores: {ref.ECDN_TABLE1_PRINTED_SOURCE}, typed in from the report with their source, per "
              "released checkpoint (the `*_half` files are its 1-GPU-day rows).",
-             f"# parameter (published): {ref.ECDN_TABLE1_SOURCE} (calibration.md). Training time: from the linked "
+             "# parameter: the parameters some forward pass uses, over every scale's head (the measured "
+             f"`params_effective`; the report's count, e.g. 396,955 for ECDN-M, whose unused c4 is left out). "
+             f"Published: {ref.ECDN_TABLE1_SOURCE} (calibration.md). Training time: from the linked "
              "training run for `run:<id>` weights, else 'released checkpoint'."] + skipped
     return Table(name=f"ecdn_table1_{protocol}", title=f"ECDN report Table 1 in its own form — protocol {protocol}",
                  columns=header, rows=rows, csv=pd.DataFrame(csv_rows), notes=notes, align="llrrrrrrrll"), None
@@ -414,14 +428,19 @@ def ecdn_table1(bench: Benchmark, store: Store, protocol: str) -> tuple[Table | 
 
 # ------------------------------------------------------------------------------------------------------- efficiency
 def efficiency_table(bench: Benchmark, protocol: str, dataset: str = "Set14") -> Table | None:
-    """Params, effective params, Mult-Adds (720p output), latency (device named), peak memory, PSNR per Mult-Add."""
+    """Params (total, effective over all heads), Mult-Adds, latency (device named) and peak memory at the output size
+    they were measured at, PSNR per Mult-Add."""
     cells = bench.cells[bench.cells["protocol"] == protocol]
     if cells.empty:
         return None
     res = bench.results[bench.results["protocol"] == protocol]
-    header = [("", "Model"), ("", "Scale"), ("", "Params"), ("", "Effective params"), ("", "Mult-Adds (G)"),
-              ("Latency (ms)", "median"), ("Latency (ms)", "IQR"), ("", "Device"), ("", "Peak mem (MB)"),
-              ("", f"PSNR {dataset} (dB)"), ("", "PSNR / GMult-Adds"), ("", "Run")]
+    at = measured_at(cells)
+    out = f"{at} out" if at else "at Output"
+    header = [("", "Model"), ("", "Scale"), ("", "Params (total)"), ("", "Params (effective, all heads)")] + \
+             ([] if at else [("", "Output (HxW)")]) + \
+             [("", f"Mult-Adds (G, {out})"), (f"Latency (ms, {out})", "median"), (f"Latency (ms, {out})", "IQR"),
+              ("", "Device"), ("", f"Peak mem (MiB, {out})"), ("", f"PSNR {dataset} (dB)"),
+              ("", "PSNR / GMult-Adds"), ("", "Run")]
     rows, csv_rows = [], []
     for c in cells.itertuples(index=False):
         m = _select(res, model=c.model, weights=c.weights, group=c.group, bn_mode=c.bn_mode, scale=c.scale,
@@ -430,25 +449,31 @@ def efficiency_table(bench: Benchmark, protocol: str, dataset: str = "Set14") ->
         per_madd = psnr / c.mult_adds_g if _ok(psnr) and _ok(c.mult_adds_g) and c.mult_adds_g > 0 else None
         rows.append([c.label, f"x{c.scale}", f"{int(c.params):,}" if _ok(c.params) and c.params > 0 else DASH,
                      f"{int(c.params_effective):,}" if _ok(c.params_effective) and c.params_effective > 0 else DASH,
+                     *([] if at else [c.measure_out]),
                      fmt(c.mult_adds_g, 1) if _ok(c.mult_adds_g) and c.mult_adds_g > 0 else DASH,
                      fmt(c.latency_ms, 1), fmt(c.latency_iqr_ms, 1), c.device_name or DASH, fmt(c.peak_mem_mb, 1),
                      fmt(psnr, 2), fmt(per_madd, 3), c.short])
         csv_rows.append({"model": c.label, "arch": c.model, "weights": c.weights, "bn_mode": c.bn_mode,
                          "scale": c.scale, "params": c.params, "params_effective": c.params_effective,
-                         "mult_adds_g": c.mult_adds_g, "latency_ms": c.latency_ms, "latency_iqr_ms": c.latency_iqr_ms,
-                         "device": c.device_name, "peak_mem_mb": c.peak_mem_mb, f"psnr_{dataset}": psnr,
+                         "measure_out": c.measure_out, "mult_adds_g": c.mult_adds_g, "latency_ms": c.latency_ms,
+                         "latency_iqr_ms": c.latency_iqr_ms, "device": c.device_name, "peak_mem_mb": c.peak_mem_mb,
+                         f"psnr_{dataset}": psnr,
                          "psnr_per_gmult_add": per_madd, "run": c.short})
     order = sorted(range(len(rows)), key=lambda i: (csv_rows[i]["scale"],) + row_sort_key(
         csv_rows[i]["arch"], csv_rows[i]["weights"], "", csv_rows[i]["bn_mode"]))
     rows = [rows[i] for i in order]
     csv = pd.DataFrame([csv_rows[i] for i in order])
     notes = [protocol_note(bench, protocol),
-             "Params: all parameters of the (multi-scale) model; effective params: those used at this scale. "
-             "Mult-Adds: forward pass producing a 1280x720 output. Latency: median and interquartile range of the "
-             "timed repeats on the named device (compare latencies only within one device and one run).",
+             "Params (total): all parameters of the (multi-scale) model; params (effective, all heads): those some "
+             "forward pass at any of its scales uses (the ECDN report's count). Mult-Adds, latency and peak memory: "
+             "one forward pass producing the output size (height x width) "
+             f"{f'in the headers ({at})' if at else 'in the Output column'}. "
+             "Latency: median and interquartile range of the timed repeats on the named device (compare latencies "
+             "only within one device and one run). Peak memory: MiB (2^20 bytes) of the pass's live tensors at their "
+             "peak (activations, workspace and output; not the weights).",
              f"PSNR / GMult-Adds: the PSNR on {dataset} at the row's scale divided by the Mult-Adds in G."]
     return Table(name="efficiency", title=f"Efficiency — protocol {protocol}", columns=header, rows=rows, csv=csv,
-                 notes=notes, align="llrrrrrlrrrl")
+                 notes=notes, align="llrr" + ("" if at else "l") + "rrrlrrrl")
 
 
 # ---------------------------------------------------------------------------------------------------- BN mode table
@@ -593,7 +618,9 @@ def ablation_table(store: Store, experiment: str, sweep_name: str, sweep: pd.Dat
         return None
     varying, primary, pts = ablation_points(sweep)
     datasets = _sweep_datasets(pts)
-    header = [("", "Point"), ("", "Params"), ("", "Mult-Adds (G)"), ("", "Latency (ms)")]
+    at = measured_at(pts)
+    out = f"{at} out" if at else "per point: see the CSV"
+    header = [("", "Point"), ("", "Params"), ("", f"Mult-Adds (G, {out})"), ("", f"Latency (ms, {out})")]
     for d in datasets:
         header += [(d, "PSNR/SSIM"), (d, "Δ PSNR vs baseline [95% CI]")]
     header.append(("", "Run"))
@@ -605,7 +632,8 @@ def ablation_table(store: Store, experiment: str, sweep_name: str, sweep: pd.Dat
         row = [label, f"{int(m['params']):,}" if _ok(m.get("params")) else DASH, fmt(m.get("mult_adds_g"), 2),
                fmt(m.get("latency_ms"), 1)]
         rec = {"point": p["point"], "baseline": bool(p["is_baseline"]), **p["values"], "params": m.get("params"),
-               "mult_adds_g": m.get("mult_adds_g"), "latency_ms": m.get("latency_ms")}
+               "measure_out": p.get("measure_out"), "mult_adds_g": m.get("mult_adds_g"),
+               "latency_ms": m.get("latency_ms")}
         for d in datasets:
             pk = _psnr_key(m, d)
             sk = pk.replace("psnr_", "ssim_", 1) if pk else None

@@ -2,7 +2,8 @@
 
 A cell is one (model, weights, BN mode, scale) evaluated on a list of datasets. Its key hashes everything that can
 change its numbers: the model and build arguments, the weights' sha256, every protocol knob, the content fingerprint
-of each dataset's HR and LR files, the measurement settings and device, and the code version (a hash of the import closure
+of each dataset's HR and LR files, the measurement settings and device (GPU model, or CPU model and thread count), the
+library versions (:func:`srbench.eval.environment.measurement_environment`), and the code version (a hash of the import closure
 of the measurement package ``srbench.eval``, so editing the README does not invalidate results but editing a metric does).
 The sources are hashed as syntax trees without docstrings, so comments, docstrings and formatting do not count.
 """

@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 from srbench.track import tracking
 from srbench.track.cells import cell_key, code_version
 from srbench.eval.device import describe_device, resolve_device
+from srbench.eval.environment import measurement_environment
 from srbench.core.errors import SrbenchError
 from srbench.eval.cell import CostSettings, measure_cell
 from srbench.eval.evaluate import DatasetResult
@@ -99,6 +100,7 @@ def _identity(cell: Cell, protocol, device: torch.device, exp: Experiment) -> di
         "weights_sha256": cell.weights.sha256, "scale": cell.scale, "protocol": protocol.as_dict(),
         "datasets": {d: dataset_fingerprint(d, cell.scale, protocol.lr_source) for d in cell.datasets},
         "measure": to_mapping(exp.measure), "device": describe_device(device), "code": code_version(),
+        "environment": measurement_environment(),
         "crops": sorted(f"{c['dataset']}/{c['image']}" for c in exp.crops
                         if c.get("scale") == cell.scale and c.get("dataset") in cell.datasets),
         **_extra_identity(cell.entry),
@@ -242,6 +244,7 @@ def run_tags(device: torch.device, protocol) -> dict[str, str]:
             "srbench.threads": str(torch.get_num_threads()), "srbench.torch": torch.__version__,
             "srbench.git_commit": tracking.git_commit(), "srbench.code_version": code_version(),
             "srbench.host": socket.gethostname(), "srbench.pid": str(os.getpid()),
+            **{f"srbench.env.{k}": v for k, v in measurement_environment().items()},
             **{f"protocol.{k}": str(v) for k, v in protocol.as_dict().items()}}
 
 

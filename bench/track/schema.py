@@ -6,9 +6,14 @@ LPIPS is declared), ``n_images.<id>``, ``forward_s.<id>`` (seconds in forward pa
 
 Per cell, the complexity figures (one definition each, see :mod:`srbench.models.complexity`):
 ``params`` (every parameter), ``params_effective`` (parameters that some forward pass at any of the model's scales
-uses: the ECDN report's count), ``mult_adds_g`` (G multiply-accumulates at the run's output size, tag
-``srbench.measure_out``, e.g. ``720x1280``), ``latency_ms`` / ``latency_iqr_ms`` (median and IQR of the timed
-forward passes at that size) and ``peak_mem_mb`` (MiB above the memory held before the pass).
+uses, all heads: the ECDN report's count, 396,955 for ECDN-M), ``mult_adds_g`` (G multiply-accumulates at the run's
+output size, tag ``srbench.measure_out``, height x width, e.g. ``720x1280``), ``latency_ms`` / ``latency_iqr_ms``
+(median and IQR of the timed forward passes at that size) and ``peak_mem_mb`` (MiB, 2**20 bytes: the most memory
+the live tensors of one forward pass at that size occupy at once, see :mod:`srbench.eval.memory`).
+Where several scales are shown side by side (``srbench models``, the paper table's CSV) a figure at one scale is
+named with it (:func:`at_scale`): ``params_x4`` (parameters a forward pass at x4 uses: 276,315 for ECDN-M),
+``mult_adds_g_x4``. Every label names its unit and, for Mult-Adds, latency and memory, the output size
+(:func:`measure_out_label`).
 
 Runs logged before these names were fixed use the same keys; older runs without ``srbench.measure_out`` were all
 measured at 720x1280, which is what readers assume for them (:data:`LEGACY_MEASURE_OUT`).
@@ -63,6 +68,11 @@ def find_dataset_metric(metrics: dict, what: str, dataset: str) -> str | None:
         if parsed and parsed[0] == what and parsed[2] == dataset:
             return key
     return None
+
+
+def at_scale(name: str, scale: int) -> str:
+    """The name of figure ``name`` at one scale, where several scales are shown: ``params_x4``, ``mult_adds_g_x2``."""
+    return f"{name}_x{scale}"
 
 
 def measure_out_label(tags: dict) -> str:

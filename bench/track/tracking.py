@@ -9,11 +9,12 @@ Parent run (one per ``srbench benchmark`` invocation): tags ``srbench.kind=bench
 artifact ``experiment.yaml`` (the resolved experiment).
 
 Cell run (child of a parent, one per model x weights x BN mode x scale): tag ``srbench.kind=cell`` and
-``srbench.cell_key`` (hash of weights checksum, protocol, dataset fingerprints and code version);
-tags ``srbench.{model,arch,weights,weights_sha256,label,scale,bn_mode,device,device_name,torch,git_commit,
-code_version,datasets}`` and ``protocol.<knob>`` for every knob; params ``model, weights, scale, group, protocol,
-bn_mode``; metrics ``psnr_<color>.<Set>``, ``ssim_<color>.<Set>``, ``n_images.<Set>``, ``forward_s.<Set>``,
-``params``, ``params_effective``, ``mult_adds_g``, ``latency_ms``, ``latency_iqr_ms``, ``peak_mem_mb``;
+``srbench.cell_key`` (hash of weights checksum, protocol, dataset fingerprints, device, library versions and code
+version); tags ``srbench.{model,arch,weights,weights_sha256,label,scale,bn_mode,device,device_name,torch,git_commit,
+code_version,datasets,measure_out}``, ``srbench.env.<library>`` (versions) and ``protocol.<knob>`` for every knob;
+params ``model, weights, scale, group, protocol, bn_mode``; metrics ``psnr_<color>.<Set>``, ``ssim_<color>.<Set>``,
+``n_images.<Set>``, ``forward_s.<Set>``, ``params``, ``params_effective``, ``mult_adds_g``, ``latency_ms``,
+``latency_iqr_ms``, ``peak_mem_mb`` (names and definitions: :mod:`srbench.track.schema`);
 artifacts ``per_image/<Set>.csv`` (name, psnr, ssim, forward_s, gray). Also ``srbench.{ensemble,tile,inference}``
 (and ``srbench.tile_overlap``, ``srbench.weights_key``, ``srbench.model_code`` where they apply; see
 :mod:`srbench.eval.inference`, :mod:`srbench.models.external`). A folder scored by ``srbench score`` is a cell run

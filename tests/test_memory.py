@@ -1,0 +1,58 @@
+"""Peak memory means what the column says: the live tensors of one forward pass, whatever ran before (issue 11,
+item 15). Small outputs only (64x64 and 128x128), so the whole file takes a few seconds."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from srbench.eval.memory import _live_peak_bytes, measure_peak_memory_mb
+from srbench.eval.weights import prepare_model
+from srbench.models import create_model
+
+CPU = torch.device("cpu")
+SMALL, LARGE = (64, 64), (128, 128)  # 4x the area
+
+
+@pytest.fixture(scope="module")
+def models():
+    return {name: prepare_model(create_model(name)) for name in ("bicubic", "carn_m", "ecdn_m")}
+
+
+def _peak(model, out_hw, scale=4):
+    return measure_peak_memory_mb(model, scale, CPU, out_hw=out_hw)
+
+
+def test_running_peak_of_allocations_and_frees():
+    # hand-made timeline: +4 +6 (10 live) -4 +3 (9) -6 -3; the peak is 10, whatever order the list is given in
+    events = [(3, -4), (1, 4), (2, 6), (4, 3), (6, -3), (5, -6)]
+    assert _live_peak_bytes(events) == 10
+    assert _live_peak_bytes([]) == 0
+
+
+def test_reproducible_and_independent_of_earlier_models(models):
+    first = _peak(models["carn_m"], SMALL)
+    _peak(models["ecdn_m"], LARGE)  # a larger pass in between must leave no trace
+    big = torch.empty(64 * 2**20, dtype=torch.uint8)  # nor memory held (or freed) around the pass
+    del big
+    assert _peak(models["carn_m"], SMALL) == first
+
+
+def test_scales_with_output_area(models):
+    for name in ("carn_m", "ecdn_m"):
+        small, large = _peak(models[name], SMALL), _peak(models[name], LARGE)
+        assert 3 < large / small < 5, name
+
+
+def test_at_least_the_tensors_that_must_coexist(models):
+    # the last convolution reads the 64-channel HR feature map while writing the 3-channel output: both are live
+    h, w = SMALL
+    assert _peak(models["carn_m"], SMALL) * 2**20 >= (64 + 3) * h * w * 4
+    # bicubic holds at least its float32 output and far less than a network
+    assert 3 * h * w * 4 <= _peak(models["bicubic"], SMALL) * 2**20
+    assert _peak(models["bicubic"], SMALL) < _peak(models["carn_m"], SMALL) / 4
+
+
+def test_different_models_differ(models):
+    # other architectures, other live tensors (CARN-M 2.125 MiB, ECDN-M 2.3125 MiB at this size when written)
+    assert _peak(models["ecdn_m"], SMALL) != _peak(models["carn_m"], SMALL)
