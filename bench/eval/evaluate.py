@@ -59,7 +59,7 @@ class DatasetResult:
 
 def to_tensor(img_u8: np.ndarray, device: torch.device | str) -> torch.Tensor:
     """HxWx3 uint8 -> 1x3xHxW float in [0, 1] on ``device``, in channels-last memory format (see srbench.eval.weights.prepare_model)."""
-    x = torch.from_numpy(np.ascontiguousarray(img_u8)).permute(2, 0, 1).unsqueeze(0).float().div_(255)
+    x = torch.from_numpy(np.array(img_u8, order="C")).permute(2, 0, 1).unsqueeze(0).float().div_(255)
     return x.to(device).contiguous(memory_format=torch.channels_last)
 
 
