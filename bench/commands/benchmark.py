@@ -33,7 +33,9 @@ def run(args) -> int:
     from srbench.track.experiment import load_experiment, narrow
     from srbench.track.runner import run_benchmark
     from srbench.report.summary import write_summary
+    from srbench.commands.outputs import check_writable
 
+    check_writable(args.summary, "--summary")
     exp = narrow(load_experiment(args.experiment), models=args.models, datasets=args.datasets, scales=args.scales,
                  device=args.device)
     outcomes = run_benchmark(exp, experiment_file=args.experiment, tracking_uri=args.tracking_uri, force=args.force,
