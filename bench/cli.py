@@ -3,14 +3,20 @@
 Each command module defines ``register(subparsers)`` (cheap: it only declares arguments) and does its heavy imports
 inside its handler, so ``srbench --help`` answers at once. A :class:`srbench.core.errors.SrbenchError` is printed as one
 line, ``error: ...``, with exit status 2; Ctrl-C exits with 130 after the command has saved what it finished.
+SIGTERM (``kill``, a scheduler's stop, a container shutdown) is handled exactly like Ctrl-C: the current SIGINT
+handler runs (the trainer's finishes its step and checkpoints), unfinished runs are marked KILLED, the same message
+says that rerunning resumes, and the exit status is 143.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
+import signal
 import sys
+import threading
 
 from srbench.core.errors import SrbenchError
 
@@ -29,18 +35,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """While the block runs (in the main thread), SIGTERM is delivered to whatever handles SIGINT at that moment
+    (``KeyboardInterrupt`` by default, the trainer's graceful stop while it trains); yields a dict whose
+    ``"signal"`` is set to SIGTERM once one arrived."""
+    seen: dict = {"signal": None}
+    if threading.current_thread() is not threading.main_thread():
+        yield seen
+        return
+
+    def on_term(signum, frame):
+        seen["signal"] = signum
+        handler = signal.getsignal(signal.SIGINT)
+        if callable(handler):
+            handler(signal.SIGINT, frame)
+        else:  # SIG_IGN / SIG_DFL set by someone else: stop like an uncaught Ctrl-C would
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield seen
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("DO_NOT_TRACK", "true")
     args = build_parser().parse_args(argv)
-    try:
-        return int(args.handler(args) or 0)
-    except SrbenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: finished work is saved; run the same command again to resume", file=sys.stderr)
-        return 130
+    with sigterm_as_interrupt() as seen:
+        try:
+            return int(args.handler(args) or 0)
+        except SrbenchError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            what = "terminated (SIGTERM)" if seen["signal"] else "interrupted"
+            print(f"{what}: finished work is saved; run the same command again to resume", file=sys.stderr)
+            return 143 if seen["signal"] else 130
 
 
 if __name__ == "__main__":

@@ -35,7 +35,9 @@ def run(args) -> int:
     from srbench.track.experiment import load_experiment, narrow, with_weights_key
     from srbench.track.runner import run_benchmark
     from srbench.report.summary import write_summary
+    from srbench.commands.outputs import check_writable
 
+    check_writable(args.summary, "--summary")
     exp = narrow(load_experiment(args.experiment), models=args.models, datasets=args.datasets, scales=args.scales,
                  device=args.device)
     if args.weights_key:

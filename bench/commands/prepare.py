@@ -18,8 +18,10 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from srbench.commands.outputs import check_writable
     from srbench.data.prepare import prepare
 
+    check_writable(args.output, "-o")
     path, built = prepare(args.source, args.output, tuple(args.scales), force=args.force)
     print(f"{'wrote' if built else 'up to date:'} {path}")
     return 0

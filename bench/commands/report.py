@@ -34,9 +34,11 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from srbench.core.errors import SrbenchError
     from srbench.report.build import generate
+    from srbench.commands.outputs import check_writable
 
     if args.resamples < 100:
         raise SrbenchError(f"--resamples {args.resamples}: use at least 100")
+    check_writable(args.out, "--out", folder=True)
     report = generate(experiment=args.experiment, uri=args.tracking_uri, out=args.out, dataset=args.dataset,
                       scale=args.scale, crops=args.crop, reference=args.reference, protocol=args.protocol,
                       train_runs=args.train_runs, n_resamples=args.resamples, seed=args.seed,

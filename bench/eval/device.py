@@ -23,6 +23,9 @@ def resolve_device(spec: str = "auto") -> torch.device:
         device = torch.device(spec)
     except RuntimeError as exc:
         raise SrbenchError(f"unknown device {spec!r}; use auto, cpu, cuda, cuda:N or mps") from exc
+    if device.type not in ("cpu", "cuda", "mps"):  # meta (no data), xpu, hpu...: nothing srbench can measure on
+        raise SrbenchError(f"device {spec!r} is not a compute device srbench supports; use auto, cpu, cuda, cuda:N "
+                           "or mps")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SrbenchError(f"device {spec!r} requested but this torch ({torch.__version__}) sees no CUDA GPU; "
                            "use --device cpu or auto")

@@ -86,7 +86,7 @@ class Store:
     def __post_init__(self) -> None:
         from srbench.track.tracking import client, tracking_uri
         self.uri = tracking_uri(self.uri)
-        self._client = client(self.uri)
+        self._client = client(self.uri, write=False)  # reading only: a read-only store will do
 
     @property
     def client(self):

@@ -88,10 +88,21 @@ class Experiment:
     crops: list[dict] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        from srbench.track.tracking import check_experiment_name
+
+        check_experiment_name(self.name, "name")
+        for key in ("models", "datasets", "scales"):
+            if not getattr(self, key):
+                raise SrbenchError(f"{key}: the list is empty, so the experiment would do nothing; list at least one"
+                                   + (" (or drop the key for the default)" if key != "models" else ""))
         if self.protocol not in PRESETS:
             raise SrbenchError(f"protocol {self.protocol!r} is not a preset{suggest(self.protocol, PRESETS)}; "
                                f"known: {', '.join(PRESETS)}")
         for entry in self.models:
+            for key in ("datasets", "scales", "bn_modes"):
+                if getattr(entry, key) is not None and not getattr(entry, key):
+                    raise SrbenchError(f"model {entry.model}: {key} is an empty list, so the entry would do nothing; "
+                                       f"list at least one or drop the key for the default")
             if entry.protocol is not None and entry.protocol not in PRESETS:
                 raise SrbenchError(f"model {entry.model}: protocol {entry.protocol!r} is not a preset"
                                    f"{suggest(entry.protocol, PRESETS)}; known: {', '.join(PRESETS)}")
@@ -117,7 +128,11 @@ def load_experiment(path: str | Path) -> Experiment:
 
 def narrow(exp: Experiment, *, models: list[str] | None = None, datasets: list[str] | None = None,
            scales: list[int] | None = None, device: str | None = None) -> Experiment:
-    """Apply command-line overrides: keep only the named models (by model or weights name), datasets and scales."""
+    """Apply command-line overrides: keep only the named models (by model or weights name), datasets and scales.
+
+    An entry whose own ``datasets``/``scales`` share nothing with the narrowing is dropped; narrowing that leaves
+    nothing to run at all is an error naming the options, never a silent no-op.
+    """
     entries = list(exp.models)
     if models:
         known = {e.model for e in entries} | {e.weights for e in entries if e.weights}
@@ -131,6 +146,12 @@ def narrow(exp: Experiment, *, models: list[str] | None = None, datasets: list[s
         return values if values is None or not keep else [v for v in values if v in keep]
 
     entries = [replace(e, datasets=cut(e.datasets, datasets), scales=cut(e.scales, scales)) for e in entries]
+    entries = [e for e in entries if e.datasets != [] and e.scales != []]
+    if not entries:
+        given = " ".join(f"--{k} {' '.join(map(str, v))}" for k, v in
+                         (("models", models), ("datasets", datasets), ("scales", scales)) if v)
+        raise SrbenchError(f"{given}: no model entry of experiment {exp.name!r} is left to run (their own datasets "
+                           "and scales share nothing with these); widen the selection")
     return replace(exp, models=entries, datasets=list(datasets) if datasets else exp.datasets,
                    scales=list(scales) if scales else exp.scales, device=device or exp.device)
 

@@ -23,11 +23,17 @@ def resolve_run_weights(spec: str, *, dest: str | os.PathLike | None = None) -> 
 
     The build kwargs come from the run's params: ``{"model": name, "group": g, "scales": s}`` with ``scales`` an int
     for a single-scale run and ``(2, 3, 4)`` for a multi-scale one (``create_model(**kwargs)``-ready once ``model``
-    is popped). ``final`` (default) needs a FINISHED run; ``best`` exists as soon as a validation has run. The file is
-    downloaded to ``dest`` (default ``<store>/weights/runs/<run_id>/``) and checked against the run's sha256 tag.
+    is popped). ``final`` (default) needs a FINISHED run; ``best`` exists as soon as a validation has run.
+
+    The file is cached as ``<dest>/<sha256>.pth`` (default ``dest``: ``<store>/cache/run_weights``), named by the
+    content the run's sha256 tag declares: a cached file with that content is used without downloading; otherwise
+    the artifact is downloaded beside it, checked against the tag, and only then renamed into place (replacing only a
+    file that does not hold the content its name says, i.e. a damaged cache entry).
     """
+    import tempfile
+
     from srbench.core.hashing import sha256_file
-    from srbench.core.store import weights_dir
+    from srbench.core.store import store_root
     from srbench.track import tracking
 
     m = _RUN_SPEC.fullmatch(spec.strip())
@@ -52,22 +58,29 @@ def resolve_run_weights(spec: str, *, dest: str | os.PathLike | None = None) -> 
     if expected is None:
         raise SrbenchError(f"weights {spec}: run {run_id} logged no {which} weights"
                            + (" (it ran no validation)" if which == "best" else ""))
-    folder = Path(dest) if dest is not None else weights_dir() / "runs" / run_id
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        local = Path(client.download_artifacts(run_id, f"weights/{which}.pth", str(folder)))
-    except Exception as exc:  # noqa: BLE001
-        raise SrbenchError(f"weights {spec}: cannot download weights/{which}.pth ({str(exc).splitlines()[0][:160]})"
-                           ) from None
-    digest = sha256_file(local)
-    if digest != expected:
-        raise SrbenchError(f"{local}: sha256 {digest} differs from the run's tag {expected}; the artifact is "
-                           f"corrupt or was replaced")
+    if not re.fullmatch(r"[0-9a-f]{64}", expected):
+        raise SrbenchError(f"weights {spec}: run {run_id} has a malformed srbench.weights_sha256.{which} tag "
+                           f"{expected!r}")
+    folder = Path(dest) if dest is not None else store_root() / "cache" / "run_weights"
+    local = folder / f"{expected}.pth"
+    if not (local.is_file() and sha256_file(local) == expected):
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=folder, prefix=".download-") as tmp:
+            try:
+                fetched = Path(client.download_artifacts(run_id, f"weights/{which}.pth", tmp))
+            except Exception as exc:  # noqa: BLE001
+                raise SrbenchError(f"weights {spec}: cannot download weights/{which}.pth "
+                                   f"({str(exc).splitlines()[0][:160]})") from None
+            digest = sha256_file(fetched)
+            if digest != expected:
+                raise SrbenchError(f"weights {spec}: the downloaded weights/{which}.pth has sha256 {digest}, not the "
+                                   f"run's tag {expected}; the artifact is corrupt or was replaced")
+            os.replace(fetched, local)
     scale = int(params.get("scale", "0"))
     group = params.get("group")
     build = {"model": params["model"], "group": int(group) if group not in (None, "None") else None,
              "scales": scale if scale else (2, 3, 4)}
-    return local, digest, build
+    return local, expected, build
 
 
 def resolve_weights(spec: str | None, model: str) -> ResolvedWeights:

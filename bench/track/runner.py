@@ -5,7 +5,10 @@ reused for all its scales and BN modes. A cell whose key (see :mod:`srbench.trac
 MLflow experiment is reused, not recomputed (``force=True`` recomputes). A cell run is marked FINISHED only after all
 of its metrics and artifacts are logged, so an interrupted benchmark never leaves a run that reads as complete; its
 leftovers (a FAILED/KILLED run, or a RUNNING run whose process on this host is gone) are deleted by the next
-invocation before the cell is redone, so every cell is present exactly once.
+invocation before the cell is redone, so every cell is present exactly once. Benchmarks running at once on one
+store claim a cell before computing it (:mod:`srbench.track.claims`) and re-check for a FINISHED run once they hold
+the claim, so no cell is computed twice: a cell another process holds is left for a second pass, which waits for the
+claim and then reuses that process's run.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import yaml
 from tqdm.auto import tqdm
 
 from srbench.track import tracking
+from srbench.track.claims import CellClaims, pid_alive as _pid_alive
 from srbench.track.cells import cell_key, code_version
 from srbench.eval.device import describe_device, resolve_device
 from srbench.eval.environment import measurement_environment
@@ -83,6 +87,9 @@ def plan(exp: Experiment) -> tuple[list[Cell], list[CellOutcome]]:
             continue
         for name in datasets:
             resolve_dataset(name)  # missing dataset -> SrbenchError before any work
+            key = dataset_id(name)  # a key MLflow rejects -> SrbenchError now, not after the dataset is scored
+            tracking.check_keys([*(schema.dataset_metric(w, key, "rgb") for w in schema.PER_DATASET),
+                                 f"srbench.dataset_fingerprint.{key}"], f"dataset {name}")
         for scale in scales:
             if scale not in weights.scales:
                 skipped.append(CellOutcome(entry.display, scale, "-", "skipped",
@@ -128,16 +135,6 @@ def _extra_tags(entry: ModelEntry) -> dict[str, str]:
     if code:
         tags["srbench.model_code"] = code
     return tags
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @tracking.retrying
@@ -299,27 +296,49 @@ def run_benchmark(exp: Experiment, *, experiment_file: str | None = None, tracki
         resolved.write_text(yaml.safe_dump(to_mapping(exp), sort_keys=False))
         tracking.retrying(client.log_artifact)(parent_id, str(resolved))
     built: dict[tuple, torch.nn.Module] = {}
+    claims = CellClaims(client, experiment_id)
+    started_ms = int(parent.info.start_time)
+
+    def reusable(done) -> bool:  # with --force, only a run made since this invocation started (by a concurrent one)
+        return done is not None and (not force or done.info.start_time >= started_ms)
+
     try:
-        bar = tqdm(cells, desc="cells", unit="cell", disable=not progress)
-        for cell in bar:
-            bar.set_description(f"{cell.entry.display} x{cell.scale} bn={cell.bn_mode}")
-            cell_protocol = get_protocol(cell.entry.protocol or exp.protocol, bn_mode=cell.bn_mode)
-            key = cell_key(**_identity(cell, cell_protocol, device, exp))
-            done = _finished_or_clean(client, experiment_id, key)
-            if done is not None and not force:
-                outcomes.append(CellOutcome(cell.entry.display, cell.scale, cell.bn_mode, "cached", done.info.run_id,
-                                            dict(done.data.metrics)))
-                continue
-            entry = cell.entry  # models are cached by content, never by name
-            scales = tuple(sorted({c.scale for c in cells if c.entry is entry}))
-            model_id = (entry.model, cell.weights.sha256, entry.group, entry.weights_key, entry.inference, scales)
-            if model_id not in built:
-                built.clear()  # one network in memory at a time
-                built[model_id] = load_eval_model(entry.model, cell.weights, device=device, group=entry.group,
-                                                  scales=scales, weights_key=entry.weights_key,
-                                                  inference=entry.inference)
-            outcomes.append(_run_cell(cell, built[model_id], exp, cell_protocol, device, client, experiment_id,
-                                      parent_id, key, progress))
+        bar = tqdm(total=len(cells), desc="cells", unit="cell", disable=not progress)
+        results: dict[int, CellOutcome] = {}
+        pending = list(enumerate(cells))
+        for wait in (False, True):  # cells another process is computing are left for a second pass that waits
+            deferred = []
+            for i, cell in pending:
+                bar.set_description(f"{cell.entry.display} x{cell.scale} bn={cell.bn_mode}")
+                cell_protocol = get_protocol(cell.entry.protocol or exp.protocol, bn_mode=cell.bn_mode)
+                key = cell_key(**_identity(cell, cell_protocol, device, exp))
+                done = _finished_or_clean(client, experiment_id, key)
+                if not reusable(done):
+                    with claims.hold(key, wait=wait) as held:  # a claim, so that concurrent benchmarks compute
+                        if not held:                            # each cell once
+                            deferred.append((i, cell))
+                            continue
+                        done = _finished_or_clean(client, experiment_id, key)  # finished by the claim's last holder?
+                        if not reusable(done):
+                            entry = cell.entry  # models are cached by content, never by name
+                            scales = tuple(sorted({c.scale for c in cells if c.entry is entry}))
+                            model_id = (entry.model, cell.weights.sha256, entry.group, entry.weights_key,
+                                        entry.inference, scales)
+                            if model_id not in built:
+                                built.clear()  # one network in memory at a time
+                                built[model_id] = load_eval_model(entry.model, cell.weights, device=device,
+                                                                  group=entry.group, scales=scales,
+                                                                  weights_key=entry.weights_key,
+                                                                  inference=entry.inference)
+                            results[i] = _run_cell(cell, built[model_id], exp, cell_protocol, device, client,
+                                                   experiment_id, parent_id, key, progress)
+                if i not in results:
+                    results[i] = CellOutcome(cell.entry.display, cell.scale, cell.bn_mode, "cached",
+                                             done.info.run_id, dict(done.data.metrics))
+                bar.update()
+            pending = deferred
+        bar.close()
+        outcomes.extend(results[i] for i in sorted(results))
         tracking.retrying(client.set_terminated)(parent_id, "FINISHED")
     except BaseException as exc:
         tracking.retrying(client.set_terminated)(parent_id, "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")

@@ -35,7 +35,9 @@ import time
 from pathlib import Path
 from typing import Callable, TypeVar
 
+from srbench.core.errors import SrbenchError
 from srbench.core.store import REPO_ROOT
+from srbench.track.backend import check_uri, open_sqlite, probe
 
 T = TypeVar("T")
 
@@ -43,13 +45,17 @@ DEFAULT_DIR = REPO_ROOT / "mlruns"
 
 
 def tracking_uri(uri: str | None = None) -> str:
-    """The tracking URI in force: the argument, else ``$MLFLOW_TRACKING_URI``, else the project's SQLite file."""
-    if uri:
-        return uri
-    if os.environ.get("MLFLOW_TRACKING_URI"):
-        return os.environ["MLFLOW_TRACKING_URI"]
-    DEFAULT_DIR.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{DEFAULT_DIR / 'mlflow.db'}"
+    """The tracking URI in force: the argument, else ``$MLFLOW_TRACKING_URI``, else the project's SQLite file.
+
+    Checked before any work (:func:`srbench.track.backend.check_uri`): a relative ``sqlite:///x.db`` is resolved against the working
+    directory (and a note says so); ``file:`` stores and unknown schemes are refused with one line.
+    """
+    if not uri:
+        uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if not uri:
+        DEFAULT_DIR.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{DEFAULT_DIR / 'mlflow.db'}"
+    return check_uri(uri)
 
 
 def _quiet_mlflow() -> None:
@@ -61,27 +67,21 @@ def _quiet_mlflow() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def client(uri: str | None = None):
+def client(uri: str | None = None, *, write: bool = True):
     """An ``MlflowClient`` on the store in force (explicit client: no global fluent state, safe to use in threads).
 
-    For a SQLite store the first connection (which creates or migrates the schema) is made under an exclusive file
-    lock: two processes opening a new store at once would otherwise race in MLflow's migrations.
+    Checked before it is handed out, so that a bad store fails at once with one line naming it (see
+    :mod:`srbench.track.backend`): a server must answer within seconds; a SQLite store is created atomically,
+    repaired when an interrupted creation left it incomplete and empty, and refused when unreadable or, with
+    ``write`` (every command but ``report``), read-only.
     """
-    _quiet_mlflow()
-    from mlflow.tracking import MlflowClient
-
     uri = tracking_uri(uri)
+    _quiet_mlflow()
     if not uri.startswith("sqlite:///"):
+        probe(uri)
+        from mlflow.tracking import MlflowClient
         return MlflowClient(tracking_uri=uri)
-    import fcntl
-
-    db = Path(uri[len("sqlite:///"):])
-    db.parent.mkdir(parents=True, exist_ok=True)
-    with open(db.with_name(db.name + ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        mlflow_client = MlflowClient(tracking_uri=uri)
-        mlflow_client.search_experiments(max_results=1)  # opens the store: creates/migrates the schema
-    return mlflow_client
+    return open_sqlite(Path(uri[len("sqlite:///"):]), write=write)
 
 
 def retrying(fn: Callable[..., T]) -> Callable[..., T]:
@@ -103,9 +103,44 @@ def retrying(fn: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
+MAX_EXPERIMENT_NAME = 500  # MLflow's limit (mlflow.utils.validation.MAX_EXPERIMENT_NAME_LENGTH)
+
+
+def check_experiment_name(name, where: str = "experiment name") -> None:
+    """Refuse, before any work, an experiment name that MLflow rejects (empty, over 500 characters) or that would
+    not be one folder under the store's ``artifacts/`` (a path separator, ``.``/``..``, control characters)."""
+    if not isinstance(name, str) or not name.strip():
+        raise SrbenchError(f"{where} {name!r}: give the MLflow experiment a non-empty name")
+    if len(name) > MAX_EXPERIMENT_NAME:
+        raise SrbenchError(f"{where} {name[:40]!r}...: {len(name)} characters, MLflow allows at most "
+                           f"{MAX_EXPERIMENT_NAME}")
+    if any(c in name for c in "/\\") or name.strip() in (".", "..") or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise SrbenchError(f"{where} {name!r}: names its artifact folder, so it may not contain / or \\, control "
+                           "characters, or be . or ..; use letters, digits, spaces and _ - .")
+
+
+def check_keys(keys, where: str) -> None:
+    """Refuse, before any work, metric or tag keys MLflow would reject only when they are logged (characters other
+    than letters, digits, ``_ - . / : `` and space; path-like keys; over 250 characters), naming ``where`` they
+    come from (e.g. a dataset)."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.utils.validation import MAX_ENTITY_KEY_LENGTH, _validate_metric_name
+
+    for key in keys:
+        try:
+            _validate_metric_name(key)
+        except MlflowException as exc:
+            raise SrbenchError(f"{where}: MLflow rejects the key {key!r} derived from it "
+                               f"({str(exc).splitlines()[0][:160]}); rename it") from None
+        if len(key) > MAX_ENTITY_KEY_LENGTH:
+            raise SrbenchError(f"{where}: the key {key[:60]!r}... derived from it has {len(key)} characters, MLflow "
+                               f"allows at most {MAX_ENTITY_KEY_LENGTH}; use a shorter name")
+
+
 @retrying
 def get_or_create_experiment(mlflow_client, name: str) -> str:
     """The id of experiment ``name``, created (with artifacts beside the SQLite store when local) if needed."""
+    check_experiment_name(name)
     exp = mlflow_client.get_experiment_by_name(name)
     if exp is not None:
         if exp.lifecycle_stage == "deleted":
@@ -130,7 +165,7 @@ def git_commit() -> str:
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True,
                              check=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=REPO_ROOT,
+        dirty = subprocess.run(["git", "--no-optional-locks", "status", "--porcelain"], cwd=REPO_ROOT,
                                capture_output=True, text=True, timeout=10).stdout.strip()
         return sha + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
