@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from skimage.metrics import peak_signal_noise_ratio
 from torch import nn
 
-from srbench import runtimes as rt
+from srbench.eval import runtimes as rt
 from srbench.eval.evaluate import evaluate
 from srbench.eval.protocol import Protocol, get_protocol
 from srbench.eval.runtimes import (GateResult, Runner, RuntimeDeclined, RuntimeUnavailable, compare_outputs, fidelity_gate,
