@@ -129,8 +129,8 @@ tracking.client(sys.argv[1])
 def test_kill_9_during_store_creation_leaves_a_store_the_next_command_uses(tmp_path):
     db = tmp_path / "mlruns" / "mlflow.db"
     uri = f"sqlite:///{db}"
-    # MLflow's schema creation runs about 1,700 SQL statements: kill -9 the process at the 800th
-    killed = subprocess.run([sys.executable, "-c", _KILL_MID_CREATION, uri, "800"], cwd=REPO, capture_output=True,
+    # MLflow's schema creation runs about 1,700 SQL statements: kill -9 the process at the 400th
+    killed = subprocess.run([sys.executable, "-c", _KILL_MID_CREATION, uri, "400"], cwd=REPO, capture_output=True,
                             text=True, timeout=300)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     client = tracking.client(uri)
@@ -213,7 +213,7 @@ def test_read_only_store_refused_for_writing_readable_for_reports(store, tmp_pat
 # ----------------------------------------------------------------------------------------------------------------
 # 7. an unreachable tracking server fails fast, naming the URI
 
-def test_unreachable_server_fails_within_seconds_naming_the_uri(tmp_path, capsys, benchmark_root):
+def test_unreachable_server_fails_within_seconds_naming_the_uri(tmp_path, capsys, monkeypatch, benchmark_root):
     uri = f"http://127.0.0.1:{_closed_port()}"
     start = time.monotonic()
     with pytest.raises(SrbenchError, match=f"tracking server {uri} is unreachable"):
@@ -227,6 +227,27 @@ def test_unreachable_server_fails_within_seconds_naming_the_uri(tmp_path, capsys
     _one_line_error(capsys, uri, "unreachable")
     assert time.monotonic() - start < 60  # both commands, imports included, on a loaded machine
     assert not (tmp_path / "rep").exists() and not (tmp_path / "s.md").exists()
+    # a server that accepts the connection but never answers: refused after the probe's timeout
+    from srbench.track import backend
+
+    monkeypatch.setattr(backend, "PROBE_TIMEOUT_S", 0.5)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        hung = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        with pytest.raises(SrbenchError, match=r"unreachable \(no answer within 0.5 s\)"):
+            tracking.client(hung)
+    # any HTTP answer means a server is there (MLflow then reports what it says)
+    import http.server
+    import threading
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)  # answers 501
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        backend.probe(f"http://127.0.0.1:{server.server_address[1]}")
+    finally:
+        server.shutdown()
+        server.server_close()
     # a database server gets the same treatment, and the message hides the password
     db_uri = f"postgresql://user:secret@127.0.0.1:{_closed_port()}/mlflow"
     with pytest.raises(SrbenchError, match="unreachable") as err:
@@ -249,9 +270,9 @@ sys.exit(srbench.cli.main(sys.argv[3:]))
 """
 
 
-def test_two_concurrent_benchmarks_compute_each_cell_once(tmp_path, benchmark_root):
-    db = tmp_path / "fresh" / "mlflow.db"
-    path = _experiment(tmp_path, "twice")
+def test_two_concurrent_benchmarks_compute_each_cell_once(tmp_path, store, benchmark_root):
+    db = _db(store)  # no experiment, no runs (a copy of an empty store, so that both start at once)
+    path = _experiment(tmp_path, "twice", datasets="[Set5, Set14]")  # one cell, long enough (seconds) to overlap
     go = tmp_path / "go"
     procs = [subprocess.Popen([sys.executable, "-c", _AT_THE_SIGNAL, str(tmp_path / f"ready{k}"), str(go),
                                "benchmark", str(path), "--tracking-uri", f"sqlite:///{db}", "--no-progress",
