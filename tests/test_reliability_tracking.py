@@ -142,7 +142,7 @@ def test_kill_9_during_store_creation_leaves_a_store_the_next_command_uses(tmp_p
 
 
 def test_store_left_incomplete_and_empty_is_rebuilt(tmp_path, capsys):
-    """A half-made store (MLflow's migrations interrupted at statement 800, as an earlier srbench left it)."""
+    """A half-made store (MLflow's migrations interrupted at statement 400, as an earlier srbench left it)."""
     import sqlalchemy
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
@@ -155,7 +155,7 @@ def test_store_left_incomplete_and_empty_is_rebuilt(tmp_path, capsys):
 
     def interrupt(*args):
         count[0] += 1
-        if count[0] == 800:
+        if count[0] == 400:
             raise KeyboardInterrupt
 
     event.listen(Engine, "after_cursor_execute", interrupt)
@@ -353,26 +353,37 @@ def test_local_claims_are_file_locks(store):
 # ----------------------------------------------------------------------------------------------------------------
 # 9. SIGTERM is handled like Ctrl-C
 
-def test_sigterm_during_benchmark_marks_runs_killed_and_says_rerun(tmp_path, benchmark_root):
-    db = tmp_path / "mlruns" / "mlflow.db"
-    path = _experiment(tmp_path, "term", datasets="[Set5, Set14]", scales="[2, 3, 4]")
-    proc = subprocess.Popen([sys.executable, "-m", "srbench.cli", "benchmark", str(path), "--tracking-uri",
-                             f"sqlite:///{db}", "--no-progress", "--summary", str(tmp_path / "s.md")],
-                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 300
-    while time.time() < deadline and proc.poll() is None:
-        with contextlib.suppress(sqlite3.Error):
-            if ("RUNNING", "cell") in _runs(db):
-                break
-        time.sleep(0.05)
-    assert proc.poll() is None, "the benchmark ended before a cell was running"
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 143, err[-2000:]
+def test_sigterm_during_benchmark_marks_runs_killed_and_says_rerun(tmp_path, store, capsys, benchmark_root):
+    import srbench.track.runner as runner
+
+    measure = runner.measure_cell
+
+    def terminated_while_measuring(*args, **kwargs):
+        signal.raise_signal(signal.SIGTERM)  # as `kill <pid>` would, while the cell's run is RUNNING
+        return measure(*args, **kwargs)
+
+    with _sigterm_guard(), pytest.MonkeyPatch.context() as m:
+        m.setattr(runner, "measure_cell", terminated_while_measuring)
+        code = main(["benchmark", str(_experiment(tmp_path, "term")), "--no-progress",
+                     "--summary", str(tmp_path / "s.md")])
+    err = capsys.readouterr().err
+    assert code == 143, err
     assert "run the same command again to resume" in err.strip().splitlines()[-1]
-    runs = _runs(db)
-    assert ("KILLED", "cell") in runs and ("KILLED", "benchmark") in runs
-    assert not [r for r in runs if r[0] == "RUNNING"]
+    assert sorted(_runs(_db(store))) == [("KILLED", "benchmark"), ("KILLED", "cell")]
+
+
+@contextlib.contextmanager
+def _sigterm_guard():
+    """A SIGTERM that reaches this handler (one the command does not handle) fails the test instead of killing
+    pytest."""
+    def unhandled(signum, frame):
+        raise AssertionError("SIGTERM was not handled by the command")
+
+    previous = signal.signal(signal.SIGTERM, unhandled)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _tiny_h5(tmp_path: Path) -> Path:
@@ -392,8 +403,7 @@ def _tiny_h5(tmp_path: Path) -> Path:
 
 @contextlib.contextmanager
 def _sigterm_on_batch(n: int):
-    """Deliver SIGTERM to this process when the n-th training batch is drawn. A SIGTERM that reaches the handler
-    installed here (one the command does not handle) fails the test instead of killing pytest."""
+    """Deliver SIGTERM to this process when the n-th training batch is drawn (under :func:`_sigterm_guard`)."""
     from srbench.train.data import PatchSampler
 
     original, calls = PatchSampler.next_batch, {"n": 0}
@@ -404,16 +414,12 @@ def _sigterm_on_batch(n: int):
             signal.raise_signal(signal.SIGTERM)
         return original(self)
 
-    def unhandled(signum, frame):
-        raise AssertionError("SIGTERM was not handled by the command")
-
-    previous = signal.signal(signal.SIGTERM, unhandled)
     PatchSampler.next_batch = patched
     try:
-        yield
+        with _sigterm_guard():
+            yield
     finally:
         PatchSampler.next_batch = original
-        signal.signal(signal.SIGTERM, previous)
 
 
 def test_sigterm_during_train_and_ablate_is_ctrl_c(tmp_path, store, capsys, benchmark_root):
