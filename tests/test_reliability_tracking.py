@@ -457,6 +457,7 @@ def test_sigterm_during_train_and_ablate_is_ctrl_c(tmp_path, store, capsys, benc
 # ----------------------------------------------------------------------------------------------------------------
 # 10. writes: no git lock, run weights in the store's cache by content
 
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_git_commit_takes_no_index_lock(tmp_path, monkeypatch):
     git = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
     subprocess.run(git + ["init", "-q", str(tmp_path)], check=True)
