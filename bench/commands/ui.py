@@ -16,9 +16,10 @@ def run(args) -> int:
     import subprocess
     import sys
 
-    from srbench.track.tracking import DEFAULT_DIR, tracking_uri
+    from srbench.track.tracking import DEFAULT_DIR, client, tracking_uri
 
     uri = tracking_uri(args.tracking_uri)
+    client(uri, write=False)  # a bad store fails here with one line (a half-made SQLite store is repaired first)
     env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false", MLFLOW_DISABLE_TELEMETRY="true")
     cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", args.host,
            "--port", str(args.port), "--workers", "1"]

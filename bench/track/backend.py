@@ -33,28 +33,30 @@ def check_uri(uri: str) -> str:
     """``uri`` in the form the store is opened with, or a one-line :class:`SrbenchError` saying why it cannot be."""
     scheme = uri.split(":", 1)[0].split("+", 1)[0].lower() if ":" in uri else ""
     if scheme == "sqlite":
-        if not uri.startswith("sqlite:///") or uri[len("sqlite:///"):] in ("", ":memory:"):
-            raise SrbenchError(f"tracking URI {_redacted(uri)!r}: an in-memory or malformed SQLite URI keeps nothing; use "
-                               "sqlite:///<folder>/mlflow.db (sqlite:////abs/path/mlflow.db for an absolute path)")
-        path = Path(uri[len("sqlite:///"):]).expanduser()
+        raw = uri[len("sqlite:///"):] if uri.startswith("sqlite:///") else ""
+        if raw in ("", ":memory:"):
+            raise SrbenchError(f"tracking URI {_redacted(uri)!r}: an in-memory or malformed SQLite URI keeps "
+                               "nothing; use sqlite:///<folder>/mlflow.db (sqlite:////abs/path/mlflow.db for an "
+                               "absolute path)")
+        path = Path(raw).expanduser()
         if not path.is_absolute():
-            absolute = f"sqlite:///{Path.cwd() / path}"
+            path = Path.cwd() / path
             if uri not in _NOTED:
                 _NOTED.add(uri)
-                print(f"note: tracking URI {uri} is relative to the working directory: using {absolute}",
+                print(f"note: tracking URI {uri} is relative to the working directory: using sqlite:///{path}",
                       file=sys.stderr)
-            return absolute
-        return uri
+        return uri if str(path) == raw else f"sqlite:///{path}"
     if scheme in ("", "file") and os.environ.get("MLFLOW_ALLOW_FILE_STORE", "").lower() not in ("1", "true"):
-        raise SrbenchError(f"tracking URI {_redacted(uri)!r}: MLflow's file store is not supported (it is in maintenance mode "
-                           "and refuses to open); use sqlite:///<folder>/mlflow.db or an http(s):// server")
+        raise SrbenchError(f"tracking URI {_redacted(uri)!r}: MLflow's file store is not supported (it is in "
+                           "maintenance mode and refuses to open); use sqlite:///<folder>/mlflow.db or an "
+                           "http(s):// server")
     if scheme in ("http", "https") or scheme in _DB_PORTS or scheme in ("", "file"):
         return uri
     from mlflow.tracking._tracking_service.utils import _tracking_store_registry
 
     known = sorted(s for s in _tracking_store_registry._registry if s)
     if scheme not in known:
-        raise SrbenchError(f"tracking URI {_redacted(uri)!r}: unknown scheme {scheme + ':' if scheme else '(none)'}; use "
+        raise SrbenchError(f"tracking URI {_redacted(uri)!r}: unknown scheme {scheme}:; use "
                            f"sqlite:///<folder>/mlflow.db, http(s)://host:port or another of: {', '.join(known)}")
     return uri
 
@@ -72,11 +74,13 @@ def _redacted(uri: str) -> str:
 def probe(uri: str) -> None:
     """Fail fast, with one line naming the URI, when the tracking server (or database server) does not answer.
 
-    An ``http(s)`` server gets ``GET <uri>/health``; any HTTP answer, even an error status, counts as reachable (the
-    server is there; MLflow reports what it says). A database URI gets a TCP connection to its host and port. Only
-    successes are cached, so a server started meanwhile is found by the next call.
+    An ``http(s)`` server gets ``GET <uri>/health``; any HTTP answer, even an error status or a TLS handshake with a
+    certificate this Python does not trust, counts as reachable (the server is there; MLflow reports what it says).
+    A database URI gets a TCP connection to its host and port. Only successes are cached, so a server started
+    meanwhile is found by the next call.
     """
     import socket
+    import ssl
     import urllib.error
     import urllib.parse
     import urllib.request
@@ -91,6 +95,8 @@ def probe(uri: str) -> None:
             return
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
+            if isinstance(reason, ssl.SSLError):
+                return  # it answered TLS; whether its certificate is accepted is MLflow's setting
             if isinstance(reason, TimeoutError) or "timed out" in str(reason):
                 reason = f"no answer within {PROBE_TIMEOUT_S:g} s"
             raise SrbenchError(f"tracking server {shown} is unreachable ({reason}); {hint}") from None

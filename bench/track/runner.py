@@ -262,11 +262,11 @@ def _run_cell(cell: Cell, model: torch.nn.Module, exp: Experiment, protocol, dev
     run = tracking.retrying(client.create_run)(
         experiment_id, run_name=f"{cell.entry.display} x{cell.scale} bn={cell.bn_mode}", tags=tags)
     run_id = run.info.run_id
-    tracking.retrying(client.log_batch)(run_id, params=[Param(k, str(v)) for k, v in {
-        "model": cell.entry.model, "weights": cell.weights.name, "scale": cell.scale,
-        "group": cell.entry.group or cell.weights.build.get("group"), "protocol": protocol.name,
-        "bn_mode": cell.bn_mode, **cell.entry.inference.as_dict()}.items()])
-    try:
+    try:  # from the run's creation on: an interruption anywhere marks it KILLED
+        tracking.retrying(client.log_batch)(run_id, params=[Param(k, str(v)) for k, v in {
+            "model": cell.entry.model, "weights": cell.weights.name, "scale": cell.scale,
+            "group": cell.entry.group or cell.weights.build.get("group"), "protocol": protocol.name,
+            "bn_mode": cell.bn_mode, **cell.entry.inference.as_dict()}.items()])
         crops = {(c["dataset"], str(c["image"])) for c in exp.crops if c.get("scale") == cell.scale}
         metrics = measure_and_log(model, client=client, run_id=run_id, datasets=cell.datasets, scale=cell.scale,
                                   protocol=protocol, device=device, measure=exp.measure, crops=crops,

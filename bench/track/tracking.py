@@ -47,8 +47,8 @@ DEFAULT_DIR = REPO_ROOT / "mlruns"
 def tracking_uri(uri: str | None = None) -> str:
     """The tracking URI in force: the argument, else ``$MLFLOW_TRACKING_URI``, else the project's SQLite file.
 
-    Checked before any work (:func:`srbench.track.backend.check_uri`): a relative ``sqlite:///x.db`` is resolved against the working
-    directory (and a note says so); ``file:`` stores and unknown schemes are refused with one line.
+    Checked before any work (:func:`srbench.track.backend.check_uri`): a relative ``sqlite:///x.db`` is resolved
+    against the working directory (and a note says so); ``file:`` stores and unknown schemes are refused.
     """
     if not uri:
         uri = os.environ.get("MLFLOW_TRACKING_URI")
