@@ -7,6 +7,7 @@ An experiment file is YAML, validated strictly (see :mod:`srbench.core.strict`).
     datasets: [Set5, Set14, B100, Urban100]
     scales: [2, 3, 4]
     measure: {latency: true, warmup: 1, repeats: 5, memory: true}
+    metrics: [psnr, ssim, lpips]    # optional; default: LPIPS on Table 1's cells only (srbench.track.metric_plan)
     models:
       - {model: bicubic}
       - {model: ecdn, weights: ecdn, bn_modes: [eval, batch]}
@@ -27,6 +28,7 @@ from srbench.eval.cell import CostSettings
 from srbench.eval.protocol import PRESETS
 from srbench.core.names import suggest
 from srbench.core.strict import from_mapping, load_yaml
+from srbench.track.metric_plan import check_metrics
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class ModelEntry:
     scales: list[int] | None = None
     bn_modes: list[str] = field(default_factory=lambda: ["eval"])
     protocol: str | None = None  # a preset for this entry only (default: the experiment's)
+    metrics: list[str] | None = None  # e.g. [psnr, ssim, lpips] (default: the experiment's, else metric_plan's rule)
     optional: bool = False
 
     @property
@@ -65,8 +68,10 @@ class Experiment:
     measure: CostSettings = field(default_factory=CostSettings)
     description: str = ""
     crops: list[dict] = field(default_factory=list)
+    metrics: list[str] | None = None  # see srbench.track.metric_plan
 
     def __post_init__(self) -> None:
+        check_metrics(self.metrics, "metrics")
         if self.protocol not in PRESETS:
             raise SrbenchError(f"protocol {self.protocol!r} is not a preset{suggest(self.protocol, PRESETS)}; "
                                f"known: {', '.join(PRESETS)}")
@@ -77,6 +82,7 @@ class Experiment:
             for scale in (entry.scales or []) + list(self.scales):
                 if scale not in (2, 3, 4):
                     raise SrbenchError(f"scale {scale} is not supported; use 2, 3 or 4")
+            check_metrics(entry.metrics, f"model {entry.model}: metrics")
             for mode in entry.bn_modes:
                 if mode not in BN_MODES:
                     raise SrbenchError(f"model {entry.model}: bn_mode {mode!r} is not one of {', '.join(BN_MODES)}")
