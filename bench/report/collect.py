@@ -207,6 +207,7 @@ def _run_row(run) -> dict:
         "color": _none(tags.get("protocol.color")) or "y",
         "gray": _none(tags.get("protocol.gray")) or "replicate",
         "double_scale": str(tags.get("protocol.double_scale", "")).lower() == "true",
+        "lpips_input": _none(tags.get("protocol.lpips_input")),
         "device": _none(tags.get("srbench.device")),
         "device_name": _none(tags.get("srbench.device_name")) or _none(tags.get("srbench.device")),
         "start_time": int(run.info.start_time or 0),
