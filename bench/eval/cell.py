@@ -86,8 +86,9 @@ def measure_cell(model: torch.nn.Module, *, datasets: list[str], scale: int, pro
                  on_image: Callable[[str, str, np.ndarray], None] | None = None) -> CellMeasurement:
     """Measure ``model`` at ``scale``: every dataset under ``protocol`` (in its BN mode), then the cost.
 
-    ``lpips``: the datasets (as named in ``datasets``) on which LPIPS is measured too. ``on_dataset(result)`` is called as each dataset finishes (so a tracker can log it at once); ``on_image(dataset,
-    name, sr_u8)`` with every SR output. The model is left in the protocol's BN mode.
+    ``lpips``: the datasets (as named in ``datasets``) on which LPIPS is measured too. ``on_dataset(result)`` is
+    called as each dataset finishes (so a tracker can log it at once); ``on_image(dataset, name, sr_u8)`` with every
+    SR output. The model is left in the protocol's BN mode.
     """
     out = CellMeasurement(out_label=settings.out_label)
     set_bn_mode(model, protocol.bn_mode)

@@ -22,7 +22,8 @@ double_scale   ``True`` only for the ECDN report's script, which divided images 
                20·log10(255) = 48.13 dB to every image's PSNR.
 lpips_input    the range the 8-bit images are given to LPIPS in (where an experiment declares ``lpips``):
                ``minus_one_one``: ``x / 127.5 - 1``, LPIPS's documented input; ``zero_one``: ``x / 255``
-               (torchvision ``ToTensor()``), what the ECDN report's ``compare.py`` passed to ``lpips.LPIPS(net='alex')``.
+               (torchvision ``ToTensor()``), what the ECDN report's ``compare.py`` passed to
+               ``lpips.LPIPS(net='alex')``.
                LPIPS always sees RGB (a gray image replicated) with the ``border`` crop applied; ``color``,
                ``gray`` and ``double_scale`` do not apply to it (see ``srbench.eval.scoring.lpips_pair``).
 """

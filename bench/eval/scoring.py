@@ -1,4 +1,4 @@
-"""Applying a ``Protocol`` to one (SR, HR) pair: quantisation, colour handling, border crop, then PSNR and SSIM.
+"""Applying a ``Protocol`` to one (SR, HR) pair: quantisation, colour handling, border crop, then PSNR, SSIM, LPIPS.
 
 This is the only place that reads the measuring knobs (``quantize``, ``color``, ``border``, ``gray``,
 ``double_scale``, ``lpips_input``); the metrics themselves are the pure functions of ``srbench.eval.metrics`` and
