@@ -6,3 +6,5 @@ BN_MODES = ("eval", "batch")
 LR_SOURCES = ("file", "generate")
 #: Scales with an upsampling head in every model.
 SCALES = (2, 3, 4)
+#: LPIPS input ranges: ``minus_one_one`` (its documented input) or ``zero_one`` (torchvision ``ToTensor()``).
+LPIPS_INPUTS = ("minus_one_one", "zero_one")

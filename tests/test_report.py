@@ -28,6 +28,12 @@ CARN_M_OLD = {"Set5": [10.0] * 5, "Set14": [10.0] * 3, "B100": [10.0] * 2}      
 ECDN_EVAL = {"Set5": [31.5, 32.5, 30.5, 32.0, 31.0], "Set14": [27.5, 28.0, 29.0], "B100": [26.5, 27.5]}
 ECDN_BATCH = {k: [v + 0.25 for v in vals] for k, vals in ECDN_EVAL.items()}      # constant shift +0.25 dB
 CARN_M_X2 = {"Set5": [37.0, 38.0, 37.5, 38.5, 37.39]}                           # mean 37.678 (vs published 37.53)
+# carn_m under the ECDN report's protocol (RGB, +48.13 dB per image), with per-image LPIPS: PSNR sums 400.0 + 231.0 +
+# 150.5 = 781.5, LPIPS sums 0.80 + 1.00 + 0.50 = 2.30 over the 10 images (printed for carn_m: 8854 and 36.1)
+CARN_M_REPORT = {"Set5": [80.0, 81.0, 79.5, 80.5, 79.0], "Set14": [76.0, 77.0, 78.0], "B100": [75.0, 75.5]}
+LPIPS_REPORT = {"Set5": [0.10, 0.20, 0.15, 0.05, 0.30], "Set14": [0.40, 0.25, 0.35], "B100": [0.20, 0.30]}
+REPORT_KNOBS = {"name": "ecdn_report", "color": "rgb", "border": "0", "quantize": "truncate", "double_scale": "True",
+                "lpips_input": "zero_one"}
 
 
 FAKE_HR = np.random.default_rng(0).integers(0, 250, size=(16, 20, 3), dtype=np.uint8)   # no clipping at +3
@@ -41,16 +47,16 @@ def _ssim(psnr):
     return [round(0.5 + p / 100.0, 4) for p in psnr]   # a fixed, simple function of PSNR
 
 
-def _write_csv(path: Path, names, psnr, ssim):
+def _write_csv(path: Path, names, psnr, ssim, lpips=None):
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["name", "psnr", "ssim", "forward_s", "gray"])
-        for n, p, s in zip(names, psnr, ssim):
-            w.writerow([n, p, s, 0.01, n == "bridge"])
+        w.writerow(["name", "psnr", "ssim", "forward_s", "gray", "lpips"])
+        for i, (n, p, s) in enumerate(zip(names, psnr, ssim)):
+            w.writerow([n, p, s, 0.01, n == "bridge", "" if lpips is None else lpips[i]])
 
 
 def _cell(c, exp_id, tmp, parent, *, model, weights, scale, per_image, bn="eval", start=0, status="FINISHED",
-          key=None, params=None, madds=None, protocol=None, label=None, group="4"):
+          key=None, params=None, madds=None, protocol=None, label=None, group="4", lpips=None):
     proto = dict(KNOBS, **(protocol or {}))
     color = proto["color"]
     key = key or hashlib.sha1(f"{model}{weights}{scale}{bn}{proto['name']}".encode()).hexdigest()
@@ -74,8 +80,10 @@ def _cell(c, exp_id, tmp, parent, *, model, weights, scale, per_image, bn="eval"
         c.log_metric(rid, f"forward_s.{ds}", 0.01 * len(psnr))
         d = tmp / rid / "per_image"
         d.mkdir(parents=True, exist_ok=True)
-        _write_csv(d / f"{ds}.csv", NAMES[ds], psnr, ssim)
+        _write_csv(d / f"{ds}.csv", NAMES[ds], psnr, ssim, (lpips or {}).get(ds))
         c.log_artifact(rid, str(d / f"{ds}.csv"), "per_image")
+        if lpips and ds in lpips:
+            c.log_metric(rid, f"lpips.{ds}", float(np.mean(lpips[ds])))
     for k, v in {"params": params or 0, "params_effective": params or 0, "mult_adds_g": madds or 0,
                  "latency_ms": 12.5, "latency_iqr_ms": 0.5, "peak_mem_mb": 100.0}.items():
         c.log_metric(rid, k, float(v))
@@ -153,6 +161,9 @@ def store(tmp_path_factory):
                              start=35, params=412_000, madds=91.0)
     ids["ecdn_eval"] = _cell(c, exp, tmp, parent, model="ecdn", weights="ecdn", scale=4, per_image=ECDN_EVAL,
                              start=40, params=694_555, madds=40.0)
+    ids["carn_m_report"] = _cell(c, exp, tmp, parent, model="carn_m", weights="carn_m", scale=4, bn="batch",
+                                 per_image=CARN_M_REPORT, lpips=LPIPS_REPORT, protocol=REPORT_KNOBS, start=55,
+                                 params=414_811, madds=32.0)
     ids["ecdn_batch"] = _cell(c, exp, tmp, parent, model="ecdn", weights="ecdn", scale=4, per_image=ECDN_BATCH,
                               bn="batch", start=50, params=694_555, madds=40.0)
     # newer but not FINISHED: must be ignored
@@ -272,7 +283,27 @@ def test_ecdn_table1_sums(report):
     assert len(trained) == 1 and "1.50 h" in trained[0]           # train_seconds of the linked run
     assert trained[0].startswith(f"| ecdn (run:{_short(report['ids']['train'])}:best) |")   # ids shortened
     assert by[("ecdn", "eval")].psnr_sum == pytest.approx(157.5 + 84.5 + 54.0)
-    assert "| n/a: no lpips package |" in _row(md, "carn_m") or "| n/a: not logged |" in _row(md, "carn_m")
+    # no per-image LPIPS in these runs: said, not invented; no measured − printed outside the report's protocol
+    assert "| n/a: not measured | — |" in _row(md, "carn_m") and by[("carn_m", "eval")].psnr_score_delta == ""
+
+
+def test_ecdn_table1_lpips_and_agreement_under_the_report_protocol(report):
+    import pandas as pd
+    df = pd.read_csv(report["out"] / "tables" / "ecdn_table1_ecdn_report.csv")
+    assert len(df) == 1
+    row = df.iloc[0]
+    assert row.psnr_sum == pytest.approx(781.5) and row.n_images == 10
+    assert row.lpips_sum == pytest.approx(2.30) and row.lpips_mean == pytest.approx(0.230)
+    assert row.psnr_score_delta == pytest.approx(781.5 - 8854) and row.lpips_score_delta == pytest.approx(2.30 - 36.1)
+    md = (report["out"] / "tables" / "ecdn_table1_ecdn_report.md").read_text()
+    assert "| carn_m [BN batch] | 2.3 | 0.2300 | 781.5 | " in md
+    assert "| 8854 | 36.1 | -8072.5 | -33.80 |" in _row(md, "carn_m [BN batch]")
+    # the agreement sentence is computed from these numbers, not typed in
+    assert ("Measured − printed: PSNR score by -8072.5 to -8072.5 over 1 row(s) (largest |Δ| 8072.5, carn_m [BN "
+            "batch]); LPIPS score by -33.80 to -33.80 over 1 row(s)") in md
+    assert "`zero_one`: input x/255 in [0, 1]" in md
+    readme = (report["out"] / "README.md").read_text()
+    assert "1.5 points" not in readme and "does not reproduce" not in readme
 
 
 def test_paper_vs_measured_flags(report):
@@ -285,6 +316,10 @@ def test_paper_vs_measured_flags(report):
     # the per-image bootstrap interval contains the point difference
     assert x2["psnr_ci_low"] <= x2["psnr_delta"] <= x2["psnr_ci_high"]
     assert "CARN: no measured cells" in (report["out"] / "README.md").read_text()
+    # which rows reproduce the paper is computed: CARN-M x4 is within 0.05 dB on Set5 only (Set14 +0.247, B100 +0.060)
+    md = (report["out"] / "tables" / "paper_vs_measured.md").read_text()
+    assert ("CARN-M x2 under `standard`: beyond 0.05 dB on Set5 (+0.148 dB); CARN-M x4 under `standard`: beyond "
+            "0.05 dB on Set14 (+0.247 dB), B100 (+0.060 dB); within 0.05 dB on Set5") in md
 
 
 def test_bn_table_constant_shift(report):
@@ -434,3 +469,38 @@ def test_figure_inputs_from_the_store(report, tmp_path, monkeypatch):
     rows = {(p["weights"], p["bn_mode"]) for p in seen["points"] if not p["published"]}
     assert ("ecdn", "batch") in rows and ("carn_m", "eval") in rows
     assert all(p["source"] for p in seen["points"] if p["published"])
+
+
+def test_no_machine_paths_in_any_output(store, tmp_path, monkeypatch):
+    """Rendered as if the fake store were the project's: the README names it relative to the project, and no file
+    holds the project's (or this machine's) absolute path."""
+    from srbench.core.store import REPO_ROOT, store_root
+    from srbench.report import build, portable
+    from srbench.report.summary import write_summary
+    from srbench.track.runner import CellOutcome
+    root = Path(store["tmp"])
+    monkeypatch.setattr(portable, "REPO_ROOT", root)
+    monkeypatch.setattr(build, "_load_hr", _fake_hr)
+    out = root / "reports"
+    build.generate(uri=store["uri"], out=out, n_resamples=100)
+    missing = CellOutcome("carn", 0, "-", "skipped", note=f"weights 'carn': {store_root() / 'weights' / 'carn.pth'} "
+                                                            f"not found; checkout {root}")
+    write_summary(None, [missing], out / "benchmark.md", experiment="benchmark", protocol="standard", device="cpu")
+    readme = (out / "README.md").read_text()
+    assert "from the MLflow store `sqlite:///mlflow.db`" in readme
+    summary = (out / "benchmark.md").read_text()
+    assert "weights/carn.pth not found; checkout ." in summary
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert len(files) > 20
+    for p in files:
+        data = p.read_bytes()
+        for absolute in {str(root), str(REPO_ROOT), str(store_root()), str(Path.home())}:
+            assert absolute.encode() not in data, (p.name, absolute)
+
+
+def test_portable_uri():
+    from srbench.core.store import REPO_ROOT
+    from srbench.report.portable import portable_uri
+    assert portable_uri(f"sqlite:///{REPO_ROOT / 'mlruns' / 'mlflow.db'}") == "sqlite:///mlruns/mlflow.db"
+    assert portable_uri("sqlite:////elsewhere/x/other.db") == "a SQLite file outside the project (`other.db`)"
+    assert portable_uri("http://user:secret@mlflow.example:5000") == "http://mlflow.example:5000"

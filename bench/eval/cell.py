@@ -9,7 +9,7 @@ import closure, covers every decision.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -82,18 +82,21 @@ def measure_cost(model: torch.nn.Module, scale: int, device: torch.device, setti
 
 def measure_cell(model: torch.nn.Module, *, datasets: list[str], scale: int, protocol: Protocol,
                  device: torch.device, settings: CostSettings, progress: bool = True,
+                 lpips: Collection[str] = (),
                  on_dataset: Callable[[DatasetResult], None] | None = None,
                  on_image: Callable[[str, str, np.ndarray], None] | None = None) -> CellMeasurement:
     """Measure ``model`` at ``scale``: every dataset under ``protocol`` (in its BN mode), then the cost.
 
-    ``on_dataset(result)`` is called as each dataset finishes (so a tracker can log it at once); ``on_image(dataset,
-    name, sr_u8)`` with every SR output. The model is left in the protocol's BN mode.
+    ``lpips``: the datasets (as named in ``datasets``) on which LPIPS is measured too. ``on_dataset(result)`` is
+    called as each dataset finishes (so a tracker can log it at once); ``on_image(dataset, name, sr_u8)`` with every
+    SR output. The model is left in the protocol's BN mode.
     """
     out = CellMeasurement(out_label=settings.out_label)
     set_bn_mode(model, protocol.bn_mode)
     for dataset in datasets:
         hook = (lambda name, sr, dataset=dataset: on_image(dataset, name, sr)) if on_image else None
-        result = evaluate(model, dataset, scale, protocol, device=device, progress=progress, on_image=hook)
+        result = evaluate(model, dataset, scale, protocol, device=device, progress=progress,
+                          lpips=dataset in lpips, on_image=hook)
         out.results.append(result)
         if on_dataset is not None:
             on_dataset(result)

@@ -1,7 +1,9 @@
-"""Evaluate one model on one dataset at one scale under a protocol: per-image and mean PSNR/SSIM.
+"""Evaluate one model on one dataset at one scale under a protocol: per-image and mean PSNR/SSIM (and LPIPS).
 
 The whole measurement path lives here so that the CLI, the benchmark runner, the trainer's validation and the reports
 all produce numbers the same way: LR uint8 -> [0, 1] float -> model -> quantize to 8 bits -> protocol metrics.
+LPIPS is measured only when asked (``lpips=True``: an experiment's declared ``metrics``), on the same 8-bit output,
+with the LPIPS network on the model's device.
 """
 
 from __future__ import annotations
@@ -16,20 +18,23 @@ from tqdm.auto import tqdm
 
 from srbench.core.errors import SrbenchError
 from srbench.eval.latency import synchronize
-from srbench.eval.scoring import score_pair, quantize
+from srbench.eval.lpips import load_lpips
+from srbench.eval.scoring import lpips_pair, score_pair, quantize
 from srbench.eval.protocol import Protocol
 from srbench.data.datasets import load_samples, to_rgb
 
 
 @dataclass
 class ImageResult:
-    """Metrics of one image; ``forward_s`` is the wall time of the model call alone (device synchronised)."""
+    """Metrics of one image; ``forward_s`` is the wall time of the model call alone (device synchronised);
+    ``lpips`` is None when LPIPS was not measured."""
 
     name: str
     psnr: float
     ssim: float
     forward_s: float
     gray: bool = False
+    lpips: float | None = None
 
 
 @dataclass
@@ -49,12 +54,21 @@ class DatasetResult:
         return float(np.mean([r.ssim for r in self.images])) if self.images else float("nan")
 
     @property
+    def lpips(self) -> float | None:
+        """Mean LPIPS over the images, or None when it was not measured (on every image)."""
+        values = [r.lpips for r in self.images]
+        return float(np.mean(values)) if values and all(v is not None for v in values) else None
+
+    @property
     def forward_s(self) -> float:
         return float(sum(r.forward_s for r in self.images))
 
     def as_dict(self) -> dict:
-        return {"dataset": self.dataset, "scale": self.scale, "psnr": self.psnr, "ssim": self.ssim,
-                "forward_s": self.forward_s, "images": [asdict(r) for r in self.images]}
+        out = {"dataset": self.dataset, "scale": self.scale, "psnr": self.psnr, "ssim": self.ssim,
+               "forward_s": self.forward_s, "images": [asdict(r) for r in self.images]}
+        if self.lpips is not None:
+            out["lpips"] = self.lpips
+        return out
 
 
 def to_tensor(img_u8: np.ndarray, device: torch.device | str) -> torch.Tensor:
@@ -92,12 +106,14 @@ def super_resolve(model: torch.nn.Module, lr_u8: np.ndarray, scale: int, protoco
 
 
 def evaluate(model: torch.nn.Module, dataset: str, scale: int, protocol: Protocol, *,
-             device: torch.device | str = "cpu", progress: bool = True,
+             device: torch.device | str = "cpu", progress: bool = True, lpips: bool = False,
              on_image: Callable[[str, np.ndarray], None] | None = None) -> DatasetResult:
     """Evaluate ``model`` (already on ``device`` and in the protocol's BN mode) on every image of ``dataset``.
 
-    ``on_image(name, sr_u8)`` is called with every SR output (for saving crops) when given.
+    ``lpips``: also measure LPIPS per image (:func:`srbench.eval.scoring.lpips_pair`). ``on_image(name, sr_u8)`` is
+    called with every SR output (for saving crops) when given.
     """
+    net = load_lpips(device=device) if lpips else None  # before the loop: a missing weights file fails at once
     samples = load_samples(dataset, scale, lr_source=protocol.lr_source)
     result = DatasetResult(dataset=str(dataset), scale=scale)
     bar = tqdm(samples, desc=f"{dataset} x{scale}", unit="img", leave=False, disable=not progress)
@@ -105,7 +121,9 @@ def evaluate(model: torch.nn.Module, dataset: str, scale: int, protocol: Protoco
         sr, elapsed = super_resolve(model, sample.lr, scale, protocol, device)
         psnr, ssim = score_pair(sr, sample.hr, scale=scale, protocol=protocol, gray=sample.gray,
                                 name=sample.name)
-        result.images.append(ImageResult(sample.name, psnr, ssim, elapsed, sample.gray))
+        lp = (lpips_pair(sr, sample.hr, scale=scale, protocol=protocol, net=net, name=sample.name)
+              if net is not None else None)
+        result.images.append(ImageResult(sample.name, psnr, ssim, elapsed, sample.gray, lp))
         if on_image is not None:
             on_image(sample.name, sr)
         bar.set_postfix(psnr=f"{result.psnr:.3f}")

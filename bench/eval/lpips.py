@@ -48,6 +48,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from srbench.core.constants import LPIPS_INPUTS
 from srbench.core.errors import SrbenchError
 from srbench.eval.metrics import check_pair
 from srbench.core.hashing import HashCache
@@ -56,7 +57,7 @@ from srbench.core.store import weights_dir
 
 LPIPS_WEIGHTS = "lpips_alexnet_v0.1.ckpt"
 LPIPS_SHA256 = "443c5bc35326b81e4ac7517b853fd22d3effe38783697d87e2ec65cb01d744b1"  # = data/manifests/weights.tsv
-INPUT_RANGES = ("minus_one_one", "zero_one")
+INPUT_RANGES = LPIPS_INPUTS  # the protocol knob lpips_input
 
 SHIFT = (-0.030, -0.088, -0.188)
 SCALE = (0.458, 0.448, 0.450)

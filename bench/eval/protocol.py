@@ -20,6 +20,12 @@ gray           ``replicate``: single-channel images are replicated to RGB and me
                (no Y transform), which reproduces the published bicubic Set14 row.
 double_scale   ``True`` only for the ECDN report's script, which divided images by 255 twice, adding
                20·log10(255) = 48.13 dB to every image's PSNR.
+lpips_input    the range the 8-bit images are given to LPIPS in (where an experiment declares ``lpips``):
+               ``minus_one_one``: ``x / 127.5 - 1``, LPIPS's documented input; ``zero_one``: ``x / 255``
+               (torchvision ``ToTensor()``), what the ECDN report's ``compare.py`` passed to
+               ``lpips.LPIPS(net='alex')``.
+               LPIPS always sees RGB (a gray image replicated) with the ``border`` crop applied; ``color``,
+               ``gray`` and ``double_scale`` do not apply to it (see ``srbench.eval.scoring.lpips_pair``).
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from srbench.core.constants import BN_MODES, LR_SOURCES
+from srbench.core.constants import BN_MODES, LPIPS_INPUTS, LR_SOURCES
 from srbench.core.errors import SrbenchError
 
 COLORS = ("y", "rgb")
@@ -49,10 +55,12 @@ class Protocol:
     bn_mode: str = "eval"
     gray: str = "replicate"
     double_scale: bool = False
+    lpips_input: str = "minus_one_one"
 
     def __post_init__(self) -> None:
         for field, allowed in (("color", COLORS), ("quantize", QUANTIZE), ("lr_source", LR_SOURCES),
-                               ("ssim", SSIM_VARIANTS), ("bn_mode", BN_MODES), ("gray", GRAY_MODES)):
+                               ("ssim", SSIM_VARIANTS), ("bn_mode", BN_MODES), ("gray", GRAY_MODES),
+                               ("lpips_input", LPIPS_INPUTS)):
             value = getattr(self, field)
             if value not in allowed:
                 raise SrbenchError(f"protocol {self.name!r}: {field}={value!r} is not one of {', '.join(allowed)}")
@@ -81,10 +89,10 @@ PRESETS: dict[str, Protocol] = {
     "standard": Protocol(),
     # The standard protocol with gray images measured on their own values: reproduces the published bicubic Set14 row.
     "paper_gray": Protocol(name="paper_gray", gray="raw"),
-    # The ECDN report's Table 1 script: RGB, no border crop, truncated output, images divided by 255 twice, BN in
-    # training mode (per-image statistics).
+    # The ECDN report's Table 1 scripts: RGB, no border crop, truncated output, images divided by 255 twice, BN in
+    # training mode (per-image statistics); its compare.py gave LPIPS [0, 1] images.
     "ecdn_report": Protocol(name="ecdn_report", color="rgb", border=0, quantize="truncate", bn_mode="batch",
-                            double_scale=True),
+                            double_scale=True, lpips_input="zero_one"),
 }
 
 

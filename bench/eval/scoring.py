@@ -1,7 +1,13 @@
-"""Applying a ``Protocol`` to one (SR, HR) pair: quantisation, colour handling, border crop, then PSNR and SSIM.
+"""Applying a ``Protocol`` to one (SR, HR) pair: quantisation, colour handling, border crop, then PSNR, SSIM, LPIPS.
 
 This is the only place that reads the measuring knobs (``quantize``, ``color``, ``border``, ``gray``,
-``double_scale``); the metrics themselves are the pure functions of ``srbench.eval.metrics``.
+``double_scale``, ``lpips_input``); the metrics themselves are the pure functions of ``srbench.eval.metrics`` and
+``srbench.eval.lpips``.
+
+LPIPS (:func:`lpips_pair`) is defined on RGB: it sees the 8-bit SR and HR as RGB (a gray HR replicated, whatever
+``gray`` says), after the same ``border`` crop as PSNR/SSIM, in the protocol's ``lpips_input`` range; ``color`` and
+``double_scale`` do not apply to it. Under ``ecdn_report`` (border 0, ``zero_one``) this is what the ECDN report's
+``compare.py`` computed: ``lpips.LPIPS(net='alex')`` on the whole ``ToTensor()`` images.
 
 Grayscale images (calibration.md, "Grayscale images"): the network always sees and returns RGB (the gray LR is
 replicated to three channels). With ``gray='replicate'`` the gray HR is replicated too and measured exactly like a
@@ -20,6 +26,7 @@ import numpy as np
 
 from srbench.core.errors import SrbenchError
 from srbench.data.images import to_rgb
+from srbench.eval.lpips import LPIPS, MIN_SIDE, lpips_distance
 from srbench.eval.metrics import SSIM_WIN, psnr, rgb_to_y, shave, ssim
 from srbench.eval.protocol import Protocol
 
@@ -72,3 +79,22 @@ def score_pair(sr_u8: np.ndarray, hr_u8: np.ndarray, *, scale: int, protocol: Pr
     if protocol.double_scale:
         p += DOUBLE_SCALE_DB
     return p, ssim(sr, hr, data_range=255.0)
+
+
+def lpips_pair(sr_u8: np.ndarray, hr_u8: np.ndarray, *, scale: int, protocol: Protocol, net: LPIPS,
+               name: str = "") -> float:
+    """LPIPS v0.1 (AlexNet) of an 8-bit SR output against its 8-bit HR under ``protocol`` (see the module docstring).
+
+    An image too small for AlexNet's pooling once the border is cropped is a ``SrbenchError`` naming ``name``.
+    """
+    if sr_u8.shape[:2] != hr_u8.shape[:2]:
+        raise ValueError(f"SR {sr_u8.shape} and HR {hr_u8.shape} differ in size")
+    border = protocol.border_for(scale)
+    h, w = hr_u8.shape[:2]
+    if min(h, w) - 2 * border < MIN_SIDE:
+        raise SrbenchError(f"image {name or '(unnamed)'}: {w}x{h} px is too small for LPIPS at x{scale}: after "
+                           f"cropping {border} px from each border it is under {MIN_SIDE}x{MIN_SIDE}; remove it from "
+                           "the dataset or do not declare lpips for it")
+    sr, hr = shave(to_rgb(sr_u8), border), shave(to_rgb(hr_u8), border)
+    return lpips_distance(np.ascontiguousarray(sr), np.ascontiguousarray(hr), input_range=protocol.lpips_input,
+                          net=net)

@@ -208,6 +208,7 @@ def _run_row(run) -> dict:
         "color": _none(tags.get("protocol.color")) or "y",
         "gray": _none(tags.get("protocol.gray")) or "replicate",
         "double_scale": str(tags.get("protocol.double_scale", "")).lower() == "true",
+        "lpips_input": _none(tags.get("protocol.lpips_input")),
         "device": _none(tags.get("srbench.device")),
         "device_name": _none(tags.get("srbench.device_name")) or _none(tags.get("srbench.device")),
         "measure_out": schema.measure_out_label(tags),

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from srbench.report.portable import portable_text
+
 BEST, SECOND = "best", "second"
 
 
@@ -167,11 +169,12 @@ def to_csv(table: Table) -> str:
 
 
 def write_table(table: Table, out_dir: Path) -> list[Path]:
-    """Write ``<name>.md``, ``<name>.tex`` and ``<name>.csv`` into ``out_dir``; returns the paths."""
+    """Write ``<name>.md``, ``<name>.tex`` and ``<name>.csv`` into ``out_dir`` (paths named relative to the project,
+    :func:`srbench.report.portable.portable_text`); returns the paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for suffix, text in ((".md", markdown_document(table)), (".tex", to_latex(table)), (".csv", to_csv(table))):
         path = out_dir / f"{table.name}{suffix}"
-        path.write_text(text, encoding="utf-8")
+        path.write_text(portable_text(text), encoding="utf-8")
         paths.append(path)
     return paths

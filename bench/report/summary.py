@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from srbench.report.portable import portable_text
 from srbench.report.render import Table, to_markdown
 from srbench.track import schema, tracking
 
@@ -60,5 +61,5 @@ def write_summary(client, outcomes, path: Path, *, experiment: str, protocol: st
     if notes:
         text += "\nSkipped:\n" + "\n".join(notes) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    path.write_text(portable_text(text))
     return table

@@ -22,10 +22,10 @@ from srbench.report.bootstrap import BootstrapCI, bootstrap_mean, paired_bootstr
 from srbench.report.collect import Benchmark, Store, dataset_rank, row_label, row_sort_key, training_time
 from srbench.report.render import BEST, SECOND, Part, Table
 from srbench.track import schema
+from srbench.track.metric_plan import TABLE1_DATASETS, TABLE1_SCALE
 
 DASH = "—"
-ECDN_SETS = ("Set5", "Set14", "B100")
-ECDN_SCALE = 4
+ECDN_SETS, ECDN_SCALE = TABLE1_DATASETS, TABLE1_SCALE
 SWEPT_KEYS = ("group", "loss", "smoothl1_beta")
 
 
@@ -329,35 +329,81 @@ def paper_vs_measured(bench: Benchmark, store: Store, protocols_: list[str], *, 
                    "deterministic difference of protocol or weights however wide the interval. "
                    "`*` = the interval excludes 0.",
                    "Sources: " + "; ".join(sources) + ".",
-                   "The released `carn_m.pth` does not reproduce the paper's x2 row exactly; the delta is shown, not "
-                   "hidden. The published bicubic Set14 row is reproduced only with gray images measured raw "
-                   "(protocol `paper_gray`)."] + notes
+                   reproduction_summary(pd.DataFrame(csv_rows))] + notes
     return Table(name="paper_vs_measured", title="Published versus measured (Y channel)", columns=header, rows=rows,
                  csv=pd.DataFrame(csv_rows), notes=table_notes, align="llllrrrrlrrrl"), notes
 
 
+def reproduction_summary(frame: pd.DataFrame) -> str:
+    """One sentence, computed from the published-versus-measured rows, per (published model, protocol, scale): the
+    datasets within ``FLAG_DB`` of the published PSNR and those beyond it, with their Δ."""
+    parts = []
+    keys = list(dict.fromkeys(zip(frame["model"], frame["protocol"], frame["scale"])))
+    for model, proto, scale in keys:
+        g = frame[(frame["model"] == model) & (frame["protocol"] == proto) & (frame["scale"] == scale)]
+        within = [d for d, flagged in zip(g["dataset"], g["flagged"]) if not flagged]
+        beyond = [f"{d} ({dp:+.3f} dB)" for d, dp, flagged in zip(g["dataset"], g["psnr_delta"], g["flagged"])
+                  if flagged]
+        text = []
+        if beyond:
+            text.append(f"beyond {ref.FLAG_DB} dB on {', '.join(beyond)}")
+        if within:
+            text.append(f"within {ref.FLAG_DB} dB on {', '.join(within)}")
+        parts.append(f"{model} x{scale} under `{proto}`: " + "; ".join(text))
+    return "Computed from the rows: " + "; ".join(parts) + "." if parts else ""
+
+
 # ---------------------------------------------------------------------------------------- the ECDN report's Table 1
-def lpips_unavailable_reason() -> tuple[str, str]:
-    """(cell text, note) saying why LPIPS cannot be shown; checked only when the runs logged no per-image LPIPS."""
-    try:
-        import lpips  # noqa: F401
-    except ImportError:
-        return ("n/a: no lpips package", "not available: the `lpips` package is not installed here and the runs "
-                "logged no per-image `lpips` column")
-    return ("n/a: not logged", "not available: the runs logged no per-image `lpips` column (LPIPS needs the SR "
-            "images, which MLflow does not hold, so the report cannot compute it afterwards)")
+LPIPS_NOT_MEASURED = ("n/a: not measured", "not measured: the runs logged no per-image `lpips` on all of these images "
+                      "(it is on by default for Set5, Set14 and B100 at x4 and for `ecdn_report` cells, or declared "
+                      "with `metrics: [psnr, ssim, lpips]`; cells logged before LPIPS was a metric lack it: rerun "
+                      "`srbench benchmark`)")
+LPIPS_RANGE_TEXT = {"minus_one_one": "input x/127.5 − 1 in [−1, 1] (LPIPS's documented input)",
+                    "zero_one": "input x/255 in [0, 1] (torchvision `ToTensor()`, as the report's compare.py passed "
+                                "it to `lpips.LPIPS(net='alex')`)"}
+
+
+def _lpips_note(res: pd.DataFrame) -> str:
+    """What the LPIPS columns are: the network, and the input range(s) the runs logged (``protocol.lpips_input``)."""
+    ranges = sorted({r for r in res.get("lpips_input", pd.Series(dtype=str)) if r})
+    how = "; ".join(f"`{r}`: {LPIPS_RANGE_TEXT.get(r, r)}" for r in ranges) or "input range not logged"
+    return (f"LPIPS: v0.1 AlexNet (srbench.eval.lpips) on RGB after the protocol's border crop, {how}. LPIPS score = "
+            "sum of the per-image `lpips` column over the images (as the report printed it); LPIPS mean = that sum / "
+            "Images.")
+
+
+def ecdn_table1_agreement(table: Table) -> str | None:
+    """A sentence, computed from the table, saying how far the measured scores lie from the printed ones (None when
+    no row has a printed score)."""
+    csv = table.csv
+    if csv.empty or "printed_psnr_score" not in csv:
+        return None
+    parts = []
+    for what, col, printed, digits in (("PSNR score", "psnr_sum", "printed_psnr_score", 1),
+                                       ("LPIPS score", "lpips_sum", "printed_lpips_score", 2)):
+        rows = csv[csv[printed].notna() & csv[col].notna()]
+        if rows.empty:
+            continue
+        delta = (rows[col] - rows[printed]).to_numpy(dtype=float)
+        worst = int(np.argmax(np.abs(delta)))
+        parts.append(f"{what} by {delta.min():+.{digits}f} to {delta.max():+.{digits}f} over {len(rows)} row(s) "
+                     f"(largest |Δ| {abs(delta[worst]):.{digits}f}, {rows['model'].iloc[worst]})")
+    if not parts:
+        return None
+    return "Measured − printed: " + "; ".join(parts) + "."
 
 
 def ecdn_table1(bench: Benchmark, store: Store, protocol: str) -> tuple[Table | None, str | None]:
-    """Per model row: SUM over the 119 images of Set5 + Set14 + B100 at x4 of PSNR and SSIM (from the per-image
-    artifacts), LPIPS (when logged), parameter count and training time — the ECDN report's Table 1 in its own form."""
+    """Per model row: SUM over the 119 images of Set5 + Set14 + B100 at x4 of PSNR, SSIM and LPIPS (from the per-image
+    artifacts; LPIPS also as a mean), beside the printed scores, parameter count and training time — the ECDN report's
+    Table 1 in its own form."""
     res = bench.results[(bench.results["protocol"] == protocol) & (bench.results["scale"] == ECDN_SCALE)]
     if res.empty:
         return None, None
     double = bool(res["double_scale"].any())
     cells = bench.cells
     rows, csv_rows, skipped = [], [], []
-    lpips_reason = None
+    lpips_missing = False
     for ident in _identities(res):
         r = _select(res, model=ident[0], weights=ident[1], group=ident[2], bn_mode=ident[3])
         label = _label(r)
@@ -375,11 +421,12 @@ def ecdn_table1(bench: Benchmark, store: Store, protocol: str) -> tuple[Table | 
         per = pd.concat(frames, ignore_index=True)
         n = len(per)
         psnr_sum, ssim_sum = float(per["psnr"].sum()), float(per["ssim"].sum())
+        lpips_sum = lpips_mean = None
         if "lpips" in per and per["lpips"].notna().all():
-            lpips_sum, lpips_text = float(per["lpips"].sum()), f"{per['lpips'].sum():.1f}"
+            lpips_sum = float(per["lpips"].sum())
+            lpips_mean = lpips_sum / n
         else:
-            lpips_reason = lpips_reason or lpips_unavailable_reason()
-            lpips_sum, lpips_text = None, lpips_reason[0]
+            lpips_missing = True
         c = _select(cells, model=ident[0], weights=ident[1], group=ident[2], bn_mode=ident[3], protocol=protocol,
                     scale=ECDN_SCALE)
         params = c[schema.PARAMS_EFFECTIVE].iloc[0] if not c.empty else None  # the report counts those used
@@ -389,41 +436,56 @@ def ecdn_table1(bench: Benchmark, store: Store, protocol: str) -> tuple[Table | 
         printed = ref.ECDN_TABLE1_PRINTED.get(ident[1])
         if printed and ttime == "released checkpoint":
             ttime = f"released checkpoint: {printed[2]} (per the report)"
-        rows.append([label, lpips_text, f"{psnr_sum:.1f}", f"{ssim_sum:.2f}", str(n),
+        # measured − printed only where the protocol is the report's own: otherwise the offset is the protocol's
+        d_psnr = psnr_sum - printed[1] if printed and double else None
+        d_lpips = lpips_sum - printed[0] if printed and double and lpips_sum is not None else None
+        rows.append([label, f"{lpips_sum:.1f}" if lpips_sum is not None else LPIPS_NOT_MEASURED[0],
+                     fmt(lpips_mean, 4), f"{psnr_sum:.1f}", f"{ssim_sum:.2f}", str(n),
                      f"{printed[1]:.0f}" if printed else DASH, f"{printed[0]:.1f}" if printed else DASH,
+                     f"{d_psnr:+.1f}" if d_psnr is not None else DASH,
+                     f"{d_lpips:+.2f}" if d_lpips is not None else DASH,
                      f"{int(params):,}" if _ok(params) and params > 0 else DASH,
                      f"{published_params:,}" if published_params else DASH, ttime, runs])
         csv_rows.append({"model": label, "arch": ident[0], "weights": ident[1], "bn_mode": ident[3],
-                         "protocol": protocol, "lpips_sum": lpips_sum, "psnr_sum": psnr_sum, "ssim_sum": ssim_sum,
+                         "protocol": protocol, "lpips_sum": lpips_sum, "lpips_mean": lpips_mean,
+                         "psnr_sum": psnr_sum, "ssim_sum": ssim_sum,
                          "n_images": n, "printed_psnr_score": printed[1] if printed else None,
                          "printed_lpips_score": printed[0] if printed else None,
+                         "psnr_score_delta": d_psnr, "lpips_score_delta": d_lpips,
                          "params_effective": int(params) if _ok(params) else None,
                          "params_published": published_params, "training_time": ttime, "runs": runs})
     if not rows:
         return None, ("ECDN Table 1 (protocol " + protocol + "): " + "; ".join(skipped)) if skipped else None
-    header = [("", "Model"), ("", "LPIPS score"), ("", "PSNR score"), ("", "SSIM sum"), ("", "Images"),
-              ("printed in the report", "PSNR score"), ("printed in the report", "LPIPS score"),
+    header = [("", "Model"), ("LPIPS", "score"), ("LPIPS", "mean"), ("", "PSNR score"), ("", "SSIM sum"),
+              ("", "Images"), ("printed in the report", "PSNR score"), ("printed in the report", "LPIPS score"),
+              ("measured − printed", "PSNR score"), ("measured − printed", "LPIPS score"),
               ("# parameter (effective, all heads)", "measured"), ("# parameter (effective, all heads)", "published"),
               ("", "Training time"), ("", "Run")]
     notes = [protocol_note(bench, protocol),
              f"Scores are SUMS over the {'+'.join(ECDN_SETS)} images at x{ECDN_SCALE} (119 images when complete; "
              "see the Images column) of the per-image values in the runs' `per_image/<Set>.csv` artifacts.",
-             ("This protocol reproduces the report's script (RGB, no border crop, truncated output, BN in training "
-              "mode, images divided by 255 twice), so these sums are directly comparable to the printed scores."
+             ("This protocol reproduces the report's scripts (RGB, no border crop, truncated output, BN in training "
+              "mode, images divided by 255 twice for PSNR, [0, 1] images into LPIPS), so these sums are computed "
+              "the way the printed scores were."
               if double else
               "The report's script divided images by 255 twice, adding 20·log10(255) = 48.13 dB to every image: "
               "its printed score ≈ (sum under its own protocol) + 119 × 48.13 dB (= +5727). It also measured RGB "
-              "without border crop, truncated the output and left BN in training mode, so these sums are not "
-              "directly comparable to the printed ones; a benchmark run with protocol `ecdn_report` is."),
-             f"LPIPS: {lpips_reason[1]}." if lpips_reason else "LPIPS: sum of the per-image `lpips` column.",
+              "without border crop, truncated the output, left BN in training mode and gave LPIPS [0, 1] images, "
+              "so these sums are not directly comparable to the printed ones (no measured − printed shown); a "
+              "benchmark run with protocol `ecdn_report` is."),
+             _lpips_note(res) + (f" Rows marked n/a: {LPIPS_NOT_MEASURED[1]}." if lpips_missing else ""),
              f"Printed scores: {ref.ECDN_TABLE1_PRINTED_SOURCE}, typed in from the report with their source, per "
              "released checkpoint (the `*_half` files are its 1-GPU-day rows).",
              "# parameter: the parameters some forward pass uses, over every scale's head (the measured "
              f"`params_effective`; the report's count, e.g. 396,955 for ECDN-M, whose unused c4 is left out). "
              f"Published: {ref.ECDN_TABLE1_SOURCE} (calibration.md). Training time: from the linked "
              "training run for `run:<id>` weights, else 'released checkpoint'."] + skipped
-    return Table(name=f"ecdn_table1_{protocol}", title=f"ECDN report Table 1 in its own form — protocol {protocol}",
-                 columns=header, rows=rows, csv=pd.DataFrame(csv_rows), notes=notes, align="llrrrrrrrll"), None
+    table = Table(name=f"ecdn_table1_{protocol}", title=f"ECDN report Table 1 in its own form — protocol {protocol}",
+                  columns=header, rows=rows, csv=pd.DataFrame(csv_rows), notes=notes, align="lrrrrrrrrrrrll")
+    agreement = ecdn_table1_agreement(table)
+    if agreement:
+        table.notes.insert(3, agreement)
+    return table, None
 
 
 # ------------------------------------------------------------------------------------------------------- efficiency

@@ -7,6 +7,7 @@ An experiment file is YAML, validated strictly (see :mod:`srbench.core.strict`).
     datasets: [Set5, Set14, B100, Urban100]
     scales: [2, 3, 4]
     measure: {latency: true, warmup: 1, repeats: 5, memory: true}
+    metrics: [psnr, ssim, lpips]    # optional; default: LPIPS on Table 1's cells only (srbench.track.metric_plan)
     models:
       - {model: bicubic}
       - {model: ecdn, weights: ecdn, bn_modes: [eval, batch]}
@@ -36,6 +37,7 @@ from srbench.eval.inference import DEFAULT_TILE_OVERLAP, Inference
 from srbench.eval.protocol import PRESETS
 from srbench.core.names import suggest
 from srbench.core.strict import from_mapping, load_yaml
+from srbench.track.metric_plan import check_metrics
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class ModelEntry:
     scales: list[int] | None = None
     bn_modes: list[str] = field(default_factory=lambda: ["eval"])
     protocol: str | None = None  # a preset for this entry only (default: the experiment's)
+    metrics: list[str] | None = None  # e.g. [psnr, ssim, lpips] (default: the experiment's, else metric_plan's rule)
     optional: bool = False
     weights_key: str | None = None  # the entry of a wrapped checkpoint (params, params_ema, state_dict, ...)
     ensemble: str | None = None  # x8: the geometric self-ensemble (rows "model+")
@@ -86,6 +89,7 @@ class Experiment:
     measure: CostSettings = field(default_factory=CostSettings)
     description: str = ""
     crops: list[dict] = field(default_factory=list)
+    metrics: list[str] | None = None  # see srbench.track.metric_plan
 
     def __post_init__(self) -> None:
         from srbench.track.tracking import check_experiment_name
@@ -95,6 +99,7 @@ class Experiment:
             if not getattr(self, key):
                 raise SrbenchError(f"{key}: the list is empty, so the experiment would do nothing; list at least one"
                                    + (" (or drop the key for the default)" if key != "models" else ""))
+        check_metrics(self.metrics, "metrics")
         if self.protocol not in PRESETS:
             raise SrbenchError(f"protocol {self.protocol!r} is not a preset{suggest(self.protocol, PRESETS)}; "
                                f"known: {', '.join(PRESETS)}")
@@ -109,6 +114,7 @@ class Experiment:
             for scale in (entry.scales or []) + list(self.scales):
                 if scale not in (2, 3, 4):
                     raise SrbenchError(f"scale {scale} is not supported; use 2, 3 or 4")
+            check_metrics(entry.metrics, f"model {entry.model}: metrics")
             for mode in entry.bn_modes:
                 if mode not in BN_MODES:
                     raise SrbenchError(f"model {entry.model}: bn_mode {mode!r} is not one of {', '.join(BN_MODES)}")

@@ -38,6 +38,8 @@ from srbench.eval.weights import ResolvedWeights, load_eval_model
 from srbench.models import model_code, model_info
 from srbench.track import schema
 from srbench.track.experiment import Experiment, ModelEntry
+from srbench.track.metric_plan import cell_metrics, lpips_datasets
+from srbench.track.ui_meta import cell_run_name, dataset_inputs
 from srbench.track.run_weights import resolve_weights
 from srbench.core.strict import to_mapping
 from srbench.data.datasets import dataset_fingerprint, dataset_id, resolve_dataset
@@ -64,6 +66,7 @@ class Cell:
     scale: int
     bn_mode: str
     datasets: list[str]
+    metrics: dict[str, tuple[str, ...]] = field(default_factory=dict)  # per dataset (srbench.track.metric_plan)
 
 
 def plan(exp: Experiment) -> tuple[list[Cell], list[CellOutcome]]:
@@ -95,8 +98,10 @@ def plan(exp: Experiment) -> tuple[list[Cell], list[CellOutcome]]:
                 skipped.append(CellOutcome(entry.display, scale, "-", "skipped",
                                            note=f"weights {weights.name} have no x{scale} head"))
                 continue
+            metrics = cell_metrics(entry.metrics if entry.metrics is not None else exp.metrics, datasets, scale,
+                                   entry.protocol or exp.protocol)
             for bn_mode in entry.bn_modes:
-                cells.append(Cell(entry, weights, scale, bn_mode, list(datasets)))
+                cells.append(Cell(entry, weights, scale, bn_mode, list(datasets), metrics))
     return cells, skipped
 
 
@@ -111,6 +116,7 @@ def _identity(cell: Cell, protocol, device: torch.device, exp: Experiment) -> di
         "crops": sorted(f"{c['dataset']}/{c['image']}" for c in exp.crops
                         if c.get("scale") == cell.scale and c.get("dataset") in cell.datasets),
         **_extra_identity(cell.entry),
+        "metrics": cell.metrics,
     }
 
 
@@ -178,9 +184,10 @@ def _log_per_image(client, run_id: str, result: DatasetResult, dataset_key: str,
     path = workdir / f"{dataset_key}.csv"
     with path.open("w", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["name", "psnr", "ssim", "forward_s", "gray"])
+        writer.writerow(["name", "psnr", "ssim", "forward_s", "gray", "lpips"])
         for r in result.images:
-            writer.writerow([r.name, f"{r.psnr:.6f}", f"{r.ssim:.8f}", f"{r.forward_s:.6f}", int(r.gray)])
+            writer.writerow([r.name, f"{r.psnr:.6f}", f"{r.ssim:.8f}", f"{r.forward_s:.6f}", int(r.gray),
+                             "" if r.lpips is None else f"{r.lpips:.8f}"])
     tracking.retrying(client.log_artifact)(run_id, str(path), "per_image")
 
 
@@ -192,19 +199,23 @@ def _metrics_batch(values: dict[str, float]):
 
 
 def dataset_values(result: DatasetResult, dataset_key: str, color: str) -> dict[str, float]:
-    """The per-dataset metrics of one result, named by :mod:`srbench.track.schema`."""
-    return {schema.dataset_metric("psnr", dataset_key, color): result.psnr,
-            schema.dataset_metric("ssim", dataset_key, color): result.ssim,
-            schema.dataset_metric("n_images", dataset_key): len(result.images),
-            schema.dataset_metric("forward_s", dataset_key): result.forward_s}
+    """The per-dataset metrics of one result, named by :mod:`srbench.track.schema` (``lpips`` where measured)."""
+    values = {schema.dataset_metric("psnr", dataset_key, color): result.psnr,
+              schema.dataset_metric("ssim", dataset_key, color): result.ssim,
+              schema.dataset_metric("n_images", dataset_key): len(result.images),
+              schema.dataset_metric("forward_s", dataset_key): result.forward_s}
+    if result.lpips is not None:
+        values[schema.dataset_metric("lpips", dataset_key)] = result.lpips
+    return values
 
 
 def measure_and_log(model: torch.nn.Module, *, client, run_id: str, datasets: list[str], scale: int, protocol,
                     device: torch.device, measure: CostSettings, crops: set[tuple[str, str]] = frozenset(),
-                    progress: bool = True) -> dict[str, float]:
+                    lpips: frozenset[str] = frozenset(), progress: bool = True) -> dict[str, float]:
     """Measure a cell (:func:`srbench.eval.cell.measure_cell`) and log everything to run ``run_id`` as it arrives.
 
-    Logs the per-dataset metrics as each dataset finishes, per-image CSV artifacts, the SR images named in
+    ``lpips``: the datasets (as named in ``datasets``) on which LPIPS is measured too. Logs the per-dataset metrics as
+    each dataset finishes, per-image CSV artifacts, the SR images named in
     ``crops`` ((Set, image) pairs), then the cost figures and the ``srbench.measure_out`` tag. The caller marks the
     run finished. Shared by the benchmark cells and the ablation points.
     """
@@ -228,7 +239,7 @@ def measure_and_log(model: torch.nn.Module, *, client, run_id: str, datasets: li
                 tracking.retrying(client.log_artifact)(run_id, str(out), f"crops/{set_name}")
 
         measured = measure_cell(model, datasets=datasets, scale=scale, protocol=protocol, device=device,
-                                settings=measure, progress=progress, on_dataset=on_dataset,
+                                settings=measure, progress=progress, lpips=lpips, on_dataset=on_dataset,
                                 on_image=keep_crop if crops else None)
     log_batch(run_id, metrics=_metrics_batch(measured.cost))
     tracking.retrying(client.set_tag)(run_id, schema.MEASURE_OUT_TAG, measured.out_label)
@@ -258,11 +269,14 @@ def _run_cell(cell: Cell, model: torch.nn.Module, exp: Experiment, protocol, dev
         **_extra_tags(cell.entry),
         **{f"srbench.dataset_fingerprint.{dataset_id(d)}": dataset_fingerprint(d, cell.scale, protocol.lr_source)
            for d in cell.datasets},
+        "srbench.lpips_datasets": ",".join(dataset_id(d) for d in sorted(lpips_datasets(cell.metrics))),
     }
-    run = tracking.retrying(client.create_run)(
-        experiment_id, run_name=f"{cell.entry.display} x{cell.scale} bn={cell.bn_mode}", tags=tags)
+    run = tracking.retrying(client.create_run)(experiment_id, tags=tags, run_name=cell_run_name(
+        cell.entry.model, cell.weights.name, cell.scale, cell.bn_mode, protocol.name))
     run_id = run.info.run_id
     try:  # from the run's creation on: an interruption anywhere marks it KILLED
+        tracking.retrying(client.log_inputs)(run_id, datasets=dataset_inputs(cell.datasets, cell.scale,
+                                                                              protocol.lr_source))
         tracking.retrying(client.log_batch)(run_id, params=[Param(k, str(v)) for k, v in {
             "model": cell.entry.model, "weights": cell.weights.name, "scale": cell.scale,
             "group": cell.entry.group or cell.weights.build.get("group"), "protocol": protocol.name,
@@ -270,7 +284,7 @@ def _run_cell(cell: Cell, model: torch.nn.Module, exp: Experiment, protocol, dev
         crops = {(c["dataset"], str(c["image"])) for c in exp.crops if c.get("scale") == cell.scale}
         metrics = measure_and_log(model, client=client, run_id=run_id, datasets=cell.datasets, scale=cell.scale,
                                   protocol=protocol, device=device, measure=exp.measure, crops=crops,
-                                  progress=progress)
+                                  lpips=lpips_datasets(cell.metrics), progress=progress)
         tracking.retrying(client.set_terminated)(run_id, "FINISHED")
     except BaseException as exc:
         tracking.retrying(client.set_terminated)(run_id, "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")

@@ -15,10 +15,13 @@ code_version,datasets,measure_out}``, ``srbench.env.<library>`` (versions) and `
 params ``model, weights, scale, group, protocol, bn_mode``; metrics ``psnr_<color>.<Set>``, ``ssim_<color>.<Set>``,
 ``n_images.<Set>``, ``forward_s.<Set>``, ``params``, ``params_effective``, ``mult_adds_g``, ``latency_ms``,
 ``latency_iqr_ms``, ``peak_mem_mb`` (names and definitions: :mod:`srbench.track.schema`);
-artifacts ``per_image/<Set>.csv`` (name, psnr, ssim, forward_s, gray). Also ``srbench.{ensemble,tile,inference}``
+artifacts ``per_image/<Set>.csv`` (name, psnr, ssim, forward_s, gray, lpips: empty where not measured);
+``lpips.<Set>`` where declared (:mod:`srbench.track.metric_plan`; tag ``srbench.lpips_datasets``); one MLflow dataset
+input per dataset (digest = its fingerprint; :mod:`srbench.track.ui_meta`). Also ``srbench.{ensemble,tile,inference}``
 (and ``srbench.tile_overlap``, ``srbench.weights_key``, ``srbench.model_code`` where they apply; see
 :mod:`srbench.eval.inference`, :mod:`srbench.models.external`). A folder scored by ``srbench score`` is a cell run
-too, with weights ``sr-dir`` and no cost figures (:mod:`srbench.track.score`).
+too, with weights ``sr-dir`` and no cost figures (:mod:`srbench.track.score`). Experiments carry the tag
+``mlflow.experimentKind=custom_model_development``.
 A cell run is marked FINISHED only after everything is logged; readers use FINISHED runs only.
 
 Training runs (``srbench.kind=train``) and ablation points (``srbench.kind=train`` with ``srbench.sweep``) are
@@ -42,6 +45,9 @@ from srbench.track.backend import check_uri, open_sqlite, probe
 T = TypeVar("T")
 
 DEFAULT_DIR = REPO_ROOT / "mlruns"
+# MLflow 3.17's UI opens an experiment without this tag in its GenAI (traces) view; with it, on the runs table.
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
 
 
 def tracking_uri(uri: str | None = None) -> str:
@@ -139,23 +145,32 @@ def check_keys(keys, where: str) -> None:
 
 @retrying
 def get_or_create_experiment(mlflow_client, name: str) -> str:
-    """The id of experiment ``name``, created (with artifacts beside the SQLite store when local) if needed."""
+    """The id of experiment ``name``, created (with artifacts beside the SQLite store when local) if needed.
+
+    Every experiment carries ``mlflow.experimentKind=custom_model_development`` (set at creation, and on an existing
+    experiment that lacks it or has another kind), so the MLflow UI opens it on its runs.
+    """
     check_experiment_name(name)
     exp = mlflow_client.get_experiment_by_name(name)
     if exp is not None:
         if exp.lifecycle_stage == "deleted":
             mlflow_client.restore_experiment(exp.experiment_id)
+        if exp.tags.get(EXPERIMENT_KIND_TAG) != EXPERIMENT_KIND:
+            mlflow_client.set_experiment_tag(exp.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
         return exp.experiment_id
     uri = mlflow_client.tracking_uri
     artifact_location = None
     if uri.startswith("sqlite:///"):
         artifact_location = (Path(uri[len("sqlite:///"):]).parent / "artifacts" / name).as_uri()
     try:
-        return mlflow_client.create_experiment(name, artifact_location=artifact_location)
+        return mlflow_client.create_experiment(name, artifact_location=artifact_location,
+                                               tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
     except Exception:
         exp = mlflow_client.get_experiment_by_name(name)  # created by a concurrent process meanwhile
         if exp is None:
             raise
+        if exp.tags.get(EXPERIMENT_KIND_TAG) != EXPERIMENT_KIND:
+            mlflow_client.set_experiment_tag(exp.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
         return exp.experiment_id
 
 
