@@ -1,4 +1,4 @@
-"""Inference runtimes (bench.runtimes): the same numbers as eager on Set5, the graph cache, the gate and auto.
+"""Inference runtimes (srbench.eval.runtimes): the same numbers as eager on Set5, the graph cache, the gate and auto.
 
 References: the eager PyTorch path (an independent implementation of the same network), calibration.md's Set5 means
 (measured outside this project), hand-computed BatchNorm statistics in float64 and scikit-image's PSNR.
@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from skimage.metrics import peak_signal_noise_ratio
 from torch import nn
 
-from srbench import runtimes as rt
+from srbench.eval import runtimes as rt
 from srbench.eval.evaluate import evaluate
 from srbench.eval.protocol import Protocol, get_protocol
 from srbench.eval.runtimes import (GateResult, Runner, RuntimeDeclined, RuntimeUnavailable, compare_outputs, fidelity_gate,

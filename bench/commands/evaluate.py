@@ -1,7 +1,9 @@
 """``srbench evaluate``: PSNR/SSIM of models on datasets and scales, per image and mean, printed (no MLflow).
 
 Example: ``srbench evaluate --model ecdn --weights ecdn --dataset Set5 --scale 4``. For tracked, cached runs with
-efficiency measurements use ``srbench benchmark``.
+efficiency measurements use ``srbench benchmark``. ``--runtime`` picks the inference runtime (default ``auto``: the
+fastest that passes the fidelity gate, chosen once per model, BN mode and scale and cached; its choice is printed to
+stderr).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ def register(subparsers) -> None:
     p.add_argument("--bn-mode", choices=["eval", "batch"], default=None,
                    help="BatchNorm statistics: eval (running) or batch (per image); default: the preset's")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
+    p.add_argument("--runtime", default="auto",
+                   help="auto, eager, compile, onnxruntime or openvino (default: auto)")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of tables")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(handler=run)
@@ -44,31 +48,44 @@ def run(args) -> int:
     from srbench.eval.protocol import get_protocol
     from srbench.eval.weights import load_eval_model
     from srbench.track.run_weights import resolve_weights
+    import sys
+
     from srbench.data.datasets import resolve_dataset
-    from srbench.models import set_bn_mode
+    from srbench.eval.runtimes import RuntimeDeclined, check_runtime_name, declined_error
+    from srbench.track.cell_runtimes import CellRuntimes
 
     if args.weights is not None and len(args.weights) != len(args.models):
         raise SrbenchError(f"--weights needs one value per model ({len(args.models)}), got {len(args.weights)}")
     specs = args.weights or [default_weights(m) for m in args.models]
     protocol = get_protocol(args.protocol, **({"bn_mode": args.bn_mode} if args.bn_mode else {}))
+    check_runtime_name(args.runtime, "--runtime")
     device = resolve_device(args.device)
+    runtimes = CellRuntimes(device, say=lambda line: print(line, file=sys.stderr))
     for dataset in args.datasets:
         resolve_dataset(dataset)
     results = []
     for model_name, spec in zip(args.models, specs):
         weights = resolve_weights(spec, model_name)
         model = load_eval_model(model_name, weights, device=device)
-        set_bn_mode(model, protocol.bn_mode)
+        network = (model_name, weights.sha256)
         for scale in args.scales:
+            runtime_args = dict(scale=scale, bn_mode=protocol.bn_mode, weights_sha256=weights.sha256,
+                                dataset=args.datasets[0], protocol=protocol)
+            use = runtimes.use(network, args.runtime, lambda: model, label=model_name, **runtime_args)
+            try:
+                runner = runtimes.runner(network, use, model, **runtime_args)
+            except RuntimeDeclined as exc:
+                raise declined_error(exc, model, scale, protocol.bn_mode) from exc
             for dataset in args.datasets:
-                result = evaluate(model, dataset, scale, protocol, device=device, progress=not args.no_progress)
+                result = evaluate(runner, dataset, scale, protocol, device=device, progress=not args.no_progress)
                 results.append({"model": model_name, "weights": weights.name, "weights_sha256": weights.sha256,
-                                "protocol": protocol.as_dict(), **result.as_dict()})
+                                "protocol": protocol.as_dict(), "runtime": use.runtime,
+                                "runtime_versions": use.versions, **result.as_dict()})
                 if not args.json:
                     rows = [[r.name, f"{r.psnr:.3f}", f"{r.ssim:.4f}"] for r in result.images]
                     rows.append(["mean", f"{result.psnr:.3f}", f"{result.ssim:.4f}"])
                     print(f"\n{model_name} ({weights.name})  {dataset}  x{scale}  protocol={protocol.name} "
-                          f"bn={protocol.bn_mode}")
+                          f"bn={protocol.bn_mode}  runtime={use.runtime}")
                     print(tabulate(rows, headers=["image", f"PSNR_{protocol.color}", f"SSIM_{protocol.color}"],
                                    tablefmt="github", disable_numparse=True))
     if args.json:

@@ -59,7 +59,8 @@ class DatasetResult:
 
 def to_tensor(img_u8: np.ndarray, device: torch.device | str) -> torch.Tensor:
     """HxWx3 uint8 -> 1x3xHxW float in [0, 1] on ``device``, in channels-last memory format (see srbench.eval.weights.prepare_model)."""
-    x = torch.from_numpy(np.ascontiguousarray(img_u8)).permute(2, 0, 1).unsqueeze(0).float().div_(255)
+    # one float32 copy (writable, unlike the read-only decoded samples), then the same division as before
+    x = torch.from_numpy(np.ascontiguousarray(img_u8, dtype=np.float32)).permute(2, 0, 1).unsqueeze(0).div_(255)
     return x.to(device).contiguous(memory_format=torch.channels_last)
 
 
@@ -92,6 +93,9 @@ def evaluate(model: torch.nn.Module, dataset: str, scale: int, protocol: Protoco
              device: torch.device | str = "cpu", progress: bool = True,
              on_image: Callable[[str, np.ndarray], None] | None = None) -> DatasetResult:
     """Evaluate ``model`` (already on ``device`` and in the protocol's BN mode) on every image of ``dataset``.
+
+    ``model`` is anything called as ``model(x, scale)``: the network, or a prepared runtime of it
+    (:class:`srbench.eval.runtimes.Runner`).
 
     ``on_image(name, sr_u8)`` is called with every SR output (for saving crops) when given.
     """

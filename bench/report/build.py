@@ -100,7 +100,7 @@ def _benchmark_sections(report: Report, store: Store, bench: Benchmark | None, e
                             "figures (run `srbench benchmark`).")
         return
     report.sources.append(f"`{experiment}`: {bench.n_finished} finished cell run(s) read; "
-                          f"{srbench.track.cells['run_id'].nunique() if not srbench.track.cells.empty else 0} selected after "
+                          f"{bench.cells['run_id'].nunique() if not bench.cells.empty else 0} selected after "
                           "newest-wins (per cell key, then per cell identity)")
     if bench.empty:
         report.notes.append(f"Experiment `{experiment}` has no finished cell runs.")
@@ -154,6 +154,9 @@ def _benchmark_sections(report: Report, store: Store, bench: Benchmark | None, e
     t = tables.efficiency_table(bench, main, dataset)
     if t:
         sec.tables.append(t)
+    t = tables.runtime_table(bench, main)
+    if t:
+        sec.tables.append(t)
     stem = f"psnr_vs_mult_adds_{dataset}_x{scale}"
     if _bubble(report, bench, main, dataset, scale, stem, bubble_variants):
         shown = ("every measured row" if bubble_variants else
@@ -198,7 +201,7 @@ def _bubble(report: Report, bench: Benchmark, protocol: str, dataset: str, scale
     if res.empty:
         report.notes.append(f"Bubble chart: no cells for {dataset} x{scale} under protocol {protocol}.")
         return False
-    cells = srbench.track.cells[(srbench.track.cells["protocol"] == protocol) & (srbench.track.cells["scale"] == scale)]
+    cells = bench.cells[(bench.cells["protocol"] == protocol) & (bench.cells["scale"] == scale)]
     points, bicubic = [], None
     for r in res.itertuples(index=False):
         c = tables._select(cells, model=r.model, weights=r.weights, group=r.group, bn_mode=r.bn_mode)
