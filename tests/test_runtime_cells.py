@@ -279,3 +279,66 @@ def test_runtime_comparison_table(tmp_path, mlflow_uri):
     runtime_col = [h for _, h in eff.columns].index("Runtime")
     assert sorted(r[runtime_col] for r in eff.rows) == ["eager", "openvino"]
     assert sorted(eff.csv["runtime"]) == ["eager", "openvino"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The harness: the runner runs the forward passes, fingerprints once per invocation, the LR lookup
+
+
+def test_measure_cell_forwards_through_the_runner_and_counts_the_model(tiny_dataset):
+    from srbench.eval.cell import CostSettings, measure_cell
+    from srbench.eval.protocol import get_protocol
+    from srbench.models import create_model
+
+    model = create_model("carn_m")
+    eager = rt.prepare_runtime(model, "eager", scale=2, bn_mode="eval")
+    calls = []
+    runner = rt.Runner("counting", lambda x: calls.append(tuple(x.shape)) or eager(x), scale=2, bn_mode="eval",
+                       device=eager.device, versions={})
+    settings = CostSettings(latency=True, warmup=1, repeats=2, memory=True, out_height=48, out_width=48)
+    out = measure_cell(model, datasets=[str(tiny_dataset)], scale=2, protocol=get_protocol("standard"),
+                       device=eager.device, settings=settings, progress=False, runner=runner)
+    assert len(out.results[0].images) == 3
+    assert len(calls) == 3 + 1 + 2 + 1  # 3 images, warm-up, 2 timed repeats, 1 memory pass: all through the runner
+    assert calls[-1] == (1, 3, 24, 24)  # the cost passes at the declared 48x48 output
+    assert out.cost["params"] == 414_811 and out.cost["mult_adds_g"] > 0  # counted on the network
+    with pytest.raises(SrbenchError, match="prepared in BN mode 'eval'"):
+        measure_cell(model, datasets=[str(tiny_dataset)], scale=2, protocol=get_protocol("standard", bn_mode="batch"),
+                     device=eager.device, settings=settings, progress=False, runner=runner)
+    with pytest.raises(SrbenchError, match="prepared for x2, not x3"):
+        measure_cell(model, datasets=[str(tiny_dataset)], scale=3, protocol=get_protocol("standard"),
+                     device=eager.device, settings=settings, progress=False, runner=runner)
+
+
+def test_dataset_fingerprints_are_computed_once_per_invocation(tmp_path, tiny_dataset, mlflow_uri, monkeypatch):
+    import srbench.track.runner as runner_module
+
+    calls = []
+    real = runner_module.dataset_fingerprint
+    monkeypatch.setattr(runner_module, "dataset_fingerprint", lambda *a: calls.append(a) or real(*a))
+    path = _experiment(tmp_path, "  - {model: bicubic}\n  - {model: bicubic, protocol: paper_gray}\n", name="fp",
+                       datasets=f"[{tiny_dataset}]", scales="[2, 3, 4]")
+    outcomes = run_benchmark(load_experiment(path), tracking_uri=mlflow_uri, progress=False)
+    assert len(outcomes) == 6  # 6 cells, each needing the fingerprint for its key and its tags
+    assert sorted(calls) == sorted((str(tiny_dataset), s, "file") for s in (2, 3, 4))
+
+
+def test_lr_lookup_follows_the_folder(tmp_path):
+    import os
+
+    from srbench.data.datasets import lr_path
+
+    lr_dir = tmp_path / "S" / "LR_bicubic" / "X2"
+    lr_dir.mkdir(parents=True)
+    (lr_dir / "ax2.png").write_bytes(b"")
+    assert lr_path(tmp_path / "S", "a", 2) == lr_dir / "ax2.png"
+    assert lr_path(tmp_path / "S", "b", 2) == lr_dir / "bx2.png"  # absent: where a generated LR goes
+    (lr_dir / "BX2.PNG").write_bytes(b"")  # added later (maybe within the folder's mtime granularity)
+    assert lr_path(tmp_path / "S", "b", 2) == lr_dir / "BX2.PNG"
+    os.rename(lr_dir / "ax2.png", lr_dir / "Ax2.png")
+    os.utime(lr_dir, ns=(1, 1))  # a rename changes the folder's mtime; made explicit here
+    assert lr_path(tmp_path / "S", "a", 2) == lr_dir / "Ax2.png"
+    (lr_dir / "ax2.jpg").write_bytes(b"")
+    os.utime(lr_dir, ns=(2, 2))
+    with pytest.raises(SrbenchError, match="several LR files for a at x2"):
+        lr_path(tmp_path / "S", "a", 2)
