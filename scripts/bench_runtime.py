@@ -12,13 +12,15 @@ network runs its convolutions as fast as this runtime runs the densest one; far 
     .venv/bin/python scripts/bench_runtime.py [--models carn_m ecdn ecdn_m] [--scales 2 3 4]
                                               [--runtimes eager compile onnxruntime openvino] [--repeats 5]
 
-Timings on a shared machine vary: compare the rows of one run (the runtimes take turns per model and scale).
+The runtimes take turns in each of ``--repeats`` rounds (model pass, then the ceiling's, per runtime), so a change
+in machine load hits all of them alike; timings on a shared machine still vary: compare the rows of one run.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import statistics
 import sys
 import tempfile
 import time
@@ -92,9 +94,14 @@ def main() -> None:
     print("versions: " + "; ".join(f"{r}: " + " ".join(f"{k}={v}" for k, v in rt.package_versions(r).items())
                                    for r in runtimes))
     ceiling_net = DenseConvCeiling()
-    ceiling: dict[tuple[str, int], tuple[float, float]] = {}  # (runtime, scale) -> (median ms, GFLOP/s)
+    ceilings: dict[tuple[str, int], object] = {}  # (runtime, scale) -> prepared ceiling (compile: ~20 s each)
+    ceiling_gflops: dict[tuple[str, int], list[float]] = {}
     rows, notes = [], []
     started = time.perf_counter()
+
+    def timed_once(runner, scale: int, warmup: int = 0) -> float:
+        return measure_latency(runner, scale, device, warmup=warmup, repeats=1, out_hw=out_hw).median_ms
+
     with tempfile.TemporaryDirectory() as tmp:
         for model_name in args.models:
             weights = resolve_weights(model_name, model_name)
@@ -102,51 +109,58 @@ def main() -> None:
             for scale in args.scales:
                 lr_hw = lr_size(scale, out_hw)
                 macs = mult_adds(model, scale, (lr_hw[0] * scale, lr_hw[1] * scale))  # the timed LR size exactly
-                timed = {}
+                runners = {}
                 for runtime in runtimes:
                     try:
-                        runner = rt.prepare_runtime(model, runtime, scale=scale, bn_mode=args.bn_mode, device=device,
-                                                    weights_sha256=weights.sha256, cache_dir=runtime_cache_dir())
-                        if (runtime, scale) not in ceiling:
-                            conv = rt.prepare_runtime(ceiling_net, runtime, scale=scale, bn_mode="eval",
-                                                      device=device, weights_sha256=ceiling_net.sha256(),
-                                                      cache_dir=Path(tmp))
-                            lat = measure_latency(conv, scale, device, warmup=args.warmup, repeats=args.repeats,
-                                                  out_hw=out_hw)
-                            ceiling[(runtime, scale)] = (lat.median_ms,
-                                                         2 * DenseConvCeiling.macs(lr_hw) / lat.median_ms / 1e6)
+                        runners[runtime] = rt.prepare_runtime(model, runtime, scale=scale, bn_mode=args.bn_mode,
+                                                              device=device, weights_sha256=weights.sha256,
+                                                              cache_dir=runtime_cache_dir())
+                        if (runtime, scale) not in ceilings:
+                            ceilings[(runtime, scale)] = rt.prepare_runtime(
+                                ceiling_net, runtime, scale=scale, bn_mode="eval", device=device,
+                                weights_sha256=ceiling_net.sha256(), cache_dir=Path(tmp))
                     except rt.RuntimeDeclined as exc:
+                        runners.pop(runtime, None)
                         notes.append(f"{model_name} x{scale}: {runtime} declined: {exc.reason}")
-                        continue
-                    lat = measure_latency(runner, scale, device, warmup=args.warmup, repeats=args.repeats,
-                                          out_hw=out_hw)
-                    timed[runtime] = lat
-                    del runner
-                for runtime, lat in timed.items():
-                    gflops = 2 * macs / lat.median_ms / 1e6
-                    conv_ms, conv_gflops = ceiling[(runtime, scale)]
-                    eager = timed.get("eager")
-                    rows.append([model_name, f"x{scale}", f"{lr_hw[0]}x{lr_hw[1]}", runtime,
-                                 f"{lat.median_ms:.1f}", f"{lat.iqr_ms:.1f}",
-                                 f"{eager.median_ms / lat.median_ms:.2f}x" if eager else "—",
-                                 f"{macs / 1e9:.1f}", f"{gflops:.1f}", f"{conv_gflops:.1f}",
-                                 f"{gflops / conv_gflops:.2f}"])
-                print(f"  {model_name} x{scale}: " + ", ".join(f"{r} {t.median_ms:.0f} ms" for r, t in timed.items()),
-                      file=sys.stderr, flush=True)
+                for runtime, runner in runners.items():  # warm-up: untimed
+                    for _ in range(args.warmup):
+                        timed_once(runner, scale)
+                        timed_once(ceilings[(runtime, scale)], scale)
+                model_ms = {r: [] for r in runners}
+                conv_ms = {r: [] for r in runners}
+                for _ in range(args.repeats):  # rounds that take turns, so a change of machine load hits all alike
+                    for runtime, runner in runners.items():
+                        model_ms[runtime].append(timed_once(runner, scale))
+                        conv_ms[runtime].append(timed_once(ceilings[(runtime, scale)], scale))
+                eager = statistics.median(model_ms["eager"]) if "eager" in model_ms else None
+                for runtime in runners:
+                    ms, cms = statistics.median(model_ms[runtime]), statistics.median(conv_ms[runtime])
+                    q = (statistics.quantiles(model_ms[runtime], n=4, method="inclusive") if args.repeats > 1
+                         else [0.0, 0.0, 0.0])
+                    gflops = 2 * macs / ms / 1e6
+                    conv_gflops = 2 * DenseConvCeiling.macs(lr_hw) / cms / 1e6
+                    ceiling_gflops.setdefault((runtime, scale), []).append(conv_gflops)
+                    rows.append([model_name, f"x{scale}", f"{lr_hw[0]}x{lr_hw[1]}", runtime, f"{ms:.1f}",
+                                 f"{q[2] - q[0]:.1f}", f"{eager / ms:.2f}x" if eager else "—", f"{macs / 1e9:.1f}",
+                                 f"{gflops:.1f}", f"{conv_gflops:.1f}", f"{gflops / conv_gflops:.2f}"])
+                print(f"  {model_name} x{scale}: " + ", ".join(f"{r} {statistics.median(t):.0f} ms"
+                                                              for r, t in model_ms.items()), file=sys.stderr,
+                      flush=True)
+                del runners
     print()
     print(tabulate(rows, headers=["model", "scale", "LR", "runtime", "median ms", "IQR ms", "vs eager",
                                   "GMult-Adds", "GFLOP/s", "ceiling GFLOP/s", "ratio"],
                    tablefmt="github", disable_numparse=True))
     print()
-    print(tabulate([[r, f"x{s}", f"{ms:.1f}", f"{g:.1f}"] for (r, s), (ms, g) in sorted(ceiling.items(),
-                                                                                          key=lambda kv: kv[0][::-1])],
-                   headers=["runtime", "scale", "ceiling conv ms", "ceiling GFLOP/s"], tablefmt="github",
-                   disable_numparse=True))
+    print(tabulate([[r, f"x{sc}", f"{statistics.median(g):.1f}", f"{min(g):.1f}-{max(g):.1f}"]
+                    for (r, sc), g in sorted(ceiling_gflops.items(), key=lambda kv: kv[0][::-1])],
+                   headers=["runtime", "scale", "ceiling GFLOP/s (median over models)", "range"],
+                   tablefmt="github", disable_numparse=True))
     for note in notes:
         print(f"note: {note}")
     print(f"\n{len(rows)} timings in {time.perf_counter() - started:.0f} s; GFLOP/s = 2 x Mult-Adds / median time; "
-          "ceiling: one dense 64->64 3x3 convolution at the LR size on the same runtime, this run "
-          f"(median of {args.repeats}).")
+          "ceiling: one dense 64->64 3x3 convolution at the LR size on the same runtime, timed in the same rounds "
+          f"as the model (median of {args.repeats}).")
 
 
 if __name__ == "__main__":

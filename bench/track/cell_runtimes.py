@@ -54,7 +54,8 @@ class CellRuntimes:
         ``model()`` gives the network, called only for ``auto`` (a declared runtime needs no network to be named)."""
         key = (group, scale, bn_mode, requested)
         if key not in self._uses:
-            use = choose_runtime(model() if requested == "auto" else None, requested, scale=scale, bn_mode=bn_mode, device=self.device,
+            use = choose_runtime(model() if requested == "auto" else None, requested, scale=scale, bn_mode=bn_mode,
+                                 device=self.device,
                                  weights_sha256=weights_sha256, cache_dir=self.cache_dir,
                                  probe=self._probe(dataset, scale, protocol.lr_source), protocol=protocol)
             self._uses[key] = use
@@ -80,3 +81,5 @@ class CellRuntimes:
         self._runners.clear()
         for use in self._uses.values():
             use.runner = None
+            if use.selection is not None:
+                use.selection.runner = None

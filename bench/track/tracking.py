@@ -8,13 +8,14 @@ Schema (what the runner writes and the reports read)
 Parent run (one per ``srbench benchmark`` invocation): tags ``srbench.kind=benchmark``, ``srbench.experiment_file``;
 artifact ``experiment.yaml`` (the resolved experiment).
 
-Cell run (child of a parent, one per model x weights x BN mode x scale): tag ``srbench.kind=cell`` and
-``srbench.cell_key`` (hash of weights checksum, protocol, dataset fingerprints and code version);
+Cell run (child of a parent, one per model x weights x BN mode x scale x runtime): tag ``srbench.kind=cell`` and
+``srbench.cell_key`` (hash of weights checksum, protocol, dataset fingerprints, runtime and code version);
 tags ``srbench.{model,arch,weights,weights_sha256,label,scale,bn_mode,device,device_name,torch,git_commit,
 code_version,datasets}`` and ``protocol.<knob>`` for every knob; the runtime that ran the forward passes
 ``srbench.runtime`` with ``srbench.runtime_{requested,versions,choice,gate}`` (what was asked, package versions, auto's
 choice and the fidelity gate, one line each; ``srbench.runtime_compare=1`` on a runtime comparison's cells); params
-``model, weights, scale, group, protocol, bn_mode, runtime``; metrics ``psnr_<color>.<Set>``, ``ssim_<color>.<Set>``, ``n_images.<Set>``, ``forward_s.<Set>``,
+``model, weights, scale, group, protocol, bn_mode, runtime``;
+metrics ``psnr_<color>.<Set>``, ``ssim_<color>.<Set>``, ``n_images.<Set>``, ``forward_s.<Set>``,
 ``params``, ``params_effective``, ``mult_adds_g``, ``latency_ms``, ``latency_iqr_ms``, ``peak_mem_mb``;
 artifacts ``per_image/<Set>.csv`` (name, psnr, ssim, forward_s, gray).
 A cell run is marked FINISHED only after everything is logged; readers use FINISHED runs only.
