@@ -295,6 +295,7 @@ def test_measure_cell_forwards_through_the_runner_and_counts_the_model(tiny_data
     calls = []
     runner = rt.Runner("counting", lambda x: calls.append(tuple(x.shape)) or eager(x), scale=2, bn_mode="eval",
                        device=eager.device, versions={})
+    runner.torch_memory = True  # it wraps eager: PyTorch's memory, which the peak-memory pass measures
     settings = CostSettings(latency=True, warmup=1, repeats=2, memory=True, out_height=48, out_width=48)
     out = measure_cell(model, datasets=[str(tiny_dataset)], scale=2, protocol=get_protocol("standard"),
                        device=eager.device, settings=settings, progress=False, runner=runner)
@@ -302,6 +303,12 @@ def test_measure_cell_forwards_through_the_runner_and_counts_the_model(tiny_data
     assert len(calls) == 3 + 1 + 2 + 1  # 3 images, warm-up, 2 timed repeats, 1 memory pass: all through the runner
     assert calls[-1] == (1, 3, 24, 24)  # the cost passes at the declared 48x48 output
     assert out.cost["params"] == 414_811 and out.cost["mult_adds_g"] > 0  # counted on the network
+    assert "peak_mem_mb" in out.cost
+    runner.torch_memory = False  # an ONNX Runtime / OpenVINO arena: not measurable, so not logged (no false 0 MiB)
+    calls.clear()
+    out = measure_cell(model, datasets=[str(tiny_dataset)], scale=2, protocol=get_protocol("standard"),
+                       device=eager.device, settings=settings, progress=False, runner=runner)
+    assert len(calls) == 3 + 1 + 2 and "peak_mem_mb" not in out.cost and "latency_ms" in out.cost
     with pytest.raises(SrbenchError, match="prepared in BN mode 'eval'"):
         measure_cell(model, datasets=[str(tiny_dataset)], scale=2, protocol=get_protocol("standard", bn_mode="batch"),
                      device=eager.device, settings=settings, progress=False, runner=runner)
@@ -342,3 +349,29 @@ def test_lr_lookup_follows_the_folder(tmp_path):
     os.utime(lr_dir, ns=(2, 2))
     with pytest.raises(SrbenchError, match="several LR files for a at x2"):
         lr_path(tmp_path / "S", "a", 2)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The command line
+
+
+def test_evaluate_runtime_flag(benchmark_root, capsys):
+    import json
+
+    from srbench.cli import main
+
+    assert main(["evaluate", "--model", "carn_m", "--dataset", "Set5", "--scale", "4", "--runtime", "openvino",
+                 "--json", "--no-progress"]) == 0
+    [cell] = json.loads(capsys.readouterr().out)
+    assert cell["runtime"] == "openvino" and cell["runtime_versions"]["openvino"]
+    assert cell["psnr"] == pytest.approx(31.883, abs=0.01)  # calibration.md, CARN-M Set5 x4
+    for args, needle in ((["--model", "bicubic", "--runtime", "onnxruntime"], "cannot serve bicubic x4"),
+                         (["--model", "bicubic", "--runtime", "fast"], "unknown runtime 'fast'")):
+        assert main(["evaluate", *args, "--dataset", "Set5", "--no-progress"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error: ") and needle in err and "\n" not in err
+    for args, needle in ((["--shard", "3/2"], "--shard '3/2'"), (["--runtimes", "eager", "opnvino"],
+                                                                 "did you mean 'openvino'")):
+        assert main(["benchmark", *args]) == 2
+        err = capsys.readouterr().err.strip()
+        assert needle in err and "\n" not in err

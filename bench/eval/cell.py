@@ -69,7 +69,8 @@ def measure_cost(model: torch.nn.Module, scale: int, device: torch.device, setti
     """Parameters (total, effective over all heads), Mult-Adds (G) and, when declared, latency and peak memory.
 
     Parameters and Mult-Adds count the network (``model``); latency and memory time what runs the forward passes
-    (``runner``, e.g. an ONNX Runtime session of the same network; default the model itself)."""
+    (``runner``, e.g. an ONNX Runtime session of the same network; default the model itself). Peak memory is left out
+    for a runner whose ``torch_memory`` is false (ONNX Runtime, OpenVINO: see srbench.eval.runtimes.Runner)."""
     out_hw = settings.out_hw
     forward = runner if runner is not None else model
     cost = {"params": count_params(model), "params_effective": count_effective_params(model),
@@ -78,7 +79,7 @@ def measure_cost(model: torch.nn.Module, scale: int, device: torch.device, setti
         lat = measure_latency(forward, scale, device, warmup=settings.warmup, repeats=settings.repeats,
                               out_hw=out_hw)
         cost["latency_ms"], cost["latency_iqr_ms"] = lat.median_ms, lat.iqr_ms
-    if settings.memory:
+    if settings.memory and getattr(forward, "torch_memory", True):  # not measurable for ONNX Runtime / OpenVINO
         peak = measure_peak_memory_mb(forward, scale, device, out_hw=out_hw)
         if peak is not None:
             cost["peak_mem_mb"] = peak

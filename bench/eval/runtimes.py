@@ -108,7 +108,9 @@ class Runner:
 
     ``name``: the runtime; ``versions``: package versions; ``detail``: one line for the log (graph file, threads,
     precision); ``graph_path``: the ONNX file (None for eager/compile); ``exported``: whether this prepare wrote it
-    (False when the verified cache was reused).
+    (False when the verified cache was reused). ``torch_memory``: whether its working memory is PyTorch's, which
+    ``srbench.eval.latency.measure_peak_memory_mb`` measures (eager, compile); ONNX Runtime and OpenVINO keep their
+    own arenas, grown by the evaluation's earlier passes, which that measure cannot separate (it read 0 MiB).
     """
 
     def __init__(self, name: str, forward: Callable[[torch.Tensor], torch.Tensor], *, scale: int, bn_mode: str,
@@ -123,6 +125,7 @@ class Runner:
         self.detail = detail
         self.graph_path = graph_path
         self.exported = exported
+        self.torch_memory = name in ("eager", "compile")
         self._forward = forward
 
     def __call__(self, x: torch.Tensor, scale: int | None = None) -> torch.Tensor:
