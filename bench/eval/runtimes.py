@@ -279,13 +279,27 @@ def _module_fingerprints(model: nn.Module) -> dict[str, str]:
             name = getattr(module, "__name__", "")
             if module is not None and name and name.split(".")[0] not in ("torch", "builtins", "typing"):
                 modules[name] = module
-    prints = {}
-    for name, module in sorted(modules.items()):
-        try:
-            prints[name] = code_fingerprint(inspect.getsource(module))
-        except (OSError, TypeError):  # no source available (compiled/frozen): fall back to the module's identity
-            prints[name] = getattr(module, "__file__", name) or name
-    return prints
+    return {name: _source_fingerprint(module) for name, module in sorted(modules.items())}
+
+
+def _source_fingerprint(module) -> str:
+    """A module's source fingerprint, computed once per state of its file (parsing it is ~0.1 s; auto asks for it
+    once per network, BN mode and scale of a benchmark, warm reruns included)."""
+    path = getattr(module, "__file__", None)
+    try:
+        stamp = os.stat(path).st_mtime_ns if path else None
+    except OSError:
+        stamp = None
+    return _fingerprint_of(module.__name__, path, stamp)
+
+
+@functools.lru_cache(maxsize=256)
+def _fingerprint_of(name: str, path: str | None, stamp: int | None) -> str:
+    module = sys.modules[name]
+    try:
+        return code_fingerprint(inspect.getsource(module))
+    except (OSError, TypeError):  # no source available (compiled/frozen): fall back to the module's identity
+        return path or name
 
 
 def export_code_hash(model: nn.Module) -> str:
