@@ -75,7 +75,7 @@ class Cell:
         return (self.entry.model, self.weights.sha256, self.entry.group)
 
     @property
-    def group(self) -> tuple:
+    def cell_group(self) -> tuple:
         """Its cell group: network, BN mode, scale (one runtime per group and requested runtime; one shard)."""
         return (*self.network, self.bn_mode, self.scale)
 

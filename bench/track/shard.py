@@ -32,7 +32,8 @@ def parse_shard(text: str) -> tuple[int, int]:
     return k, n
 
 
-def shard_cells(cells: Sequence[T], k: int, n: int, group: Callable[[T], object] = lambda c: c.group) -> list[T]:
+def shard_cells(cells: Sequence[T], k: int, n: int,
+                group: Callable[[T], object] = lambda c: c.cell_group) -> list[T]:
     """The cells of shard ``k`` of ``n`` (1-based), in planned order: group ``i`` (by first appearance) goes to shard
     ``i mod n + 1``."""
     if n < 1 or not 1 <= k <= n:
