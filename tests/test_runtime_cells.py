@@ -375,3 +375,26 @@ def test_evaluate_runtime_flag(benchmark_root, capsys):
         assert main(["benchmark", *args]) == 2
         err = capsys.readouterr().err.strip()
         assert needle in err and "\n" not in err
+
+
+def test_complexity_is_counted_once_per_model_and_size(monkeypatch):
+    from torch import nn
+
+    import srbench.eval.cell as cell_module
+    from srbench.models import create_model
+
+    calls = []
+    for name in ("count_effective_params", "mult_adds"):
+        real = getattr(cell_module, name)
+        monkeypatch.setattr(cell_module, name, lambda *a, _real=real, _name=name, **k: calls.append(_name)
+                            or _real(*a, **k))
+    model = create_model("carn_m")
+    first = cell_module.complexity(model, 4, (720, 1280))
+    assert first["params"] == 414_811 and first["mult_adds_g"] == pytest.approx(32.5, abs=0.05)  # CARN paper: 32.5G
+    assert cell_module.complexity(model, 4, (720, 1280)) == first and len(calls) == 2
+    cell_module.complexity(model, 2, (720, 1280))
+    assert calls == ["count_effective_params", "mult_adds", "mult_adds"]
+    model.extra = nn.Conv2d(1, 1, 1)  # another structure: counted again
+    assert cell_module.complexity(model, 4, (720, 1280))["params"] == 414_811 + 2
+    assert calls[-2:] == ["count_effective_params", "mult_adds"]
+    assert cell_module.complexity(create_model("carn_m"), 4, (720, 1280)) == first  # a new object: its own count

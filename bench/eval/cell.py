@@ -9,6 +9,7 @@ import closure, covers every decision.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -64,6 +65,26 @@ class CellMeasurement:
     out_label: str = ""
 
 
+_COUNTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def complexity(model: torch.nn.Module, scale: int, out_hw: tuple[int, int]) -> dict:
+    """Parameters, effective parameters and Mult-Adds (G) at ``out_hw``: functions of the architecture alone (not
+    of the weights or the BN mode), so they are counted once per model object, scale and output size; the
+    ``meta``-device passes behind them cost ~0.5 s a cell on the 2-core CPU, more than the rest of a cell's
+    bookkeeping. Keyed also by the parameter and module counts, so a model whose structure changed is counted again."""
+    memo = _COUNTS.setdefault(model, {})
+    total = count_params(model)
+    shape = (total, sum(1 for _ in model.modules()))
+    if memo.get("shape") != shape:
+        memo.clear()
+        memo.update(shape=shape, params=total, params_effective=count_effective_params(model))
+    if (scale, out_hw) not in memo:
+        memo[(scale, out_hw)] = mult_adds(model, scale, out_hw) / 1e9
+    return {"params": memo["params"], "params_effective": memo["params_effective"],
+            "mult_adds_g": memo[(scale, out_hw)]}
+
+
 def measure_cost(model: torch.nn.Module, scale: int, device: torch.device, settings: CostSettings,
                  runner: Callable | None = None) -> dict:
     """Parameters (total, effective over all heads), Mult-Adds (G) and, when declared, latency and peak memory.
@@ -73,8 +94,7 @@ def measure_cost(model: torch.nn.Module, scale: int, device: torch.device, setti
     for a runner whose ``torch_memory`` is false (ONNX Runtime, OpenVINO: see srbench.eval.runtimes.Runner)."""
     out_hw = settings.out_hw
     forward = runner if runner is not None else model
-    cost = {"params": count_params(model), "params_effective": count_effective_params(model),
-            "mult_adds_g": mult_adds(model, scale, out_hw) / 1e9}
+    cost = complexity(model, scale, out_hw)
     if settings.latency:
         lat = measure_latency(forward, scale, device, warmup=settings.warmup, repeats=settings.repeats,
                               out_hw=out_hw)

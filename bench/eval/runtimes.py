@@ -33,6 +33,10 @@ the candidate runtimes (:func:`default_candidates`) on an LR of the probe's size
 picks the fastest; the choice is cached as JSON per (weights sha256, BN mode, scale, device, package versions,
 export code), so a warm rerun neither probes nor lets timing noise change a choice. Scale is part of the key because
 each scale is its own graph and its own gate (a benchmark cell is one scale).
+
+A cell's runtime (:class:`RuntimeUse`): :func:`choose_runtime` names it (a declared runtime as it is; ``auto`` from
+its cached choice, probing only without one) without preparing anything, so a warm rerun finds its cells by key at
+no cost; :func:`prepare_use` prepares it when a cell must be measured, gating a declared runtime first.
 """
 
 from __future__ import annotations
@@ -63,6 +67,7 @@ from torch import nn
 from srbench.core.hashing import code_fingerprint
 from srbench.eval.device import describe_device
 from srbench.core.errors import SrbenchError
+from srbench.core.names import suggest
 from srbench.eval.evaluate import super_resolve
 from srbench.eval.weights import prepare_model
 from srbench.eval.latency import measure_latency
@@ -818,20 +823,19 @@ def _label(model: nn.Module, scale: int, bn_mode: str) -> str:
 
 def check_runtime_name(name: str, where: str = "runtime") -> str:
     """``name`` when it is ``auto`` or a runtime, else a one-line error with the closest name."""
-    from srbench.core.names import suggest
-
     if name not in RUNTIME_CHOICES:
         raise SrbenchError(f"{where}: unknown runtime {name!r}{suggest(str(name), RUNTIME_CHOICES)}; "
                            f"known: {', '.join(RUNTIME_CHOICES)}")
     return name
 
 
-def choose_runtime(model: nn.Module, requested: str, *, scale: int, bn_mode: str, device: torch.device | str,
+def choose_runtime(model: nn.Module | None, requested: str, *, scale: int, bn_mode: str, device: torch.device | str,
                    weights_sha256: str | None, cache_dir: Path | str, probe: Callable[[], Probe],
                    protocol: Protocol | None = None, candidates: tuple[str, ...] | None = None) -> RuntimeUse:
     """Which runtime serves ``model`` at ``scale`` in ``bn_mode``: a declared one as it is (checked and gated when
     prepared, :func:`prepare_use`), or ``auto``'s choice (:func:`select_runtime`, cached; ``probe()`` is called only
-    when it must probe). Parameter-free models (bicubic) are eager without probing."""
+    when it must probe). Parameter-free models (bicubic) are eager without probing. ``model`` is needed for
+    ``auto`` only (its choice is keyed by the network's export code)."""
     check_runtime_name(requested)
     if requested != "auto":
         return RuntimeUse(requested, requested, package_versions(requested), f"{requested} (declared)")

@@ -60,7 +60,7 @@ class CellRuntimes:
                                  probe=self._probe(dataset, scale, protocol.lr_source), protocol=protocol)
             self._uses[key] = use
             if requested == "auto":
-                self.say(f"runtime for {label} x{scale} bn={bn_mode}: {use.choice_note}")
+                self.say(f"runtime for {label}: {use.choice_note}")
         return self._uses[key]
 
     def runner(self, group: tuple, use: RuntimeUse, model: torch.nn.Module, *, scale: int, bn_mode: str,
