@@ -6,6 +6,8 @@ Store layout (``$SRBENCH_STORE``, default ``<repo>/data/store``)::
     benchmark/<Set>/LR_bicubic/X<s>/<name>x<s>.png     (shipped, or generated and cached)
     train/T91/<name>.png
     weights/<file>.pth
+    cache/<kind>/...                                   (derived files, named by what they derive from: h5,
+                                                        runtimes/ ONNX graphs and auto's runtime choices)
 
 The mirror (``$SRBENCH_MIRROR``, default ``../shared`` beside the checkout when it exists) has the same
 ``sr-data/`` and ``weights/`` folders as the public sources listed in their ``MANIFEST.tsv`` files.
@@ -37,6 +39,14 @@ def train_root() -> Path:
 def weights_dir() -> Path:
     """Folder holding the released checkpoints."""
     return store_root() / "weights"
+
+
+def cache_root() -> Path:
+    """Folder of derived files (ONNX exports, runtime choices, ...): each kind in its own sub-folder, each file named
+    by the content it derives from, so deleting any of it only costs recomputation. ``$SRBENCH_CACHE`` moves it
+    (e.g. to a node's local disk when the store is on a shared file system), default ``<store>/cache``."""
+    env = os.environ.get("SRBENCH_CACHE")
+    return Path(env).resolve() if env else store_root() / "cache"
 
 
 def mirror_root() -> Path | None:

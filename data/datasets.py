@@ -132,6 +132,18 @@ def hr_paths(folder: Path) -> list[Path]:
     return paths
 
 
+@lru_cache(maxsize=64)
+def _lr_listing(lr_dir: str, mtime_ns: int) -> dict[str, list[str]]:
+    """The image files of an LR folder by lower-case stem (sorted names), listed once per folder state: the folder's
+    mtime changes whenever a file is added, removed or renamed (looking up each image by listing the folder again
+    made a dataset's LR lookup quadratic in its size)."""
+    listing: dict[str, list[str]] = {}
+    for e in os.scandir(lr_dir):
+        if not e.name.startswith(".") and is_image_name(e.name):
+            listing.setdefault(Path(e.name).stem.lower(), []).append(e.name)
+    return {stem: sorted(names) for stem, names in listing.items()}
+
+
 def lr_path(folder: Path, name: str, scale: int) -> Path:
     """Where the layout keeps the LR of image ``name`` at ``scale``: the existing ``<name>x<s>.<ext>`` (any image
     suffix, name and suffix matched case-insensitively like the HR files), else ``<name>x<s>.png``, where a generated LR
@@ -139,8 +151,9 @@ def lr_path(folder: Path, name: str, scale: int) -> Path:
     lr_dir = folder / "LR_bicubic" / f"X{scale}"
     want = f"{name}x{scale}".lower()
     try:
-        found = sorted(e.name for e in os.scandir(lr_dir)
-                       if not e.name.startswith(".") and is_image_name(e.name) and Path(e.name).stem.lower() == want)
+        found = _lr_listing(str(lr_dir), os.stat(lr_dir).st_mtime_ns).get(want)
+        if found is None:  # not in the listing: list afresh (a file added within the mtime's granularity)
+            found = _lr_listing.__wrapped__(str(lr_dir), 0).get(want, [])
     except (FileNotFoundError, NotADirectoryError):
         found = []
     except OSError as exc:
@@ -293,7 +306,12 @@ class DecodedSamples:
 
         hit = self._items.pop(key(), None)
         if hit is None:
-            hit = load_sample(folder, hr_file, scale, lr_source)  # may write a generated LR: stamp it afterwards
+            hit = load_sample(folder, hr_file, scale, lr_source)
+            # keyed by the files as they are now: loading may have just generated (cached) the LR file
+            key = (_stamp(hr_file), _stamp(lr_path(folder, hr_file.stem, scale)), scale, lr_source)
+            stale = self._items.pop(key, None)
+            if stale is not None:
+                self._bytes -= stale.hr.nbytes + stale.lr.nbytes
             for array in (hit.hr, hit.lr):
                 array.setflags(write=False)
             self._bytes += hit.hr.nbytes + hit.lr.nbytes

@@ -12,6 +12,20 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory):
+    """Derived files (ONNX exports, auto's runtime choices) in a folder of the test session, never the user's store
+    cache (``$SRBENCH_CACHE``; subprocesses inherit it). A cache given from outside is kept."""
+    if os.environ.get("SRBENCH_CACHE"):
+        yield
+        return
+    os.environ["SRBENCH_CACHE"] = str(tmp_path_factory.mktemp("srbench-cache"))
+    try:
+        yield
+    finally:
+        os.environ.pop("SRBENCH_CACHE", None)
+
+
 @pytest.fixture(scope="session")
 def benchmark_root() -> Path:
     """The filled store's benchmark folder; tests needing it skip with a reason when `make data` has not run."""

@@ -1,4 +1,4 @@
-"""Inference runtimes (bench.runtimes): the same numbers as eager on Set5, the graph cache, the gate and auto.
+"""Inference runtimes (srbench.eval.runtimes): the same numbers as eager on Set5, the graph cache, the gate and auto.
 
 References: the eager PyTorch path (an independent implementation of the same network), calibration.md's Set5 means
 (measured outside this project), hand-computed BatchNorm statistics in float64 and scikit-image's PSNR.

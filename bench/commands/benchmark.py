@@ -2,6 +2,11 @@
 
 Cells already in MLflow with the same weights, protocol, data and code are reused (``--force`` recomputes), so an
 interrupted benchmark resumes where it stopped and a finished one re-runs in seconds.
+
+Runtimes: ``--runtime auto`` (the default: per network, BN mode and scale the fastest runtime that passes the
+fidelity gate, chosen once and cached) or a declared one; ``--runtimes eager onnxruntime openvino`` measures every
+cell on each (for the report's runtime comparison). ``--shard K/N`` runs the K-th of N parts of the cells (cell
+groups in planned order, group i in shard i mod N + 1), so N processes fill one tracking server.
 """
 
 from __future__ import annotations
@@ -21,6 +26,11 @@ def register(subparsers) -> None:
     p.add_argument("--weights-key", help="the entry of wrapped checkpoint files (params, params_ema, state_dict, ...) "
                                          "for every entry whose weights are a file path")
     p.add_argument("--tracking-uri", help="MLflow tracking URI (default $MLFLOW_TRACKING_URI, else mlruns/mlflow.db)")
+    p.add_argument("--runtime", help="auto, eager, compile, onnxruntime or openvino for every cell (default: the "
+                                     "file's, else auto)")
+    p.add_argument("--runtimes", nargs="+", metavar="RUNTIME",
+                   help="measure every cell on each of these runtimes (separate cell runs: a runtime comparison)")
+    p.add_argument("--shard", metavar="K/N", help="run only the K-th of N parts of the cells (1 <= K <= N)")
     p.add_argument("--force", action="store_true", help="recompute cells already logged")
     p.add_argument("--summary", default="reports/benchmark.md", help="where to write the summary table")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
@@ -36,14 +46,17 @@ def run(args) -> int:
     from srbench.track.runner import run_benchmark
     from srbench.report.summary import write_summary
     from srbench.commands.outputs import check_writable
+    from srbench.track.shard import parse_shard
 
     check_writable(args.summary, "--summary")
+    shard = parse_shard(args.shard) if args.shard else None
     exp = narrow(load_experiment(args.experiment), models=args.models, datasets=args.datasets, scales=args.scales,
-                 device=args.device)
+                 device=args.device, runtime=args.runtime, runtimes=args.runtimes)
     if args.weights_key:
         exp = with_weights_key(exp, args.weights_key)
     outcomes = run_benchmark(exp, experiment_file=args.experiment, tracking_uri=args.tracking_uri, force=args.force,
-                             progress=not args.no_progress and not os.environ.get("SRBENCH_NO_PROGRESS"))
+                             progress=not args.no_progress and not os.environ.get("SRBENCH_NO_PROGRESS"),
+                             shard=shard)
     table = write_summary(tracking.client(args.tracking_uri), outcomes, Path(args.summary),
                           experiment=exp.name, protocol=exp.protocol, device=describe_device(resolve_device(exp.device)))
     print(table)

@@ -1,7 +1,9 @@
 """``srbench evaluate``: PSNR/SSIM of models on datasets and scales, per image and mean, printed (no MLflow).
 
 Example: ``srbench evaluate --model ecdn --weights ecdn --dataset Set5 --scale 4``. For tracked, cached runs with
-efficiency measurements use ``srbench benchmark``.
+efficiency measurements use ``srbench benchmark``. ``--runtime`` picks the inference runtime (default ``auto``: the
+fastest that passes the fidelity gate, chosen once per model, BN mode and scale and cached; its choice is printed to
+stderr).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ def register(subparsers) -> None:
     p.add_argument("--tile-overlap", type=int, default=None,
                    help="LR pixels read around each tile (default: 32)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
+    p.add_argument("--runtime", default="auto",
+                   help="auto, eager, compile, onnxruntime or openvino (default: auto)")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of tables")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(handler=run)
@@ -66,8 +70,11 @@ def run(args) -> int:
     from srbench.eval.protocol import get_protocol
     from srbench.eval.weights import load_eval_model
     from srbench.track.run_weights import resolve_weights
+    import sys
+
     from srbench.data.datasets import resolve_dataset
-    from srbench.models import set_bn_mode
+    from srbench.eval.runtimes import RuntimeDeclined, check_runtime_name, declined_error
+    from srbench.track.cell_runtimes import CellRuntimes
 
     if args.weights is not None and len(args.weights) != len(args.models):
         raise SrbenchError(f"--weights needs one value per model ({len(args.models)}), got {len(args.weights)}")
@@ -78,7 +85,9 @@ def run(args) -> int:
     inference = Inference(ensemble=args.ensemble, tile=args.tile,
                           tile_overlap=DEFAULT_TILE_OVERLAP if args.tile_overlap is None else args.tile_overlap)
     inference.check_bn_mode(protocol.bn_mode, "--tile")
+    check_runtime_name(args.runtime, "--runtime")
     device = resolve_device(args.device)
+    runtimes = CellRuntimes(device, say=lambda line: print(line, file=sys.stderr))
     for dataset in args.datasets:
         resolve_dataset(dataset)
     results = []
@@ -86,13 +95,22 @@ def run(args) -> int:
         weights = resolve_weights(spec, model_name)
         model = load_eval_model(model_name, weights, device=device, scales=args.scales, weights_key=args.weights_key,
                                 inference=inference)
-        set_bn_mode(model, protocol.bn_mode)
+        network = (model_name, weights.sha256, inference)
         for scale in args.scales:
+            runtime_args = dict(scale=scale, bn_mode=protocol.bn_mode, weights_sha256=weights.sha256,
+                                dataset=args.datasets[0], protocol=protocol)
+            use = runtimes.use(network, args.runtime, lambda: model, label=model_name, **runtime_args)
+            try:
+                runner = runtimes.runner(network, use, model, **runtime_args)
+            except RuntimeDeclined as exc:
+                raise declined_error(exc, model, scale, protocol.bn_mode) from exc
             for dataset in args.datasets:
-                result = evaluate(model, dataset, scale, protocol, device=device, progress=not args.no_progress)
-                results.append(result_record(model_name, weights.name, weights.sha256, protocol, result, inference))
+                result = evaluate(runner, dataset, scale, protocol, device=device, progress=not args.no_progress)
+                record = result_record(model_name, weights.name, weights.sha256, protocol, result, inference)
+                results.append({**record, "runtime": use.runtime, "runtime_versions": use.versions})
                 if not args.json:
-                    print_result(f"{model_name}{inference.suffix} ({weights.name})", protocol, result)
+                    print_result(f"{model_name}{inference.suffix} ({weights.name}) runtime={use.runtime}", protocol,
+                                 result)
     if args.json:
         print(json.dumps(results, indent=2))
     return 0

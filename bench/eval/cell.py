@@ -9,6 +9,7 @@ import closure, covers every decision.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
@@ -65,41 +66,83 @@ class CellMeasurement:
     out_label: str = ""
 
 
-def measure_cost(model: torch.nn.Module, scale: int, device: torch.device, settings: CostSettings) -> dict:
-    """Parameters (total, effective over all heads), Mult-Adds (G) and, when declared, latency and peak memory."""
+_COUNTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def complexity(model: torch.nn.Module, scale: int, out_hw: tuple[int, int]) -> dict:
+    """Parameters, effective parameters and Mult-Adds (G) at ``out_hw``: functions of the architecture alone (not
+    of the weights or the BN mode), so they are counted once per model object, scale and output size; the
+    ``meta``-device passes behind them cost ~0.5 s a cell on the 2-core CPU, more than the rest of a cell's
+    bookkeeping. Keyed also by the parameter and module counts, so a model whose structure changed is counted again."""
+    memo = _COUNTS.setdefault(model, {})
+    total = count_params(model)
+    shape = (total, sum(1 for _ in model.modules()))
+    if memo.get("shape") != shape:
+        memo.clear()
+        memo.update(shape=shape, params=total, params_effective=count_effective_params(model))
+    if (scale, out_hw) not in memo:
+        memo[(scale, out_hw)] = mult_adds(model, scale, out_hw) / 1e9
+    return {"params": memo["params"], "params_effective": memo["params_effective"],
+            "mult_adds_g": memo[(scale, out_hw)]}
+
+
+def measure_cost(model: torch.nn.Module, scale: int, device: torch.device, settings: CostSettings,
+                 runner: Callable | None = None) -> dict:
+    """Parameters (total, effective over all heads), Mult-Adds (G) and, when declared, latency and peak memory.
+
+    Parameters and Mult-Adds count the network (``model``); latency and memory time what runs the forward passes
+    (``runner``, e.g. an ONNX Runtime session of the same network; default the model itself). Peak memory is left out
+    for a runner whose ``torch_memory`` is false (ONNX Runtime, OpenVINO: see srbench.eval.runtimes.Runner)."""
     out_hw = settings.out_hw
-    cost = {"params": count_params(model), "params_effective": count_effective_params(model),
-            "mult_adds_g": mult_adds(model, scale, out_hw) / 1e9}
+    forward = runner if runner is not None else model
+    cost = complexity(model, scale, out_hw)
     if settings.latency:
-        lat = measure_latency(model, scale, device, warmup=settings.warmup, repeats=settings.repeats, out_hw=out_hw)
+        lat = measure_latency(forward, scale, device, warmup=settings.warmup, repeats=settings.repeats,
+                              out_hw=out_hw)
         cost["latency_ms"], cost["latency_iqr_ms"] = lat.median_ms, lat.iqr_ms
-    if settings.memory:
-        peak = measure_peak_memory_mb(model, scale, device, out_hw=out_hw)
+    if settings.memory and getattr(forward, "torch_memory", True):  # not measurable for ONNX Runtime / OpenVINO
+        peak = measure_peak_memory_mb(forward, scale, device, out_hw=out_hw)
         if peak is not None:
             cost["peak_mem_mb"] = peak
     return cost
+
+
+def _check_runner(runner, scale: int, protocol: Protocol) -> None:
+    """A prepared runtime serves one scale in one BN mode (srbench.eval.runtimes.Runner): refuse any other cell."""
+    scales, bn_mode = getattr(runner, "scales", None), getattr(runner, "bn_mode", None)
+    if scales is not None and scale not in scales:
+        raise SrbenchError(f"runtime {getattr(runner, 'name', runner)!r} was prepared for x{scales[0]}, not x{scale}")
+    if bn_mode is not None and bn_mode != protocol.bn_mode:
+        raise SrbenchError(f"runtime {getattr(runner, 'name', runner)!r} was prepared in BN mode {bn_mode!r}; the "
+                           f"protocol's is {protocol.bn_mode!r}")
 
 
 def measure_cell(model: torch.nn.Module, *, datasets: list[str], scale: int, protocol: Protocol,
                  device: torch.device, settings: CostSettings, progress: bool = True,
                  lpips: Collection[str] = (),
                  on_dataset: Callable[[DatasetResult], None] | None = None,
-                 on_image: Callable[[str, str, np.ndarray], None] | None = None) -> CellMeasurement:
+                 on_image: Callable[[str, str, np.ndarray], None] | None = None,
+                 runner: Callable | None = None) -> CellMeasurement:
     """Measure ``model`` at ``scale``: every dataset under ``protocol`` (in its BN mode), then the cost.
 
-    ``lpips``: the datasets (as named in ``datasets``) on which LPIPS is measured too. ``on_dataset(result)`` is
-    called as each dataset finishes (so a tracker can log it at once); ``on_image(dataset, name, sr_u8)`` with every
-    SR output. The model is left in the protocol's BN mode.
+    ``lpips``: the datasets (as named in ``datasets``) on which LPIPS is measured too. ``runner``: what runs the
+    forward passes (a prepared runtime, ``runner(x, scale)``, see :mod:`srbench.eval.runtimes`), prepared in the
+    protocol's BN mode; default the model itself. Complexity (parameters, Mult-Adds) always counts ``model``.
+    ``on_dataset(result)`` is called as each dataset finishes (so a tracker can log it at once); ``on_image(dataset,
+    name, sr_u8)`` with every SR output. The model is left in the protocol's BN mode.
     """
     out = CellMeasurement(out_label=settings.out_label)
     set_bn_mode(model, protocol.bn_mode)
+    if runner is not None:
+        _check_runner(runner, scale, protocol)
+    forward = runner if runner is not None else model
     for dataset in datasets:
         hook = (lambda name, sr, dataset=dataset: on_image(dataset, name, sr)) if on_image else None
-        result = evaluate(model, dataset, scale, protocol, device=device, progress=progress,
+        result = evaluate(forward, dataset, scale, protocol, device=device, progress=progress,
                           lpips=dataset in lpips, on_image=hook)
         out.results.append(result)
         if on_dataset is not None:
             on_dataset(result)
-    out.cost = measure_cost(model, scale, device, settings)
+    out.cost = measure_cost(model, scale, device, settings, runner=runner)
     set_bn_mode(model, protocol.bn_mode)  # the cost passes must not leave another mode behind
     return out

@@ -73,7 +73,8 @@ class DatasetResult:
 
 def to_tensor(img_u8: np.ndarray, device: torch.device | str) -> torch.Tensor:
     """HxWx3 uint8 -> 1x3xHxW float in [0, 1] on ``device``, in channels-last memory format (see srbench.eval.weights.prepare_model)."""
-    x = torch.from_numpy(np.array(img_u8, order="C")).permute(2, 0, 1).unsqueeze(0).float().div_(255)
+    # one float32 copy (writable, unlike the read-only decoded samples), then the same division as before
+    x = torch.from_numpy(np.ascontiguousarray(img_u8, dtype=np.float32)).permute(2, 0, 1).unsqueeze(0).div_(255)
     return x.to(device).contiguous(memory_format=torch.channels_last)
 
 
@@ -110,8 +111,10 @@ def evaluate(model: torch.nn.Module, dataset: str, scale: int, protocol: Protoco
              on_image: Callable[[str, np.ndarray], None] | None = None) -> DatasetResult:
     """Evaluate ``model`` (already on ``device`` and in the protocol's BN mode) on every image of ``dataset``.
 
-    ``lpips``: also measure LPIPS per image (:func:`srbench.eval.scoring.lpips_pair`). ``on_image(name, sr_u8)`` is
-    called with every SR output (for saving crops) when given.
+    ``model`` is anything called as ``model(x, scale)``: the network, or a prepared runtime of it
+    (:class:`srbench.eval.runtimes.Runner`). ``lpips``: also measure LPIPS per image
+    (:func:`srbench.eval.scoring.lpips_pair`). ``on_image(name, sr_u8)`` is called with every SR output (for saving
+    crops) when given.
     """
     net = load_lpips(device=device) if lpips else None  # before the loop: a missing weights file fails at once
     samples = load_samples(dataset, scale, lr_source=protocol.lr_source)

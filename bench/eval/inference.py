@@ -92,6 +92,8 @@ def _channels_last(x: torch.Tensor) -> torch.Tensor:
 class _Wrapper(nn.Module):
     """Holds the wrapped model as ``model`` and shows its ``arch`` and ``scales``."""
 
+    eager_only = True  # see srbench.eval.runtimes: never exported or compiled (size-dependent control flow)
+
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model

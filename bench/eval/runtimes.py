@@ -33,6 +33,10 @@ the candidate runtimes (:func:`default_candidates`) on an LR of the probe's size
 picks the fastest; the choice is cached as JSON per (weights sha256, BN mode, scale, device, package versions,
 export code), so a warm rerun neither probes nor lets timing noise change a choice. Scale is part of the key because
 each scale is its own graph and its own gate (a benchmark cell is one scale).
+
+A cell's runtime (:class:`RuntimeUse`): :func:`choose_runtime` names it (a declared runtime as it is; ``auto`` from
+its cached choice, probing only without one) without preparing anything, so a warm rerun finds its cells by key at
+no cost; :func:`prepare_use` prepares it when a cell must be measured, gating a declared runtime first.
 """
 
 from __future__ import annotations
@@ -63,6 +67,7 @@ from torch import nn
 from srbench.core.hashing import code_fingerprint
 from srbench.eval.device import describe_device
 from srbench.core.errors import SrbenchError
+from srbench.core.names import suggest
 from srbench.eval.evaluate import super_resolve
 from srbench.eval.weights import prepare_model
 from srbench.eval.latency import measure_latency
@@ -108,7 +113,9 @@ class Runner:
 
     ``name``: the runtime; ``versions``: package versions; ``detail``: one line for the log (graph file, threads,
     precision); ``graph_path``: the ONNX file (None for eager/compile); ``exported``: whether this prepare wrote it
-    (False when the verified cache was reused).
+    (False when the verified cache was reused). ``torch_memory``: whether its working memory is PyTorch's, which
+    ``srbench.eval.latency.measure_peak_memory_mb`` measures (eager, compile); ONNX Runtime and OpenVINO keep their
+    own arenas, grown by the evaluation's earlier passes, which that measure cannot separate (it read 0 MiB).
     """
 
     def __init__(self, name: str, forward: Callable[[torch.Tensor], torch.Tensor], *, scale: int, bn_mode: str,
@@ -123,6 +130,7 @@ class Runner:
         self.detail = detail
         self.graph_path = graph_path
         self.exported = exported
+        self.torch_memory = name in ("eager", "compile")
         self._forward = forward
 
     def __call__(self, x: torch.Tensor, scale: int | None = None) -> torch.Tensor:
@@ -257,7 +265,11 @@ def capture_model(model: nn.Module, scale: int, bn_mode: str) -> nn.Module:
 
 
 def _check_capturable(model: nn.Module, runtime: str) -> None:
-    """Parameter-free models (bicubic) run numpy code outside torch: nothing to capture, eager only."""
+    """Parameter-free models (bicubic) run numpy code outside torch: nothing to capture, eager only. So do the
+    inference wrappers (tiling, self-ensemble: ``eager_only``), whose control flow depends on the input size and
+    would be frozen into a traced graph at the probe's size."""
+    if getattr(model, "eager_only", False):
+        raise RuntimeDeclined(runtime, f"{type(model).__name__} (tiling / self-ensemble) runs eager only")
     if next(iter(model.parameters()), None) is None:
         arch = getattr(model, "arch", type(model).__name__)
         raise RuntimeDeclined(runtime, f"{arch} has no parameters (its work is not a torch graph); eager only")
@@ -276,13 +288,27 @@ def _module_fingerprints(model: nn.Module) -> dict[str, str]:
             name = getattr(module, "__name__", "")
             if module is not None and name and name.split(".")[0] not in ("torch", "builtins", "typing"):
                 modules[name] = module
-    prints = {}
-    for name, module in sorted(modules.items()):
-        try:
-            prints[name] = code_fingerprint(inspect.getsource(module))
-        except (OSError, TypeError):  # no source available (compiled/frozen): fall back to the module's identity
-            prints[name] = getattr(module, "__file__", name) or name
-    return prints
+    return {name: _source_fingerprint(module) for name, module in sorted(modules.items())}
+
+
+def _source_fingerprint(module) -> str:
+    """A module's source fingerprint, computed once per state of its file (parsing it is ~0.1 s; auto asks for it
+    once per network, BN mode and scale of a benchmark, warm reruns included)."""
+    path = getattr(module, "__file__", None)
+    try:
+        stamp = os.stat(path).st_mtime_ns if path else None
+    except OSError:
+        stamp = None
+    return _fingerprint_of(module.__name__, path, stamp)
+
+
+@functools.lru_cache(maxsize=256)
+def _fingerprint_of(name: str, path: str | None, stamp: int | None) -> str:
+    module = sys.modules[name]
+    try:
+        return code_fingerprint(inspect.getsource(module))
+    except (OSError, TypeError):  # no source available (compiled/frozen): fall back to the module's identity
+        return path or name
 
 
 def export_code_hash(model: nn.Module) -> str:
@@ -725,7 +751,7 @@ def select_runtime(model: nn.Module, *, scale: int, bn_mode: str, device: torch.
         if gate.passed:
             runners[name] = runner
     rounds: dict[str, list[float]] = {name: [] for name in runners}
-    for _ in range(repeats):  # on CPU each timed call follows two untimed ones (Timer.timeit): warm-up included
+    for _ in range(repeats):  # every runner already ran once at the probe's size (the gate): warm on CPU
         for name, runner in runners.items():
             rounds[name].append(measure_latency(runner, scale, device, warmup=0 if device.type == "cpu" else 1,
                                                 repeats=1, out_hw=out_hw).median_ms)
@@ -737,3 +763,136 @@ def select_runtime(model: nn.Module, *, scale: int, bn_mode: str, device: torch.
                           timings_ms=timings, gates=gates, declined=declined, runner=runners[best])
     _write_atomic(path, json.dumps(selection.as_dict(), indent=1, sort_keys=True, default=str).encode())
     return selection
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# A cell's runtime: what was asked, what runs, and why (used by the benchmark runner and `srbench evaluate`)
+
+
+@dataclass
+class RuntimeUse:
+    """The runtime one (model, scale, BN mode, device) uses: ``requested`` (``auto`` or a runtime), ``runtime`` (the
+    one that runs), its package ``versions``, ``choice_note`` (one line: how it was chosen) and ``gate_note`` (the
+    fidelity gate's one line on the runtime used; filled when the choice or the preparation gated it).
+    ``selection``: auto's record; ``runner``: the prepared runtime when choosing already prepared it."""
+
+    requested: str
+    runtime: str
+    versions: dict[str, str | None]
+    choice_note: str
+    gate_note: str = ""
+    selection: Selection | None = field(default=None, repr=False)
+    runner: Runner | None = field(default=None, repr=False, compare=False)
+
+    def identity(self) -> dict:
+        """What a cell key holds of the runtime: its name and package versions (not how it was chosen)."""
+        return {"name": self.runtime, "versions": self.versions}
+
+    def tags(self) -> dict[str, str]:
+        """MLflow tags: ``srbench.runtime`` (the one that ran), what was asked, versions, the choice and the gate."""
+        return {"srbench.runtime": self.runtime, "srbench.runtime_requested": self.requested,
+                "srbench.runtime_versions": " ".join(f"{k}={v}" for k, v in sorted(self.versions.items())),
+                "srbench.runtime_choice": self.choice_note, "srbench.runtime_gate": self.gate_note}
+
+
+@dataclass(frozen=True)
+class Probe:
+    """The fixed probe of a cell's fidelity gate and of auto's timing: one LR/HR pair (HR cropped to the scale)."""
+
+    lr: np.ndarray
+    hr: np.ndarray | None
+    gray: bool = False
+    name: str = ""
+
+
+def probe_sample(dataset: str, scale: int, lr_source: str = "file") -> Probe:
+    """The first image (sorted by file name) of ``dataset`` at ``scale``: the probe of every cell that starts with
+    this dataset (decoded once per process, like the evaluation's images)."""
+    from srbench.data.datasets import load_samples
+
+    for sample in load_samples(dataset, scale, lr_source=lr_source):
+        return Probe(sample.lr, sample.hr, sample.gray, f"{dataset}/{sample.name}")
+    raise SrbenchError(f"dataset {dataset}: no images, so there is no probe for the fidelity gate")
+
+
+def graph_sha256(weights_sha256: str | None) -> str | None:
+    """The weights digest that names an ONNX graph, or None when there is none (untrained weights: ``none``), in
+    which case the graph runtimes decline and auto keeps eager."""
+    return weights_sha256 if isinstance(weights_sha256, str) and _SHA256.fullmatch(weights_sha256) else None
+
+
+def _label(model: nn.Module, scale: int, bn_mode: str) -> str:
+    return f"{getattr(model, 'arch', type(model).__name__)} x{scale} (bn={bn_mode})"
+
+
+def check_runtime_name(name: str, where: str = "runtime") -> str:
+    """``name`` when it is ``auto`` or a runtime, else a one-line error with the closest name."""
+    if name not in RUNTIME_CHOICES:
+        raise SrbenchError(f"{where}: unknown runtime {name!r}{suggest(str(name), RUNTIME_CHOICES)}; "
+                           f"known: {', '.join(RUNTIME_CHOICES)}")
+    return name
+
+
+def choose_runtime(model: nn.Module | None, requested: str, *, scale: int, bn_mode: str, device: torch.device | str,
+                   weights_sha256: str | None, cache_dir: Path | str, probe: Callable[[], Probe],
+                   protocol: Protocol | None = None, candidates: tuple[str, ...] | None = None) -> RuntimeUse:
+    """Which runtime serves ``model`` at ``scale`` in ``bn_mode``: a declared one as it is (checked and gated when
+    prepared, :func:`prepare_use`), or ``auto``'s choice (:func:`select_runtime`, cached; ``probe()`` is called only
+    when it must probe). Parameter-free models (bicubic) are eager without probing. ``model`` is needed for
+    ``auto`` only (its choice is keyed by the network's export code)."""
+    check_runtime_name(requested)
+    if requested != "auto":
+        return RuntimeUse(requested, requested, package_versions(requested), f"{requested} (declared)")
+    if next(iter(model.parameters()), None) is None:
+        return RuntimeUse("auto", "eager", package_versions("eager"),
+                          f"auto {_label(model, scale, bn_mode)}: eager (no parameters: nothing for another runtime "
+                          "to run)", gate_note="eager: the reference")
+    device = torch.device(device)
+    sha = graph_sha256(weights_sha256)
+    candidates = tuple(dict.fromkeys(("eager", *(candidates or default_candidates(device)))))
+    key = choice_key(model, weights_sha256=sha, bn_mode=bn_mode, scale=scale, device=device, candidates=candidates)
+    record = _read_choice(_choice_path(Path(cache_dir), key), key)
+    if record is not None:
+        selection = Selection(**record, cached=True)
+    else:
+        sample = probe()
+        selection = select_runtime(model, scale=scale, bn_mode=bn_mode, device=device, weights_sha256=sha,
+                                   cache_dir=cache_dir, probe_lr_u8=sample.lr, probe_hr_u8=sample.hr,
+                                   protocol=protocol or Protocol(bn_mode=bn_mode), gray=sample.gray,
+                                   candidates=candidates)
+    gate = selection.gates.get(selection.runtime, {})
+    *others, choice = selection.notes  # the choice line comes last: "auto x4 (eval): openvino (timed probe: ...)"
+    note = f"auto {_label(model, scale, bn_mode)}: " + "; ".join([choice.split(": ", 1)[1], *others])
+    return RuntimeUse("auto", selection.runtime, package_versions(selection.runtime), note,
+                      gate_note=gate.get("note", ""), selection=selection, runner=selection.runner)
+
+
+def prepare_use(use: RuntimeUse, model: nn.Module, *, scale: int, bn_mode: str, device: torch.device | str,
+                weights_sha256: str | None, cache_dir: Path | str, probe: Callable[[], Probe],
+                protocol: Protocol | None = None) -> Runner:
+    """The prepared :class:`Runner` of ``use``. A declared runtime other than eager passes the fidelity gate on the
+    probe first (``use.gate_note`` records it); a refusal raises :class:`RuntimeDeclined` with the gate's note, like
+    a runtime that cannot serve the model. Auto's runtime was gated when it was chosen."""
+    if use.runner is not None:
+        return use.runner
+    device = torch.device(device)
+    runner = prepare_runtime(model, use.runtime, scale=scale, bn_mode=bn_mode, device=device,
+                             weights_sha256=graph_sha256(weights_sha256), cache_dir=cache_dir)
+    if use.runtime == "eager":
+        use.gate_note = use.gate_note or "eager: the reference"
+    elif use.requested != "auto":
+        sample = probe()
+        eager = prepare_runtime(model, "eager", scale=scale, bn_mode=bn_mode, device=device)
+        gate = fidelity_gate(eager, runner, sample.lr, sample.hr, protocol=protocol or Protocol(bn_mode=bn_mode),
+                             gray=sample.gray)
+        use.gate_note = f"{gate.note} (probe {sample.name})" if sample.name else gate.note
+        if not gate.passed:
+            raise RuntimeDeclined(use.runtime, gate.note)
+    use.runner = runner
+    return runner
+
+
+def declined_error(exc: RuntimeDeclined, model: nn.Module, scale: int, bn_mode: str) -> SrbenchError:
+    """The one-line error for a declared runtime that declines (auto would have fallen back)."""
+    return SrbenchError(f"runtime {exc.runtime!r} cannot serve {_label(model, scale, bn_mode)}: {exc.reason}; "
+                        f"declare runtime: auto (falls back) or eager for it")

@@ -174,6 +174,9 @@ def _efficiency_section(report: Report, bench: Benchmark, main: str, dataset: st
     t = tables.efficiency_table(bench, main, dataset)
     if t:
         sec.tables.append(t)
+    t = tables.runtime_table(bench, main)
+    if t:
+        sec.tables.append(t)
     stem = f"psnr_vs_mult_adds_{dataset}_x{scale}"
     if _bubble(report, bench, main, dataset, scale, stem, bubble_variants):
         shown = ("every measured row" if bubble_variants else

@@ -7,12 +7,16 @@ Rules (the same for every table and figure):
   then end time, then run id) wins;
 * after that, one value per *cell identity* (model, weights, group, BN mode, protocol preset, scale, dataset) is kept:
   again the newest run that measured it. This drops stale cells whose key changed (new code version) while still
-  merging a run that measured only some datasets with one that measured others.
+  merging a run that measured only some datasets with one that measured others. Runs of a runtime comparison
+  (``srbench.runtime_compare``, from ``--runtimes``) give way to the benchmark's own runs of the same identity, so
+  the main tables show the runtime a plain benchmark chose; without one, the newest comparison run stands in.
 
 Frames
 ------
 ``results``: one row per (cell run, dataset) with psnr, ssim (on the protocol's colour), n_images and the run's
-identity columns. ``cells``: one row per selected cell run with the efficiency metrics and device.
+identity columns. ``cells``: one row per selected cell run with the efficiency metrics, device and runtime.
+``runtimes`` (:func:`runtime_frame`): one row per (identity, scale, device, runtime), the newest run, for the runtime
+comparison.
 """
 
 from __future__ import annotations
@@ -211,6 +215,8 @@ def _run_row(run) -> dict:
         "lpips_input": _none(tags.get("protocol.lpips_input")),
         "device": _none(tags.get("srbench.device")),
         "device_name": _none(tags.get("srbench.device_name")) or _none(tags.get("srbench.device")),
+        "runtime": _none(tags.get("srbench.runtime")) or "eager",  # runs from before runtimes were eager
+        "runtime_compare": tags.get("srbench.runtime_compare") == "1",
         "measure_out": schema.measure_out_label(tags),
         "start_time": int(run.info.start_time or 0),
         "end_time": int(run.info.end_time or 0),
@@ -247,15 +253,28 @@ def cell_frames(runs: list) -> tuple[pd.DataFrame, pd.DataFrame]:
     for col in ("ssim", "n_images", "forward_s", "lpips"):
         if col not in results:
             results[col] = float("nan")
-    # newest run per (identity, scale, dataset)
-    results = results.sort_values(["start_time", "end_time", "run_id"], ascending=False)
+    # newest run per (identity, scale, dataset), a runtime comparison's runs last
+    order = ["runtime_compare", "start_time", "end_time", "run_id"]
+    results = results.sort_values(order, ascending=[True, False, False, False])
     results = results.drop_duplicates(IDENTITY + ["scale", "dataset"], keep="first")
     results = sort_frame(results)
     selected = set(results["run_id"])
     cells = pd.DataFrame([_run_row(r) for r in runs if r.info.run_id in selected])
-    cells = cells.sort_values(["start_time", "end_time", "run_id"], ascending=False)
+    cells = cells.sort_values(order, ascending=[True, False, False, False])
     cells = cells.drop_duplicates(IDENTITY + ["scale"], keep="first")
     return results.reset_index(drop=True), sort_frame(cells).reset_index(drop=True)
+
+
+def runtime_frame(runs: list) -> pd.DataFrame:
+    """One row per (identity, scale, device, runtime) with its latency: the newest FINISHED cell run of each, for
+    the runtime comparison (every runtime a cell was measured on, comparison runs included)."""
+    rows = [_run_row(r) for r in dedupe_by_cell_key(runs)]
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    frame = frame.sort_values(["start_time", "end_time", "run_id"], ascending=False)
+    frame = frame.drop_duplicates(IDENTITY + ["scale", "device_name", "runtime"], keep="first")
+    return sort_frame(frame).reset_index(drop=True)
 
 
 def sort_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -280,6 +299,7 @@ class Benchmark:
     cells: pd.DataFrame
     n_finished: int
     parents: list[str]
+    runtimes: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def empty(self) -> bool:
@@ -294,7 +314,8 @@ def read_benchmark(store: Store, name: str) -> Benchmark | None:
     runs = store.finished_runs(exp_id, kind="cell")
     results, cells = cell_frames(runs)
     parents = sorted({p for p in (cells["parent"] if not cells.empty else []) if p})
-    return Benchmark(name=name, results=results, cells=cells, n_finished=len(runs), parents=parents)
+    return Benchmark(name=name, results=results, cells=cells, n_finished=len(runs), parents=parents,
+                     runtimes=runtime_frame(runs))
 
 
 def read_training(store: Store, name: str = "training", sweeps: bool = False) -> pd.DataFrame | None:

@@ -1,6 +1,6 @@
 """The summary table printed after a benchmark and written to ``reports/benchmark.md``, read back from MLflow.
 
-One row per cell run (model, weights, BN mode, scale), one column per dataset with PSNR/SSIM, then params,
+One row per cell run (model, weights, BN mode, scale, runtime), one column per dataset with PSNR/SSIM, then params,
 Mult-Adds, latency and peak memory (each header names its unit and the output size it was measured at). Every value
 is fetched from the MLflow run named in the row; the table is rendered by :mod:`srbench.report.render`, the
 report's one renderer.
@@ -28,7 +28,8 @@ def summary_table(client, outcomes) -> Table:
                 datasets.append(parsed[2])
     sizes = sorted({schema.measure_out_label(run.data.tags) for run in runs}) or [schema.LEGACY_MEASURE_OUT]
     at = sizes[0] if len(sizes) == 1 else "per run"
-    columns = [("", "model"), ("", "BN"), ("", "scale"), *[("", d) for d in datasets], ("", "params"),
+    columns = [("", "model"), ("", "BN"), ("", "scale"), ("", "runtime"), *[("", d) for d in datasets],
+               ("", "params"),
                ("", f"Mult-Adds (G, {at})"), ("", f"latency (ms, {at})"), ("", f"peak mem (MiB, {at})"), ("", "run")]
     rows, records = [], []
     for run in runs:
@@ -43,10 +44,11 @@ def summary_table(client, outcomes) -> Table:
             return format(m[name], fmt) if name in m else ""
 
         rows.append([t.get("srbench.label", ""), t.get("srbench.bn_mode", ""), f"x{t.get('srbench.scale', '')}",
-                     *cells, f"{int(m[schema.PARAMS]):,}" if schema.PARAMS in m else "", num(schema.MULT_ADDS, ".1f"),
+                     t.get("srbench.runtime", "eager"), *cells,
+                     f"{int(m[schema.PARAMS]):,}" if schema.PARAMS in m else "", num(schema.MULT_ADDS, ".1f"),
                      num(schema.LATENCY, ".0f"), num(schema.PEAK_MEM, ".0f"), run.info.run_id[:8]])
         records.append({"run": run.info.run_id, **m})
-    order = sorted(range(len(rows)), key=lambda i: (rows[i][2], rows[i][0], rows[i][1]))
+    order = sorted(range(len(rows)), key=lambda i: (rows[i][2], rows[i][0], rows[i][1], rows[i][3]))
     return Table(name="benchmark", title="Benchmark", columns=columns, rows=[rows[i] for i in order],
                  csv=pd.DataFrame([records[i] for i in order]))
 

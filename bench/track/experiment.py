@@ -8,6 +8,7 @@ An experiment file is YAML, validated strictly (see :mod:`srbench.core.strict`).
     scales: [2, 3, 4]
     measure: {latency: true, warmup: 1, repeats: 5, memory: true}
     metrics: [psnr, ssim, lpips]    # optional; default: LPIPS on Table 1's cells only (srbench.track.metric_plan)
+    runtime: auto                   # auto | eager | compile | onnxruntime | openvino (srbench.eval.runtimes)
     models:
       - {model: bicubic}
       - {model: ecdn, weights: ecdn, bn_modes: [eval, batch]}
@@ -16,6 +17,7 @@ An experiment file is YAML, validated strictly (see :mod:`srbench.core.strict`).
       - {model: carn_m, weights: carn_m, ensemble: x8}  # the self-ensemble, row "carn_m+"
       - {model: examples/tiny_sr.py:build, label: TinySR}   # an external model (srbench.models.external)
       - {model: ecdn_m, weights: runs/ema.pth, weights_key: params_ema, scales: [4]}
+      - {model: ecdn_m, weights: ecdn_m, scales: [4], runtimes: [eager, onnxruntime, openvino]}
 
 An entry's ``datasets``/``scales`` default to the experiment's; the command line can narrow all of them. ``model`` is
 a registered name, an external builder (``path/file.py:builder``, ``package.module:builder``) or an installed
@@ -23,6 +25,10 @@ a registered name, an external builder (``path/file.py:builder``, ``package.modu
 (``params``/``params_ema``...); a single-scale state_dict file loads when the entry declares its one scale.
 ``ensemble`` (``x8``), ``tile`` and ``tile_overlap`` are inference knobs (:mod:`srbench.eval.inference`); tiling is
 refused with BN mode ``batch``.
+Runtimes: an entry's ``runtime`` (default: the experiment's ``runtime``, default ``auto``) runs each of its
+cells; a ``runtimes`` list measures each cell once per runtime (separate cell runs, for the report's runtime
+comparison), and a runtime in that list that cannot serve a cell skips it with a note, where a declared
+``runtime`` is an error.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from srbench.core.constants import BN_MODES
 from srbench.eval.cell import CostSettings
 from srbench.eval.inference import DEFAULT_TILE_OVERLAP, Inference
 from srbench.eval.protocol import PRESETS
+from srbench.eval.runtimes import check_runtime_name
 from srbench.core.names import suggest
 from srbench.core.strict import from_mapping, load_yaml
 from srbench.track.metric_plan import check_metrics
@@ -63,6 +70,8 @@ class ModelEntry:
     def inference(self) -> Inference:
         """The entry's inference knobs (:mod:`srbench.eval.inference`)."""
         return Inference(ensemble=self.ensemble, tile=self.tile, tile_overlap=self.tile_overlap)
+    runtime: str | None = None  # default: the experiment's
+    runtimes: list[str] | None = None  # several: one cell run per runtime (a runtime comparison)
 
     @property
     def display(self) -> str:
@@ -91,6 +100,8 @@ class Experiment:
     crops: list[dict] = field(default_factory=list)
     metrics: list[str] | None = None  # see srbench.track.metric_plan
 
+    runtime: str = "auto"
+
     def __post_init__(self) -> None:
         from srbench.track.tracking import check_experiment_name
 
@@ -100,6 +111,14 @@ class Experiment:
                 raise SrbenchError(f"{key}: the list is empty, so the experiment would do nothing; list at least one"
                                    + (" (or drop the key for the default)" if key != "models" else ""))
         check_metrics(self.metrics, "metrics")
+        check_runtime_name(self.runtime, "runtime")
+        for entry in self.models:
+            if entry.runtime is not None and entry.runtimes is not None:
+                raise SrbenchError(f"model {entry.model}: give runtime or runtimes, not both")
+            for name in ([entry.runtime] if entry.runtime is not None else []) + list(entry.runtimes or []):
+                check_runtime_name(name, f"model {entry.model}: runtime")
+            if entry.runtimes is not None and not entry.runtimes:
+                raise SrbenchError(f"model {entry.model}: runtimes is an empty list; list at least one or drop it")
         if self.protocol not in PRESETS:
             raise SrbenchError(f"protocol {self.protocol!r} is not a preset{suggest(self.protocol, PRESETS)}; "
                                f"known: {', '.join(PRESETS)}")
@@ -132,13 +151,25 @@ def load_experiment(path: str | Path) -> Experiment:
     return from_mapping(Experiment, load_yaml(path), str(path))
 
 
+def entry_runtimes(entry: ModelEntry, exp: Experiment) -> list[str]:
+    """The runtimes an entry's cells run on, in order (duplicates dropped): its list, its runtime, or the
+    experiment's."""
+    return list(dict.fromkeys(entry.runtimes or [entry.runtime or exp.runtime]))
+
+
 def narrow(exp: Experiment, *, models: list[str] | None = None, datasets: list[str] | None = None,
-           scales: list[int] | None = None, device: str | None = None) -> Experiment:
-    """Apply command-line overrides: keep only the named models (by model or weights name), datasets and scales.
+           scales: list[int] | None = None, device: str | None = None, runtime: str | None = None,
+           runtimes: list[str] | None = None) -> Experiment:
+    """Apply command-line overrides: keep only the named models (by model or weights name), datasets and scales;
+    ``runtime`` / ``runtimes`` replace every entry's (``--runtime``, ``--runtimes``).
 
     An entry whose own ``datasets``/``scales`` share nothing with the narrowing is dropped; narrowing that leaves
     nothing to run at all is an error naming the options, never a silent no-op.
     """
+    if runtime is not None and runtimes is not None:
+        raise SrbenchError("--runtime and --runtimes: give one of them")
+    for name in [runtime] if runtime is not None else runtimes or []:
+        check_runtime_name(name, "--runtime" if runtime is not None else "--runtimes")
     entries = list(exp.models)
     if models:
         known = {e.model for e in entries} | {e.weights for e in entries if e.weights}
@@ -158,8 +189,11 @@ def narrow(exp: Experiment, *, models: list[str] | None = None, datasets: list[s
                          (("models", models), ("datasets", datasets), ("scales", scales)) if v)
         raise SrbenchError(f"{given}: no model entry of experiment {exp.name!r} is left to run (their own datasets "
                            "and scales share nothing with these); widen the selection")
+    if runtime is not None or runtimes is not None:
+        entries = [replace(e, runtime=None, runtimes=list(runtimes) if runtimes else None) for e in entries]
     return replace(exp, models=entries, datasets=list(datasets) if datasets else exp.datasets,
-                   scales=list(scales) if scales else exp.scales, device=device or exp.device)
+                   scales=list(scales) if scales else exp.scales, device=device or exp.device,
+                   runtime=runtime or exp.runtime)
 
 
 def with_weights_key(exp: Experiment, key: str) -> Experiment:

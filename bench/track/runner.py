@@ -9,6 +9,10 @@ invocation before the cell is redone, so every cell is present exactly once. Ben
 store claim a cell before computing it (:mod:`srbench.track.claims`) and re-check for a FINISHED run once they hold
 the claim, so no cell is computed twice: a cell another process holds is left for a second pass, which waits for the
 claim and then reuses that process's run.
+
+Each cell runs on one inference runtime (:mod:`srbench.track.cell_runtimes`: ``auto`` or the declared one, decided
+once per network, BN mode and scale); the runtime that ran is part of the cell key and its tags. ``shard=(K, N)``
+runs the K-th of N parts of the cells (:mod:`srbench.track.shard`), so N processes can fill one tracking server.
 """
 
 from __future__ import annotations
@@ -27,17 +31,20 @@ from tqdm.auto import tqdm
 
 from srbench.track import tracking
 from srbench.track.claims import CellClaims, pid_alive as _pid_alive
+from srbench.track.cell_runtimes import CellRuntimes
 from srbench.track.cells import cell_key, code_version
+from srbench.track.shard import shard_cells
 from srbench.eval.device import describe_device, resolve_device
 from srbench.eval.environment import measurement_environment
 from srbench.core.errors import SrbenchError
 from srbench.eval.cell import CostSettings, measure_cell
 from srbench.eval.evaluate import DatasetResult
 from srbench.eval.protocol import get_protocol
+from srbench.eval.runtimes import RuntimeDeclined, RuntimeUse, declined_error
 from srbench.eval.weights import ResolvedWeights, load_eval_model
 from srbench.models import model_code, model_info
 from srbench.track import schema
-from srbench.track.experiment import Experiment, ModelEntry
+from srbench.track.experiment import Experiment, ModelEntry, entry_runtimes
 from srbench.track.metric_plan import cell_metrics, lpips_datasets
 from srbench.track.ui_meta import cell_run_name, dataset_inputs
 from srbench.track.run_weights import resolve_weights
@@ -67,6 +74,19 @@ class Cell:
     bn_mode: str
     datasets: list[str]
     metrics: dict[str, tuple[str, ...]] = field(default_factory=dict)  # per dataset (srbench.track.metric_plan)
+    runtime: str = "auto"  # as requested: auto or a runtime
+    compare: bool = False  # one of an entry's several runtimes (a runtime comparison)
+
+    @property
+    def network(self) -> tuple:
+        """The network it measures, by content (never by name): model, weights sha256, group, checkpoint key and
+        inference knobs."""
+        return (self.entry.model, self.weights.sha256, self.entry.group, self.entry.weights_key, self.entry.inference)
+
+    @property
+    def cell_group(self) -> tuple:
+        """Its cell group: network, BN mode, scale (one runtime per group and requested runtime; one shard)."""
+        return (*self.network, self.bn_mode, self.scale)
 
 
 def plan(exp: Experiment) -> tuple[list[Cell], list[CellOutcome]]:
@@ -100,17 +120,36 @@ def plan(exp: Experiment) -> tuple[list[Cell], list[CellOutcome]]:
                 continue
             metrics = cell_metrics(entry.metrics if entry.metrics is not None else exp.metrics, datasets, scale,
                                    entry.protocol or exp.protocol)
+            runtimes = entry_runtimes(entry, exp)
             for bn_mode in entry.bn_modes:
-                cells.append(Cell(entry, weights, scale, bn_mode, list(datasets), metrics))
+                for runtime in runtimes:
+                    cells.append(Cell(entry, weights, scale, bn_mode, list(datasets), metrics, runtime,
+                                      len(runtimes) > 1))
     return cells, skipped
 
 
-def _identity(cell: Cell, protocol, device: torch.device, exp: Experiment) -> dict:
+class Fingerprints:
+    """``dataset_fingerprint`` computed once per (dataset, scale, LR source) for one invocation (the key and the
+    tags of every cell need it; hashing a dataset's file list again per cell is waste)."""
+
+    def __init__(self) -> None:
+        self._done: dict[tuple, str] = {}
+
+    def __call__(self, dataset: str, scale: int, lr_source: str = "file") -> str:
+        key = (str(dataset), int(scale), lr_source)
+        if key not in self._done:
+            self._done[key] = dataset_fingerprint(dataset, scale, lr_source)
+        return self._done[key]
+
+
+def _identity(cell: Cell, protocol, device: torch.device, exp: Experiment, use: RuntimeUse | None = None,
+              fingerprint=dataset_fingerprint) -> dict:
     return {
         "model": cell.entry.model, "group": cell.entry.group, "build": cell.weights.build,
         "weights": cell.weights.name,
         "weights_sha256": cell.weights.sha256, "scale": cell.scale, "protocol": protocol.as_dict(),
-        "datasets": {d: dataset_fingerprint(d, cell.scale, protocol.lr_source) for d in cell.datasets},
+        "datasets": {d: fingerprint(d, cell.scale, protocol.lr_source) for d in cell.datasets},
+        "runtime": use.identity() if use is not None else {"name": "eager"},
         "measure": to_mapping(exp.measure), "device": describe_device(device), "code": code_version(),
         "environment": measurement_environment(),
         "crops": sorted(f"{c['dataset']}/{c['image']}" for c in exp.crops
@@ -211,13 +250,14 @@ def dataset_values(result: DatasetResult, dataset_key: str, color: str) -> dict[
 
 def measure_and_log(model: torch.nn.Module, *, client, run_id: str, datasets: list[str], scale: int, protocol,
                     device: torch.device, measure: CostSettings, crops: set[tuple[str, str]] = frozenset(),
-                    lpips: frozenset[str] = frozenset(), progress: bool = True) -> dict[str, float]:
+                    lpips: frozenset[str] = frozenset(), progress: bool = True, runner=None) -> dict[str, float]:
     """Measure a cell (:func:`srbench.eval.cell.measure_cell`) and log everything to run ``run_id`` as it arrives.
 
     ``lpips``: the datasets (as named in ``datasets``) on which LPIPS is measured too. Logs the per-dataset metrics as
     each dataset finishes, per-image CSV artifacts, the SR images named in
     ``crops`` ((Set, image) pairs), then the cost figures and the ``srbench.measure_out`` tag. The caller marks the
-    run finished. Shared by the benchmark cells and the ablation points.
+    run finished. ``runner``: the prepared runtime that runs the forward passes (default: the model). Shared by the
+    benchmark cells and the ablation points.
     """
     log_batch = tracking.retrying(client.log_batch)
     metrics: dict[str, float] = {}
@@ -240,7 +280,7 @@ def measure_and_log(model: torch.nn.Module, *, client, run_id: str, datasets: li
 
         measured = measure_cell(model, datasets=datasets, scale=scale, protocol=protocol, device=device,
                                 settings=measure, progress=progress, lpips=lpips, on_dataset=on_dataset,
-                                on_image=keep_crop if crops else None)
+                                on_image=keep_crop if crops else None, runner=runner)
     log_batch(run_id, metrics=_metrics_batch(measured.cost))
     tracking.retrying(client.set_tag)(run_id, schema.MEASURE_OUT_TAG, measured.out_label)
     return {**metrics, **measured.cost}
@@ -257,7 +297,8 @@ def run_tags(device: torch.device, protocol) -> dict[str, str]:
 
 
 def _run_cell(cell: Cell, model: torch.nn.Module, exp: Experiment, protocol, device, client, experiment_id: str,
-              parent_id: str, key: str, progress: bool) -> CellOutcome:
+              parent_id: str, key: str, progress: bool, use: RuntimeUse | None = None,
+              fingerprint=dataset_fingerprint) -> CellOutcome:
     from mlflow.entities import Param
 
     tags = {
@@ -267,9 +308,10 @@ def _run_cell(cell: Cell, model: torch.nn.Module, exp: Experiment, protocol, dev
         "srbench.weights_source": cell.weights.source, "srbench.scale": str(cell.scale),
         "srbench.bn_mode": cell.bn_mode, "srbench.datasets": ",".join(cell.datasets), **run_tags(device, protocol),
         **_extra_tags(cell.entry),
-        **{f"srbench.dataset_fingerprint.{dataset_id(d)}": dataset_fingerprint(d, cell.scale, protocol.lr_source)
+        **{f"srbench.dataset_fingerprint.{dataset_id(d)}": fingerprint(d, cell.scale, protocol.lr_source)
            for d in cell.datasets},
         "srbench.lpips_datasets": ",".join(dataset_id(d) for d in sorted(lpips_datasets(cell.metrics))),
+        **(use.tags() if use is not None else {}), **({"srbench.runtime_compare": "1"} if cell.compare else {}),
     }
     run = tracking.retrying(client.create_run)(experiment_id, tags=tags, run_name=cell_run_name(
         cell.entry.model, cell.weights.name, cell.scale, cell.bn_mode, protocol.name))
@@ -280,11 +322,13 @@ def _run_cell(cell: Cell, model: torch.nn.Module, exp: Experiment, protocol, dev
         tracking.retrying(client.log_batch)(run_id, params=[Param(k, str(v)) for k, v in {
             "model": cell.entry.model, "weights": cell.weights.name, "scale": cell.scale,
             "group": cell.entry.group or cell.weights.build.get("group"), "protocol": protocol.name,
-            "bn_mode": cell.bn_mode, **cell.entry.inference.as_dict()}.items()])
+            "bn_mode": cell.bn_mode, "runtime": use.runtime if use is not None else "eager",
+            **cell.entry.inference.as_dict()}.items()])
         crops = {(c["dataset"], str(c["image"])) for c in exp.crops if c.get("scale") == cell.scale}
         metrics = measure_and_log(model, client=client, run_id=run_id, datasets=cell.datasets, scale=cell.scale,
                                   protocol=protocol, device=device, measure=exp.measure, crops=crops,
-                                  lpips=lpips_datasets(cell.metrics), progress=progress)
+                                  lpips=lpips_datasets(cell.metrics), progress=progress,
+                                  runner=use.runner if use is not None else None)
         tracking.retrying(client.set_terminated)(run_id, "FINISHED")
     except BaseException as exc:
         tracking.retrying(client.set_terminated)(run_id, "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
@@ -293,17 +337,25 @@ def _run_cell(cell: Cell, model: torch.nn.Module, exp: Experiment, protocol, dev
 
 
 def run_benchmark(exp: Experiment, *, experiment_file: str | None = None, tracking_uri: str | None = None,
-                  force: bool = False, progress: bool = True) -> list[CellOutcome]:
-    """Run every cell of ``exp`` (reusing finished ones unless ``force``) and return what happened to each."""
+                  force: bool = False, progress: bool = True, shard: tuple[int, int] | None = None,
+                  runtime_cache: Path | None = None) -> list[CellOutcome]:
+    """Run every cell of ``exp`` (reusing finished ones unless ``force``) and return what happened to each.
+
+    ``shard=(K, N)``: only the K-th of N parts of the cells (:func:`srbench.track.shard.shard_cells`).
+    ``runtime_cache``: where ONNX exports and auto's choices live (default the store's ``cache/runtimes``).
+    """
     device = resolve_device(exp.device)
     cells, outcomes = plan(exp)
+    if shard is not None:
+        cells = shard_cells(cells, *shard)
     client = tracking.client(tracking_uri)
     experiment_id = tracking.get_or_create_experiment(client, exp.name)
     mark_orphans_killed(client, experiment_id)
     parent = tracking.retrying(client.create_run)(experiment_id, run_name=f"{exp.name} {time.strftime('%Y-%m-%d %H:%M')}", tags={
         "srbench.kind": "benchmark", "srbench.experiment_file": experiment_file or "",
         "srbench.git_commit": tracking.git_commit(), "srbench.device_name": describe_device(device),
-        "srbench.host": socket.gethostname(), "srbench.pid": str(os.getpid())})
+        "srbench.host": socket.gethostname(), "srbench.pid": str(os.getpid()),
+        **({"srbench.shard": f"{shard[0]}/{shard[1]}"} if shard else {})})
     parent_id = parent.info.run_id
     with tempfile.TemporaryDirectory() as tmp:
         resolved = Path(tmp) / "experiment.yaml"
@@ -312,9 +364,22 @@ def run_benchmark(exp: Experiment, *, experiment_file: str | None = None, tracki
     built: dict[tuple, torch.nn.Module] = {}
     claims = CellClaims(client, experiment_id)
     started_ms = int(parent.info.start_time)
+    runtimes = CellRuntimes(device, runtime_cache, say=tqdm.write)
+    fingerprint = Fingerprints()
 
     def reusable(done) -> bool:  # with --force, only a run made since this invocation started (by a concurrent one)
         return done is not None and (not force or done.info.start_time >= started_ms)
+
+    def network(cell: Cell) -> torch.nn.Module:
+        if cell.network not in built:
+            built.clear()  # one network in memory at a time
+            runtimes.forget_runners()
+            entry = cell.entry
+            scales = tuple(sorted({c.scale for c in cells if c.entry is entry}))
+            built[cell.network] = load_eval_model(entry.model, cell.weights, device=device, group=entry.group,
+                                                  scales=scales, weights_key=entry.weights_key,
+                                                  inference=entry.inference)
+        return built[cell.network]
 
     try:
         bar = tqdm(total=len(cells), desc="cells", unit="cell", disable=not progress)
@@ -325,27 +390,28 @@ def run_benchmark(exp: Experiment, *, experiment_file: str | None = None, tracki
             for i, cell in pending:
                 bar.set_description(f"{cell.entry.display} x{cell.scale} bn={cell.bn_mode}")
                 cell_protocol = get_protocol(cell.entry.protocol or exp.protocol, bn_mode=cell.bn_mode)
-                key = cell_key(**_identity(cell, cell_protocol, device, exp))
-                done = _finished_or_clean(client, experiment_id, key)
-                if not reusable(done):
-                    with claims.hold(key, wait=wait) as held:  # a claim, so that concurrent benchmarks compute
-                        if not held:                            # each cell once
-                            deferred.append((i, cell))
-                            continue
-                        done = _finished_or_clean(client, experiment_id, key)  # finished by the claim's last holder?
-                        if not reusable(done):
-                            entry = cell.entry  # models are cached by content, never by name
-                            scales = tuple(sorted({c.scale for c in cells if c.entry is entry}))
-                            model_id = (entry.model, cell.weights.sha256, entry.group, entry.weights_key,
-                                        entry.inference, scales)
-                            if model_id not in built:
-                                built.clear()  # one network in memory at a time
-                                built[model_id] = load_eval_model(entry.model, cell.weights, device=device,
-                                                                  group=entry.group, scales=scales,
-                                                                  weights_key=entry.weights_key,
-                                                                  inference=entry.inference)
-                            results[i] = _run_cell(cell, built[model_id], exp, cell_protocol, device, client,
-                                                   experiment_id, parent_id, key, progress)
+                args = dict(scale=cell.scale, bn_mode=cell.bn_mode, weights_sha256=cell.weights.sha256,
+                            dataset=cell.datasets[0], protocol=cell_protocol)
+                try:
+                    use = runtimes.use(cell.network, cell.runtime, lambda: network(cell), label=cell.entry.display,
+                                       **args)
+                    key = cell_key(**_identity(cell, cell_protocol, device, exp, use, fingerprint))
+                    done = _finished_or_clean(client, experiment_id, key)
+                    if not reusable(done):
+                        with claims.hold(key, wait=wait) as held:  # a claim, so that concurrent benchmarks compute
+                            if not held:                            # each cell once
+                                deferred.append((i, cell))
+                                continue
+                            done = _finished_or_clean(client, experiment_id, key)  # finished by the last holder?
+                            if not reusable(done):
+                                runtimes.runner(cell.network, use, network(cell), **args)
+                                results[i] = _run_cell(cell, network(cell), exp, cell_protocol, device, client,
+                                                       experiment_id, parent_id, key, progress, use, fingerprint)
+                except RuntimeDeclined as exc:
+                    if not cell.compare:  # a declared runtime that cannot serve the cell: an error (auto falls back)
+                        raise declined_error(exc, network(cell), cell.scale, cell.bn_mode) from exc
+                    results[i] = CellOutcome(cell.entry.display, cell.scale, cell.bn_mode, "skipped",
+                                             note=f"runtime {exc.runtime}: {exc.reason}")
                 if i not in results:
                     results[i] = CellOutcome(cell.entry.display, cell.scale, cell.bn_mode, "cached",
                                              done.info.run_id, dict(done.data.metrics))

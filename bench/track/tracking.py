@@ -8,8 +8,8 @@ Schema (what the runner writes and the reports read)
 Parent run (one per ``srbench benchmark`` invocation): tags ``srbench.kind=benchmark``, ``srbench.experiment_file``;
 artifact ``experiment.yaml`` (the resolved experiment).
 
-Cell run (child of a parent, one per model x weights x BN mode x scale): tag ``srbench.kind=cell`` and
-``srbench.cell_key`` (hash of weights checksum, protocol, dataset fingerprints, device, library versions and code
+Cell run (child of a parent, one per model x weights x BN mode x scale x runtime): tag ``srbench.kind=cell`` and
+``srbench.cell_key`` (hash of weights checksum, protocol, dataset fingerprints, device, library versions, runtime and code
 version); tags ``srbench.{model,arch,weights,weights_sha256,label,scale,bn_mode,device,device_name,torch,git_commit,
 code_version,datasets,measure_out}``, ``srbench.env.<library>`` (versions) and ``protocol.<knob>`` for every knob;
 params ``model, weights, scale, group, protocol, bn_mode``; metrics ``psnr_<color>.<Set>``, ``ssim_<color>.<Set>``,
@@ -21,7 +21,10 @@ input per dataset (digest = its fingerprint; :mod:`srbench.track.ui_meta`). Also
 (and ``srbench.tile_overlap``, ``srbench.weights_key``, ``srbench.model_code`` where they apply; see
 :mod:`srbench.eval.inference`, :mod:`srbench.models.external`). A folder scored by ``srbench score`` is a cell run
 too, with weights ``sr-dir`` and no cost figures (:mod:`srbench.track.score`). Experiments carry the tag
-``mlflow.experimentKind=custom_model_development``.
+``mlflow.experimentKind=custom_model_development``. The runtime that ran the forward passes is
+``srbench.runtime``, with ``srbench.runtime_{requested,versions,choice,gate}`` (what was asked, package versions,
+auto's choice and the fidelity gate, one line each; ``srbench.runtime_compare=1`` on a runtime comparison's cells)
+and the param ``runtime``.
 A cell run is marked FINISHED only after everything is logged; readers use FINISHED runs only.
 
 Training runs (``srbench.kind=train``) and ablation points (``srbench.kind=train`` with ``srbench.sweep``) are
