@@ -301,21 +301,21 @@ class DecodedSamples:
         self._bytes = 0
 
     def get(self, folder: Path, hr_file: Path, scale: int, lr_source: str) -> Sample:
-        def key() -> tuple:
+        def stamp() -> tuple:
             return _stamp(hr_file), _stamp(lr_path(folder, hr_file.stem, scale)), scale, lr_source
 
-        hit = self._items.pop(key(), None)
+        key = stamp()
+        hit = self._items.pop(key, None)
         if hit is None:
             hit = load_sample(folder, hr_file, scale, lr_source)
-            # keyed by the files as they are now: loading may have just generated (cached) the LR file
-            key = (_stamp(hr_file), _stamp(lr_path(folder, hr_file.stem, scale)), scale, lr_source)
+            key = stamp()  # keyed by the files as they are now: loading may have just generated (cached) the LR file
             stale = self._items.pop(key, None)
             if stale is not None:
                 self._bytes -= stale.hr.nbytes + stale.lr.nbytes
             for array in (hit.hr, hit.lr):
                 array.setflags(write=False)
             self._bytes += hit.hr.nbytes + hit.lr.nbytes
-        self._items[key()] = hit  # most recently used last
+        self._items[key] = hit  # most recently used last
         while self._bytes > self.max_bytes and self._items:
             old = self._items.pop(next(iter(self._items)))
             self._bytes -= old.hr.nbytes + old.lr.nbytes
