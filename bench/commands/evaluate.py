@@ -68,7 +68,7 @@ def run(args) -> int:
     from srbench.eval.evaluate import evaluate
     from srbench.eval.inference import DEFAULT_TILE_OVERLAP, Inference
     from srbench.eval.protocol import get_protocol
-    from srbench.eval.weights import load_eval_model
+    from srbench.eval.weights import load_eval_model, network_digest
     from srbench.track.run_weights import resolve_weights
     import sys
 
@@ -95,9 +95,10 @@ def run(args) -> int:
         weights = resolve_weights(spec, model_name)
         model = load_eval_model(model_name, weights, device=device, scales=args.scales, weights_key=args.weights_key,
                                 inference=inference)
-        network = (model_name, weights.sha256, inference)
+        network = (model_name, weights.sha256, args.weights_key, inference)
         for scale in args.scales:
-            runtime_args = dict(scale=scale, bn_mode=protocol.bn_mode, weights_sha256=weights.sha256,
+            runtime_args = dict(scale=scale, bn_mode=protocol.bn_mode,
+                                weights_sha256=network_digest(model_name, weights, args.weights_key),
                                 dataset=args.datasets[0], protocol=protocol)
             use = runtimes.use(network, args.runtime, lambda: model, label=model_name, **runtime_args)
             try:

@@ -125,3 +125,16 @@ def load_eval_model(model: str, weights: ResolvedWeights, *, device: torch.devic
                            f"{list(net.scales)} in the experiment entry, or --scales)")
     check_external_model(net, device)
     return apply_inference(prepare_model(net), inference)
+
+
+def network_digest(model: str, weights: ResolvedWeights, weights_key: str | None = None) -> str:
+    """sha256 naming the network a runtime captures: the model (and, for an external one, its code), the weights'
+    content and the checkpoint entry used. ONNX exports and ``auto``'s choices are cached under it, so two entries
+    of one file (``params`` / ``params_ema``) or two untrained external models never share a graph."""
+    import hashlib
+    import json
+
+    from srbench.models.registry import model_code
+
+    blob = json.dumps([model, model_code(model), weights.sha256, weights_key], sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()

@@ -41,7 +41,7 @@ from srbench.eval.cell import CostSettings, measure_cell
 from srbench.eval.evaluate import DatasetResult
 from srbench.eval.protocol import get_protocol
 from srbench.eval.runtimes import RuntimeDeclined, RuntimeUse, declined_error
-from srbench.eval.weights import ResolvedWeights, load_eval_model
+from srbench.eval.weights import ResolvedWeights, load_eval_model, network_digest
 from srbench.models import model_code, model_info
 from srbench.track import schema
 from srbench.track.experiment import Experiment, ModelEntry, entry_runtimes
@@ -390,7 +390,8 @@ def run_benchmark(exp: Experiment, *, experiment_file: str | None = None, tracki
             for i, cell in pending:
                 bar.set_description(f"{cell.entry.display} x{cell.scale} bn={cell.bn_mode}")
                 cell_protocol = get_protocol(cell.entry.protocol or exp.protocol, bn_mode=cell.bn_mode)
-                args = dict(scale=cell.scale, bn_mode=cell.bn_mode, weights_sha256=cell.weights.sha256,
+                args = dict(scale=cell.scale, bn_mode=cell.bn_mode,
+                            weights_sha256=network_digest(cell.entry.model, cell.weights, cell.entry.weights_key),
                             dataset=cell.datasets[0], protocol=cell_protocol)
                 try:
                     use = runtimes.use(cell.network, cell.runtime, lambda: network(cell), label=cell.entry.display,
