@@ -44,10 +44,11 @@ def _config(tmp_path: Path, h5: Path, name: str, **changes) -> TrainConfig:
 
 
 def _fail_on_batch(monkeypatch, at: dict[int, str]):
-    """Make PatchSampler.next_batch crash ('crash') or deliver SIGINT ('sigint') on the given 1-based calls."""
-    from srbench.train.data import PatchSampler
+    """Make the training loop's batch fetch (Prefetcher.next_batch, in the main thread, whatever was drawn ahead)
+    crash ('crash') or deliver SIGINT ('sigint') on the given 1-based calls."""
+    from srbench.train.data import Prefetcher
 
-    original = PatchSampler.next_batch
+    original = Prefetcher.next_batch
     calls = {"n": 0}
 
     def patched(self):
@@ -59,7 +60,7 @@ def _fail_on_batch(monkeypatch, at: dict[int, str]):
             signal.raise_signal(signal.SIGINT)
         return original(self)
 
-    monkeypatch.setattr(PatchSampler, "next_batch", patched)
+    monkeypatch.setattr(Prefetcher, "next_batch", patched)
     return calls
 
 
