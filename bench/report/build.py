@@ -318,21 +318,20 @@ def _ablation_sections(report: Report, store: Store, ablations: dict, bn_ablatio
             sec.tables.append(t)
             varying, primary, pts = tables.ablation_points(pts_frame)
             datasets = tables._sweep_datasets(pts)
-            plot_pts = []
-            for _, p in pts.iterrows():
-                psnr = {d: p["metrics_"][k] for d in datasets if (k := tables._psnr_key(p["metrics_"], d))}
-                plot_pts.append({"label": p["point"], "x": p["values"].get(primary), "series": p["series"],
-                                 "psnr": psnr, "params": p["metrics_"].get("params"),
-                                 "baseline": bool(p["is_baseline"])})
+            plot_pts = [_ablation_plot_point(p, primary, datasets) for _, p in pts.iterrows()]
+            seeds = sorted({len(p["runs"]) for _, p in pts.iterrows()})
+            spread = (f"mean over {seeds[0]} seed(s) per point" if len(seeds) == 1 else
+                      f"mean over {seeds[0]}-{seeds[-1]} seeds per point") + (
+                " with ±1 standard deviation error bars" if seeds[-1] > 1 else "")
             stem = t.name
             if primary == "group":
                 report.written += figures.ablation_group_plot(plot_pts, datasets, title=f"{sweep}: PSNR vs group",
                                                               out_dir=report.out / "figures", stem=stem)
-                cap = f"Sweep `{sweep}`: PSNR against group size (lines), parameters on the right axis (dashed)."
+                cap = f"Sweep `{sweep}`: PSNR against group size ({spread}), and parameters per point."
             else:
                 report.written += figures.ablation_bar_plot(plot_pts, datasets, title=f"{sweep}",
                                                             out_dir=report.out / "figures", stem=stem)
-                cap = f"Sweep `{sweep}`: PSNR per point (one bar group per point, one bar per dataset)."
+                cap = f"Sweep `{sweep}`: PSNR per point ({spread}; one bar group per point, one bar per dataset)."
             sec.figures.append((stem, cap))
     if bn_ablation is None:
         report.notes.append(f"Experiment `{BN_ABLATION}` does not exist: the BatchNorm ablation is omitted.")
@@ -348,6 +347,17 @@ def _ablation_sections(report: Report, store: Store, ablations: dict, bn_ablatio
             sec.text.append(f"`{BN_ABLATION}`: no model with both eval and batch cells.")
     if sec.tables or sec.text or sec.figures:
         report.sections.append(sec)
+
+
+def _ablation_plot_point(p, primary: str | None, datasets: list[str]) -> dict:
+    """A point of an ablation plot: PSNR mean and standard deviation over its seeds per dataset (no std for 1)."""
+    from srbench.report.seedstats import mean_std
+
+    stats = {d: mean_std(tables.seed_values(p["runs"], d).values()) for d in datasets}
+    return {"label": p["point"], "x": p["values"].get(primary), "series": p["series"],
+            "psnr": {d: m for d, (m, _, _) in stats.items() if m is not None},
+            "psnr_std": {d: sd for d, (_, sd, _) in stats.items() if sd is not None},
+            "params": p["metrics_"].get("params"), "baseline": bool(p["is_baseline"])}
 
 
 # ----------------------------------------------------------------------------------------------------------- write

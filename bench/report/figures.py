@@ -227,7 +227,7 @@ def ablation_group_plot(points: list[dict], datasets: list[str], *, title: str, 
     """PSNR against group size (one line per series and dataset), parameters on a second axis (dashed, grey).
 
     ``points``: dicts with x (the group), series (label of the other swept values, "" for none), psnr
-    ({dataset: value}), params, baseline (bool)."""
+    ({dataset: value}), optional psnr_std ({dataset: error bar}), params, baseline (bool)."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(PAGE_WIDTH / 2, 3.4))
     xs = sorted({p["x"] for p in points}, key=lambda v: (float(v) if _isnum(v) else math.inf, str(v)))
@@ -239,9 +239,10 @@ def ablation_group_plot(points: list[dict], datasets: list[str], *, title: str, 
     for si, name in enumerate(series):
         sp = [p for p in points if p["series"] == name]
         for d in datasets:
-            ax.plot([pos[p["x"]] for p in sp], [p["psnr"].get(d, np.nan) for p in sp], marker=markers[si % 7],
-                    markersize=3, linewidth=1.0, color=_EXTRA[k % len(_EXTRA)],
-                    label=f"{name} {d}".strip())
+            ax.errorbar([pos[p["x"]] for p in sp], [p["psnr"].get(d, np.nan) for p in sp],
+                        yerr=[p.get("psnr_std", {}).get(d, np.nan) for p in sp], capsize=2, elinewidth=0.8,
+                        marker=markers[si % 7], markersize=3, linewidth=1.0, color=_EXTRA[k % len(_EXTRA)],
+                        label=f"{name} {d}".strip())
             k += 1
         ax2.plot([pos[p["x"]] for p in sp], [(p.get("params") or np.nan) / 1e3 for p in sp], color="#777777",
                  linestyle="--", marker=markers[si % 7], markersize=3, linewidth=0.8,
@@ -273,7 +274,7 @@ def _isnum(v) -> bool:
 def ablation_bar_plot(points: list[dict], datasets: list[str], *, title: str, out_dir: Path, stem: str) -> list[Path]:
     """One bar group per point (e.g. per loss), one bar per dataset; the y axis is zoomed (it does not start at 0).
 
-    ``points``: dicts with label, psnr ({dataset: value}), baseline (bool)."""
+    ``points``: dicts with label, psnr ({dataset: value}), optional psnr_std ({dataset: error bar}), baseline."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(PAGE_WIDTH / 2, 2.6))
     n = max(len(datasets), 1)
@@ -282,7 +283,8 @@ def ablation_bar_plot(points: list[dict], datasets: list[str], *, title: str, ou
     for j, d in enumerate(datasets):
         xs = [i - 0.4 + width * (j + 0.5) for i in range(len(points))]
         ys = [p["psnr"].get(d, np.nan) for p in points]
-        ax.bar(xs, ys, width=width * 0.92, color=_EXTRA[j % len(_EXTRA)], label=d)
+        ax.bar(xs, ys, width=width * 0.92, color=_EXTRA[j % len(_EXTRA)], label=d,
+               yerr=[p.get("psnr_std", {}).get(d, np.nan) for p in points], capsize=2, error_kw={"elinewidth": 0.8})
     ax.set_xticks(range(len(points)))
     ax.set_xticklabels([p["label"] + ("*" if p.get("baseline") else "") for p in points], rotation=0, fontsize=6)
     if vals:
