@@ -29,8 +29,8 @@ Each (point, seed) is one MLflow run of the training (``srbench.kind=train``) in
 swept values and the seed as params (they are training config fields), tags ``srbench.sweep=<name>``,
 ``srbench.sweep_point`` (JSON of the swept values), ``srbench.sweep_seed``, ``srbench.point_key`` and
 ``srbench.budget``, and the final evaluation logged into the same run by :func:`srbench.track.runner.measure_and_log`
-(``psnr_y.<Set>``, per-image CSVs, params, Mult-Adds, latency). The tag ``srbench.point_done=1`` is written last: a
-run without it is not finished. Rerunning skips finished (point, seed) pairs; an interrupted one resumes its training
+(``psnr_y.<Set>``, per-image CSVs, params, Mult-Adds; latency and memory with the first seed only, as they do not
+depend on it). The tag ``srbench.point_done=1`` is written last: a run without it is not finished. Rerunning skips finished (point, seed) pairs; an interrupted one resumes its training
 from its last checkpoint (``runs/<name>/<point>_seed-<n>-<key>/last.pt``).
 """
 
@@ -186,7 +186,7 @@ def run_ablation(abl: Ablation, *, gpu: bool = False, device: str | None = None,
     seeds = abl.seeds_for(gpu)
     for values in points(abl):
         label = point_label(values)
-        for seed in seeds or [None]:
+        for index, seed in enumerate(seeds or [None]):
             config = _point_config(abl, values, gpu, seed)
             run_label = f"{label},seed={config.seed}" if seeds else label
             if only and label not in only and run_label not in only:
@@ -201,13 +201,15 @@ def run_ablation(abl: Ablation, *, gpu: bool = False, device: str | None = None,
                 outcomes.append(PointOutcome(run_label, values, "cached", done.info.run_id, dict(done.data.metrics),
                                              config.seed))
                 continue
-            run_id, metrics = _run_point(abl, config, values, key, run_label, client, gpu, progress)
+            # params, Mult-Adds, latency and memory do not depend on the seed: measured with the first seed only
+            measure = abl.measure if index == 0 else dataclasses.replace(abl.measure, latency=False, memory=False)
+            run_id, metrics = _run_point(abl, config, values, key, run_label, client, gpu, progress, measure)
             outcomes.append(PointOutcome(run_label, values, "computed", run_id, metrics, config.seed))
     return outcomes
 
 
 def _run_point(abl: Ablation, config, values: dict, key: str, run_label: str, client, gpu: bool,
-               progress: bool) -> tuple[str, dict]:
+               progress: bool, measure: CostSettings) -> tuple[str, dict]:
     """Train one (point, seed) (resuming its checkpoint when there is one), evaluate it into the same run, and mark
     it done; returns (run id, metrics)."""
     import torch
@@ -239,7 +241,7 @@ def _run_point(abl: Ablation, config, values: dict, key: str, run_label: str, cl
     for k, v in tags.items():
         tracking.retrying(client.set_tag)(result.run_id, k, v)
     metrics = runner.measure_and_log(model, client=client, run_id=result.run_id, datasets=abl.evaluate.datasets,
-                                     scale=scale, protocol=protocol, device=dev, measure=abl.measure,
+                                     scale=scale, protocol=protocol, device=dev, measure=measure,
                                      progress=progress)
     tracking.retrying(client.set_tag)(result.run_id, "srbench.point_done", "1")
     del model

@@ -13,22 +13,22 @@ The model's weights and the optimizer stay float32 in every mode; only the forwa
 through it) is reduced, and the loss is computed in float32 (:mod:`srbench.train.losses`). Validation runs outside
 autocast, in float32.
 
-Why CPU bf16 needs more than ``torch.autocast``: on this project's CPU (AVX512-BF16, no AMX; torch 2.13, oneDNN),
-bf16 autocast alone makes a training step about 1.5-2x *slower* than float32. oneDNN's bf16 convolution forward and
-input-gradient kernels are 2-3x faster than float32, but its bf16 weight-gradient kernel (``jit_bf16``
-``backward_weights``) is slower than the float32 one (2x for 64 channels, up to 50x for the 3-channel RGB convs),
-and channels_last bf16 convolutions with 3 channels are slow in both directions. So, under CPU bf16,
-:func:`bf16_convolutions` routes every ``conv2d`` of the forward pass through :class:`_Bf16Conv`: forward and input
-gradient in bf16, weight and bias gradients in float32 from the same bf16-rounded operands (the values autocast would
-use, accumulated and returned in float32), and convolutions with at most :data:`THIN_CHANNELS` input or output
-channels (the RGB entry and exit, the mean shifts) entirely in float32: they cost little and keep the image-level
-values at full precision.
+Why CPU bf16 needs more than ``torch.autocast``: on this project's CPU (AVX512-BF16, no AMX; torch 2.13, oneDNN;
+two cores shared with other jobs), bf16 autocast alone is erratic: a training step of ECDN-M ran anywhere from 0.7x
+to 2.5x the float32 time between otherwise identical runs. oneDNN's bf16 convolution forward and input-gradient
+kernels are steadily about 2x faster than float32, but its bf16 weight-gradient kernel for ungrouped 3x3
+convolutions swings from as fast as float32 to 5-20x slower (it appears to stall when a core is taken by another
+process), and bf16 convolutions with 3 input channels are slow. So, under CPU bf16, :func:`bf16_convolutions` routes
+every ``conv2d`` of the forward pass through :class:`_Bf16Conv`: forward and input gradient in bf16; the weight and
+bias gradients in float32 (from the same bf16-rounded operands, the values autocast would use) for ungrouped
+convolutions larger than 1x1, in bf16 (as autocast) for grouped and 1x1 ones; and convolutions with at most
+:data:`THIN_CHANNELS` input channels (the RGB entry conv, the mean shifts) entirely in float32, which costs little
+and keeps the input image at full precision. Measured with ``scripts/bench_train_throughput.py``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,16 +121,12 @@ def describe(precision: Precision) -> str:
     return f"precision: {precision.effective if precision.dtype else 'float32'} ({precision.reason})"
 
 
-def note_if_reduced(precision: Precision) -> None:
-    """Print the effective precision to stderr (the same is tagged on the run)."""
-    print(describe(precision), file=sys.stderr)
-
-
 # ------------------------------------------------------------------------------------------------------------------
 # CPU bf16 convolutions
 
 class _Bf16Conv(torch.autograd.Function):
-    """conv2d with bf16 forward and input gradient, float32 weight and bias gradients (see the module doc)."""
+    """conv2d in bf16 (forward and input gradient); the weight and bias gradients in float32 when
+    :func:`_fp32_weight_grad` says the bf16 kernel is the slow one, else in bf16 like autocast (see the module doc)."""
 
     @staticmethod
     def forward(ctx, x, weight, bias, stride, padding, dilation, groups):
@@ -143,16 +139,35 @@ class _Bf16Conv(torch.autograd.Function):
     def backward(ctx, grad):
         xb, wb = ctx.saved_tensors
         stride, padding, dilation, groups, has_bias = ctx.conf
-        pads = [0] * len(wb.shape[2:])
-        gx = gw = gb = None
-        if ctx.needs_input_grad[0]:
-            gx = torch.ops.aten.convolution_backward(grad.to(torch.bfloat16), xb, wb, None, stride, padding,
-                                                     dilation, False, pads, groups, [True, False, False])[0]
-        if ctx.needs_input_grad[1] or (has_bias and ctx.needs_input_grad[2]):
-            _, gw, gb = torch.ops.aten.convolution_backward(
-                grad.float(), xb.float(), wb.float(), [wb.shape[0]] if has_bias else None, stride, padding,
-                dilation, False, pads, groups, [False, True, has_bias])
+        output_padding = [0] * len(wb.shape[2:])
+        need_x, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1] or (has_bias and ctx.needs_input_grad[2])
+        grad = grad.to(torch.bfloat16)
+        bias_sizes = [wb.shape[0]] if has_bias else None
+        if not (need_w and _fp32_weight_grad(wb, groups)):
+            mask = [need_x, need_w, need_w and has_bias]
+            gx, gw, gb = torch.ops.aten.convolution_backward(grad, xb, wb, bias_sizes, stride, padding, dilation,
+                                                             False, output_padding, groups, mask)
+            return gx, gw, gb, None, None, None, None
+        gx = None
+        if need_x:
+            gx = torch.ops.aten.convolution_backward(grad, xb, wb, None, stride, padding, dilation, False,
+                                                     output_padding, groups, [True, False, False])[0]
+        _, gw, gb = torch.ops.aten.convolution_backward(grad.float(), xb.float(), wb.float(), bias_sizes, stride,
+                                                        padding, dilation, False, output_padding, groups,
+                                                        [False, True, has_bias])
         return gx, gw, gb, None, None, None, None
+
+
+def _fp32_weight_grad(weight: torch.Tensor, groups: int) -> bool:
+    """True for ungrouped convolutions with a kernel larger than 1x1: there oneDNN's bf16 weight-gradient kernel is
+    erratic on this CPU (AVX512-BF16, no AMX, two shared cores), from as fast as float32 to 5-20x slower between
+    otherwise identical runs, while the float32 kernel is steady; grouped and 1x1 convolutions keep bf16 (faster)."""
+    return groups == 1 and any(k > 1 for k in weight.shape[2:])
+
+
+def _thin(weight: torch.Tensor, groups: int) -> bool:
+    """Convolutions of at most :data:`THIN_CHANNELS` input channels (the RGB entry, the mean shifts): float32."""
+    return weight.shape[1] * groups <= THIN_CHANNELS
 
 
 def _as_tuple(v, n: int = 2) -> tuple:
@@ -173,7 +188,7 @@ class bf16_convolutions(TorchFunctionMode):
                                                        for i, (n, d) in enumerate(zip(names, defaults))]
             if isinstance(padding, str) or weight.dtype != torch.float32:
                 return func(*args, **kwargs)
-            if min(weight.shape[0], weight.shape[1] * groups) <= THIN_CHANNELS:
+            if _thin(weight, groups):
                 with torch.autocast("cpu", enabled=False):
                     return F.conv2d(x.float(), weight, bias, stride, padding, dilation, groups)
             return _Bf16Conv.apply(x, weight, bias, list(_as_tuple(stride)), list(_as_tuple(padding)),
