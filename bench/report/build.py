@@ -19,7 +19,7 @@ from srbench.report.collect import Benchmark, Store, dataset_rank
 from srbench.report.render import Table, write_table
 
 TRAINING = "training"
-ABLATIONS = ("ablation_group", "ablation_loss")
+ABLATIONS = ("ablation_group", "ablation_group_ecdn", "ablation_loss")
 # experiments/ablation_bn.yaml shares the benchmark's MLflow experiment (and so its cells): see that file.
 BN_ABLATION = "benchmark"
 _CROP = re.compile(r"^([^/@:]+)/([^@:]+)@([234]):(\d+),(\d+),(\d+),(\d+)$")

@@ -495,8 +495,9 @@ def _start_tracking(s: _Session, recipe: str | None) -> None:
             "srbench.world_size": str(s.world)}
     if s.images.fingerprint is not None:
         tags["srbench.train_data_fingerprint"] = s.images.fingerprint
+    resuming = s.run_id is not None
     s.run_id = s.tracker.start(config, tags, s.run_id, s.step, s.out_dir)
-    if s.run_id is not None:  # a resumed run keeps its tags: this session's precision is logged again
+    if resuming:  # a continued run keeps its creation tags: this session's precision (device may differ) is logged
         s.tracker.tags({"srbench.amp_effective": s.precision.effective, "srbench.amp_reason": s.precision.reason})
 
 
