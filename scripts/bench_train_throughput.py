@@ -4,15 +4,18 @@
 Both train the same architecture (same build, same initial weights) on the same h5 file with the same batch size,
 patch size, Adam, loss and gradient clipping. They differ only in what the trainer adds:
 
-* trainer: :class:`srbench.train.data.PatchSampler` (uint8 crops from in-memory arrays, one scale per batch, batch
-  assembled as uint8 NHWC and converted once) + :class:`srbench.train.trainer.Stepper` (channels_last when asked, autocast
-  on CUDA when asked);
+* trainer: what ``srbench train`` runs for the same recipe fields: :class:`srbench.train.data.PatchSampler` (a batch
+  drawn and cropped with vectorised numpy indexing, uint8 NHWC, converted once on the device) behind a
+  :class:`srbench.train.data.Prefetcher` (drawn ahead in a background thread) and the step of
+  :func:`srbench.train.trainer.build_stepper` (``--amp``, default ``auto``: bf16 where the device has fast bf16, see
+  :mod:`srbench.train.precision`; ``--channels-last``; ``--compile``);
 * reference: the straightforward loop (the authors' style): a ``torch.utils.data.Dataset`` whose ``__getitem__``
   crops, flips/rotates and converts one sample to a float CHW tensor, a ``DataLoader`` (no workers) collating
   them, an NCHW model, ``loss.backward()``, ``clip_grad_norm_``, ``optimizer.step()``.
 
 The two loops run in alternating rounds (noise from other processes hits both alike); the script prints each
-round's images/s and the ratio of the medians. Not a test: timings depend on the machine and its load.
+round's images/s and ratio, and the median of the rounds' ratios (robust to a round that another process slowed).
+Not a test: timings depend on the machine and its load.
 
     .venv/bin/python scripts/bench_train_throughput.py --model ecdn_m --scale 2 --batch 16 --patch 32
 """
@@ -31,9 +34,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from srbench.eval.device import describe_device, resolve_device  # noqa: E402
+from srbench.train.config import AMP_MODES, TrainConfig  # noqa: E402
+from srbench.train.data import H5Images, PatchSampler, Prefetcher  # noqa: E402
 from srbench.train.losses import get_loss  # noqa: E402
-from srbench.train.trainer import Stepper  # noqa: E402
-from srbench.train.data import H5Images, PatchSampler  # noqa: E402
+from srbench.train.precision import describe, resolve_precision  # noqa: E402
+from srbench.train.trainer import build_stepper  # noqa: E402
 
 
 class NaiveDataset(torch.utils.data.Dataset):
@@ -62,21 +67,26 @@ class NaiveDataset(torch.utils.data.Dataset):
         return to(lr), to(hr)
 
 
-def main() -> int:
+def _arguments():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default="ecdn_m")
     ap.add_argument("--scale", type=int, default=2, choices=[2, 3, 4])
     ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--patch", type=int, default=32)
+    ap.add_argument("--patch", type=int, default=32, help="LR patch side")
     ap.add_argument("--steps", type=int, default=10, help="steps per round and loop")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--loss", default="L1")
     ap.add_argument("--channels-last", type=int, default=1, choices=[0, 1], help="trainer uses channels_last")
-    ap.add_argument("--amp", default="none", choices=["none", "bf16", "fp16"], help="trainer autocast (CUDA only)")
+    ap.add_argument("--amp", default="auto", choices=AMP_MODES, help="trainer precision (default auto)")
+    ap.add_argument("--compile", type=int, default=0, choices=[0, 1], help="trainer uses torch.compile")
+    ap.add_argument("--prefetch", type=int, default=2, help="trainer's batches drawn ahead (0: none)")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--data", default=None, help="h5 training file (default: T91 prepared into the store)")
-    args = ap.parse_args()
+    return ap.parse_args()
 
+
+def main() -> int:
+    args = _arguments()
     from srbench.models import create_model
 
     device = resolve_device(args.device)
@@ -87,20 +97,21 @@ def main() -> int:
         args.data = cached_h5_for_folder(train_root() / "T91")
     images = H5Images(args.data)
     loss_fn = get_loss(args.loss)
+    config = TrainConfig(model=args.model, scale=args.scale, loss=args.loss, batch_size=args.batch,
+                         patch_size=args.patch, clip=10.0, lr=1e-4, amp=args.amp,
+                         channels_last=bool(args.channels_last), compile=bool(args.compile), prefetch=args.prefetch,
+                         train_data=str(args.data), device=str(device))
+    precision = resolve_precision(config.amp, device)
 
     torch.manual_seed(0)
     trainer_model = create_model(args.model, scales=args.scale, device=str(device)).train()
     ref_model = create_model(args.model, scales=args.scale, device=str(device)).train()
     ref_model.load_state_dict(trainer_model.state_dict())
-    if args.channels_last:
+    if config.channels_last:
         trainer_model = trainer_model.to(memory_format=torch.channels_last)
-    amp = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(args.amp) if device.type == "cuda" else None
-    scaler = torch.amp.GradScaler("cuda") if amp == torch.float16 else None
-    opt_t = torch.optim.Adam([p for p in trainer_model.parameters() if p.requires_grad], lr=1e-4)
+    stepper = build_stepper(config, trainer_model, device, precision)
+    batches_t = Prefetcher(PatchSampler(images, (args.scale,), args.batch, args.patch, seed=0), config.prefetch)
     opt_r = torch.optim.Adam([p for p in ref_model.parameters() if p.requires_grad], lr=1e-4)
-    stepper = Stepper(trainer_model, opt_t, loss_fn, device, clip=10.0, amp_dtype=amp, scaler=scaler,
-                      channels_last=bool(args.channels_last))
-    sampler = PatchSampler(images, (args.scale,), args.batch, args.patch, seed=0)
     np.random.seed(0)
     loader = torch.utils.data.DataLoader(NaiveDataset(images, args.scale, args.patch, 10**9),
                                          batch_size=args.batch, shuffle=False, num_workers=0)
@@ -115,7 +126,7 @@ def main() -> int:
         sync()
         t0 = time.perf_counter()
         for _ in range(n):
-            scale, lr_u8, hr_u8 = sampler.next_batch()
+            scale, lr_u8, hr_u8 = batches_t.next_batch()
             loss = stepper.forward(scale, lr_u8, hr_u8)
             loss.item()  # the trainer checks every loss (NaN stop)
             stepper.update(loss)
@@ -138,16 +149,22 @@ def main() -> int:
         return n * args.batch / (time.perf_counter() - t0)
 
     print(f"{args.model} x{args.scale}, batch {args.batch}, LR patch {args.patch}, {describe_device(device)}, "
-          f"torch {torch.__version__}, trainer channels_last={bool(args.channels_last)} amp={args.amp}")
-    trainer_steps(2)  # warm-up (allocations, data loading)
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(f"trainer: channels_last={config.channels_last} amp={config.amp} -> {describe(precision)}, "
+          f"compile={config.compile}, prefetch={config.prefetch}; reference: float32, NCHW, eager, DataLoader")
+    trainer_steps(5 if config.compile else 2)  # warm-up (allocations, data loading, compiling)
     reference_steps(2)
     t_rates, r_rates = [], []
     for r in range(args.rounds):
         t_rates.append(trainer_steps(args.steps))
         r_rates.append(reference_steps(args.steps))
-        print(f"round {r + 1}: trainer {t_rates[-1]:8.1f} img/s   reference {r_rates[-1]:8.1f} img/s")
+        print(f"round {r + 1}: trainer {t_rates[-1]:8.1f} img/s   reference {r_rates[-1]:8.1f} img/s   "
+              f"ratio {t_rates[-1] / r_rates[-1]:.2f}x")
     t, ref = statistics.median(t_rates), statistics.median(r_rates)
-    print(f"median: trainer {t:.1f} img/s, reference {ref:.1f} img/s, ratio {t / ref:.2f}x")
+    ratio = statistics.median(a / b for a, b in zip(t_rates, r_rates))
+    print(f"median: trainer {t:.1f} img/s, reference {ref:.1f} img/s; ratio {ratio:.2f}x (median of the rounds' "
+          f"ratios; ratio of the medians {t / ref:.2f}x)")
+    batches_t.close()
     return 0
 
 

@@ -1,15 +1,18 @@
-"""Ablation sweeps: every point trained, evaluated and logged with its swept values; finished points are skipped."""
+"""Ablation sweeps: every (point, seed) trained, evaluated and logged with its swept values and seed; finished ones are
+skipped, interrupted ones resume."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
+from srbench.core.errors import SrbenchError
+from srbench.core.store import train_root
 from srbench.track import tracking
 from srbench.train.ablate import load_ablation, points, run_ablation
-from srbench.core.errors import SrbenchError
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -21,7 +24,7 @@ name: abl_test
 base: {REPO / 'experiments' / 'train' / 'smoke.yaml'}
 budget: two steps
 out_root: {tmp_path / 'runs'}
-set: {{max_steps: 2, val_every: 2, ckpt_every: 1, train_data: {REPO / 'data' / 'store' / 'train' / 'T91'}}}
+set: {{max_steps: 2, val_every: 2, ckpt_every: 1, train_data: {train_root() / 'T91'}}}
 evaluate: {{datasets: [Set5], scale: 2}}
 measure: {{latency: false, memory: false}}
 {body}
@@ -84,3 +87,51 @@ def test_point_interrupted_after_training_finishes_on_rerun(tmp_path, mlflow_uri
     client = tracking.client(mlflow_uri)
     runs = client.search_runs([client.get_experiment_by_name("abl_test").experiment_id])
     assert len(runs) == 1 and runs[0].data.tags["srbench.point_done"] == "1"
+
+
+def test_seed_in_grid_is_refused_and_seeds_are_checked(tmp_path):
+    with pytest.raises(SrbenchError, match="seeds: \\[0, 1, 2\\]"):
+        load_ablation(_ablation(tmp_path, "grid: {seed: [0, 1]}"))
+    with pytest.raises(SrbenchError, match="seeds must be distinct"):
+        load_ablation(_ablation(tmp_path, "grid: {group: [4]}\nseeds: [1, 1]"))
+
+
+def test_seeds_run_every_point_once_per_seed_and_resume(tmp_path, mlflow_uri, benchmark_root, monkeypatch):
+    """seeds: [0, 1]: one run per seed with the seed as param and tag; a finished (point, seed) is skipped; a run
+    killed mid-training resumes its checkpoint and MLflow run on the next call."""
+    import signal
+
+    from srbench.train.data import Prefetcher
+
+    abl = load_ablation(_ablation(tmp_path, "grid: {group: [4]}\nseeds: [0, 1]"))
+    abl = dataclasses.replace(abl, set={**abl.set, "max_steps": 3})
+    first = run_ablation(abl, progress=False, only=["group=4,seed=0"])
+    assert [(o.label, o.status, o.seed) for o in first] == [("group=4,seed=0", "computed", 0)]
+
+    original, calls = Prefetcher.next_batch, {"n": 0}
+
+    def sigint_on_second(self):  # Ctrl-C while seed 1 fetches its 2nd batch: step 2 is checkpointed, run KILLED
+        calls["n"] += 1
+        if calls["n"] == 2:
+            signal.raise_signal(signal.SIGINT)
+        return original(self)
+
+    monkeypatch.setattr(Prefetcher, "next_batch", sigint_on_second)
+    with pytest.raises(KeyboardInterrupt):
+        run_ablation(abl, progress=False)
+    monkeypatch.undo()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_uri)
+    second = run_ablation(abl, progress=False)
+    assert [(o.label, o.status) for o in second] == [("group=4,seed=0", "cached"), ("group=4,seed=1", "computed")]
+
+    client = tracking.client(mlflow_uri)
+    runs = client.search_runs([client.get_experiment_by_name("abl_test").experiment_id])
+    assert len(runs) == 2  # the killed run was continued, not duplicated
+    by_seed = {r.data.params["seed"]: r for r in runs}
+    assert set(by_seed) == {"0", "1"}
+    for seed, run in by_seed.items():
+        assert run.data.tags["srbench.sweep_seed"] == seed and run.data.tags["srbench.point_done"] == "1"
+        assert json.loads(run.data.tags["srbench.sweep_point"]) == {"group": 4}  # the seed is not part of the point
+    assert by_seed["1"].data.tags["srbench.resumed_at"] == "2"
+    assert by_seed["0"].data.metrics["psnr_y.Set5"] != by_seed["1"].data.metrics["psnr_y.Set5"]  # other init
+    assert [o.status for o in run_ablation(abl, progress=False)] == ["cached", "cached"]

@@ -44,10 +44,11 @@ def _config(tmp_path: Path, h5: Path, name: str, **changes) -> TrainConfig:
 
 
 def _fail_on_batch(monkeypatch, at: dict[int, str]):
-    """Make PatchSampler.next_batch crash ('crash') or deliver SIGINT ('sigint') on the given 1-based calls."""
-    from srbench.train.data import PatchSampler
+    """Make the training loop's batch fetch (Prefetcher.next_batch, in the main thread, whatever was drawn ahead)
+    crash ('crash') or deliver SIGINT ('sigint') on the given 1-based calls."""
+    from srbench.train.data import Prefetcher
 
-    original = PatchSampler.next_batch
+    original = Prefetcher.next_batch
     calls = {"n": 0}
 
     def patched(self):
@@ -59,7 +60,7 @@ def _fail_on_batch(monkeypatch, at: dict[int, str]):
             signal.raise_signal(signal.SIGINT)
         return original(self)
 
-    monkeypatch.setattr(PatchSampler, "next_batch", patched)
+    monkeypatch.setattr(Prefetcher, "next_batch", patched)
     return calls
 
 
@@ -103,6 +104,37 @@ def test_resume_after_crash_and_ctrl_c_is_bitwise_identical(tmp_path, train_h5, 
     run = client.get_run(resumed.run_id)
     assert run.info.status == "FINISHED"
     assert run.data.tags["srbench.resumed_at"] == "4,6"
+
+
+def test_bf16_run_resumes_after_a_crash(tmp_path, train_h5, mlflow_uri, monkeypatch):
+    """amp=bf16 on CPU: a run that crashes in step 5 resumes from step 4 and finishes; the run says it trained in
+    bf16, and its weights differ from the float32 run's (the precision was applied)."""
+    import mlflow
+
+    fp32 = train(_config(tmp_path, train_h5, "fp32", prefetch=0), progress=False)
+    cfg = _config(tmp_path, train_h5, "bf16", amp="bf16")
+    _fail_on_batch(monkeypatch, {5: "crash"})
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train(cfg, progress=False)
+    assert load_training_checkpoint(Path(cfg.out_dir) / "last.pt")["step"] == 4
+    monkeypatch.undo()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_uri)
+    resumed = train(cfg, resume=True, progress=False)
+    assert resumed.step == 8
+    weights = _weights(resumed.final_weights)
+    assert all(torch.isfinite(v).all() for v in weights.values() if v.is_floating_point())
+    assert any(not torch.equal(v, _weights(fp32.final_weights)[k]) for k, v in weights.items())
+    run = mlflow.MlflowClient(mlflow_uri).get_run(resumed.run_id)
+    assert run.info.status == "FINISHED" and run.data.tags["srbench.amp_effective"] == "bf16"
+    assert run.data.tags["srbench.resumed_at"] == "4" and run.data.params["amp"] == "bf16"
+
+
+def test_prefetch_changes_nothing_but_speed(tmp_path, train_h5, mlflow_uri):
+    """Batches drawn ahead by the background thread: the same weights, bitwise, as drawing them in the loop."""
+    a = train(_config(tmp_path, train_h5, "sync", prefetch=0, max_steps=5), progress=False)
+    b = train(_config(tmp_path, train_h5, "ahead", prefetch=3, max_steps=5), progress=False)
+    wa, wb = _weights(a.final_weights), _weights(b.final_weights)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
 def test_nan_loss_stops_with_step_and_keeps_last_good_checkpoint(tmp_path, train_h5, mlflow_uri, monkeypatch):

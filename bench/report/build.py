@@ -19,7 +19,7 @@ from srbench.report.collect import Benchmark, Store, dataset_rank
 from srbench.report.render import Table, write_table
 
 TRAINING = "training"
-ABLATIONS = ("ablation_group", "ablation_loss")
+ABLATIONS = ("ablation_group", "ablation_group_ecdn", "ablation_loss")
 # experiments/ablation_bn.yaml shares the benchmark's MLflow experiment (and so its cells): see that file.
 BN_ABLATION = "benchmark"
 _CROP = re.compile(r"^([^/@:]+)/([^@:]+)@([234]):(\d+),(\d+),(\d+),(\d+)$")
@@ -384,24 +384,21 @@ def _ablation_sections(report: Report, store: Store, ablations: dict, bn_ablatio
             sec.tables.append(t)
             varying, primary, pts = tables.ablation_points(pts_frame)
             datasets = tables._sweep_datasets(pts)
-            plot_pts = []
-            for _, p in pts.iterrows():
-                psnr = {d: p["metrics_"][k] for d in datasets if (k := tables._psnr_key(p["metrics_"], d))}
-                plot_pts.append({"label": p["point"], "x": p["values"].get(primary), "series": p["series"],
-                                 "psnr": psnr, "params": p["metrics_"].get("params"),
-                                 "mult_adds_g": p["metrics_"].get("mult_adds_g"),
-                                 "latency_ms": p["metrics_"].get("latency_ms"),
-                                 "baseline": bool(p["is_baseline"])})
+            plot_pts = [_ablation_plot_point(p, primary, datasets) for _, p in pts.iterrows()]
+            seeds = sorted({len(p["runs"]) for _, p in pts.iterrows()})
+            spread = (f"mean over {seeds[0]} seed(s) per point" if len(seeds) == 1 else
+                      f"mean over {seeds[0]}-{seeds[-1]} seeds per point") + (
+                " with ±1 standard deviation error bars" if seeds[-1] > 1 else "")
             stem = t.name
             if primary == "group":
                 report.written += figures.ablation_group_plot(plot_pts, datasets, title=f"{sweep}: PSNR vs group",
                                                               out_dir=report.out / "figures", stem=stem)
-                cap = (f"Sweep `{sweep}`: PSNR against group size (left), parameters / Mult-Adds / latency "
+                cap = (f"Sweep `{sweep}`: PSNR against group size ({spread}; left), parameters / Mult-Adds / latency "
                        "(right, log scale).")
             else:
                 report.written += figures.ablation_category_plot(plot_pts, datasets, title=f"{sweep}",
                                                                  out_dir=report.out / "figures", stem=stem)
-                cap = (f"Sweep `{sweep}`: PSNR per point and dataset (left), parameters / Mult-Adds / latency "
+                cap = (f"Sweep `{sweep}`: PSNR per point and dataset ({spread}; left), parameters / Mult-Adds / latency "
                        "(right, log scale).")
             sec.figures.append((stem, cap))
     if bn_ablation is None:
@@ -418,6 +415,18 @@ def _ablation_sections(report: Report, store: Store, ablations: dict, bn_ablatio
             sec.text.append(f"`{BN_ABLATION}`: no model with both eval and batch cells.")
     if sec.tables or sec.text or sec.figures:
         report.sections.append(sec)
+
+
+def _ablation_plot_point(p, primary: str | None, datasets: list[str]) -> dict:
+    """A point of an ablation plot: PSNR mean and standard deviation over its seeds per dataset (no std for 1)."""
+    from srbench.report.seedstats import mean_std
+
+    stats = {d: mean_std(tables.seed_values(p["runs"], d).values()) for d in datasets}
+    return {"label": p["point"], "x": p["values"].get(primary), "series": p["series"],
+            "psnr": {d: m for d, (m, _, _) in stats.items() if m is not None},
+            "psnr_std": {d: sd for d, (_, sd, _) in stats.items() if sd is not None},
+            "params": p["metrics_"].get("params"), "mult_adds_g": p["metrics_"].get("mult_adds_g"),
+            "latency_ms": p["metrics_"].get("latency_ms"), "baseline": bool(p["is_baseline"])}
 
 
 # ----------------------------------------------------------------------------------------------------------- write

@@ -20,7 +20,7 @@ from srbench.train.losses import LOSSES
 from srbench.core.names import suggest
 from srbench.core.strict import from_mapping, load_yaml
 
-AMP_MODES = ("none", "bf16", "fp16")
+AMP_MODES = ("none", "auto", "bf16", "fp16")
 
 
 @dataclass(frozen=True)
@@ -48,9 +48,11 @@ class TrainConfig:
     log_every: int = 100
     seed: int = 0
     device: str = "auto"
-    amp: str = "none"                # none | bf16 | fp16: autocast on CUDA only (ignored, with a note, elsewhere)
+    amp: str = "none"                # none | auto | bf16 | fp16 (see srbench.train.precision; auto: bf16 where fast)
     num_gpu: int = 1                 # processes expected under torchrun (DistributedDataParallel when > 1)
     channels_last: bool = False
+    compile: bool = False            # torch.compile the training forward pass (first steps pay ~20 s+ of compiling)
+    prefetch: int = 2                # batches drawn ahead by a background thread (0: drawn in the training loop)
     experiment: str = "training"     # MLflow experiment name
     out_dir: str | None = None       # default runs/<name>
 
@@ -65,6 +67,8 @@ class TrainConfig:
                     "num_gpu"):
             if getattr(self, key) < 1:
                 raise SrbenchError(f"{key}={getattr(self, key)}: must be >= 1")
+        if self.prefetch < 0:
+            raise SrbenchError(f"prefetch={self.prefetch}: must be >= 0 (0: no background thread)")
         if self.lr <= 0 or self.clip < 0:
             raise SrbenchError(f"lr={self.lr}, clip={self.clip}: lr must be > 0 and clip >= 0")
         if self.group is not None and self.group < 1:
@@ -87,7 +91,7 @@ class TrainConfig:
 
 #: Fields that may differ between a run and its resumption (they do not change the trained weights).
 RESUMABLE_CHANGES = ("max_steps", "val_every", "ckpt_every", "log_every", "device", "val_dataset", "val_scales",
-                     "out_dir", "name")
+                     "out_dir", "name", "prefetch")
 
 
 def _parse_set(items: list[str]) -> dict:

@@ -3,7 +3,8 @@
 One call of :func:`train` is one MLflow run (a resumed call continues the same run). What a run records
 --------------------------------------------------------------------------------------------------------
 tags      ``srbench.kind=train``, ``srbench.{model,group,scale,loss,git_commit,device,torch,recipe,train_data,
-          train_data_fingerprint,amp_effective,world_size}``, ``srbench.weights_sha256.final``/``.best``,
+          train_data_fingerprint,amp_effective,amp_reason,world_size}`` (``amp_effective``: bf16, fp16 or none, what
+          the ``amp`` knob resolved to on this device, see :mod:`srbench.train.precision`), ``srbench.weights_sha256.final``/``.best``,
           ``srbench.train_seconds``; ``srbench.resumed_at`` (steps, comma-separated) when resumed.
 params    the resolved :class:`~srbench.train.config.TrainConfig`, every field verbatim (``group`` resolved to the
           model's); also the ``config.yaml`` artifact.
@@ -22,8 +23,9 @@ CUDA, and the patch sampler's generators), and contain only tensors and plain Py
 ``torch.load(weights_only=True)``. (Should a future field need arbitrary objects, only these training checkpoints,
 which srbench wrote itself, may be loaded with ``weights_only=False``; never a downloaded file.)
 
-Resume (``srbench train recipe.yaml --resume``) restores all of it: on CPU with a fixed seed a run killed at any
-point and resumed ends bitwise-identical to an uninterrupted one. A non-finite loss stops the run with an error
+Resume (``srbench train recipe.yaml --resume``) restores all of it: on CPU in float32 with a fixed seed a run killed
+at any point and resumed ends bitwise-identical to an uninterrupted one (batches are drawn ahead by a background
+thread, :class:`srbench.train.data.Prefetcher`, and the checkpoint holds the sampler state of the last batch used). A non-finite loss stops the run with an error
 naming the step, before that step changes the weights; the last checkpoint is left as it was.
 
 Multi-GPU: ``torchrun --nproc_per_node N -m srbench.cli train recipe.yaml --set num_gpu=N`` runs
@@ -51,6 +53,7 @@ import yaml
 
 from srbench.core.errors import SrbenchError
 from srbench.train.config import RESUMABLE_CHANGES, TrainConfig
+from srbench.train.precision import Precision, describe, resolve_precision
 
 CKPT_FORMAT = "srbench-train-checkpoint/1"
 CROP_IMAGES = 2      # SR crops logged per validation (first images of the set, first validation scale)
@@ -202,7 +205,7 @@ def _plain(x):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# the run
+# the step
 
 class _Interrupt:
     """SIGINT -> a flag checked between steps (so a checkpoint never holds half an optimizer step)."""
@@ -235,14 +238,19 @@ class Stepper:
     """One optimisation step of the trainer, split around the loss check: ``forward`` then ``update``.
 
     uint8 NHWC batches go to the device as uint8 and become float there (channels_last strides for free when asked);
-    the forward pass runs under autocast when ``amp_dtype`` is given; ``update`` does backward (scaled for fp16),
-    gradient-norm clipping and the optimizer step. Also used by ``scripts/bench_train_throughput.py``.
+    the forward pass runs in ``precision``'s context (:mod:`srbench.train.precision`: autocast, and on CPU bf16 the
+    float32 weight gradients) through ``forward_fn`` (the network, or its ``torch.compile``); ``update`` does
+    backward (scaled for fp16), gradient-norm clipping and the optimizer step. Also used by
+    ``scripts/bench_train_throughput.py``.
     """
 
-    def __init__(self, net, optimizer, loss_fn, device: torch.device, *, clip: float, amp_dtype=None, scaler=None,
-                 channels_last: bool = False) -> None:
+    def __init__(self, net, optimizer, loss_fn, device: torch.device, *, clip: float,
+                 precision: Precision | None = None, scaler=None, channels_last: bool = False,
+                 forward_fn=None) -> None:
         self.net, self.optimizer, self.loss_fn, self.device = net, optimizer, loss_fn, device
-        self.clip, self.amp_dtype, self.scaler, self.channels_last = clip, amp_dtype, scaler, channels_last
+        self.clip, self.scaler, self.channels_last = clip, scaler, channels_last
+        self.precision = precision or resolve_precision("none", device)
+        self.forward_fn = forward_fn or net
         self.params = [p for group in optimizer.param_groups for p in group["params"]]
 
     def forward(self, scale: int, lr_u8: np.ndarray, hr_u8: np.ndarray) -> torch.Tensor:
@@ -250,9 +258,8 @@ class Stepper:
 
         x = to_tensor(lr_u8, self.device, channels_last=self.channels_last)
         y = to_tensor(hr_u8, self.device, channels_last=self.channels_last)
-        with (torch.autocast(self.device.type, dtype=self.amp_dtype) if self.amp_dtype is not None
-              else contextlib.nullcontext()):
-            sr = self.net(x, scale)
+        with self.precision.autocast():
+            sr = self.forward_fn(x, scale)
         return self.loss_fn(sr, y)
 
     def update(self, loss: torch.Tensor) -> None:
@@ -271,9 +278,124 @@ class Stepper:
             self.optimizer.step()
 
 
+def build_stepper(config: TrainConfig, model: torch.nn.Module, device: torch.device, precision: Precision, *,
+                  net: torch.nn.Module | None = None) -> Stepper:
+    """The trainer's step for ``model`` per ``config`` (optimizer, loss, clipping, precision, channels_last, compile);
+    ``net`` is the module the step calls (the DistributedDataParallel wrapper under torchrun)."""
+    from srbench.train.losses import get_loss
+
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    if not trainable:
+        raise SrbenchError(f"model {config.model!r} has no trainable parameters")
+    optimizer = torch.optim.Adam(trainable, lr=config.lr)
+    scaler = torch.amp.GradScaler("cuda") if precision.dtype == torch.float16 else None
+    loss_fn = get_loss(config.loss, smoothl1_beta=config.smoothl1_beta, charbonnier_eps=config.charbonnier_eps)
+    net = net if net is not None else model
+    forward_fn = torch.compile(net) if config.compile else net
+    return Stepper(net, optimizer, loss_fn, device, clip=config.clip, precision=precision, scaler=scaler,
+                   channels_last=config.channels_last, forward_fn=forward_fn)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# a training session: its parts, built by the setup functions below, advanced by _loop
+
+@dataclass
+class _Session:
+    """Everything one :func:`train` call works with (one process of the run)."""
+
+    config: TrainConfig
+    device: torch.device
+    world: int
+    rank: int
+    progress: bool
+    precision: Precision
+    owns_group: bool = False
+    images: object = None                # srbench.train.data.H5Images
+    h5_path: Path | None = None
+    sampler: object = None               # PatchSampler
+    batches: object = None               # Prefetcher over the sampler
+    model: torch.nn.Module | None = None
+    stepper: Stepper | None = None
+    tracker: _Tracker | None = None
+    step: int = 0
+    start_step: int = 0
+    best_psnr: float | None = None
+    best_step: int | None = None
+    run_id: str | None = None
+    seconds_before: float = 0.0
+    images_before: int = 0
+    session_start: float = 0.0
+    last_val: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def lead(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def out_dir(self) -> Path:
+        return Path(self.config.out_dir)
+
+    @property
+    def last_path(self) -> Path:
+        return self.out_dir / "last.pt"
+
+    @property
+    def best_path(self) -> Path:
+        return self.out_dir / "best.pt"
+
+    def seconds(self) -> float:
+        """Training wall time of every session so far, this one included."""
+        return self.seconds_before + time.perf_counter() - self.session_start
+
+    def images_seen(self) -> int:
+        return self.images_before + (self.step - self.start_step) * self.config.batch_size
+
+
 def _dist_info() -> tuple[int, int, int]:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     return world, int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def _processes(config: TrainConfig, recipe: str | None) -> tuple[int, int, torch.device, bool]:
+    """(world size, rank, device, whether this call created the process group); joins the group under torchrun."""
+    import torch.distributed as dist
+
+    from srbench.eval.device import resolve_device
+
+    world, rank, local_rank = _dist_info()
+    owns_group = False
+    if world > 1:
+        if config.num_gpu != world:
+            raise SrbenchError(f"launched with {world} processes but num_gpu={config.num_gpu}; pass "
+                               f"--set num_gpu={world}")
+        if not dist.is_initialized():
+            dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+            owns_group = True
+        device = torch.device(f"cuda:{local_rank}") if torch.cuda.is_available() else torch.device("cpu")
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+    else:
+        if config.num_gpu > 1:
+            raise SrbenchError(f"num_gpu={config.num_gpu} needs one process per GPU: run `torchrun "
+                               f"--nproc_per_node {config.num_gpu} -m srbench.cli train {recipe or '<recipe.yaml>'}`")
+        device = resolve_device(config.device)
+    if config.batch_size % world:
+        raise SrbenchError(f"batch_size={config.batch_size} is not divisible by the {world} processes")
+    return world, rank, device, owns_group
+
+
+def _open_checkpoint(config: TrainConfig, resume: bool) -> dict | None:
+    """The checkpoint to resume from (None: a fresh run); refuses to overwrite a run or resume a missing one."""
+    out_dir = Path(config.out_dir)
+    last_path = out_dir / "last.pt"
+    if resume:
+        if not last_path.is_file():
+            raise SrbenchError(f"--resume: no checkpoint {last_path}; run without --resume to start")
+        return load_training_checkpoint(last_path)
+    if last_path.exists():
+        raise SrbenchError(f"{last_path} exists: pass --resume to continue that run, or remove {out_dir} "
+                           f"(or set another name/out_dir) to start over")
+    return None
 
 
 def _resolve_train_data(config: TrainConfig, rank: int, world: int, progress: bool) -> Path:
@@ -308,7 +430,148 @@ def _check_resume(saved: dict, config: TrainConfig, path: Path) -> None:
                                f"{key}={old!r} (only {', '.join(RESUMABLE_CHANGES)} may change)")
 
 
+def _build(s: _Session, ckpt: dict | None) -> None:
+    """Data, seeds, model and step of the session (the model's state restored from ``ckpt`` by :func:`_restore`)."""
+    from srbench.models import create_model
+    from srbench.train.data import H5Images, PatchSampler
+
+    config = s.config
+    if config.val_dataset:
+        from srbench.data.datasets import resolve_dataset
+
+        resolve_dataset(config.val_dataset)  # fail now, not at the first validation
+    s.h5_path = _resolve_train_data(config, s.rank, s.world, s.progress)
+    s.images = H5Images(s.h5_path)
+    s.sampler = PatchSampler(s.images, config.train_scales, config.batch_size // s.world, config.patch_size,
+                             config.seed, s.rank)
+    random.seed(config.seed)
+    np.random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    model = create_model(config.model, scales=config.scale if config.scale else (2, 3, 4), group=config.group,
+                         device=str(s.device))
+    s.config = config = dataclasses.replace(config, group=getattr(model, "group", config.group))
+    if ckpt is not None:
+        _check_resume(ckpt.get("config", {}), config, s.last_path)
+    model.train()
+    if config.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    s.model = model
+    net = model
+    if s.world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[s.device.index] if s.device.type == "cuda" else None, find_unused_parameters=True)
+    s.stepper = build_stepper(config, model, s.device, s.precision, net=net)
+
+
+def _restore(s: _Session, ckpt: dict) -> None:
+    """Model, optimizer, scaler, counters and every random state from a checkpoint."""
+    s.model.load_state_dict(ckpt["model"])
+    s.stepper.optimizer.load_state_dict(ckpt["optimizer"])
+    if s.stepper.scaler is not None and ckpt.get("scaler"):
+        s.stepper.scaler.load_state_dict(ckpt["scaler"])
+    s.step, s.best_psnr, s.best_step = int(ckpt["step"]), ckpt.get("best_psnr"), ckpt.get("best_step")
+    s.run_id, s.seconds_before = ckpt.get("run_id"), float(ckpt.get("train_seconds", 0.0))
+    s.images_before = int(ckpt.get("images_seen", 0))
+    states = ckpt["rng"]
+    if len(states) != s.world:
+        raise SrbenchError(f"{s.last_path}: saved by {len(states)} process(es), resumed with {s.world}")
+    _set_rng_state(states[s.rank]["global"], s.device)
+    s.sampler.load_state_dict(states[s.rank]["sampler"])
+
+
+def _start_tracking(s: _Session, recipe: str | None) -> None:
+    """The MLflow run (rank 0): created, or the checkpoint's run continued."""
+    from srbench.eval.device import describe_device
+    from srbench.track.tracking import git_commit
+
+    config = s.config
+    s.tracker = _Tracker(config)
+    s.out_dir.mkdir(parents=True, exist_ok=True)
+    tags = {"srbench.kind": "train", "srbench.model": config.model, "srbench.group": str(config.group),
+            "srbench.scale": str(config.scale), "srbench.loss": config.loss, "srbench.git_commit": git_commit(),
+            "srbench.device": describe_device(s.device), "srbench.torch": torch.__version__,
+            "srbench.recipe": recipe or "", "srbench.train_data": str(s.h5_path),
+            "srbench.amp_effective": s.precision.effective, "srbench.amp_reason": s.precision.reason,
+            "srbench.world_size": str(s.world)}
+    if s.images.fingerprint is not None:
+        tags["srbench.train_data_fingerprint"] = s.images.fingerprint
+    resuming = s.run_id is not None
+    s.run_id = s.tracker.start(config, tags, s.run_id, s.step, s.out_dir)
+    if resuming:  # a continued run keeps its creation tags: this session's precision (device may differ) is logged
+        s.tracker.tags({"srbench.amp_effective": s.precision.effective, "srbench.amp_reason": s.precision.reason})
+
+
+def _gather_rng(s: _Session) -> list:
+    mine = {"global": _rng_state(s.device), "sampler": s.batches.state_dict()}
+    if s.world == 1:
+        return [mine]
+    everyone = [None] * s.world
+    torch.distributed.all_gather_object(everyone, mine)
+    return everyone
+
+
+def _checkpoint(s: _Session, path: Path) -> None:
+    """Write the session's state to ``path`` (collective: every rank takes part, rank 0 writes)."""
+    states = _gather_rng(s)
+    if not s.lead:
+        return
+    stepper = s.stepper
+    atomic_save({"format": CKPT_FORMAT, "step": s.step, "model": _state_dict_cpu(s.model),
+                 "optimizer": stepper.optimizer.state_dict(),
+                 "scaler": stepper.scaler.state_dict() if stepper.scaler else None,
+                 "rng": states, "run_id": s.run_id, "config": _plain(dataclasses.asdict(s.config)),
+                 "best_psnr": s.best_psnr, "best_step": s.best_step, "train_seconds": s.seconds(),
+                 "images_seen": s.images_seen()}, path)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the loop
+
+@dataclass
+class _Window:
+    """What the ``log_every`` metrics average over."""
+
+    loss: float = 0.0
+    steps: int = 0
+    seconds: float = 0.0
+
+
+def _train_step(s: _Session, interrupt: _Interrupt) -> tuple[float, bool, float]:
+    """One step: (loss, whether Ctrl-C asked to stop on any rank, lr). A non-finite loss stops before the update."""
+    config = s.config
+    lr = config.lr_at(s.step)
+    for group in s.stepper.optimizer.param_groups:
+        group["lr"] = lr
+    scale, lr_u8, hr_u8 = s.batches.next_batch()
+    loss = s.stepper.forward(scale, lr_u8, hr_u8)
+    flags = torch.stack([loss.detach().float(), torch.tensor(float(interrupt.requested), device=loss.device)])
+    if s.world > 1:
+        torch.distributed.all_reduce(flags)
+        flags[0] /= s.world
+    value, stop = flags.tolist()
+    if not math.isfinite(value):
+        if s.tracker:
+            s.tracker.tags({"srbench.failure": f"non-finite loss at step {s.step + 1}"})
+        raise SrbenchError(f"loss is {value} at step {s.step + 1} (scale x{scale}); training stopped before that "
+                           f"step changed the weights. Last good checkpoint: {s.last_path}; lower lr, keep clip > 0 "
+                           f"or check the training data")
+    s.stepper.update(loss)
+    s.step += 1
+    return value, bool(stop), lr
+
+
+def _log_window(s: _Session, window: _Window, lr: float) -> None:
+    values = {"loss": window.loss / window.steps, "lr": lr,
+              "images_per_s": window.steps * s.config.batch_size / max(window.seconds, 1e-9),
+              "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    if s.device.type == "cuda":
+        values["cuda_mem_mb"] = torch.cuda.max_memory_allocated(s.device) / 2**20
+    s.tracker.metrics(values, s.step)
+
+
 def _validate(model, config: TrainConfig, device: torch.device, on_image) -> dict[int, tuple[float, float]]:
+    """Every validation scale of ``config.val_dataset`` through :func:`srbench.eval.evaluate.evaluate` (float32,
+    standard protocol, BN in eval mode); the model is back in training mode afterwards."""
     from srbench.eval.evaluate import evaluate
     from srbench.eval.protocol import get_protocol
     from srbench.models import set_bn_mode
@@ -332,273 +595,145 @@ def _crop(img: np.ndarray, size: int = CROP_SIZE) -> np.ndarray:
     return np.ascontiguousarray(img[top:top + size, left:left + size])
 
 
+def _validate_and_keep_best(s: _Session, bar) -> None:
+    """Validate (rank 0), log it, and checkpoint ``best.pt`` (all ranks) when the mean PSNR improved."""
+    best_save = False
+    if s.lead:
+        crops: list[tuple[str, np.ndarray]] = []
+
+        def on_image(scale, name, sr):
+            if len(crops) < CROP_IMAGES:
+                crops.append((f"val_x{scale}_{name}", _crop(sr)))
+
+        s.last_val = _validate(s.model, s.config, s.device, on_image)
+        mean_psnr = float(np.mean([p for p, _ in s.last_val.values()]))
+        values = {f"val_psnr.x{k}": p for k, (p, _) in s.last_val.items()}
+        values.update({f"val_ssim.x{k}": q for k, (_, q) in s.last_val.items()})
+        values["val_psnr"] = mean_psnr
+        s.tracker.metrics(values, s.step)
+        for key, img in crops:
+            s.tracker.image(img, key, s.step)
+        bar.write(f"step {s.step}: " + ", ".join(f"x{k} {p:.3f} dB / {q:.4f}" for k, (p, q) in s.last_val.items()))
+        if s.best_psnr is None or mean_psnr > s.best_psnr:
+            s.best_psnr, s.best_step, best_save = mean_psnr, s.step, True
+    if s.world > 1:
+        flag = [best_save]
+        torch.distributed.broadcast_object_list(flag, src=0)
+        best_save = flag[0]
+    if best_save:
+        _checkpoint(s, s.best_path)
+        if s.lead:
+            _export_weights(s.best_path, s.out_dir / "best.pth", s.tracker, "best")
+
+
+def _loop(s: _Session, bar) -> bool:
+    """Steps until ``max_steps`` (True) or a Ctrl-C (False, after checkpointing the step it finished)."""
+    config = s.config
+    window = _Window()
+    with _Interrupt() as interrupt:
+        while s.step < config.max_steps:
+            t0 = time.perf_counter()
+            value, stop, lr = _train_step(s, interrupt)
+            if s.device.type == "cuda" and s.step % config.log_every == 0:
+                torch.cuda.synchronize(s.device)
+            window.seconds += time.perf_counter() - t0
+            window.loss += value
+            window.steps += 1
+            bar.update(1)
+            last = s.step == config.max_steps
+            if s.progress and (s.step % 10 == 0 or last):
+                bar.set_postfix(loss=f"{value:.4f}", lr=f"{lr:.2e}", refresh=False)
+            if s.lead and (s.step % config.log_every == 0 or last):
+                _log_window(s, window, lr)
+                window = _Window()
+            if config.val_dataset and (s.step % config.val_every == 0 or last):
+                _validate_and_keep_best(s, bar)
+            if s.step % config.ckpt_every == 0 or last or stop:
+                _checkpoint(s, s.last_path)
+            if stop:
+                return False
+    return True
+
+
+def _finish(s: _Session) -> TrainResult:
+    """Final weights, their sha256, the time totals; the MLflow run ends FINISHED."""
+    from srbench.core.hashing import sha256_file
+
+    total_seconds = s.seconds()
+    final_path = s.out_dir / "final.pth"
+    best_weights = s.out_dir / "best.pth" if s.best_path.is_file() else None
+    if s.lead:
+        atomic_save(_state_dict_cpu(s.model), final_path)
+        s.tracker.artifact(final_path, "weights")
+        if best_weights is not None and not best_weights.is_file():
+            _export_weights(s.best_path, best_weights, s.tracker, "best")
+        s.tracker.tags({"srbench.weights_sha256.final": sha256_file(final_path),
+                        "srbench.train_seconds": f"{total_seconds:.1f}"})
+        s.tracker.metrics({"train_seconds": total_seconds,
+                           "images_per_s_total": s.images_seen() / max(total_seconds, 1e-9)}, s.step)
+        s.tracker.end("FINISHED")
+    return TrainResult(run_id=s.run_id, step=s.step, out_dir=s.out_dir, final_weights=final_path if s.lead else None,
+                       best_weights=best_weights, best_psnr=s.best_psnr, val=s.last_val, train_seconds=total_seconds)
+
+
 def train(config: TrainConfig, *, resume: bool = False, progress: bool = True,
           recipe: str | None = None) -> TrainResult:
     """Train per ``config`` (already resolved: see :func:`srbench.train.config.load_config`); see the module doc."""
-    import torch.distributed as dist
     from tqdm.auto import tqdm
 
-    from srbench.eval.device import describe_device, resolve_device
-    from srbench.train.losses import get_loss
-    from srbench.train.data import H5Images, PatchSampler
-    from srbench.core.hashing import sha256_file
-    from srbench.models import create_model
+    from srbench.train.data import Prefetcher
 
     if config.name is None or config.out_dir is None or not config.val_scales:
         from srbench.train.config import resolve
         config = resolve(config)
-
-    # processes ---------------------------------------------------------------------------------------------
-    world, rank, local_rank = _dist_info()
-    owns_group = False
-    if world > 1:
-        if config.num_gpu != world:
-            raise SrbenchError(f"launched with {world} processes but num_gpu={config.num_gpu}; pass "
-                               f"--set num_gpu={world}")
-        if not dist.is_initialized():
-            dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-            owns_group = True
-        device = torch.device(f"cuda:{local_rank}") if torch.cuda.is_available() else torch.device("cpu")
-        if device.type == "cuda":
-            torch.cuda.set_device(device)
-    else:
-        if config.num_gpu > 1:
-            raise SrbenchError(f"num_gpu={config.num_gpu} needs one process per GPU: run `torchrun "
-                               f"--nproc_per_node {config.num_gpu} -m srbench.cli train {recipe or '<recipe.yaml>'}`")
-        device = resolve_device(config.device)
-    if config.batch_size % world:
-        raise SrbenchError(f"batch_size={config.batch_size} is not divisible by the {world} processes")
-    lead = rank == 0
-    progress = progress and lead
-
-    amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(config.amp)
-    if amp_dtype is not None and device.type != "cuda":
-        print(f"note: amp={config.amp} applies on CUDA only; training in float32 on {device.type}", file=sys.stderr)
-        amp_dtype = None
-
-    out_dir = Path(config.out_dir)
-    last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
-    ckpt = None
-    if resume:
-        if not last_path.is_file():
-            raise SrbenchError(f"--resume: no checkpoint {last_path}; run without --resume to start")
-        ckpt = load_training_checkpoint(last_path)
-    elif last_path.exists():
-        raise SrbenchError(f"{last_path} exists: pass --resume to continue that run, or remove {out_dir} "
-                           f"(or set another name/out_dir) to start over")
-
-    if config.val_dataset:
-        from srbench.data.datasets import resolve_dataset
-
-        resolve_dataset(config.val_dataset)  # fail now, not at the first validation
-    # data, model, optimizer -----------------------------------------------------------------------------------
-    h5_path = _resolve_train_data(config, rank, world, progress)
-    images = H5Images(h5_path)
-    sampler = PatchSampler(images, config.train_scales, config.batch_size // world, config.patch_size,
-                           config.seed, rank)
-    random.seed(config.seed)
-    np.random.seed(config.seed)
-    torch.manual_seed(config.seed)
-    scales_arg = config.scale if config.scale else (2, 3, 4)
-    model = create_model(config.model, scales=scales_arg, group=config.group, device=str(device))
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    if not trainable:
-        raise SrbenchError(f"model {config.model!r} has no trainable parameters")
-    config = dataclasses.replace(config, group=getattr(model, "group", config.group))
-    if ckpt is not None:
-        _check_resume(ckpt.get("config", {}), config, last_path)
-    model.train()
-    if config.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(trainable, lr=config.lr)
-    scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
-    loss_fn = get_loss(config.loss, smoothl1_beta=config.smoothl1_beta, charbonnier_eps=config.charbonnier_eps)
-
-    step, best_psnr, best_step, run_id, seconds_before, images_before = 0, None, None, None, 0.0, 0
-    if ckpt is not None:
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        if scaler is not None and ckpt.get("scaler"):
-            scaler.load_state_dict(ckpt["scaler"])
-        step, best_psnr, best_step = int(ckpt["step"]), ckpt.get("best_psnr"), ckpt.get("best_step")
-        run_id, seconds_before = ckpt.get("run_id"), float(ckpt.get("train_seconds", 0.0))
-        images_before = int(ckpt.get("images_seen", 0))
-        states = ckpt["rng"]
-        if len(states) != world:
-            raise SrbenchError(f"{last_path}: saved by {len(states)} process(es), resumed with {world}")
-        _set_rng_state(states[rank]["global"], device)
-        sampler.load_state_dict(states[rank]["sampler"])
-    net = model
-    if world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None, find_unused_parameters=True)
-    stepper = Stepper(net, optimizer, loss_fn, device, clip=config.clip, amp_dtype=amp_dtype, scaler=scaler,
-                      channels_last=config.channels_last)
-
-    # tracking ------------------------------------------------------------------------------------------------
-    tracker = _Tracker(config) if lead else None
-    if lead:
-        from srbench.track.tracking import git_commit
-
-        out_dir.mkdir(parents=True, exist_ok=True)
-        tags = {"srbench.kind": "train", "srbench.model": config.model, "srbench.group": str(config.group),
-                "srbench.scale": str(config.scale), "srbench.loss": config.loss, "srbench.git_commit": git_commit(),
-                "srbench.device": describe_device(device), "srbench.torch": torch.__version__,
-                "srbench.recipe": recipe or "", "srbench.train_data": str(h5_path),
-                "srbench.amp_effective": config.amp if amp_dtype is not None else "none",
-                "srbench.world_size": str(world)}
-        if images.fingerprint is not None:
-            tags["srbench.train_data_fingerprint"] = images.fingerprint
-        run_id = tracker.start(config, tags, run_id, step, out_dir)
-
-    session_start = time.perf_counter()
-
-    def gather_rng() -> list:
-        mine = {"global": _rng_state(device), "sampler": sampler.state_dict()}
-        if world == 1:
-            return [mine]
-        everyone = [None] * world
-        dist.all_gather_object(everyone, mine)
-        return everyone
-
-    def checkpoint(path: Path) -> None:
-        states = gather_rng()  # collective: every rank takes part
-        if not lead:
-            return
-        atomic_save({"format": CKPT_FORMAT, "step": step, "model": _state_dict_cpu(model),
-                     "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict() if scaler else None,
-                     "rng": states, "run_id": run_id, "config": _plain(dataclasses.asdict(config)),
-                     "best_psnr": best_psnr, "best_step": best_step,
-                     "train_seconds": seconds_before + time.perf_counter() - session_start,
-                     "images_seen": images_before + (step - start_step) * config.batch_size}, path)
-
-    start_step = step
-    if ckpt is None:
-        checkpoint(last_path)  # step 0: a run killed before its first checkpoint can still be resumed
-    last_val: dict[int, tuple[float, float]] = {}
-    status = "FAILED"
-    bar = tqdm(total=config.max_steps, initial=step, desc=config.name, unit="it", disable=not progress,
-               dynamic_ncols=True)
-    window_loss, window_steps, window_time = 0.0, 0, 0.0
+    world, rank, device, owns_group = _processes(config, recipe)
+    precision = resolve_precision(config.amp, device)
+    s = _Session(config=config, device=device, world=world, rank=rank, progress=progress and rank == 0,
+                 precision=precision, owns_group=owns_group)
+    bar, status = None, "FAILED"
     try:
-        with _Interrupt() as interrupt:
-            while step < config.max_steps:
-                t0 = time.perf_counter()
-                lr = config.lr_at(step)
-                for group in optimizer.param_groups:
-                    group["lr"] = lr
-                scale, lr_u8, hr_u8 = sampler.next_batch()
-                loss = stepper.forward(scale, lr_u8, hr_u8)
-                flags = torch.stack([loss.detach().float(),
-                                     torch.tensor(float(interrupt.requested), device=loss.device)])
-                if world > 1:
-                    dist.all_reduce(flags)
-                    flags[0] /= world
-                value, stop = flags.tolist()
-                if not math.isfinite(value):
-                    tracker and tracker.tags({"srbench.failure": f"non-finite loss at step {step + 1}"})
-                    raise SrbenchError(
-                        f"loss is {value} at step {step + 1} (scale x{scale}); training stopped before that step "
-                        f"changed the weights. Last good checkpoint: {last_path}; lower lr, keep clip > 0 or "
-                        f"check the training data")
-                stepper.update(loss)
-                step += 1
-                if device.type == "cuda" and step % config.log_every == 0:
-                    torch.cuda.synchronize(device)
-                window_time += time.perf_counter() - t0
-                window_loss += value
-                window_steps += 1
-                bar.update(1)
-                if progress and (step % 10 == 0 or step == config.max_steps):
-                    bar.set_postfix(loss=f"{value:.4f}", lr=f"{lr:.2e}", refresh=False)
-
-                last = step == config.max_steps
-                if lead and (step % config.log_every == 0 or last):
-                    values = {"loss": window_loss / window_steps, "lr": lr,
-                              "images_per_s": window_steps * config.batch_size / max(window_time, 1e-9),
-                              "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
-                    if device.type == "cuda":
-                        values["cuda_mem_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
-                    tracker.metrics(values, step)
-                    window_loss, window_steps, window_time = 0.0, 0, 0.0
-                if config.val_dataset and (step % config.val_every == 0 or last):
-                    if lead:
-                        crops: list[tuple[str, np.ndarray]] = []
-
-                        def on_image(s, name, sr):
-                            if len(crops) < CROP_IMAGES:
-                                crops.append((f"val_x{s}_{name}", _crop(sr)))
-
-                        last_val = _validate(model, config, device, on_image)
-                        mean_psnr = float(np.mean([p for p, _ in last_val.values()]))
-                        values = {f"val_psnr.x{s}": p for s, (p, _) in last_val.items()}
-                        values.update({f"val_ssim.x{s}": q for s, (_, q) in last_val.items()})
-                        values["val_psnr"] = mean_psnr
-                        tracker.metrics(values, step)
-                        for key, img in crops:
-                            tracker.image(img, key, step)
-                        bar.write(f"step {step}: " + ", ".join(f"x{s} {p:.3f} dB / {q:.4f}"
-                                                               for s, (p, q) in last_val.items()))
-                        if best_psnr is None or mean_psnr > best_psnr:
-                            best_psnr, best_step = mean_psnr, step
-                            best_save = True
-                        else:
-                            best_save = False
-                    else:
-                        best_save = False
-                    if world > 1:
-                        flag = [best_save]
-                        dist.broadcast_object_list(flag, src=0)
-                        best_save = flag[0]
-                    if best_save:
-                        checkpoint(best_path)
-                        if lead:
-                            _export_weights(best_path, out_dir / "best.pth", tracker, "best", sha256_file)
-                if step % config.ckpt_every == 0 or last or stop:
-                    checkpoint(last_path)
-                if stop:
-                    bar.close()
-                    if lead:
-                        tracker.end("KILLED")
-                    status = "KILLED"
-                    raise KeyboardInterrupt
-            bar.close()
-        total_seconds = seconds_before + time.perf_counter() - session_start
-        final_path = out_dir / "final.pth"
-        best_weights = out_dir / "best.pth" if best_path.is_file() else None
-        if lead:
-            atomic_save(_state_dict_cpu(model), final_path)
-            tracker.artifact(final_path, "weights")
-            if best_weights is not None and not best_weights.is_file():
-                _export_weights(best_path, best_weights, tracker, "best", sha256_file)
-            images_total = images_before + (step - start_step) * config.batch_size
-            tracker.tags({"srbench.weights_sha256.final": sha256_file(final_path),
-                          "srbench.train_seconds": f"{total_seconds:.1f}"})
-            tracker.metrics({"train_seconds": total_seconds,
-                             "images_per_s_total": images_total / max(total_seconds, 1e-9)}, step)
-            tracker.end("FINISHED")
+        ckpt = _open_checkpoint(config, resume)
+        if s.lead and precision.requested != "none":
+            print(describe(precision), file=sys.stderr)
+        _build(s, ckpt)
+        if ckpt is not None:
+            _restore(s, ckpt)
+        s.batches = Prefetcher(s.sampler, s.config.prefetch)  # after the sampler's state is restored
+        if s.lead:
+            _start_tracking(s, recipe)
+        s.session_start, s.start_step = time.perf_counter(), s.step
+        if ckpt is None:
+            _checkpoint(s, s.last_path)  # step 0: a run killed before its first checkpoint can still be resumed
+        bar = tqdm(total=s.config.max_steps, initial=s.step, desc=s.config.name, unit="it", disable=not s.progress,
+                   dynamic_ncols=True)
+        if not _loop(s, bar):
+            status = "KILLED"
+            raise KeyboardInterrupt
+        bar.close()
+        result = _finish(s)
         status = "FINISHED"
-        return TrainResult(run_id=run_id, step=step, out_dir=out_dir, final_weights=final_path if lead else None,
-                           best_weights=best_weights, best_psnr=best_psnr, val=last_val,
-                           train_seconds=total_seconds)
-    except KeyboardInterrupt:
-        if lead and status != "KILLED":
-            tracker.end("KILLED")  # a second Ctrl-C: the last periodic checkpoint stands
-        raise
+        return result
     except BaseException:
-        if lead:
+        if s.tracker is not None and status != "FINISHED":
             with contextlib.suppress(Exception):
-                tracker.end("FAILED")
+                s.tracker.end("KILLED" if status == "KILLED" or sys.exc_info()[0] is KeyboardInterrupt
+                              else "FAILED")
         raise
     finally:
-        bar.close()
-        images.close()
+        if bar is not None:
+            bar.close()
+        if s.batches is not None:
+            s.batches.close()
+        if s.images is not None:
+            s.images.close()
         if owns_group:
-            dist.destroy_process_group()
+            torch.distributed.destroy_process_group()
 
 
-def _export_weights(ckpt_path: Path, out: Path, tracker: _Tracker, which: str, sha256_file) -> None:
+def _export_weights(ckpt_path: Path, out: Path, tracker: _Tracker, which: str) -> None:
     """Write the model of a checkpoint as a plain state_dict file, log it and its sha256 tag."""
+    from srbench.core.hashing import sha256_file
+
     state = load_training_checkpoint(ckpt_path)["model"]
     atomic_save(state, out)
     tracker.artifact(out, "weights")
