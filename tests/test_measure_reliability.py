@@ -118,11 +118,11 @@ def test_broken_weights_never_give_a_finished_run(tmp_path, tiny_dataset, mlflow
     assert _cell_runs(mlflow_uri, "broken") == []
     overflow = _broken(tmp_path, "overflow.pth", "exit.weight", 3e38, fill=True)
     exp = _experiment(tmp_path, tiny_dataset, f"  - {{model: carn_m, weights: {overflow}}}\n", "broken")
-    with pytest.raises(SrbenchError, match="overflow.pth.*non-finite"):  # found on the first image
-        run_benchmark(load_experiment(exp), tracking_uri=mlflow_uri, progress=False)
+    with pytest.raises(SrbenchError, match="overflow.pth.*non-finite"):  # found on the first image (auto's probe
+        run_benchmark(load_experiment(exp), tracking_uri=mlflow_uri, progress=False)  # or the cell's first pass)
     runs = _cell_runs(mlflow_uri, "broken")
-    assert [r.info.status for r in runs] == ["FAILED"]
-    assert not any(k.startswith("psnr") for k in runs[0].data.metrics)
+    assert all(r.info.status == "FAILED" for r in runs)  # at most the one cell run, never FINISHED
+    assert not any(k.startswith("psnr") for r in runs for k in r.data.metrics)
 
 
 # ---------------------------------------------------------------------- item 1: weights files that share a stem

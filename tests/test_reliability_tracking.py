@@ -430,7 +430,8 @@ def test_sigterm_during_train_and_ablate_is_ctrl_c(tmp_path, store, capsys, benc
     out = tmp_path / "train_out"
     with _sigterm_on_batch(3):
         code = main(["train", str(recipe), "--no-progress", "--max-steps", "20", "--set", f"train_data={h5}",
-                     "--set", "val_dataset=null", "--set", "ckpt_every=100", "--set", f"out_dir={out}"])
+                     "--set", "val_dataset=null", "--set", "ckpt_every=100", "--set", f"out_dir={out}",
+                     "--set", "prefetch=0"])  # batches drawn in the loop: the signal comes at a known step
     err = capsys.readouterr().err
     assert code == 143, err
     assert "run the same command again to resume" in err
@@ -441,7 +442,7 @@ def test_sigterm_during_train_and_ablate_is_ctrl_c(tmp_path, store, capsys, benc
 
     ablation = tmp_path / "abl.yaml"
     ablation.write_text(f"name: abl_term\nbase: {recipe}\nbudget: a few steps\nout_root: {tmp_path / 'abl'}\n"
-                        f"set: {{max_steps: 20, ckpt_every: 100, val_dataset: null, train_data: {h5}}}\n"
+                        f"set: {{max_steps: 20, ckpt_every: 100, val_dataset: null, train_data: {h5}, prefetch: 0}}\n"
                         "evaluate: {datasets: [Set5], scale: 2}\nmeasure: {latency: false, memory: false}\n"
                         "grid: {group: [4]}\n")
     with _sigterm_on_batch(2):

@@ -127,8 +127,8 @@ def test_report_plots_seed_spread_and_states_results(seeded_store, tmp_path, mon
     from srbench.report import build, figures
 
     seen = []
-    real = figures.ablation_bar_plot
-    monkeypatch.setattr(figures, "ablation_bar_plot", lambda pts, *a, **k: seen.append(pts) or real(pts, *a, **k))
+    real = figures.ablation_category_plot
+    monkeypatch.setattr(figures, "ablation_category_plot", lambda pts, *a, **k: seen.append(pts) or real(pts, *a, **k))
     build.generate(uri=seeded_store, out=tmp_path / "reports", n_resamples=200)
     by_label = {p["label"]: p for p in seen[0]}
     assert by_label["loss=SmoothL1"]["psnr"]["Set5"] == pytest.approx(32.0)

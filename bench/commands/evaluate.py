@@ -45,10 +45,13 @@ def default_weights(model: str) -> str | None:
     return model if model in CATALOGUE else None
 
 
-def result_record(model: str, weights: str, weights_sha256: str, protocol, result, inference=None) -> dict:
-    """One (model, dataset, scale) result as ``--json`` prints it (``srbench score --json`` prints the same)."""
+def result_record(model: str, weights: str, weights_sha256: str, protocol, result, inference=None, *,
+                  runtime: str | None = None, runtime_versions: dict | None = None) -> dict:
+    """One (model, dataset, scale) result as ``--json`` prints it (``srbench score --json`` prints the same keys;
+    a scored folder ran no runtime: ``runtime`` null)."""
     return {"model": model, "weights": weights, "weights_sha256": weights_sha256, "protocol": protocol.as_dict(),
-            "inference": inference.as_dict() if inference is not None else {}, **result.as_dict()}
+            "inference": inference.as_dict() if inference is not None else {}, "runtime": runtime,
+            "runtime_versions": runtime_versions or {}, **result.as_dict()}
 
 
 def print_result(title: str, protocol, result) -> None:
@@ -107,8 +110,8 @@ def run(args) -> int:
                 raise declined_error(exc, model, scale, protocol.bn_mode) from exc
             for dataset in args.datasets:
                 result = evaluate(runner, dataset, scale, protocol, device=device, progress=not args.no_progress)
-                record = result_record(model_name, weights.name, weights.sha256, protocol, result, inference)
-                results.append({**record, "runtime": use.runtime, "runtime_versions": use.versions})
+                results.append(result_record(model_name, weights.name, weights.sha256, protocol, result, inference,
+                                             runtime=use.runtime, runtime_versions=use.versions))
                 if not args.json:
                     print_result(f"{model_name}{inference.suffix} ({weights.name}) runtime={use.runtime}", protocol,
                                  result)

@@ -473,7 +473,7 @@ def _openvino(data: bytes, threads: int) -> tuple[Callable[[torch.Tensor], torch
     return forward, f"OpenVINO CPU, f32, {compiled.get_property('INFERENCE_NUM_THREADS')} threads"
 
 
-def prepare_runtime(model: nn.Module, runtime: str, *, scale: int, bn_mode: str, device: torch.device | str = "cpu",
+def _prepare_runtime(model: nn.Module, runtime: str, *, scale: int, bn_mode: str, device: torch.device | str = "cpu",
                     weights_sha256: str | None = None, cache_dir: Path | str | None = None) -> Runner:
     """A :class:`Runner` for ``model`` at ``scale`` in ``bn_mode`` on ``device`` with ``runtime``.
 
@@ -511,6 +511,16 @@ def prepare_runtime(model: nn.Module, runtime: str, *, scale: int, bn_mode: str,
     source = "exported" if exported else "cached"
     return Runner(runtime, forward, scale=scale, bn_mode=bn_mode, device=device, versions=package_versions(runtime),
                   detail=f"{detail}, graph {path.name} ({source})", graph_path=path, exported=exported)
+
+
+def prepare_runtime(model: nn.Module, runtime: str, **kwargs) -> "Runner":
+    """:func:`_prepare_runtime`, with the runner naming the model it runs (``arch``, ``weights_label``) so that
+    errors raised while measuring it name the network and its weights, not the runner."""
+    runner = _prepare_runtime(model, runtime, **kwargs)
+    for attr in ("arch", "weights_label"):
+        if getattr(model, attr, None) is not None:
+            setattr(runner, attr, getattr(model, attr))
+    return runner
 
 
 # ----------------------------------------------------------------------------------------------------------------
