@@ -336,6 +336,22 @@ def _run_cell(cell: Cell, model: torch.nn.Module, exp: Experiment, protocol, dev
     return CellOutcome(cell.entry.display, cell.scale, cell.bn_mode, "computed", run_id, metrics)
 
 
+def _start_parent(client, experiment_id: str, exp: Experiment, experiment_file: str | None, device,
+                  shard: tuple[int, int] | None):
+    """The invocation's parent run, with the resolved experiment file as its artifact."""
+    parent = tracking.retrying(client.create_run)(
+        experiment_id, run_name=f"{exp.name} {time.strftime('%Y-%m-%d %H:%M')}", tags={
+            "srbench.kind": "benchmark", "srbench.experiment_file": experiment_file or "",
+            "srbench.git_commit": tracking.git_commit(), "srbench.device_name": describe_device(device),
+            "srbench.host": socket.gethostname(), "srbench.pid": str(os.getpid()),
+            **({"srbench.shard": f"{shard[0]}/{shard[1]}"} if shard else {})})
+    with tempfile.TemporaryDirectory() as tmp:
+        resolved = Path(tmp) / "experiment.yaml"
+        resolved.write_text(yaml.safe_dump(to_mapping(exp), sort_keys=False))
+        tracking.retrying(client.log_artifact)(parent.info.run_id, str(resolved))
+    return parent
+
+
 def run_benchmark(exp: Experiment, *, experiment_file: str | None = None, tracking_uri: str | None = None,
                   force: bool = False, progress: bool = True, shard: tuple[int, int] | None = None,
                   runtime_cache: Path | None = None) -> list[CellOutcome]:
@@ -351,16 +367,8 @@ def run_benchmark(exp: Experiment, *, experiment_file: str | None = None, tracki
     client = tracking.client(tracking_uri)
     experiment_id = tracking.get_or_create_experiment(client, exp.name)
     mark_orphans_killed(client, experiment_id)
-    parent = tracking.retrying(client.create_run)(experiment_id, run_name=f"{exp.name} {time.strftime('%Y-%m-%d %H:%M')}", tags={
-        "srbench.kind": "benchmark", "srbench.experiment_file": experiment_file or "",
-        "srbench.git_commit": tracking.git_commit(), "srbench.device_name": describe_device(device),
-        "srbench.host": socket.gethostname(), "srbench.pid": str(os.getpid()),
-        **({"srbench.shard": f"{shard[0]}/{shard[1]}"} if shard else {})})
+    parent = _start_parent(client, experiment_id, exp, experiment_file, device, shard)
     parent_id = parent.info.run_id
-    with tempfile.TemporaryDirectory() as tmp:
-        resolved = Path(tmp) / "experiment.yaml"
-        resolved.write_text(yaml.safe_dump(to_mapping(exp), sort_keys=False))
-        tracking.retrying(client.log_artifact)(parent_id, str(resolved))
     built: dict[tuple, torch.nn.Module] = {}
     claims = CellClaims(client, experiment_id)
     started_ms = int(parent.info.start_time)
