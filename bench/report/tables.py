@@ -393,6 +393,36 @@ def ecdn_table1_agreement(table: Table) -> str | None:
     return "Measured − printed: " + "; ".join(parts) + "."
 
 
+_TABLE1_HEADER = [("", "Model"), ("LPIPS", "score"), ("LPIPS", "mean"), ("", "PSNR score"), ("", "SSIM sum"),
+          ("", "Images"), ("printed in the report", "PSNR score"), ("printed in the report", "LPIPS score"),
+          ("measured − printed", "PSNR score"), ("measured − printed", "LPIPS score"),
+          ("# parameter (effective, all heads)", "measured"), ("# parameter (effective, all heads)", "published"),
+          ("", "Training time"), ("", "Run")]
+
+
+def _table1_notes(bench: Benchmark, res, protocol: str, double: bool, lpips_missing) -> list[str]:
+    """The notes under Table 1: protocol, what the sums are, how they compare with the printed scores, sources."""
+    return [protocol_note(bench, protocol),
+             f"Scores are SUMS over the {'+'.join(ECDN_SETS)} images at x{ECDN_SCALE} (119 images when complete; "
+             "see the Images column) of the per-image values in the runs' `per_image/<Set>.csv` artifacts.",
+             ("This protocol reproduces the report's scripts (RGB, no border crop, truncated output, BN in training "
+              "mode, images divided by 255 twice for PSNR, [0, 1] images into LPIPS), so these sums are computed "
+              "the way the printed scores were."
+              if double else
+              "The report's script divided images by 255 twice, adding 20·log10(255) = 48.13 dB to every image: "
+              "its printed score ≈ (sum under its own protocol) + 119 × 48.13 dB (= +5727). It also measured RGB "
+              "without border crop, truncated the output, left BN in training mode and gave LPIPS [0, 1] images, "
+              "so these sums are not directly comparable to the printed ones (no measured − printed shown); a "
+              "benchmark run with protocol `ecdn_report` is."),
+             _lpips_note(res) + (f" Rows marked n/a: {LPIPS_NOT_MEASURED[1]}." if lpips_missing else ""),
+             f"Printed scores: {ref.ECDN_TABLE1_PRINTED_SOURCE}, typed in from the report with their source, per "
+             "released checkpoint (the `*_half` files are its 1-GPU-day rows).",
+             "# parameter: the parameters some forward pass uses, over every scale's head (the measured "
+             f"`params_effective`; the report's count, e.g. 396,955 for ECDN-M, whose unused c4 is left out). "
+             f"Published: {ref.ECDN_TABLE1_SOURCE} (calibration.md). Training time: from the linked "
+             "training run for `run:<id>` weights, else 'released checkpoint'."]
+
+
 def ecdn_table1(bench: Benchmark, store: Store, protocol: str) -> tuple[Table | None, str | None]:
     """Per model row: SUM over the 119 images of Set5 + Set14 + B100 at x4 of PSNR, SSIM and LPIPS (from the per-image
     artifacts; LPIPS also as a mean), beside the printed scores, parameter count and training time — the ECDN report's
@@ -456,30 +486,8 @@ def ecdn_table1(bench: Benchmark, store: Store, protocol: str) -> tuple[Table | 
                          "params_published": published_params, "training_time": ttime, "runs": runs})
     if not rows:
         return None, ("ECDN Table 1 (protocol " + protocol + "): " + "; ".join(skipped)) if skipped else None
-    header = [("", "Model"), ("LPIPS", "score"), ("LPIPS", "mean"), ("", "PSNR score"), ("", "SSIM sum"),
-              ("", "Images"), ("printed in the report", "PSNR score"), ("printed in the report", "LPIPS score"),
-              ("measured − printed", "PSNR score"), ("measured − printed", "LPIPS score"),
-              ("# parameter (effective, all heads)", "measured"), ("# parameter (effective, all heads)", "published"),
-              ("", "Training time"), ("", "Run")]
-    notes = [protocol_note(bench, protocol),
-             f"Scores are SUMS over the {'+'.join(ECDN_SETS)} images at x{ECDN_SCALE} (119 images when complete; "
-             "see the Images column) of the per-image values in the runs' `per_image/<Set>.csv` artifacts.",
-             ("This protocol reproduces the report's scripts (RGB, no border crop, truncated output, BN in training "
-              "mode, images divided by 255 twice for PSNR, [0, 1] images into LPIPS), so these sums are computed "
-              "the way the printed scores were."
-              if double else
-              "The report's script divided images by 255 twice, adding 20·log10(255) = 48.13 dB to every image: "
-              "its printed score ≈ (sum under its own protocol) + 119 × 48.13 dB (= +5727). It also measured RGB "
-              "without border crop, truncated the output, left BN in training mode and gave LPIPS [0, 1] images, "
-              "so these sums are not directly comparable to the printed ones (no measured − printed shown); a "
-              "benchmark run with protocol `ecdn_report` is."),
-             _lpips_note(res) + (f" Rows marked n/a: {LPIPS_NOT_MEASURED[1]}." if lpips_missing else ""),
-             f"Printed scores: {ref.ECDN_TABLE1_PRINTED_SOURCE}, typed in from the report with their source, per "
-             "released checkpoint (the `*_half` files are its 1-GPU-day rows).",
-             "# parameter: the parameters some forward pass uses, over every scale's head (the measured "
-             f"`params_effective`; the report's count, e.g. 396,955 for ECDN-M, whose unused c4 is left out). "
-             f"Published: {ref.ECDN_TABLE1_SOURCE} (calibration.md). Training time: from the linked "
-             "training run for `run:<id>` weights, else 'released checkpoint'."] + skipped
+    header = _TABLE1_HEADER
+    notes = _table1_notes(bench, res, protocol, double, lpips_missing) + skipped
     table = Table(name=f"ecdn_table1_{protocol}", title=f"ECDN report Table 1 in its own form — protocol {protocol}",
                   columns=header, rows=rows, csv=pd.DataFrame(csv_rows), notes=notes, align="lrrrrrrrrrrrll")
     agreement = ecdn_table1_agreement(table)
