@@ -48,7 +48,7 @@ from srbench.core.constants import LR_SOURCES
 from srbench.core.errors import SrbenchError
 from srbench.core.hashing import array_sha256, cached_sha256, source_fingerprint
 from srbench.core.imresize import imresize
-from srbench.core.store import benchmark_root
+from srbench.core.store import benchmark_root, cache_root, store_root
 from srbench.data.images import (IMAGE_SUFFIXES, crop_to_scale, image_files, is_image_name, png_text, read_image,
                                  to_rgb, write_image)
 
@@ -239,6 +239,17 @@ def load_hr(hr_file: Path, scale: int) -> np.ndarray:
     return crop_to_scale(full, scale)
 
 
+def generated_lr_file(folder: Path, lr_file: Path, hr_sha: str, scale: int) -> Path:
+    """Where a generated LR is cached: at the layout's LR path for a dataset inside the store (Urban100), and for a
+    folder of the user's, never in that folder but in the store's cache, named by the HR content it derives from
+    (``<cache>/lr/<HR sha256>_x<s>.png``), so evaluating a user's dataset writes nothing into it."""
+    try:
+        folder.resolve().relative_to(store_root())
+        return lr_file
+    except ValueError:
+        return cache_root() / "lr" / f"{hr_sha}_x{scale}.png"
+
+
 def load_sample(folder: Path, hr_file: Path, scale: int, lr_source: str = "file") -> Sample:
     """Read one HR image and its LR (shipped, cached or generated) at ``scale``."""
     name = hr_file.stem
@@ -248,9 +259,10 @@ def load_sample(folder: Path, hr_file: Path, scale: int, lr_source: str = "file"
     if lr_source == "file" and _is_shipped(lr_file):
         lr, generated = read_image(lr_file), False
     else:
-        lr, generated = _cached_lr(lr_file, hr_sha), True
+        cache_file = generated_lr_file(folder, lr_file, hr_sha, scale)
+        lr, generated = _cached_lr(cache_file, hr_sha), True
         if lr is None:
-            lr = _generate_lr(hr, scale, lr_file, hr_sha)
+            lr = _generate_lr(hr, scale, cache_file, hr_sha)
     expected = (hr.shape[0] // scale, hr.shape[1] // scale) + hr.shape[2:]
     if lr.shape != expected:
         raise SrbenchError(f"{lr_file}: LR shape {lr.shape} does not match HR {hr_file.name} cropped to "

@@ -333,3 +333,18 @@ def test_folder_h5_goes_to_a_content_named_cache(tmp_path, monkeypatch):
     stamp = paths[0].stat().st_mtime_ns
     assert cached_h5_for_folder(tmp_path / "u1" / "T91", progress=False) == paths[0]
     assert paths[0].stat().st_mtime_ns == stamp  # up to date: kept
+
+
+def test_generated_lr_of_a_user_folder_goes_to_the_store_cache_not_the_folder(store, tmp_path, monkeypatch):
+    """#11 item 10: evaluating a user's dataset writes nothing into it; its generated LR is cached by HR content."""
+    monkeypatch.setenv("SRBENCH_CACHE", str(tmp_path / "cache"))
+    user = tmp_path / "elsewhere" / "Mine"
+    (user / "HR").mkdir(parents=True)
+    hr = RNG.integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    write_image(user / "HR" / "a.png", hr)
+    before = sorted(p.relative_to(user) for p in user.rglob("*"))
+    sample = next(iter(ds.load_samples(str(user), 2)))
+    assert sorted(p.relative_to(user) for p in user.rglob("*")) == before  # nothing written into the user's folder
+    cached = list((tmp_path / "cache" / "lr").glob("*_x2.png"))
+    assert len(cached) == 1 and np.array_equal(read_image(cached[0]), imresize(hr, 0.5))
+    assert np.array_equal(sample.lr, imresize(hr, 0.5))
