@@ -137,6 +137,23 @@ def test_prefetch_changes_nothing_but_speed(tmp_path, train_h5, mlflow_uri):
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
+def test_compile_wraps_the_forward_pass_only():
+    """compile=true: the step calls torch.compile's wrapper of the network (compiled lazily, at the first step: too
+    slow to run here, measured by scripts/bench_train_throughput.py --compile 1); the model itself stays eager."""
+    from srbench.models import create_model
+    from srbench.train.precision import resolve_precision
+    from srbench.train.trainer import build_stepper
+
+    model = create_model("carn_m", scales=2)
+    cfg = TrainConfig(model="carn_m", scale=2, compile=True, train_data="unused.h5")
+    stepper = build_stepper(cfg, model, torch.device("cpu"), resolve_precision("none", torch.device("cpu")))
+    assert isinstance(stepper.forward_fn, torch._dynamo.eval_frame.OptimizedModule)
+    assert stepper.forward_fn._orig_mod is model and stepper.net is model
+    eager = build_stepper(dataclasses.replace(cfg, compile=False), model, torch.device("cpu"),
+                          resolve_precision("none", torch.device("cpu")))
+    assert eager.forward_fn is model
+
+
 def test_nan_loss_stops_with_step_and_keeps_last_good_checkpoint(tmp_path, train_h5, mlflow_uri, monkeypatch):
     import mlflow
 

@@ -249,8 +249,8 @@ class Stepper:
                  forward_fn=None) -> None:
         self.net, self.optimizer, self.loss_fn, self.device = net, optimizer, loss_fn, device
         self.clip, self.scaler, self.channels_last = clip, scaler, channels_last
-        self.precision = precision or resolve_precision("none", device)
-        self.forward_fn = forward_fn or net
+        self.precision = precision if precision is not None else resolve_precision("none", device)
+        self.forward_fn = forward_fn if forward_fn is not None else net
         self.params = [p for group in optimizer.param_groups for p in group["params"]]
 
     def forward(self, scale: int, lr_u8: np.ndarray, hr_u8: np.ndarray) -> torch.Tensor:
