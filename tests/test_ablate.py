@@ -13,6 +13,7 @@ from srbench.core.errors import SrbenchError
 from srbench.core.store import train_root
 from srbench.track import tracking
 from srbench.train.ablate import load_ablation, points, run_ablation
+from conftest import deliver_signal
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -113,7 +114,7 @@ def test_seeds_run_every_point_once_per_seed_and_resume(tmp_path, mlflow_uri, be
     def sigint_on_second(self):  # Ctrl-C while seed 1 fetches its 2nd batch: step 2 is checkpointed, run KILLED
         calls["n"] += 1
         if calls["n"] == 2:
-            signal.raise_signal(signal.SIGINT)
+            deliver_signal(signal.SIGINT)
         return original(self)
 
     monkeypatch.setattr(Prefetcher, "next_batch", sigint_on_second)

@@ -26,6 +26,7 @@ import pytest
 from srbench.cli import main
 from srbench.core.errors import SrbenchError
 from srbench.track import tracking
+from conftest import deliver_signal
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -359,7 +360,7 @@ def test_sigterm_during_benchmark_marks_runs_killed_and_says_rerun(tmp_path, sto
     measure = runner.measure_cell
 
     def terminated_while_measuring(*args, **kwargs):
-        signal.raise_signal(signal.SIGTERM)  # as `kill <pid>` would, while the cell's run is RUNNING
+        deliver_signal(signal.SIGTERM)  # as `kill <pid>` would, while the cell's run is RUNNING
         return measure(*args, **kwargs)
 
     with _sigterm_guard(), pytest.MonkeyPatch.context() as m:
@@ -411,7 +412,7 @@ def _sigterm_on_batch(n: int):
     def patched(self):
         calls["n"] += 1
         if calls["n"] == n:
-            signal.raise_signal(signal.SIGTERM)
+            deliver_signal(signal.SIGTERM)
         return original(self)
 
     PatchSampler.next_batch = patched

@@ -15,6 +15,7 @@ from PIL import Image
 from srbench.core.errors import SrbenchError
 from srbench.train.trainer import load_training_checkpoint, train
 from srbench.train.config import TrainConfig, resolve
+from conftest import deliver_signal
 
 
 def _image_folder(folder: Path) -> Path:
@@ -57,7 +58,7 @@ def _fail_on_batch(monkeypatch, at: dict[int, str]):
         if action == "crash":
             raise RuntimeError("simulated crash")
         if action == "sigint":
-            signal.raise_signal(signal.SIGINT)
+            deliver_signal(signal.SIGINT)
         return original(self)
 
     monkeypatch.setattr(Prefetcher, "next_batch", patched)
