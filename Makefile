@@ -9,7 +9,7 @@ export MLFLOW_DISABLE_TELEMETRY = true
 export DO_NOT_TRACK = true
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: help venv data test benchmark quick report ablate ui clean
+.PHONY: help venv data test benchmark quick runtimes report ablate ui clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -32,6 +32,9 @@ benchmark: data  ## run the default benchmark, log to MLflow, write reports/benc
 
 quick: data  ## a first look: Set5 only
 	$(SRBENCH) benchmark experiments/quick.yaml
+
+runtimes: data  ## the runtime comparison (eager, ONNX Runtime, OpenVINO) for the report's runtime table
+	$(SRBENCH) benchmark experiments/runtimes.yaml
 
 report: $(STAMP)  ## render reports/ from MLflow
 	$(SRBENCH) report
