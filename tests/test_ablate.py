@@ -136,3 +136,21 @@ def test_seeds_run_every_point_once_per_seed_and_resume(tmp_path, mlflow_uri, be
     assert by_seed["1"].data.tags["srbench.resumed_at"] == "2"
     assert by_seed["0"].data.metrics["psnr_y.Set5"] != by_seed["1"].data.metrics["psnr_y.Set5"]  # other init
     assert [o.status for o in run_ablation(abl, progress=False)] == ["cached", "cached"]
+
+
+def test_ablate_on_a_benchmark_file_runs_it_as_a_benchmark(tmp_path, mlflow_uri, monkeypatch):
+    """`srbench ablate FILE` with a benchmark experiment (how `make ablate` runs the BatchNorm ablation) takes every
+    benchmark option's default: it once crashed with an AttributeError when the benchmark command gained options."""
+    from srbench.cli import main
+    from srbench.track import tracking
+    exp = tmp_path / "bn_tiny.yaml"
+    exp.write_text("name: bn_tiny\nprotocol: standard\ndatasets: [Set5]\nscales: [4]\ndevice: cpu\n"
+                   "measure: {latency: false, memory: false}\nmodels:\n  - {model: bicubic}\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["ablate", str(exp), "--no-progress"]) == 0
+    assert (tmp_path / "reports" / "bn_tiny.md").is_file()
+    client = tracking.client(mlflow_uri)
+    runs = client.search_runs([client.get_experiment_by_name("bn_tiny").experiment_id], "tags.`srbench.kind` = 'cell'")
+    assert [r.info.status for r in runs] == ["FINISHED"]
+    # published bicubic Set5 x4 (CARN paper): 28.42 dB; our MATLAB-compatible bicubic lands within 0.02 dB of it
+    assert abs(runs[0].data.metrics["psnr_y.Set5"] - 28.42) < 0.02

@@ -27,13 +27,7 @@ def run(args) -> int:
 
     progress = not args.no_progress and not os.environ.get("SRBENCH_NO_PROGRESS")
     if not is_sweep(args.file):
-        from argparse import Namespace
-
-        from srbench.commands import benchmark
-        return benchmark.run(Namespace(experiment=args.file, models=None, datasets=None, scales=None,
-                                       device=args.device, tracking_uri=None, force=False,
-                                       summary=f"reports/{os.path.splitext(os.path.basename(args.file))[0]}.md",
-                                       no_progress=not progress))
+        return _as_benchmark(args, progress)
     abl = load_ablation(args.file)
     outcomes = run_ablation(abl, gpu=args.gpu, device=args.device, progress=progress, only=args.only)
     datasets = abl.evaluate.datasets
@@ -44,3 +38,21 @@ def run(args) -> int:
                    tablefmt="github", disable_numparse=True))
     print(f"budget: {abl.budget}")
     return 0
+
+
+def _as_benchmark(args, progress: bool) -> int:
+    """A benchmark experiment file (the BatchNorm ablation): ``srbench benchmark FILE`` with its summary under
+    reports/. The arguments are parsed by the benchmark command's own parser, so every option it has takes its
+    default here too."""
+    import argparse
+    import os
+
+    from srbench.commands import benchmark
+
+    parser = argparse.ArgumentParser(prog="srbench")
+    benchmark.register(parser.add_subparsers(dest="command"))
+    stem = os.path.splitext(os.path.basename(args.file))[0]
+    argv = ["benchmark", args.file, "--summary", f"reports/{stem}.md"]
+    argv += ["--device", args.device] if args.device else []
+    argv += [] if progress else ["--no-progress"]
+    return benchmark.run(parser.parse_args(argv))
