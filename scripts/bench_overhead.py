@@ -13,10 +13,11 @@ Creating the temporary store (MLflow's schema migrations, once per store) and th
 The runtime choices and ONNX exports are read from the store's cache (``$SRBENCH_CACHE``), so a first run also
 counts the probes of ``auto``; run it twice for the steady state.
 
-``--from-store [URI]`` measures nothing itself: it reads the newest finished invocation of ``--name`` (default
-``benchmark``) from a store that a real ``make benchmark`` filled (default: the project's store) and splits its
+``--from-store [URI]`` measures nothing itself: it reads the newest finished invocation of ``--experiment``'s file
+(``--experiment experiments/benchmark.yaml`` for ``make benchmark``) that computed cells, from a store that a real
+run filled (default: the project's store; the MLflow experiment is the file's ``name``), and splits its
 logged wall time into forward passes, the cost measurements (latency: warmup + repeats passes at the measured
-size, estimated from the logged median; memory: one such pass, estimated the same way) and the harness (the rest of
+size, estimated from the logged median; memory, where logged: one such pass, estimated the same way) and the harness (the rest of
 each cell run) plus the time between cell runs (building models, ``auto``'s probes, ONNX exports, reused cells).
 It is the figure for the full default experiment without running it a second time.
 """
@@ -42,10 +43,9 @@ def main() -> None:
     parser.add_argument("--runtime", help="every cell on this runtime (default: the experiment's)")
     parser.add_argument("--from-store", nargs="?", const="", metavar="URI",
                         help="analyse the newest logged invocation in this store instead (default: the project's)")
-    parser.add_argument("--name", default="benchmark", help="with --from-store: the experiment's name")
     args = parser.parse_args()
     if args.from_store is not None:
-        from_store(args.from_store or None, args.name)
+        from_store(args.from_store or None, args.experiment)
         return
 
     from srbench.track import tracking
@@ -79,39 +79,43 @@ def main() -> None:
     print(f"wall / forward = {wall / forward:.2f}x   (1.00x would be a harness with no overhead)")
 
 
-def from_store(uri: str | None, name: str) -> None:
-    """Split the newest finished invocation of experiment ``name`` (see the module docstring)."""
+def from_store(uri: str | None, experiment_file: str) -> None:
+    """Split the newest finished invocation of ``experiment_file`` that computed cells (see the module docstring)."""
     import yaml
 
     from srbench.track import tracking
-    from srbench.track.schema import LATENCY
+    from srbench.track.experiment import load_experiment
+    from srbench.track.schema import LATENCY, PEAK_MEM
 
+    name = load_experiment(experiment_file).name
     client = tracking.client(uri)
     experiment = client.get_experiment_by_name(name)
     if experiment is None:
         raise SystemExit(f"no experiment {name!r} in {tracking.tracking_uri(uri)}")
     parents = client.search_runs([experiment.experiment_id], "tags.`srbench.kind` = 'benchmark' and "
-                                 "attributes.status = 'FINISHED'", order_by=["attributes.start_time DESC"],
-                                 max_results=1)
-    if not parents:
-        raise SystemExit(f"no finished invocation of {name!r}")
-    parent = parents[0]
+                                 f"tags.`srbench.experiment_file` = '{experiment_file}' and "
+                                 "attributes.status = 'FINISHED'", order_by=["attributes.start_time DESC"])
+    for parent in parents:
+        cells = client.search_runs([experiment.experiment_id],
+                                   f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'", max_results=5000)
+        if cells:
+            break
+    else:
+        raise SystemExit(f"no finished invocation of {experiment_file} computed a cell in {name!r}")
     measure = yaml.safe_load(Path(client.download_artifacts(parent.info.run_id, "experiment.yaml")).read_text())
     measure = measure.get("measure", {})
     passes = (int(measure.get("warmup", 1)) + int(measure.get("repeats", 5))) * bool(measure.get("latency", True))
-    passes += bool(measure.get("memory", True))
-    cells = client.search_runs([experiment.experiment_id],
-                               f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'", max_results=5000)
     seconds = lambda run: (run.info.end_time - run.info.start_time) / 1e3  # noqa: E731
     wall = seconds(parent)
     in_cells = sum(seconds(run) for run in cells)
     forward = sum(v for run in cells for k, v in run.data.metrics.items() if k.startswith("forward_s."))
-    cost = sum(passes * run.data.metrics.get(LATENCY, 0.0) / 1e3 for run in cells)
+    # the memory pass runs only where peak memory was logged (the PyTorch runtimes)
+    cost = sum((passes + (PEAK_MEM in run.data.metrics)) * run.data.metrics.get(LATENCY, 0.0) / 1e3 for run in cells)
     harness = in_cells - forward - cost
     print(f"invocation {parent.info.run_name!r} ({parent.info.run_id}): {len(cells)} cells computed, wall "
           f"{wall:.0f} s ({wall / 60:.1f} min)")
     print(f"  forward passes {forward:.0f} s; cost measurements ~{cost:.0f} s ({passes} passes per cell at the "
-          f"measured size); harness inside cell runs {harness:.0f} s; between cell runs {wall - in_cells:.0f} s")
+          f"measured size, one more where memory was measured); harness inside cell runs {harness:.0f} s; between cell runs {wall - in_cells:.0f} s")
     print(f"harness overhead: {harness:.0f} s = {harness / forward:.1%} of the forward time "
           f"(with the time between cell runs: {(wall - forward - cost) / forward:.1%})")
 

@@ -41,18 +41,16 @@ def run(args) -> int:
 
 
 def _as_benchmark(args, progress: bool) -> int:
-    """A benchmark experiment file (the BatchNorm ablation): ``srbench benchmark FILE`` with its summary under
-    reports/. The arguments are parsed by the benchmark command's own parser, so every option it has takes its
-    default here too."""
+    """A benchmark experiment file (the BatchNorm ablation): ``srbench benchmark FILE`` (its summary goes to
+    reports/<stem>.md). The arguments are parsed by the benchmark command's own parser, so every option it has takes
+    its default here too."""
     import argparse
-    import os
 
     from srbench.commands import benchmark
 
     parser = argparse.ArgumentParser(prog="srbench")
     benchmark.register(parser.add_subparsers(dest="command"))
-    stem = os.path.splitext(os.path.basename(args.file))[0]
-    argv = ["benchmark", args.file, "--summary", f"reports/{stem}.md"]
+    argv = ["benchmark", args.file]
     argv += ["--device", args.device] if args.device else []
     argv += [] if progress else ["--no-progress"]
     return benchmark.run(parser.parse_args(argv))

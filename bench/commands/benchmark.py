@@ -32,7 +32,8 @@ def register(subparsers) -> None:
                    help="measure every cell on each of these runtimes (separate cell runs: a runtime comparison)")
     p.add_argument("--shard", metavar="K/N", help="run only the K-th of N parts of the cells (1 <= K <= N)")
     p.add_argument("--force", action="store_true", help="recompute cells already logged")
-    p.add_argument("--summary", default="reports/benchmark.md", help="where to write the summary table")
+    p.add_argument("--summary", help="where to write the summary table (default reports/<experiment file's stem>.md, "
+                                     "so that quick.yaml or runtimes.yaml never overwrite the benchmark's)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(handler=run)
 
@@ -48,6 +49,8 @@ def run(args) -> int:
     from srbench.commands.outputs import check_writable
     from srbench.track.shard import parse_shard
 
+    if not args.summary:
+        args.summary = f"reports/{Path(args.experiment).stem}.md"
     check_writable(args.summary, "--summary")
     shard = parse_shard(args.shard) if args.shard else None
     exp = narrow(load_experiment(args.experiment), models=args.models, datasets=args.datasets, scales=args.scales,
