@@ -285,6 +285,7 @@ def test_ecdn_table1_sums(report):
     assert by[("ecdn", "eval")].psnr_sum == pytest.approx(157.5 + 84.5 + 54.0)
     # no per-image LPIPS in these runs: said, not invented; no measured − printed outside the report's protocol
     assert "| n/a: not measured | — |" in _row(md, "carn_m") and by[("carn_m", "eval")].psnr_score_delta == ""
+    assert "Measured − printed" not in md   # nor a sentence about the differences that are not shown
 
 
 def test_ecdn_table1_lpips_and_agreement_under_the_report_protocol(report):

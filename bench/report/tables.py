@@ -373,18 +373,18 @@ def _lpips_note(res: pd.DataFrame) -> str:
 
 
 def ecdn_table1_agreement(table: Table) -> str | None:
-    """A sentence, computed from the table, saying how far the measured scores lie from the printed ones (None when
-    no row has a printed score)."""
+    """A sentence, computed from the table's measured − printed columns, saying how far the measured scores lie from
+    the printed ones (None when no row has one: outside the report's own protocol they are left empty, since there
+    the difference is the protocol's offset, not a disagreement)."""
     csv = table.csv
-    if csv.empty or "printed_psnr_score" not in csv:
+    if csv.empty or "psnr_score_delta" not in csv:
         return None
     parts = []
-    for what, col, printed, digits in (("PSNR score", "psnr_sum", "printed_psnr_score", 1),
-                                       ("LPIPS score", "lpips_sum", "printed_lpips_score", 2)):
-        rows = csv[csv[printed].notna() & csv[col].notna()]
+    for what, col, digits in (("PSNR score", "psnr_score_delta", 1), ("LPIPS score", "lpips_score_delta", 2)):
+        rows = csv[csv[col].notna()]
         if rows.empty:
             continue
-        delta = (rows[col] - rows[printed]).to_numpy(dtype=float)
+        delta = rows[col].to_numpy(dtype=float)
         worst = int(np.argmax(np.abs(delta)))
         parts.append(f"{what} by {delta.min():+.{digits}f} to {delta.max():+.{digits}f} over {len(rows)} row(s) "
                      f"(largest |Δ| {abs(delta[worst]):.{digits}f}, {rows['model'].iloc[worst]})")
