@@ -268,7 +268,7 @@ def test_runtime_comparison_table(tmp_path, mlflow_uri):
     assert list(bench.cells[bench.cells["model"] == "ecdn"]["runtime"]) == ["eager"]
     table = tables.runtime_table(bench, "standard")
     assert [c[1] for c in table.columns[4:7]] == ["eager", "onnxruntime", "openvino"]
-    [row] = [r for r in table.rows if r[0] == "carn_m"]
+    [row] = table.rows  # ecdn, measured on one runtime only, is the efficiency table's alone
     assert row[1:4] == ["x4", "720x1280", "CPU test (2 threads)"]
     assert [p.text for p in row[4]] == ["200.0"] and row[6][0].mark == "best" and row[4][0].mark is None
     assert row[7] == "openvino" and row[8] == "2.50x"  # 200 / 80, by hand

@@ -552,7 +552,8 @@ RUNTIME_ORDER = ("eager", "compile", "onnxruntime", "openvino")
 
 def runtime_table(bench: Benchmark, protocol: str) -> Table | None:
     """Median latency (ms) per model, scale and inference runtime at the measured output size, device named: the
-    cells measured on several runtimes (``srbench benchmark --runtimes ...``). None unless some row has two."""
+    cells measured on several runtimes (``srbench benchmark --runtimes ...``), one row each. None unless some row
+    has two."""
     frame = bench.runtimes
     if frame is None or frame.empty:
         return None
@@ -560,9 +561,11 @@ def runtime_table(bench: Benchmark, protocol: str) -> Table | None:
     if frame.empty:
         return None
     keys = ["model", "weights", "group", "bn_mode", "scale", "device_name", "measure_out"]
-    groups = [(k, g) for k, g in frame.groupby(keys, sort=False, dropna=False)]
-    if not any(g["runtime"].nunique() > 1 for _, g in groups):
+    # only the rows measured on several runtimes: the others are the efficiency table's
+    groups = [(k, g) for k, g in frame.groupby(keys, sort=False, dropna=False) if g["runtime"].nunique() > 1]
+    if not groups:
         return None
+    frame = pd.concat([g for _, g in groups])
     present = set(frame["runtime"])
     runtimes = [r for r in RUNTIME_ORDER if r in present] + sorted(present - set(RUNTIME_ORDER))
     header = ([("", "Model"), ("", "Scale"), ("", "Output"), ("", "Device")]
