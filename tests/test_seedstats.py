@@ -136,3 +136,20 @@ def test_report_plots_seed_spread_and_states_results(seeded_store, tmp_path, mon
     readme = (tmp_path / "reports" / "README.md").read_text()
     assert "significantly below its baseline: loss=L1" in readme
     assert "mean over 3 seed(s) per point with ±1 standard deviation error bars" in readme
+
+
+def test_ablation_plot_point_takes_latency_from_the_seed_that_measured_it():
+    """Latency and memory are measured on a point's first seed only: the plot's point carries that seed's latency
+    (it once read the newest run's metrics, which have none, and the efficiency panel lost its latency line)."""
+    import pandas as pd
+
+    from srbench.report.build import _ablation_plot_point
+    runs = pd.DataFrame({"seed": [0, 1, 2], "metrics_": [
+        {"psnr_y.Set5": 34.0, "latency_ms": 600.0, "params": 259_739.0},
+        {"psnr_y.Set5": 34.5, "params": 259_739.0},
+        {"psnr_y.Set5": 35.0, "params": 259_739.0}]})
+    point = {"point": "group=4", "values": {"group": 4}, "series": "model=ecdn_m", "runs": runs,
+             "metrics_": runs["metrics_"].iloc[2], "is_baseline": True}
+    p = _ablation_plot_point(point, "group", ["Set5"])
+    assert p["latency_ms"] == 600.0 and p["x"] == 4
+    assert p["psnr"]["Set5"] == pytest.approx(34.5) and p["psnr_std"]["Set5"] == pytest.approx(0.5)  # by hand

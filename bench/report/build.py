@@ -418,7 +418,8 @@ def _ablation_sections(report: Report, store: Store, ablations: dict, bn_ablatio
 
 
 def _ablation_plot_point(p, primary: str | None, datasets: list[str]) -> dict:
-    """A point of an ablation plot: PSNR mean and standard deviation over its seeds per dataset (no std for 1)."""
+    """A point of an ablation plot: PSNR mean and standard deviation over its seeds per dataset (no std for 1), and
+    the cost figures; latency as the table has it (over the seeds that measured it: the first one only)."""
     from srbench.report.seedstats import mean_std
 
     stats = {d: mean_std(tables.seed_values(p["runs"], d).values()) for d in datasets}
@@ -426,7 +427,7 @@ def _ablation_plot_point(p, primary: str | None, datasets: list[str]) -> dict:
             "psnr": {d: m for d, (m, _, _) in stats.items() if m is not None},
             "psnr_std": {d: sd for d, (_, sd, _) in stats.items() if sd is not None},
             "params": p["metrics_"].get("params"), "mult_adds_g": p["metrics_"].get("mult_adds_g"),
-            "latency_ms": p["metrics_"].get("latency_ms"), "baseline": bool(p["is_baseline"])}
+            "latency_ms": tables.mean_metric(p["runs"], "latency_ms")[0], "baseline": bool(p["is_baseline"])}
 
 
 # ----------------------------------------------------------------------------------------------------------- write

@@ -825,7 +825,7 @@ def ablation_table(store: Store, experiment: str, sweep_name: str, sweep: pd.Dat
     for _, p in pts.iterrows():
         m, runs = p["metrics_"], p["runs"]
         base = pts[(pts["series"] == p["series"]) & pts["is_baseline"]].iloc[0]
-        latency, _, _ = _mean_metric(runs, "latency_ms")
+        latency, _, _ = mean_metric(runs, "latency_ms")
         label = p["point"] + (" (baseline)" if p["is_baseline"] else "")
         row = [label, str(len(runs)), f"{int(m['params']):,}" if _ok(m.get("params")) else DASH,
                fmt(m.get("mult_adds_g"), 2), fmt(latency, 1)]
@@ -848,7 +848,9 @@ def ablation_table(store: Store, experiment: str, sweep_name: str, sweep: pd.Dat
                  rows=rows, csv=csv, notes=notes)
 
 
-def _mean_metric(runs: pd.DataFrame, key: str):
+def mean_metric(runs: pd.DataFrame, key: str):
+    """(mean, std, n) over a point's seed runs of the metric ``key``, over the runs that logged it (latency and
+    memory are measured on the first seed only)."""
     from srbench.report.seedstats import mean_std
 
     return mean_std(m.get(key) for m in runs["metrics_"] if _ok(m.get(key)))
