@@ -371,3 +371,13 @@ def test_wrap_label():
     assert F.wrap_label("short") == "short"
     assert F.wrap_label(LONG) == "ecdn_m (ecdn_m_half) [BN\nbatch] very long label"
     assert F.wrap_label("x" * 40) == "x" * 40    # nowhere to break
+
+
+def test_ablation_category_axis_spans_the_error_bars():
+    """Seed spread wider than the spread of the means: the zoomed axis must still hold every bar (it once cut them
+    at the frame)."""
+    pts = [{"label": f"loss={name}", "psnr": {"Set5": 34.5 + i / 10}, "psnr_std": {"Set5": 0.5},
+            "params": 259_739, "mult_adds_g": 72.4, "baseline": i == 0} for i, name in enumerate(["A", "B", "C"])]
+    ax = F.ablation_category_figure(pts, ["Set5"], title="loss").axes[0]
+    lo, hi = ax.get_xlim()
+    assert lo <= 34.5 - 0.5 and hi >= 34.7 + 0.5   # the outermost bar ends, by hand

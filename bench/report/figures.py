@@ -841,7 +841,9 @@ def ablation_category_figure(points: list[dict], datasets: list[str], *, title: 
         off = (j - (nd - 1) / 2) * min(0.18, 0.6 / nd)
         xv = [_value(p["psnr"].get(d)) for p in points]
         err = [_value((p.get("psnr_std") or {}).get(d)) for p in points]
-        vals += [v for v in xv if np.isfinite(v)]
+        # the axis spans the error bars too, so that no bar is cut at the frame
+        vals += [v + sign * (e if np.isfinite(e) else 0.0) for v, e in zip(xv, err) if np.isfinite(v)
+                 for sign in (-1.0, 1.0)]
         style = {"color": _EXTRA[j % len(_EXTRA)], "marker": _DATASET_MARKERS[j % 5], "markersize": 4,
                  "linestyle": "none"}
         if any(np.isfinite(err)):
