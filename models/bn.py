@@ -41,3 +41,9 @@ def set_bn_mode(model: nn.Module, mode: str) -> nn.Module:
             m.momentum = getattr(m, _SAVED_MOMENTUM)
             delattr(m, _SAVED_MOMENTUM)
     return model
+
+
+def has_batchnorm(model: nn.Module) -> bool:
+    """True when ``model`` has a BatchNorm layer, i.e. when its BN mode can change its output (CARN and bicubic have
+    none: both modes are the same computation, so a benchmark may run and share one pass for both)."""
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())

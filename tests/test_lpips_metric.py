@@ -168,7 +168,7 @@ def test_runner_logs_per_image_and_mean_lpips(tmp_path, tiny_dataset, mlflow_uri
     assert [o.status for o in declared] == (["cached"] if default_on else ["computed"])
     run = client.get_run(declared[0].run_id)
     rows = _per_image(client, run.info.run_id, key, tmp_path)
-    assert list(rows[0]) == ["name", "psnr", "ssim", "forward_s", "gray", "lpips"]
+    assert list(rows[0]) == ["name", "psnr", "ssim", "forward_s", "gray", "lpips", "shared"]
     proto = get_protocol(protocol)
     expected = _expected_lpips(tiny_dataset, proto, net)
     got = {r["name"]: float(r["lpips"]) for r in rows}

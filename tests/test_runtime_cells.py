@@ -309,9 +309,16 @@ def test_measure_cell_forwards_through_the_runner_and_counts_the_model(tiny_data
     out = measure_cell(model, datasets=[str(tiny_dataset)], scale=2, protocol=get_protocol("standard"),
                        device=eager.device, settings=settings, progress=False, runner=runner)
     assert len(calls) == 3 + 1 + 2 and "peak_mem_mb" not in out.cost and "latency_ms" in out.cost
+    # CARN-M has no BatchNorm: both modes are one computation, so its eval runner serves a batch-mode cell ...
+    out = measure_cell(model, datasets=[str(tiny_dataset)], scale=2, protocol=get_protocol("standard", bn_mode="batch"),
+                       device=eager.device, settings=settings, progress=False, runner=runner)
+    assert len(out.results[0].images) == 3
+    # ... but a network with BatchNorm is refused a runner prepared in the other mode
+    with_bn = create_model("ecdn_m")
     with pytest.raises(SrbenchError, match="prepared in BN mode 'eval'"):
-        measure_cell(model, datasets=[str(tiny_dataset)], scale=2, protocol=get_protocol("standard", bn_mode="batch"),
-                     device=eager.device, settings=settings, progress=False, runner=runner)
+        measure_cell(with_bn, datasets=[str(tiny_dataset)], scale=2,
+                     protocol=get_protocol("standard", bn_mode="batch"), device=eager.device, settings=settings,
+                     progress=False, runner=runner)
     with pytest.raises(SrbenchError, match="prepared for x2, not x3"):
         measure_cell(model, datasets=[str(tiny_dataset)], scale=3, protocol=get_protocol("standard"),
                      device=eager.device, settings=settings, progress=False, runner=runner)

@@ -21,7 +21,8 @@ from srbench.eval.evaluate import DatasetResult, evaluate
 from srbench.eval.latency import measure_latency
 from srbench.eval.memory import measure_peak_memory_mb
 from srbench.eval.protocol import Protocol
-from srbench.models import set_bn_mode
+from srbench.eval.shared_passes import PassScope
+from srbench.models import has_batchnorm, set_bn_mode
 from srbench.models.complexity import count_effective_params, count_params, mult_adds
 
 
@@ -107,12 +108,13 @@ def measure_cost(model: torch.nn.Module, scale: int, device: torch.device, setti
     return cost
 
 
-def _check_runner(runner, scale: int, protocol: Protocol) -> None:
-    """A prepared runtime serves one scale in one BN mode (srbench.eval.runtimes.Runner): refuse any other cell."""
+def _check_runner(runner, model: torch.nn.Module, scale: int, protocol: Protocol) -> None:
+    """A prepared runtime serves one scale in one BN mode (srbench.eval.runtimes.Runner): refuse any other cell. A
+    network without BatchNorm computes the same in both modes, so any mode's runner serves it."""
     scales, bn_mode = getattr(runner, "scales", None), getattr(runner, "bn_mode", None)
     if scales is not None and scale not in scales:
         raise SrbenchError(f"runtime {getattr(runner, 'name', runner)!r} was prepared for x{scales[0]}, not x{scale}")
-    if bn_mode is not None and bn_mode != protocol.bn_mode:
+    if bn_mode is not None and bn_mode != protocol.bn_mode and has_batchnorm(model):
         raise SrbenchError(f"runtime {getattr(runner, 'name', runner)!r} was prepared in BN mode {bn_mode!r}; the "
                            f"protocol's is {protocol.bn_mode!r}")
 
@@ -122,27 +124,34 @@ def measure_cell(model: torch.nn.Module, *, datasets: list[str], scale: int, pro
                  lpips: Collection[str] = (),
                  on_dataset: Callable[[DatasetResult], None] | None = None,
                  on_image: Callable[[str, str, np.ndarray], None] | None = None,
-                 runner: Callable | None = None) -> CellMeasurement:
+                 runner: Callable | None = None, passes: PassScope | None = None) -> CellMeasurement:
     """Measure ``model`` at ``scale``: every dataset under ``protocol`` (in its BN mode), then the cost.
 
     ``lpips``: the datasets (as named in ``datasets``) on which LPIPS is measured too. ``runner``: what runs the
     forward passes (a prepared runtime, ``runner(x, scale)``, see :mod:`srbench.eval.runtimes`), prepared in the
     protocol's BN mode; default the model itself. Complexity (parameters, Mult-Adds) always counts ``model``.
     ``on_dataset(result)`` is called as each dataset finishes (so a tracker can log it at once); ``on_image(dataset,
-    name, sr_u8)`` with every SR output. The model is left in the protocol's BN mode.
+    name, sr_u8)`` with every SR output. ``passes``: the forward passes and cost figures this computation (network,
+    runtime, BN mode, scale) shares with the invocation's other cells (:mod:`srbench.eval.shared_passes`): outputs
+    and latency/memory another cell measured are used as they are, never re-run. The model is left in the
+    protocol's BN mode.
     """
     out = CellMeasurement(out_label=settings.out_label)
     set_bn_mode(model, protocol.bn_mode)
     if runner is not None:
-        _check_runner(runner, scale, protocol)
+        _check_runner(runner, model, scale, protocol)
     forward = runner if runner is not None else model
     for dataset in datasets:
         hook = (lambda name, sr, dataset=dataset: on_image(dataset, name, sr)) if on_image else None
         result = evaluate(forward, dataset, scale, protocol, device=device, progress=progress,
-                          lpips=dataset in lpips, on_image=hook)
+                          lpips=dataset in lpips, on_image=hook, passes=passes)
         out.results.append(result)
         if on_dataset is not None:
             on_dataset(result)
-    out.cost = measure_cost(model, scale, device, settings, runner=runner)
+    if passes is None:
+        out.cost = measure_cost(model, scale, device, settings, runner=runner)
+    else:  # complexity is counted on this model; latency and memory come from the scope's one measurement
+        out.cost = {**passes.cost(settings, lambda: measure_cost(model, scale, device, settings, runner=runner)),
+                    **complexity(model, scale, settings.out_hw)}
     set_bn_mode(model, protocol.bn_mode)  # the cost passes must not leave another mode behind
     return out

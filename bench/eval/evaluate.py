@@ -21,13 +21,15 @@ from srbench.eval.latency import synchronize
 from srbench.eval.lpips import load_lpips
 from srbench.eval.scoring import lpips_pair, score_pair, quantize
 from srbench.eval.protocol import Protocol
+from srbench.eval.shared_passes import PassScope
 from srbench.data.datasets import load_samples, to_rgb
 
 
 @dataclass
 class ImageResult:
     """Metrics of one image; ``forward_s`` is the wall time of the model call alone (device synchronised);
-    ``lpips`` is None when LPIPS was not measured."""
+    ``lpips`` is None when LPIPS was not measured; ``shared``: the output came from another cell's pass of the same
+    computation (:mod:`srbench.eval.shared_passes`), ``forward_s`` is that pass's time."""
 
     name: str
     psnr: float
@@ -35,6 +37,7 @@ class ImageResult:
     forward_s: float
     gray: bool = False
     lpips: float | None = None
+    shared: bool = False
 
 
 @dataclass
@@ -61,7 +64,8 @@ class DatasetResult:
 
     @property
     def forward_s(self) -> float:
-        return float(sum(r.forward_s for r in self.images))
+        """Seconds in the forward passes this evaluation ran itself (shared outputs are not counted again)."""
+        return float(sum(r.forward_s for r in self.images if not r.shared))
 
     def as_dict(self) -> dict:
         out = {"dataset": self.dataset, "scale": self.scale, "psnr": self.psnr, "ssim": self.ssim,
@@ -83,12 +87,11 @@ def to_numpy01(t: torch.Tensor) -> np.ndarray:
     return t.squeeze(0).permute(1, 2, 0).float().cpu().numpy()
 
 
-def super_resolve(model: torch.nn.Module, lr_u8: np.ndarray, scale: int, protocol: Protocol,
-                  device: torch.device | str = "cpu") -> tuple[np.ndarray, float]:
-    """Run ``model`` on one LR image (gray is replicated to RGB) and quantize the output to 8 bits per the protocol.
-
-    Returns (SR uint8 HxWx3, seconds spent in the forward pass). The model must already be in its BN mode.
-    """
+def forward_pass(model: torch.nn.Module, lr_u8: np.ndarray, scale: int,
+                 device: torch.device | str = "cpu") -> tuple[np.ndarray, float]:
+    """Run ``model`` on one LR image (gray is replicated to RGB): (output HxWx3 float32 as the network produced it,
+    seconds spent in the forward pass). A non-finite output is an error naming the weights. The model must already
+    be in its BN mode."""
     device = torch.device(device)
     x = to_tensor(to_rgb(lr_u8), device)
     with torch.inference_mode():
@@ -103,30 +106,46 @@ def super_resolve(model: torch.nn.Module, lr_u8: np.ndarray, scale: int, protoco
             raise SrbenchError(f"{arch}{f' with weights {weights}' if weights else ''} produced non-finite output "
                                f"(NaN or Inf) at x{scale}; the weights or the model are broken, so no score is "
                                "logged")
-    return quantize(to_numpy01(y), protocol.quantize), elapsed
+    return to_numpy01(y), elapsed
+
+
+def super_resolve(model: torch.nn.Module, lr_u8: np.ndarray, scale: int, protocol: Protocol,
+                  device: torch.device | str = "cpu") -> tuple[np.ndarray, float]:
+    """:func:`forward_pass`, then the output quantized to 8 bits per the protocol: (SR uint8 HxWx3, seconds)."""
+    sr, elapsed = forward_pass(model, lr_u8, scale, device)
+    return quantize(sr, protocol.quantize), elapsed
 
 
 def evaluate(model: torch.nn.Module, dataset: str, scale: int, protocol: Protocol, *,
              device: torch.device | str = "cpu", progress: bool = True, lpips: bool = False,
-             on_image: Callable[[str, np.ndarray], None] | None = None) -> DatasetResult:
+             on_image: Callable[[str, np.ndarray], None] | None = None,
+             passes: PassScope | None = None) -> DatasetResult:
     """Evaluate ``model`` (already on ``device`` and in the protocol's BN mode) on every image of ``dataset``.
 
     ``model`` is anything called as ``model(x, scale)``: the network, or a prepared runtime of it
     (:class:`srbench.eval.runtimes.Runner`). ``lpips``: also measure LPIPS per image
     (:func:`srbench.eval.scoring.lpips_pair`). ``on_image(name, sr_u8)`` is called with every SR output (for saving
-    crops) when given.
+    crops) when given. ``passes``: the shared passes of this computation (:mod:`srbench.eval.shared_passes`): an
+    image another cell already ran is measured on that output instead of running the model again.
     """
     net = load_lpips(device=device) if lpips else None  # before the loop: a missing weights file fails at once
     samples = load_samples(dataset, scale, lr_source=protocol.lr_source)
     result = DatasetResult(dataset=str(dataset), scale=scale)
     bar = tqdm(samples, desc=f"{dataset} x{scale}", unit="img", leave=False, disable=not progress)
     for sample in bar:
-        sr, elapsed = super_resolve(model, sample.lr, scale, protocol, device)
+        hit = passes.get(dataset, protocol.lr_source, sample.name) if passes is not None else None
+        if hit is not None:
+            out, elapsed = hit.sr, hit.forward_s
+        else:
+            out, elapsed = forward_pass(model, sample.lr, scale, device)
+            if passes is not None:
+                passes.put(dataset, protocol.lr_source, sample.name, out, elapsed)
+        sr = quantize(out, protocol.quantize)
         psnr, ssim = score_pair(sr, sample.hr, scale=scale, protocol=protocol, gray=sample.gray,
                                 name=sample.name)
         lp = (lpips_pair(sr, sample.hr, scale=scale, protocol=protocol, net=net, name=sample.name)
               if net is not None else None)
-        result.images.append(ImageResult(sample.name, psnr, ssim, elapsed, sample.gray, lp))
+        result.images.append(ImageResult(sample.name, psnr, ssim, elapsed, sample.gray, lp, hit is not None))
         if on_image is not None:
             on_image(sample.name, sr)
         bar.set_postfix(psnr=f"{result.psnr:.3f}")

@@ -1,7 +1,9 @@
 """The benchmark runner: every declared cell evaluated, measured and logged to MLflow, resumably.
 
-A cell is (model entry, BN mode, scale) over the entry's datasets. For each model entry the network is built once and
-reused for all its scales and BN modes. A cell whose key (see :mod:`srbench.track.cells`) already has a FINISHED run in the
+A cell is (model entry, BN mode, scale) over the entry's datasets. The cells run network by network
+(:func:`by_network`): each network is built once for all its entries, scales and BN modes, and the cells that differ
+only in protocol measure one set of forward passes and one latency/memory measurement
+(:mod:`srbench.eval.shared_passes`; a network without BatchNorm runs one pass for both BN modes). A cell whose key (see :mod:`srbench.track.cells`) already has a FINISHED run in the
 MLflow experiment is reused, not recomputed (``force=True`` recomputes). A cell run is marked FINISHED only after all
 of its metrics and artifacts are logged, so an interrupted benchmark never leaves a run that reads as complete; its
 leftovers (a FAILED/KILLED run, or a RUNNING run whose process on this host is gone) are deleted by the next
@@ -41,8 +43,9 @@ from srbench.eval.cell import CostSettings, measure_cell
 from srbench.eval.evaluate import DatasetResult
 from srbench.eval.protocol import get_protocol
 from srbench.eval.runtimes import RuntimeDeclined, RuntimeUse, declined_error
+from srbench.eval.shared_passes import PassScope, SharedPasses
 from srbench.eval.weights import ResolvedWeights, load_eval_model, network_digest
-from srbench.models import model_code, model_info
+from srbench.models import has_batchnorm, model_code, model_info
 from srbench.track import schema
 from srbench.track.experiment import Experiment, ModelEntry, entry_runtimes
 from srbench.track.metric_plan import cell_metrics, lpips_datasets
@@ -125,7 +128,17 @@ def plan(exp: Experiment) -> tuple[list[Cell], list[CellOutcome]]:
                 for runtime in runtimes:
                     cells.append(Cell(entry, weights, scale, bn_mode, list(datasets), metrics, runtime,
                                       len(runtimes) > 1))
-    return cells, skipped
+    return by_network(cells), skipped
+
+
+def by_network(cells: list[Cell]) -> list[Cell]:
+    """The cells in declared order, but each network's cells together (networks in order of first appearance), so
+    each network is built once and the cells that differ only in protocol run while their shared passes are held
+    (:mod:`srbench.eval.shared_passes`)."""
+    first: dict[tuple, int] = {}
+    for i, cell in enumerate(cells):
+        first.setdefault(cell.network, i)
+    return sorted(cells, key=lambda cell: first[cell.network])  # stable: declared order within a network
 
 
 class Fingerprints:
@@ -223,10 +236,10 @@ def _log_per_image(client, run_id: str, result: DatasetResult, dataset_key: str,
     path = workdir / f"{dataset_key}.csv"
     with path.open("w", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["name", "psnr", "ssim", "forward_s", "gray", "lpips"])
+        writer.writerow(["name", "psnr", "ssim", "forward_s", "gray", "lpips", "shared"])
         for r in result.images:
             writer.writerow([r.name, f"{r.psnr:.6f}", f"{r.ssim:.8f}", f"{r.forward_s:.6f}", int(r.gray),
-                             "" if r.lpips is None else f"{r.lpips:.8f}"])
+                             "" if r.lpips is None else f"{r.lpips:.8f}", int(r.shared)])
     tracking.retrying(client.log_artifact)(run_id, str(path), "per_image")
 
 
@@ -250,14 +263,17 @@ def dataset_values(result: DatasetResult, dataset_key: str, color: str) -> dict[
 
 def measure_and_log(model: torch.nn.Module, *, client, run_id: str, datasets: list[str], scale: int, protocol,
                     device: torch.device, measure: CostSettings, crops: set[tuple[str, str]] = frozenset(),
-                    lpips: frozenset[str] = frozenset(), progress: bool = True, runner=None) -> dict[str, float]:
+                    lpips: frozenset[str] = frozenset(), progress: bool = True, runner=None,
+                    passes: PassScope | None = None) -> dict[str, float]:
     """Measure a cell (:func:`srbench.eval.cell.measure_cell`) and log everything to run ``run_id`` as it arrives.
 
     ``lpips``: the datasets (as named in ``datasets``) on which LPIPS is measured too. Logs the per-dataset metrics as
     each dataset finishes, per-image CSV artifacts, the SR images named in
     ``crops`` ((Set, image) pairs), then the cost figures and the ``srbench.measure_out`` tag. The caller marks the
-    run finished. ``runner``: the prepared runtime that runs the forward passes (default: the model). Shared by the
-    benchmark cells and the ablation points.
+    run finished. ``runner``: the prepared runtime that runs the forward passes (default: the model). ``passes``:
+    the passes this cell shares with others of the invocation (:mod:`srbench.eval.shared_passes`); the runs that
+    computed what it reused are named in the ``srbench.shared_from`` tag. Shared by the benchmark cells and the
+    ablation points.
     """
     log_batch = tracking.retrying(client.log_batch)
     metrics: dict[str, float] = {}
@@ -280,9 +296,11 @@ def measure_and_log(model: torch.nn.Module, *, client, run_id: str, datasets: li
 
         measured = measure_cell(model, datasets=datasets, scale=scale, protocol=protocol, device=device,
                                 settings=measure, progress=progress, lpips=lpips, on_dataset=on_dataset,
-                                on_image=keep_crop if crops else None, runner=runner)
+                                on_image=keep_crop if crops else None, runner=runner, passes=passes)
     log_batch(run_id, metrics=_metrics_batch(measured.cost))
     tracking.retrying(client.set_tag)(run_id, schema.MEASURE_OUT_TAG, measured.out_label)
+    if passes is not None and passes.sources:
+        tracking.retrying(client.set_tag)(run_id, schema.SHARED_FROM_TAG, ",".join(sorted(passes.sources)))
     return {**metrics, **measured.cost}
 
 
@@ -298,7 +316,8 @@ def run_tags(device: torch.device, protocol) -> dict[str, str]:
 
 def _run_cell(cell: Cell, model: torch.nn.Module, exp: Experiment, protocol, device, client, experiment_id: str,
               parent_id: str, key: str, progress: bool, use: RuntimeUse | None = None,
-              fingerprint=dataset_fingerprint) -> CellOutcome:
+              fingerprint=dataset_fingerprint, passes: SharedPasses | None = None,
+              pass_key: tuple | None = None) -> CellOutcome:
     from mlflow.entities import Param
 
     tags = {
@@ -328,7 +347,8 @@ def _run_cell(cell: Cell, model: torch.nn.Module, exp: Experiment, protocol, dev
         metrics = measure_and_log(model, client=client, run_id=run_id, datasets=cell.datasets, scale=cell.scale,
                                   protocol=protocol, device=device, measure=exp.measure, crops=crops,
                                   lpips=lpips_datasets(cell.metrics), progress=progress,
-                                  runner=use.runner if use is not None else None)
+                                  runner=use.runner if use is not None else None,
+                                  passes=passes.scope(pass_key, run_id) if passes is not None else None)
         tracking.retrying(client.set_terminated)(run_id, "FINISHED")
     except BaseException as exc:
         tracking.retrying(client.set_terminated)(run_id, "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
@@ -374,6 +394,30 @@ def run_benchmark(exp: Experiment, *, experiment_file: str | None = None, tracki
     started_ms = int(parent.info.start_time)
     runtimes = CellRuntimes(device, runtime_cache, say=tqdm.write)
     fingerprint = Fingerprints()
+    passes = SharedPasses()
+    batchnorm: dict[tuple, bool] = {}  # per network: does its BN mode change its output?
+    registered: set[int] = set()  # cells whose datasets are counted in passes' needs (released when handled)
+    handled: set[int] = set()  # cells measured, reused or skipped
+
+    def protocol_of(cell: Cell):
+        return get_protocol(cell.entry.protocol or exp.protocol, bn_mode=cell.bn_mode)
+
+    def runtime_bn(cell: Cell) -> str:
+        """The BN mode the network runs in: a network without BatchNorm runs (and shares) one pass for both."""
+        if cell.network not in batchnorm:
+            network(cell)
+        return cell.bn_mode if batchnorm[cell.network] else "eval"
+
+    def pass_key(cell: Cell) -> tuple:
+        """The computation a cell's forward passes are (srbench.eval.shared_passes): one runtime is decided per
+        (network, BN mode, scale, requested runtime) in an invocation (CellRuntimes)."""
+        return (cell.network, runtime_bn(cell), cell.scale, cell.runtime, str(device))
+
+    def release(i: int, cell: Cell) -> None:
+        if i in registered:
+            registered.discard(i)
+            for d in cell.datasets:
+                passes.done(pass_key(cell), d, protocol_of(cell).lr_source)
 
     def reusable(done) -> bool:  # with --force, only a run made since this invocation started (by a concurrent one)
         return done is not None and (not force or done.info.start_time >= started_ms)
@@ -382,11 +426,18 @@ def run_benchmark(exp: Experiment, *, experiment_file: str | None = None, tracki
         if cell.network not in built:
             built.clear()  # one network in memory at a time
             runtimes.forget_runners()
+            passes.clear()
             entry = cell.entry
-            scales = tuple(sorted({c.scale for c in cells if c.entry is entry}))
+            scales = tuple(sorted({c.scale for c in cells if c.network == cell.network}))
             built[cell.network] = load_eval_model(entry.model, cell.weights, device=device, group=entry.group,
                                                   scales=scales, weights_key=entry.weights_key,
                                                   inference=entry.inference)
+            batchnorm[cell.network] = has_batchnorm(built[cell.network])
+            for j, other in enumerate(cells):  # the network's pending cells: what each will measure
+                if other.network == cell.network and j not in handled and j not in registered:
+                    registered.add(j)
+                    for d in other.datasets:
+                        passes.need(pass_key(other), d, protocol_of(other).lr_source)
         return built[cell.network]
 
     try:
@@ -397,8 +448,8 @@ def run_benchmark(exp: Experiment, *, experiment_file: str | None = None, tracki
             deferred = []
             for i, cell in pending:
                 bar.set_description(f"{cell.entry.display} x{cell.scale} bn={cell.bn_mode}")
-                cell_protocol = get_protocol(cell.entry.protocol or exp.protocol, bn_mode=cell.bn_mode)
-                args = dict(scale=cell.scale, bn_mode=cell.bn_mode,
+                cell_protocol = protocol_of(cell)
+                args = dict(scale=cell.scale, bn_mode=runtime_bn(cell),
                             weights_sha256=network_digest(cell.entry.model, cell.weights, cell.entry.weights_key),
                             dataset=cell.datasets[0], protocol=cell_protocol)
                 try:
@@ -415,7 +466,8 @@ def run_benchmark(exp: Experiment, *, experiment_file: str | None = None, tracki
                             if not reusable(done):
                                 runtimes.runner(cell.network, use, network(cell), **args)
                                 results[i] = _run_cell(cell, network(cell), exp, cell_protocol, device, client,
-                                                       experiment_id, parent_id, key, progress, use, fingerprint)
+                                                       experiment_id, parent_id, key, progress, use, fingerprint,
+                                                       passes, pass_key(cell))
                 except RuntimeDeclined as exc:
                     if not cell.compare:  # a declared runtime that cannot serve the cell: an error (auto falls back)
                         raise declined_error(exc, network(cell), cell.scale, cell.bn_mode) from exc
@@ -424,6 +476,8 @@ def run_benchmark(exp: Experiment, *, experiment_file: str | None = None, tracki
                 if i not in results:
                     results[i] = CellOutcome(cell.entry.display, cell.scale, cell.bn_mode, "cached",
                                              done.info.run_id, dict(done.data.metrics))
+                handled.add(i)
+                release(i, cell)
                 bar.update()
             pending = deferred
         bar.close()

@@ -15,7 +15,8 @@ code_version,datasets,measure_out}``, ``srbench.env.<library>`` (versions) and `
 params ``model, weights, scale, group, protocol, bn_mode``; metrics ``psnr_<color>.<Set>``, ``ssim_<color>.<Set>``,
 ``n_images.<Set>``, ``forward_s.<Set>``, ``params``, ``params_effective``, ``mult_adds_g``, ``latency_ms``,
 ``latency_iqr_ms``, ``peak_mem_mb`` (names and definitions: :mod:`srbench.track.schema`);
-artifacts ``per_image/<Set>.csv`` (name, psnr, ssim, forward_s, gray, lpips: empty where not measured);
+artifacts ``per_image/<Set>.csv`` (name, psnr, ssim, forward_s, gray, lpips: empty where not measured, shared: 1 where
+the output came from another cell's pass, named by the ``srbench.shared_from`` tag: srbench.eval.shared_passes);
 ``lpips.<Set>`` where declared (:mod:`srbench.track.metric_plan`; tag ``srbench.lpips_datasets``); one MLflow dataset
 input per dataset (digest = its fingerprint; :mod:`srbench.track.ui_meta`). Also ``srbench.{ensemble,tile,inference}``
 (and ``srbench.tile_overlap``, ``srbench.weights_key``, ``srbench.model_code`` where they apply; see

@@ -1,0 +1,109 @@
+"""Forward passes and cost measurements that several cells of one benchmark invocation need, computed once.
+
+The cells that differ only in protocol (``standard``, ``paper_gray``, ``ecdn_report``) run the same network, on the
+same runtime, in the same BN mode, at the same scale, on the same LR images: the network's output is the same array
+whatever the protocol then does with it (rounding or truncating it, measuring Y or RGB, cropping a border). So the
+first such cell keeps each image's float output (before quantisation) and the latency and memory figures, and the
+later ones measure those under their own protocol instead of running the network again. The speed issue allows
+exactly this: "a forward pass that several cells need may be computed once and measured under each protocol".
+
+A :class:`PassScope` is one computation: (network by content, runtime that runs it, the BN mode it runs in, scale,
+device). Whoever builds the key must make it name the computation exactly (``srbench.track.runner`` does: a
+BN-free network's ``batch`` mode is its ``eval`` mode, nothing else is merged). Within a scope an image is named by
+(dataset, LR source, image name): the same files within one invocation. Outputs are kept only for the datasets that another
+pending cell of the scope still needs (:meth:`SharedPasses.need`, one count per cell, released by
+:meth:`SharedPasses.done`), and dropped once none does, so memory stays bounded by what sharing saves.
+
+Honesty in the logs: a reused output keeps the forward time of the pass that made it, but a cell's
+``forward_s.<dataset>`` counts only the passes it ran itself; the run that computed each reused output (and cost
+figure) is named (``PassScope.sources``, logged as the ``srbench.shared_from`` tag by the runner).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class SharedOutput:
+    """One image's network output as it came out (HxWx3 float32, checked finite), the seconds its forward pass took
+    and the run that computed it."""
+
+    sr: np.ndarray
+    forward_s: float
+    source: str
+
+
+@dataclass
+class PassScope:
+    """The shared passes of one computation (see the module docstring), seen by one cell run (``source``)."""
+
+    owner: "SharedPasses"
+    key: Hashable
+    source: str
+    sources: set[str] = field(default_factory=set)
+
+    def get(self, dataset: str, lr_source: str, name: str) -> SharedOutput | None:
+        """The output an earlier cell computed for this image, or None; a hit records its source."""
+        hit = self.owner._outputs.get((self.key, str(dataset), lr_source, name))
+        if hit is not None:
+            self.sources.add(hit.source)
+        return hit
+
+    def put(self, dataset: str, lr_source: str, name: str, sr: np.ndarray, forward_s: float) -> None:
+        """Keep this image's output when another cell (besides this one) still needs its dataset in this scope."""
+        if self.owner._needs[(self.key, str(dataset), lr_source)] > 1:
+            self.owner._outputs[(self.key, str(dataset), lr_source, name)] = SharedOutput(
+                sr, float(forward_s), self.source)
+
+    def cost(self, settings: Hashable, measure: Callable[[], dict]) -> dict:
+        """The latency/memory figures measured under ``settings`` in this scope: measured once, then copied."""
+        store = self.owner._costs
+        if (self.key, settings) in store:
+            figures, source = store[(self.key, settings)]
+            self.sources.add(source)
+            return dict(figures)
+        figures = measure()
+        store[(self.key, settings)] = (dict(figures), self.source)
+        return figures
+
+
+class SharedPasses:
+    """The shared outputs and cost figures of one benchmark invocation, by scope."""
+
+    def __init__(self) -> None:
+        self._outputs: dict[tuple, SharedOutput] = {}
+        self._costs: dict[tuple, tuple[dict, str]] = {}
+        self._needs: Counter = Counter()
+
+    def need(self, key: Hashable, dataset: str, lr_source: str, count: int = 1) -> None:
+        """Declare that ``count`` more cells of scope ``key`` will measure ``dataset`` (so its outputs are kept)."""
+        self._needs[(key, str(dataset), lr_source)] += count
+
+    def done(self, key: Hashable, dataset: str, lr_source: str) -> None:
+        """One cell that declared ``dataset`` in scope ``key`` is over (measured, reused or skipped); when none is
+        left, its outputs are dropped."""
+        need = (key, str(dataset), lr_source)
+        self._needs[need] = max(0, self._needs[need] - 1)
+        if self._needs[need] == 0:
+            for out in [k for k in self._outputs if k[:3] == need]:
+                del self._outputs[out]
+
+    def clear(self) -> None:
+        """Drop every kept output and cost figure (the runner's network left memory); the needs stay counted, so a
+        cell run again later (a second pass over claimed cells) shares with its own scope as before."""
+        self._outputs.clear()
+        self._costs.clear()
+
+    def scope(self, key: Hashable, source: str) -> PassScope:
+        """The passes of computation ``key`` as seen by the cell run ``source``."""
+        return PassScope(self, key, source)
+
+    @property
+    def kept_images(self) -> int:
+        """How many outputs are held now (for tests and progress notes)."""
+        return len(self._outputs)
