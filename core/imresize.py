@@ -68,7 +68,9 @@ def _round_uint8(x: np.ndarray) -> np.ndarray:
 def resize_axis(img: np.ndarray, axis: int, scale: float, out_length: int) -> np.ndarray:
     """Resize one axis of a float64 array with MATLAB's bicubic weights (no rounding)."""
     indices, weights = contributions(img.shape[axis], out_length, scale)
-    moved = np.moveaxis(img, axis, 0)
+    # the resized axis first and contiguous, so that each tap gathers whole rows (a strided gather along the second
+    # axis was most of the time); the arithmetic, and so every rounding, is the same whatever the memory layout
+    moved = np.ascontiguousarray(np.moveaxis(img, axis, 0))
     extra = (1,) * (moved.ndim - 1)
     out = np.zeros((out_length,) + moved.shape[1:], dtype=np.float64)
     for tap in range(indices.shape[1]):

@@ -210,7 +210,7 @@ def _generate_lr(hr: np.ndarray, scale: int, path: Path, hr_sha: str) -> np.ndar
     if not _is_shipped(path):
         try:
             write_image(path, lr, text={_KEY_GENERATOR: generator_version(), _KEY_HR: hr_sha,
-                                        _KEY_LR: array_sha256(lr)})
+                                        _KEY_LR: array_sha256(lr)}, compress_level=1)  # a cache file: write fast
         except OSError:
             pass
     return lr

@@ -129,10 +129,13 @@ def png_text(path: str | os.PathLike) -> dict[str, str]:
         return {}
 
 
-def write_image(path: str | os.PathLike, array: np.ndarray, *, text: dict[str, str] | None = None) -> None:
+def write_image(path: str | os.PathLike, array: np.ndarray, *, text: dict[str, str] | None = None,
+                compress_level: int | None = None) -> None:
     """Write a uint8 HxW or HxWx3 array as an image (format from the suffix), atomically (temp file + rename).
 
-    ``text`` is stored as PNG text chunks (PNG only), ahead of the pixel data so ``png_text`` reads it cheaply."""
+    ``text`` is stored as PNG text chunks (PNG only), ahead of the pixel data so ``png_text`` reads it cheaply.
+    ``compress_level`` (PNG only, 0-9; Pillow's default 6 when None): 1 writes about 3x faster for a somewhat
+    larger file, which suits cache files (the pixels are lossless either way)."""
     path = Path(path)
     if array.dtype != np.uint8 or array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] != 3):
         raise SrbenchError(f"{path}: can only write uint8 HxW or HxWx3 images, got {array.dtype} {array.shape}")
@@ -147,6 +150,8 @@ def write_image(path: str | os.PathLike, array: np.ndarray, *, text: dict[str, s
             for key, value in text.items():
                 info.add_text(key, value)
             options["pnginfo"] = info
+        if compress_level is not None and fmt == "PNG":
+            options["compress_level"] = int(compress_level)
         with os.fdopen(fd, "wb") as fh:
             Image.fromarray(array).save(fh, format=fmt, **options)
         os.replace(tmp, path)

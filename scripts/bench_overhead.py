@@ -85,7 +85,7 @@ def from_store(uri: str | None, experiment_file: str) -> None:
 
     from srbench.track import tracking
     from srbench.track.experiment import load_experiment
-    from srbench.track.schema import LATENCY, PEAK_MEM
+    from srbench.track.schema import LATENCY, PEAK_MEM, SHARED_FROM_TAG
 
     name = load_experiment(experiment_file).name
     client = tracking.client(uri)
@@ -109,11 +109,15 @@ def from_store(uri: str | None, experiment_file: str) -> None:
     wall = seconds(parent)
     in_cells = sum(seconds(run) for run in cells)
     forward = sum(v for run in cells for k, v in run.data.metrics.items() if k.startswith("forward_s."))
-    # the memory pass runs only where peak memory was logged (the PyTorch runtimes)
-    cost = sum((passes + (PEAK_MEM in run.data.metrics)) * run.data.metrics.get(LATENCY, 0.0) / 1e3 for run in cells)
+    # the memory pass runs only where peak memory was logged (the PyTorch runtimes); a cell that reused another
+    # cell's passes (tag srbench.shared_from) reused its latency and memory figures too and ran no cost pass
+    own_cost = [run for run in cells if SHARED_FROM_TAG not in run.data.tags]
+    cost = sum((passes + (PEAK_MEM in run.data.metrics)) * run.data.metrics.get(LATENCY, 0.0) / 1e3
+               for run in own_cost)
+    shared = len(cells) - len(own_cost)
     harness = in_cells - forward - cost
-    print(f"invocation {parent.info.run_name!r} ({parent.info.run_id}): {len(cells)} cells computed, wall "
-          f"{wall:.0f} s ({wall / 60:.1f} min)")
+    print(f"invocation {parent.info.run_name!r} ({parent.info.run_id}): {len(cells)} cells computed ({shared} of "
+          f"them on passes shared with another cell), wall {wall:.0f} s ({wall / 60:.1f} min)")
     print(f"  forward passes {forward:.0f} s; cost measurements ~{cost:.0f} s ({passes} passes per cell at the "
           f"measured size, one more where memory was measured); harness inside cell runs {harness:.0f} s; between cell runs {wall - in_cells:.0f} s")
     print(f"harness overhead: {harness:.0f} s = {harness / forward:.1%} of the forward time "

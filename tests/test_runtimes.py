@@ -131,6 +131,9 @@ def test_per_image_norm_is_batchnorm_in_batch_mode():
     by_hand = (x64 - mean) / np.sqrt(var + bn.eps) * w + b
     assert np.abs(mine.numpy() - by_hand).max() < 1e-5
     assert (mine - eager).abs().max().item() < 1e-5
+    with torch.no_grad():  # per-image statistics: an image is normalised alike whatever shares its batch
+        pair = rt.PerImageNorm(bn)(torch.cat([x, 3 * x + 1]))
+    assert (pair[:1] - mine).abs().max().item() < 1e-5
 
 
 def test_batch_mode_graph_has_reductions_not_batchnorm(tmp_path):
