@@ -137,3 +137,23 @@ def test_gray_knob_on_set14_bridge():
     raw = score_pair(sr, sample.hr, scale=2, protocol=get_protocol("paper_gray"), gray=True)
     rep = score_pair(sr, sample.hr, scale=2, protocol=STANDARD, gray=True)
     assert rep[0] - raw[0] == pytest.approx(20 * math.log10(255 / 219), abs=0.01)
+
+
+def test_ssim_works_in_a_forked_child():
+    """SSIM filters on a thread pool; a child made by fork (multiprocessing on Linux) must get its own, not wait
+    forever on the parent's threads, which it does not have."""
+    import subprocess
+    import sys
+
+    script = (
+        "import os, numpy as np\n"
+        "from srbench.eval.metrics import ssim\n"
+        "a = np.arange(64 * 64, dtype=np.float64).reshape(64, 64) % 251\n"
+        "parent = ssim(a, a[::-1])\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    os._exit(0 if ssim(a, a[::-1]) == parent else 3)\n"
+        "_, status = os.waitpid(pid, 0)\n"
+        "raise SystemExit(os.waitstatus_to_exitcode(status))\n")
+    done = subprocess.run([sys.executable, "-c", script], timeout=120)
+    assert done.returncode == 0

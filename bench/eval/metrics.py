@@ -13,6 +13,7 @@ module only computes the standard definitions:
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -21,7 +22,16 @@ SSIM_WIN = 11
 SSIM_SIGMA = 1.5
 SSIM_K1 = 0.01
 SSIM_K2 = 0.03
-_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ssim")  # this machine's two cores; see _ssim_2d
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _pool() -> ThreadPoolExecutor:
+    """Two filtering threads (see ``_ssim_2d``), one pool per process: a pool inherited through ``fork`` has no
+    threads in the child and would wait forever."""
+    pid = os.getpid()
+    if pid not in _POOLS:
+        _POOLS[pid] = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ssim")
+    return _POOLS[pid]
 
 
 def rgb_to_y(img: np.ndarray) -> np.ndarray:
@@ -87,7 +97,7 @@ def _ssim_2d(a: np.ndarray, b: np.ndarray, data_range: float) -> float:
     b = b.astype(np.float64)
     # the five filtered maps are independent and scipy releases the GIL while filtering: computed on two threads
     # (the same operations on the same arrays, so the same values as one after the other)
-    mu_a, mu_b, e_aa, e_bb, e_ab = _POOL.map(lambda img: filter_valid(img, g), (a, b, a * a, b * b, a * b))
+    mu_a, mu_b, e_aa, e_bb, e_ab = _pool().map(lambda img: filter_valid(img, g), (a, b, a * a, b * b, a * b))
     var_a = e_aa - mu_a * mu_a
     var_b = e_bb - mu_b * mu_b
     cov = e_ab - mu_a * mu_b
