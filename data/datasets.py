@@ -1,9 +1,12 @@
 """Benchmark datasets: the EDSR folder layout, HR/LR pairs, generated-LR caching, dataset identities and fingerprints.
 
-Layout (any folder in it is a dataset)::
+Layouts (any folder in one of them is a dataset)::
 
-    <Set>/HR/<name>.png
+    <Set>/HR/<name>.png                         the benchmark (EDSR) layout
     <Set>/LR_bicubic/X<s>/<name>x<s>.png
+
+    <Set>/<P>_HR/<name>.png                     the NTIRE efficient-SR challenges' layout: one pair of folders
+    <Set>/<P>_LR/<name>x<s>.png                 ending _HR and _LR (e.g. DIV2K_LSDIR_valid_HR, DIV2K_LSDIR_valid_LR)
 
 Images may be in any of ``srbench.data.images.IMAGE_SUFFIXES`` (``.png .jpg .bmp .tif`` ..., any case, for HR and shipped LR
 alike); anything else in ``HR/`` other than hidden files is refused, as are two HR images with one name (``a.png`` and
@@ -53,7 +56,7 @@ from srbench.data.images import (IMAGE_SUFFIXES, crop_to_scale, image_files, is_
                                  to_rgb, write_image)
 
 __all__ = ["Sample", "SampleSet", "list_datasets", "resolve_dataset", "dataset_id", "load_samples",
-           "dataset_fingerprint", "generator_version", "hr_paths", "load_hr", "lr_path", "to_rgb"]
+           "dataset_fingerprint", "generator_version", "hr_folder", "hr_paths", "load_hr", "lr_path", "to_rgb"]
 
 _KEY_GENERATOR = "srbench-generator"
 _KEY_HR = "srbench-hr-sha256"
@@ -72,8 +75,30 @@ class Sample:
     lr_generated: bool
 
 
+def _challenge_pair(folder: Path) -> tuple[Path, Path] | None:
+    """The (``<P>_HR``, ``<P>_LR``) folders of the challenge layout, when ``folder`` holds exactly one such pair."""
+    if not folder.is_dir() or (folder / "HR").is_dir():
+        return None
+    pairs = [(d, d.with_name(d.name[:-3] + "_LR")) for d in folder.glob("*_HR") if d.is_dir()]
+    pairs = [(hr, lr) for hr, lr in pairs if lr.is_dir()]
+    return pairs[0] if len(pairs) == 1 else None
+
+
 def _is_dataset(folder: Path) -> bool:
-    return (folder / "HR").is_dir()
+    return (folder / "HR").is_dir() or _challenge_pair(folder) is not None
+
+
+def hr_folder(folder: Path) -> Path:
+    """The HR folder of a dataset in either layout."""
+    pair = _challenge_pair(folder)
+    return pair[0] if pair else folder / "HR"
+
+
+def lr_folder(folder: Path, scale: int) -> Path:
+    """The LR folder of a dataset at ``scale`` in either layout (the challenge's one folder serves every scale; a
+    scale it has no ``<name>x<s>`` files for is generated, as in the benchmark layout)."""
+    pair = _challenge_pair(folder)
+    return pair[1] if pair else folder / "LR_bicubic" / f"X{scale}"
 
 
 def list_datasets(root: str | os.PathLike | None = None) -> list[str]:
@@ -100,11 +125,11 @@ def resolve_dataset(name_or_path: str | os.PathLike) -> Path:
                 return candidate.resolve()
         known = ", ".join(list_datasets(root)) or "none"
         raise SrbenchError(f"dataset {name_or_path!r} not found in {root}; known: {known}; "
-                           f"run `make data` or pass a folder in the <Set>/HR layout")
+                           "run `make data` or pass a folder in the <Set>/HR layout (or the challenge's <P>_HR + <P>_LR layout)")
     path = Path(name_or_path)
     if _is_dataset(path):
         return path.resolve()
-    why = "has no HR folder" if path.is_dir() else "not found"
+    why = "has no HR folder (nor one <P>_HR + <P>_LR pair)" if path.is_dir() else "not found"
     raise SrbenchError(f"dataset folder {str(path)!r}: {why}; pass a folder in the <Set>/HR layout, or a bare name "
                        f"(no '/') for a dataset of {root}")
 
@@ -124,7 +149,7 @@ def dataset_id(dataset: str | os.PathLike) -> str:
 def hr_paths(folder: Path) -> list[Path]:
     """The HR images of a dataset folder, sorted by name (hidden files ignored; anything else that is not an image
     refused, see ``data.images.image_files``)."""
-    hr = folder / "HR"
+    hr = hr_folder(folder)
     paths = image_files(hr)
     if not paths:
         raise SrbenchError(f"{hr}: no images; put the HR images there as <name>.png "
@@ -148,7 +173,7 @@ def lr_path(folder: Path, name: str, scale: int) -> Path:
     """Where the layout keeps the LR of image ``name`` at ``scale``: the existing ``<name>x<s>.<ext>`` (any image
     suffix, name and suffix matched case-insensitively like the HR files), else ``<name>x<s>.png``, where a generated LR
     is cached."""
-    lr_dir = folder / "LR_bicubic" / f"X{scale}"
+    lr_dir = lr_folder(folder, scale)
     want = f"{name}x{scale}".lower()
     try:
         found = _lr_listing(str(lr_dir), os.stat(lr_dir).st_mtime_ns).get(want)

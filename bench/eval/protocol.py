@@ -93,6 +93,9 @@ PRESETS: dict[str, Protocol] = {
     # training mode (per-image statistics); its compare.py gave LPIPS [0, 1] images.
     "ecdn_report": Protocol(name="ecdn_report", color="rgb", border=0, quantize="truncate", bn_mode="batch",
                             double_scale=True, lpips_input="zero_one"),
+    # The NTIRE efficient-SR challenges' test_demo.py (2022-2025): PSNR (and SSIM) on RGB, border crop = scale,
+    # output clamped and rounded to 8 bits, the LR images as given, gray images replicated to RGB (imread_uint).
+    "ntire_esr": Protocol(name="ntire_esr", color="rgb"),
 }
 
 
