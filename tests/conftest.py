@@ -52,6 +52,21 @@ def tiny_dataset(tmp_path: Path, benchmark_root: Path) -> Path:
 
 
 @pytest.fixture()
+def challenge_folder(tmp_path: Path) -> Path:
+    """A synthetic dataset in the NTIRE efficient-SR layout: two 48x44 random HR images in DIV2K_LSDIR_valid_HR and,
+    in DIV2K_LSDIR_valid_LR, a 12x11 LR each (``hr[::4, ::4]``: any LR, used as given)."""
+    from srbench.data.images import write_image
+
+    root = tmp_path / "NTIRE"
+    rng = np.random.default_rng(1)
+    for name in ("0801", "000001"):
+        hr = rng.integers(0, 256, (48, 44, 3), dtype=np.uint8)
+        write_image(root / "DIV2K_LSDIR_valid_HR" / f"{name}.png", hr)
+        write_image(root / "DIV2K_LSDIR_valid_LR" / f"{name}x4.png", hr[::4, ::4])
+    return root
+
+
+@pytest.fixture()
 def mlflow_uri(tmp_path: Path, monkeypatch) -> str:
     """A private SQLite MLflow store for the test (never the project's)."""
     uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"

@@ -8,7 +8,6 @@ import pytest
 
 from srbench.core.errors import SrbenchError
 from srbench.data.datasets import load_samples, resolve_dataset
-from srbench.data.images import write_image
 from srbench.eval.protocol import get_protocol
 from srbench.eval.scoring import score_pair
 
@@ -30,17 +29,8 @@ def test_rgb_psnr_with_border_crop_as_the_challenge_computes_it():
     assert psnr == pytest.approx(expected, abs=1e-9)
 
 
-def _challenge_folder(root, names=("0801", "000001")):
-    rng = np.random.default_rng(1)
-    for name in names:
-        hr = rng.integers(0, 256, (48, 44, 3), dtype=np.uint8)
-        write_image(root / "DIV2K_LSDIR_valid_HR" / f"{name}.png", hr)
-        write_image(root / "DIV2K_LSDIR_valid_LR" / f"{name}x4.png", hr[::4, ::4])  # any LR: used as given
-    return root
-
-
-def test_challenge_layout_is_a_dataset_with_its_lr_as_given(tmp_path):
-    root = _challenge_folder(tmp_path / "NTIRE")
+def test_challenge_layout_is_a_dataset_with_its_lr_as_given(challenge_folder):
+    root = challenge_folder
     assert resolve_dataset(root) == root.resolve()
     samples = list(load_samples(root, 4))
     assert [s.name for s in samples] == ["000001", "0801"]
@@ -49,8 +39,8 @@ def test_challenge_layout_is_a_dataset_with_its_lr_as_given(tmp_path):
         assert np.array_equal(s.lr, s.hr[::4, ::4])  # the shipped file, not a regenerated bicubic
 
 
-def test_two_pairs_are_ambiguous(tmp_path):
-    root = _challenge_folder(tmp_path / "NTIRE")
+def test_two_pairs_are_ambiguous(challenge_folder):
+    root = challenge_folder
     (root / "DIV2K_LSDIR_test_HR").mkdir()
     (root / "DIV2K_LSDIR_test_LR").mkdir()
     with pytest.raises(SrbenchError, match="no HR folder"):

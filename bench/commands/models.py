@@ -4,6 +4,9 @@ Per model (default build: every scale's head): ``params`` (all parameters), ``pa
 pass at any scale uses: the ECDN report's count), ``params_x<s>`` (those a forward pass at x<s> uses; JSON only) and
 ``mult_adds_g_x<s>`` (G multiply-accumulates of one forward pass producing a 720x1280 output at x<s>), named as in
 :mod:`srbench.track.schema` and computed by :mod:`srbench.models.complexity`, the functions the benchmark logs with.
+With ``--json``, also the efficient-SR challenges' profile per scale at the LR input ``profile_in`` (3x256x256):
+``activations_m_x<s>`` (M elements output by the convolutions), ``conv2d_calls_x<s>``, ``flops_g_ntire2022_x<s>``
+and ``flops_g_fvcore_x<s>`` (G FLOPs under the NTIRE 2022 organisers' counter and fvcore's; see docs/challenge.md).
 """
 
 from __future__ import annotations
@@ -21,9 +24,12 @@ def register(subparsers) -> None:
     p.set_defaults(handler=run)
 
 
-def model_rows() -> list[dict]:
-    """One record per registered model: its complexity figures (names of :mod:`srbench.track.schema`) and weights."""
+def model_rows(*, profile: bool = False) -> list[dict]:
+    """One record per registered model: its complexity figures (names of :mod:`srbench.track.schema`) and weights;
+    ``profile``: the challenge profile at 3x256x256 per scale too (about half a second per model and scale)."""
+    from srbench.eval.cell import profile_figures
     from srbench.models import create_model, list_models, model_info
+    from srbench.models.challenge_counts import PROFILE_INPUT, challenge_profile
     from srbench.models.complexity import count_effective_params, count_params, mult_adds
     from srbench.models.weights import CATALOGUE, weights_file
     from srbench.track import schema
@@ -47,6 +53,11 @@ def model_rows() -> list[dict]:
         row.update({schema.at_scale(schema.MULT_ADDS, s): round(mult_adds(model, s, OUT_HW) / 1e9, 4)
                     for s in model.scales})
         row.update({"measure_out": out, "weights": weights})
+        if profile:
+            row["profile_in"] = "x".join(map(str, PROFILE_INPUT))
+            for s in model.scales:
+                figures = profile_figures(challenge_profile(model, s, PROFILE_INPUT))
+                row.update({schema.at_scale(k, s): v for k, v in figures.items()})
         rows.append(row)
     return rows
 
@@ -63,7 +74,7 @@ def run(args) -> int:
 
     from srbench.track import schema
 
-    rows = model_rows()
+    rows = model_rows(profile=args.json)
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0

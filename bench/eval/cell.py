@@ -17,12 +17,14 @@ import numpy as np
 import torch
 
 from srbench.core.errors import SrbenchError
+from srbench.eval.dataset_runtime import measure_dataset_runtime
 from srbench.eval.evaluate import DatasetResult, evaluate
 from srbench.eval.latency import measure_latency
 from srbench.eval.memory import measure_peak_memory_mb
 from srbench.eval.protocol import Protocol
 from srbench.eval.shared_passes import PassScope
 from srbench.models import has_batchnorm, set_bn_mode
+from srbench.models.challenge_counts import CONVENTIONS, PROFILE_INPUT, challenge_profile
 from srbench.models.complexity import count_effective_params, count_params, mult_adds
 
 
@@ -30,7 +32,10 @@ from srbench.models.complexity import count_effective_params, count_params, mult
 class CostSettings:
     """How a cell's cost is measured (the ``measure:`` block of an experiment file): latency (``warmup`` untimed,
     then ``repeats`` timed forward passes), peak memory, both and Mult-Adds at an ``out_height`` x ``out_width``
-    output."""
+    output; the efficient-SR challenges' profile (activations, convolution calls, FLOPs under each convention) at a
+    3 x ``profile_height`` x ``profile_width`` LR input; and, when ``dataset_runs`` > 0, the challenge's runtime:
+    that many timed passes over the cell's first dataset, after ``dataset_warmup`` untimed images
+    (:mod:`srbench.eval.dataset_runtime`)."""
 
     latency: bool = True
     warmup: int = 1
@@ -38,6 +43,10 @@ class CostSettings:
     memory: bool = True
     out_height: int = 720
     out_width: int = 1280
+    profile_height: int = 256
+    profile_width: int = 256
+    dataset_runs: int = 0
+    dataset_warmup: int = 0
 
     def __post_init__(self) -> None:
         if self.repeats < 1 or self.warmup < 0:
@@ -46,6 +55,12 @@ class CostSettings:
         if self.out_height < 1 or self.out_width < 1:
             raise SrbenchError(f"measure: out_height and out_width must be >= 1 (got {self.out_height}x"
                                f"{self.out_width})")
+        if self.profile_height < 1 or self.profile_width < 1:
+            raise SrbenchError(f"measure: profile_height and profile_width must be >= 1 (got "
+                               f"{self.profile_height}x{self.profile_width})")
+        if self.dataset_runs < 0 or self.dataset_warmup < 0:
+            raise SrbenchError(f"measure: dataset_runs and dataset_warmup must be >= 0 (got {self.dataset_runs}, "
+                               f"{self.dataset_warmup})")
 
     @property
     def out_hw(self) -> tuple[int, int]:
@@ -56,6 +71,16 @@ class CostSettings:
         """``HxW``, as logged in the ``srbench.measure_out`` tag."""
         return f"{self.out_height}x{self.out_width}"
 
+    @property
+    def profile_in(self) -> tuple[int, int, int]:
+        """The LR input of the challenge profile, (channels, height, width)."""
+        return 3, self.profile_height, self.profile_width
+
+    @property
+    def profile_label(self) -> str:
+        """``CxHxW``, as logged in the ``srbench.profile_in`` tag."""
+        return "x".join(map(str, self.profile_in))
+
 
 @dataclass
 class CellMeasurement:
@@ -65,13 +90,26 @@ class CellMeasurement:
     results: list[DatasetResult] = field(default_factory=list)
     cost: dict[str, float] = field(default_factory=dict)
     out_label: str = ""
+    profile_label: str = ""
+    runtime_form: str = ""
+
+
+def profile_figures(counts: dict[str, int]) -> dict[str, float]:
+    """The challenge profile's counts (:func:`srbench.models.challenge_counts.challenge_profile`) under their metric
+    names (:data:`srbench.track.schema.PROFILE`) and units: activations in M, FLOPs in G, convolution calls as
+    counted."""
+    out = {"activations_m": counts["activations"] / 1e6, "conv2d_calls": counts["conv2d"]}
+    out.update({f"flops_g_{convention}": counts[f"flops_{convention}"] / 1e9 for convention in CONVENTIONS})
+    return out
 
 
 _COUNTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def complexity(model: torch.nn.Module, scale: int, out_hw: tuple[int, int]) -> dict:
-    """Parameters, effective parameters and Mult-Adds (G) at ``out_hw``: functions of the architecture alone (not
+def complexity(model: torch.nn.Module, scale: int, out_hw: tuple[int, int],
+               profile_in: tuple[int, int, int] = PROFILE_INPUT) -> dict:
+    """Parameters, effective parameters, Mult-Adds (G) at ``out_hw`` and the challenge profile at ``profile_in``
+    (names of :func:`srbench.track.schema.profile_figures`): functions of the architecture alone (not
     of the weights or the BN mode), so they are counted once per model object, scale and output size; the
     ``meta``-device passes behind them cost ~0.5 s a cell on the 2-core CPU, more than the rest of a cell's
     bookkeeping. Keyed also by the parameter and module counts, so a model whose structure changed is counted again."""
@@ -83,8 +121,10 @@ def complexity(model: torch.nn.Module, scale: int, out_hw: tuple[int, int]) -> d
         memo.update(shape=shape, params=total, params_effective=count_effective_params(model))
     if (scale, out_hw) not in memo:
         memo[(scale, out_hw)] = mult_adds(model, scale, out_hw) / 1e9
+    if (scale, profile_in) not in memo:
+        memo[(scale, profile_in)] = profile_figures(challenge_profile(model, scale, profile_in))
     return {"params": memo["params"], "params_effective": memo["params_effective"],
-            "mult_adds_g": memo[(scale, out_hw)]}
+            "mult_adds_g": memo[(scale, out_hw)], **memo[(scale, profile_in)]}
 
 
 def measure_cost(model: torch.nn.Module, scale: int, device: torch.device, settings: CostSettings,
@@ -96,7 +136,7 @@ def measure_cost(model: torch.nn.Module, scale: int, device: torch.device, setti
     for a runner whose ``torch_memory`` is false (ONNX Runtime, OpenVINO: see srbench.eval.runtimes.Runner)."""
     out_hw = settings.out_hw
     forward = runner if runner is not None else model
-    cost = complexity(model, scale, out_hw)
+    cost = complexity(model, scale, out_hw, settings.profile_in)
     if settings.latency:
         lat = measure_latency(forward, scale, device, warmup=settings.warmup, repeats=settings.repeats,
                               out_hw=out_hw)
@@ -136,7 +176,7 @@ def measure_cell(model: torch.nn.Module, *, datasets: list[str], scale: int, pro
     and latency/memory another cell measured are used as they are, never re-run. The model is left in the
     protocol's BN mode.
     """
-    out = CellMeasurement(out_label=settings.out_label)
+    out = CellMeasurement(out_label=settings.out_label, profile_label=settings.profile_label)
     set_bn_mode(model, protocol.bn_mode)
     if runner is not None:
         _check_runner(runner, model, scale, protocol)
@@ -152,6 +192,14 @@ def measure_cell(model: torch.nn.Module, *, datasets: list[str], scale: int, pro
         out.cost = measure_cost(model, scale, device, settings, runner=runner)
     else:  # complexity is counted on this model; latency and memory come from the scope's one measurement
         out.cost = {**passes.cost(settings, lambda: measure_cost(model, scale, device, settings, runner=runner)),
-                    **complexity(model, scale, settings.out_hw)}
+                    **complexity(model, scale, settings.out_hw, settings.profile_in)}
+    if settings.dataset_runs:
+        run = measure_dataset_runtime(forward, datasets[0], scale, device, runs=settings.dataset_runs,
+                                      warmup=settings.dataset_warmup, lr_source=protocol.lr_source,
+                                      memory=settings.memory)
+        out.cost.update(runtime_mean_ms=run.mean_ms, runtime_median_ms=run.median_ms)
+        if run.peak_mem_mb is not None:
+            out.cost["runtime_peak_mem_mb"] = run.peak_mem_mb
+        out.runtime_form = f"{run.form}; dataset {datasets[0]}"
     set_bn_mode(model, protocol.bn_mode)  # the cost passes must not leave another mode behind
     return out

@@ -299,6 +299,9 @@ def measure_and_log(model: torch.nn.Module, *, client, run_id: str, datasets: li
                                 on_image=keep_crop if crops else None, runner=runner, passes=passes)
     log_batch(run_id, metrics=_metrics_batch(measured.cost))
     tracking.retrying(client.set_tag)(run_id, schema.MEASURE_OUT_TAG, measured.out_label)
+    tracking.retrying(client.set_tag)(run_id, schema.PROFILE_IN_TAG, measured.profile_label)
+    if measured.runtime_form:
+        tracking.retrying(client.set_tag)(run_id, schema.RUNTIME_FORM_TAG, measured.runtime_form)
     if passes is not None and passes.sources:
         tracking.retrying(client.set_tag)(run_id, schema.SHARED_FROM_TAG, ",".join(sorted(passes.sources)))
     return {**metrics, **measured.cost}

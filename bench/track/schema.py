@@ -15,6 +15,15 @@ named with it (:func:`at_scale`): ``params_x4`` (parameters a forward pass at x4
 ``mult_adds_g_x4``. Every label names its unit and, for Mult-Adds, latency and memory, the output size
 (:func:`measure_out_label`).
 
+The efficient-SR challenges' profile (:mod:`srbench.models.challenge_counts`) at the LR input the tag
+``srbench.profile_in`` names (``CxHxW``, default ``3x256x256``): ``activations_m`` (M elements output by every
+convolution call), ``conv2d_calls`` (convolution calls), ``flops_g_ntire2022`` and ``flops_g_fvcore`` (G FLOPs under
+each counting convention: the NTIRE 2022 organisers' hook counter, fvcore's FlopCountAnalysis). Where the challenge
+runtime is declared (``measure: {dataset_runs: N}``, :mod:`srbench.eval.dataset_runtime`): ``runtime_mean_ms`` and
+``runtime_median_ms`` (full-image forward time over a dataset's LR images as given) and ``runtime_peak_mem_mb``
+(MiB over that whole run; absent where the runtime has no honest figure), described by the tag
+``srbench.runtime_form``.
+
 Runs logged before these names were fixed use the same keys; older runs without ``srbench.measure_out`` were all
 measured at 720x1280, which is what readers assume for them (:data:`LEGACY_MEASURE_OUT`).
 """
@@ -33,6 +42,17 @@ LATENCY = "latency_ms"
 LATENCY_IQR = "latency_iqr_ms"
 PEAK_MEM = "peak_mem_mb"
 COST = (PARAMS, PARAMS_EFFECTIVE, MULT_ADDS, LATENCY, LATENCY_IQR, PEAK_MEM)
+
+ACTIVATIONS = "activations_m"
+CONV2D = "conv2d_calls"
+#: FLOP convention (srbench.models.challenge_counts.CONVENTIONS) -> metric name, unit G
+FLOPS = {"ntire2022": "flops_g_ntire2022", "fvcore": "flops_g_fvcore"}
+PROFILE = (ACTIVATIONS, CONV2D, *FLOPS.values())
+PROFILE_IN_TAG = "srbench.profile_in"
+RUNTIME_MEAN = "runtime_mean_ms"
+RUNTIME_MEDIAN = "runtime_median_ms"
+RUNTIME_PEAK_MEM = "runtime_peak_mem_mb"
+RUNTIME_FORM_TAG = "srbench.runtime_form"
 
 MEASURE_OUT_TAG = "srbench.measure_out"
 #: The cell runs whose forward passes or latency/memory a cell reused (srbench.eval.shared_passes), comma-separated.
