@@ -9,7 +9,7 @@ export MLFLOW_DISABLE_TELEMETRY = true
 export DO_NOT_TRACK = true
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: help venv data test benchmark quick runtimes report ablate ui clean
+.PHONY: help venv data test benchmark quick runtimes ntire report ablate ui clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -35,6 +35,9 @@ quick: data  ## a first look: Set5 only
 
 runtimes: data  ## the runtime comparison (eager, ONNX Runtime, OpenVINO) for the report's runtime table
 	$(SRBENCH) benchmark experiments/runtimes.yaml
+
+ntire: data  ## the NTIRE efficient-SR challenge table and score vs RLFN (experiments/ntire.yaml; docs/challenge.md)
+	$(SRBENCH) benchmark experiments/ntire.yaml
 
 report: $(STAMP)  ## render reports/ from MLflow
 	$(SRBENCH) report

@@ -19,6 +19,7 @@ from srbench.report.collect import Benchmark, Store, dataset_rank
 from srbench.report.render import Table, write_table
 
 TRAINING = "training"
+CHALLENGE = "ntire"  # experiments/ntire.yaml's MLflow experiment: its score table and figure join every report
 ABLATIONS = ("ablation_group", "ablation_group_ecdn", "ablation_loss")
 # experiments/ablation_bn.yaml shares the benchmark's MLflow experiment (and so its cells): see that file.
 BN_ABLATION = "benchmark"
@@ -83,6 +84,8 @@ def generate(*, experiment: str = "benchmark", uri: str | None = None, out: str 
                                + (f" (experiments there: {', '.join(known)})" if known else " (the store is empty)"))
         _benchmark_sections(report, store, bench, experiment, protocol, reference, dataset, scale, crop_specs, boot,
                             bubble_variants)
+        if experiment != CHALLENGE:
+            _challenge_section(report, store, CHALLENGE)
         _training_section(report, store, training, train_runs)
         _ablation_sections(report, store, ablations, bn_ablation, protocol, boot)
         _write(report, write_readme)
@@ -117,6 +120,33 @@ def _benchmark_sections(report: Report, store: Store, bench: Benchmark | None, e
     _efficiency_section(report, bench, main, dataset, scale, bubble_variants)
     _bn_section(report, store, bench, main, boot)
     _crops_section(report, store, bench, main, dataset, crop_specs)
+    _challenge_section(report, store, experiment, bench)
+
+
+def _challenge_section(report: Report, store: Store, experiment: str, bench: Benchmark | None = None) -> None:
+    """The efficient-SR challenge table and score-vs-PSNR figure of an experiment that declared a score."""
+    from srbench.report.challenge import challenge_rows, challenge_table, score_figure, score_spec
+
+    exp_id = store.experiment_id(experiment)
+    spec = score_spec(store, exp_id) if exp_id is not None else None
+    if spec is None:
+        return
+    bench = bench if bench is not None else collect.read_benchmark(store, experiment)
+    if bench is None or bench.empty:
+        return
+    rows, notes = challenge_rows(bench.results, bench.cells, spec)
+    if not rows:
+        report.notes.append(f"`{experiment}` declares a score but has no cell with the challenge runtime on "
+                            f"{spec['dataset']}.")
+        return
+    sec = Section(f"Efficient-SR challenge ({experiment})", text=notes)
+    stem = f"challenge_{experiment}"
+    sec.tables.append(challenge_table(rows, spec, stem))
+    if any("terms" in r for r in rows):
+        report.written += score_figure(rows, spec, report.out / "figures", f"score_vs_psnr_{experiment}")
+        sec.figures.append((f"score_vs_psnr_{experiment}", f"Challenge score ({spec['formula'].name}) against "
+                            f"RGB PSNR on {spec['dataset']}; lower is better; dashed: the PSNR gate."))
+    report.sections.append(sec)
 
 
 def _results_sections(report: Report, store: Store, bench: Benchmark, main: str, y_protocols: list[str], reference: str, boot: dict) -> None:

@@ -35,7 +35,7 @@ DATASET_ORDER = ("Set5", "Set14", "B100", "Urban100")
 MODEL_ORDER = ("bicubic", "carn", "carn_m", "ecdn", "ecdn_m")
 BN_ORDER = ("eval", "batch")
 IDENTITY = ["model", "weights", "group", "bn_mode", "protocol"]
-EFFICIENCY = schema.COST
+EFFICIENCY = schema.COST + schema.PROFILE + (schema.RUNTIME_MEAN, schema.RUNTIME_MEDIAN, schema.RUNTIME_PEAK_MEM)
 
 
 def short(run_id: str) -> str:
@@ -218,6 +218,9 @@ def _run_row(run) -> dict:
         "runtime": _none(tags.get("srbench.runtime")) or "eager",  # runs from before runtimes were eager
         "runtime_compare": tags.get("srbench.runtime_compare") == "1",
         "measure_out": schema.measure_out_label(tags),
+        "threads": _none(tags.get("srbench.threads")),
+        "profile_in": _none(tags.get(schema.PROFILE_IN_TAG)),
+        "runtime_form": _none(tags.get(schema.RUNTIME_FORM_TAG)),
         "start_time": int(run.info.start_time or 0),
         "end_time": int(run.info.end_time or 0),
     }

@@ -86,6 +86,19 @@ class ModelEntry:
 
 
 @dataclass(frozen=True)
+class ScoreSpec:
+    """The challenge score of an experiment (``score:``; see :mod:`srbench.eval.challenge_score`): the formula, the
+    dataset whose PSNR gates and whose challenge-form runtime the score reads (default: the experiment's first), and
+    the gate: ``psnr_threshold_db`` (the published threshold, on the challenge's own set) or the reference's PSNR
+    minus ``psnr_margin_db``."""
+
+    formula: str = "ntire2024"
+    dataset: str | None = None
+    psnr_margin_db: float = 0.1
+    psnr_threshold_db: float | None = None
+
+
+@dataclass(frozen=True)
 class Experiment:
     """A whole benchmark: logged verbatim (resolved) as the parent run's ``experiment.yaml`` artifact."""
 
@@ -101,11 +114,14 @@ class Experiment:
     metrics: list[str] | None = None  # see srbench.track.metric_plan
 
     runtime: str = "auto"
+    reference: str | None = None  # the entry (label, weights or model name) the score is relative to
+    score: ScoreSpec | None = None
 
     def __post_init__(self) -> None:
         from srbench.track.tracking import check_experiment_name
 
         check_experiment_name(self.name, "name")
+        check_score(self)
         for key in ("models", "datasets", "scales"):
             if not getattr(self, key):
                 raise SrbenchError(f"{key}: the list is empty, so the experiment would do nothing; list at least one"
@@ -143,6 +159,45 @@ class Experiment:
                 raise SrbenchError(f"model {entry.model}: {exc}") from None
             for mode in entry.bn_modes:
                 inference.check_bn_mode(mode, f"model {entry.model}")
+
+
+def reference_entry(exp: Experiment) -> ModelEntry | None:
+    """The entry ``reference:`` names (by label, weights or model name), or None without one."""
+    if exp.reference is None:
+        return None
+    for key in ("display", "weights", "model"):
+        found = [e for e in exp.models if getattr(e, key) == exp.reference]
+        if found:
+            return found[0]
+    return None
+
+
+def check_score(exp: Experiment) -> None:
+    """A score needs a computable formula, a reference entry of the experiment, and one declared runtime (never
+    ``auto``, which may pick different runtimes for different networks: their times would not be comparable)."""
+    from srbench.eval.challenge_score import FORMULAS, Gate
+
+    if exp.score is None and exp.reference is None:
+        return
+    if exp.score is None or exp.reference is None:
+        raise SrbenchError("score and reference: declare both (score: {formula: ntire2024}, reference: <entry>)")
+    if exp.score.formula not in FORMULAS:
+        raise SrbenchError(f"score.formula {exp.score.formula!r} is not known{suggest(exp.score.formula, FORMULAS)}; "
+                           f"known: {', '.join(FORMULAS)}")
+    formula = FORMULAS[exp.score.formula]
+    if not formula.computable:
+        raise SrbenchError(f"score.formula {formula.name!r} is not computable here: {formula.reason}")
+    Gate(margin_db=exp.score.psnr_margin_db, threshold_db=exp.score.psnr_threshold_db)
+    if reference_entry(exp) is None:
+        names = sorted({e.display for e in exp.models} | {e.model for e in exp.models})
+        raise SrbenchError(f"reference {exp.reference!r} is not an entry of the experiment{suggest(exp.reference, names)}"
+                           f"; entries: {', '.join(names)}")
+    runtimes = {r for e in exp.models for r in (e.runtimes or [e.runtime or exp.runtime])}
+    if "auto" in runtimes or len(runtimes) != 1:
+        raise SrbenchError(f"a score compares runtimes, so the experiment must declare one runtime for every entry "
+                           f"(e.g. runtime: eager), not {', '.join(sorted(runtimes))}")
+    if not exp.measure.dataset_runs:
+        raise SrbenchError("a score reads the challenge-form runtime: declare measure: {dataset_runs: 5}")
 
 
 def load_experiment(path: str | Path) -> Experiment:

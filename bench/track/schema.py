@@ -53,6 +53,12 @@ RUNTIME_MEAN = "runtime_mean_ms"
 RUNTIME_MEDIAN = "runtime_median_ms"
 RUNTIME_PEAK_MEM = "runtime_peak_mem_mb"
 RUNTIME_FORM_TAG = "srbench.runtime_form"
+#: A declared challenge score, on the invocation's parent run (srbench.track.runner.score_tags)
+SCORE_FORMULA_TAG = "srbench.score.formula"
+SCORE_REFERENCE_TAG = "srbench.score.reference"
+SCORE_DATASET_TAG = "srbench.score.dataset"
+SCORE_MARGIN_TAG = "srbench.score.psnr_margin_db"
+SCORE_THRESHOLD_TAG = "srbench.score.psnr_threshold_db"
 
 MEASURE_OUT_TAG = "srbench.measure_out"
 #: The cell runs whose forward passes or latency/memory a cell reused (srbench.eval.shared_passes), comma-separated.
