@@ -48,3 +48,28 @@ def test_gate_comparable_rank_label():
     assert rank({"a": 8.0, "b": 7.0, "c": None, "d": 8.0}) == {"a": 2, "b": 1, "c": None, "d": 2}
     label = score_label(F24, {"device": "CPU", "runtime": "eager", "precision": "fp32", "threads": 2})
     assert label.startswith("score ntire2024 (CPU, eager fp32, 2 threads)") and "not comparable" in label
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ("runtime: auto", "one runtime"),
+    ("reference: carn", "not an entry"),
+    ("score: {formula: ntire2025}", "not computable"),
+    ("measure: {latency: false}", "dataset_runs"),
+    ("score: {formula: ntire2042}", "not known"),
+])
+def test_experiment_score_declarations_are_checked(tmp_path, change, message):
+    from srbench.track.experiment import load_experiment
+
+    lines = {"runtime": "runtime: eager", "reference": "reference: carn_m",
+             "score": "score: {formula: ntire2024}", "measure": "measure: {dataset_runs: 5}"}
+    key = change.split(":")[0]
+    lines[key] = change
+    path = tmp_path / "exp.yaml"
+    path.write_text("name: t\nscales: [4]\ndatasets: [Set5]\nmodels: [{model: carn_m, weights: carn_m}, "
+                    "{model: ecdn_m, weights: ecdn_m}]\n" + "\n".join(lines.values()) + "\n")
+    with pytest.raises(SrbenchError, match=message):
+        load_experiment(path)
+    lines[key] = {"runtime": "runtime: eager", "reference": "reference: carn_m", "score": "score: {formula: ntire2024}",
+                  "measure": "measure: {dataset_runs: 5}"}[key]
+    path.write_text(path.read_text().replace(change, lines[key]))
+    assert load_experiment(path).reference == "carn_m"

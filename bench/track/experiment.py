@@ -200,6 +200,20 @@ def check_score(exp: Experiment) -> None:
         raise SrbenchError("a score reads the challenge-form runtime: declare measure: {dataset_runs: 5}")
 
 
+def score_tags(exp: Experiment) -> dict[str, str]:
+    """The parent run's record of a declared score (read by the report): formula, reference, dataset and gate."""
+    if exp.score is None:
+        return {}
+    from srbench.data.datasets import dataset_id
+    from srbench.track import schema
+
+    ref = reference_entry(exp)
+    return {schema.SCORE_FORMULA_TAG: exp.score.formula, schema.SCORE_REFERENCE_TAG: ref.display,
+            schema.SCORE_DATASET_TAG: dataset_id(exp.score.dataset or exp.datasets[0]),
+            schema.SCORE_MARGIN_TAG: str(exp.score.psnr_margin_db),
+            schema.SCORE_THRESHOLD_TAG: "" if exp.score.psnr_threshold_db is None else str(exp.score.psnr_threshold_db)}
+
+
 def load_experiment(path: str | Path) -> Experiment:
     """Read and validate an experiment file; errors name the file and the key."""
     path = Path(path)

@@ -47,7 +47,7 @@ from srbench.eval.shared_passes import PassScope, SharedPasses
 from srbench.eval.weights import ResolvedWeights, load_eval_model, network_digest
 from srbench.models import has_batchnorm, model_code, model_info
 from srbench.track import schema
-from srbench.track.experiment import Experiment, ModelEntry, entry_runtimes, reference_entry
+from srbench.track.experiment import Experiment, ModelEntry, entry_runtimes, score_tags
 from srbench.track.metric_plan import cell_metrics, lpips_datasets
 from srbench.track.ui_meta import cell_run_name, dataset_inputs
 from srbench.track.run_weights import resolve_weights
@@ -357,17 +357,6 @@ def _run_cell(cell: Cell, model: torch.nn.Module, exp: Experiment, protocol, dev
         tracking.retrying(client.set_terminated)(run_id, "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
         raise
     return CellOutcome(cell.entry.display, cell.scale, cell.bn_mode, "computed", run_id, metrics)
-
-
-def score_tags(exp: Experiment) -> dict[str, str]:
-    """The parent run's record of a declared score (read by the report): formula, reference, dataset and gate."""
-    if exp.score is None:
-        return {}
-    ref = reference_entry(exp)
-    return {schema.SCORE_FORMULA_TAG: exp.score.formula, schema.SCORE_REFERENCE_TAG: ref.display,
-            schema.SCORE_DATASET_TAG: dataset_id(exp.score.dataset or exp.datasets[0]),
-            schema.SCORE_MARGIN_TAG: str(exp.score.psnr_margin_db),
-            schema.SCORE_THRESHOLD_TAG: "" if exp.score.psnr_threshold_db is None else str(exp.score.psnr_threshold_db)}
 
 
 def _start_parent(client, experiment_id: str, exp: Experiment, experiment_file: str | None, device,
