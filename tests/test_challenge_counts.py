@@ -79,3 +79,16 @@ def test_scale_argument_and_linear_rules():
     x3 = torch.zeros(2, 4, 5)
     assert flops_ntire2022(lin, x3) == 2 * 4 * 4
     assert flops_fvcore(lin, x3) == 2 * 4 * 5 * 7
+
+
+def test_registered_rlfn_through_the_harness_has_the_same_profile():
+    # once the field's registry is merged: the zoo adapter (input range, forward(x, scale)) adds no counted work
+    import pytest
+
+    from srbench.models import create_model, list_models
+
+    if "rlfn" not in list_models():
+        pytest.skip("rlfn is not registered on this branch (the field's registry registers it)")
+    profile = challenge_profile(create_model("rlfn", scales=4), scale=4)
+    assert profile == {"params": 317_218, "activations": 80_045_184, "conv2d": 39,
+                       "flops_ntire2022": 19_695_306_752, "flops_fvcore": 19_674_859_520}
