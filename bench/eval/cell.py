@@ -196,7 +196,7 @@ def measure_cell(model: torch.nn.Module, *, datasets: list[str], scale: int, pro
     if settings.dataset_runs:
         run = measure_dataset_runtime(forward, datasets[0], scale, device, runs=settings.dataset_runs,
                                       warmup=settings.dataset_warmup, lr_source=protocol.lr_source,
-                                      memory=settings.memory)
+                                      memory=settings.memory, progress=progress)
         out.cost.update(runtime_mean_ms=run.mean_ms, runtime_median_ms=run.median_ms)
         if run.peak_mem_mb is not None:
             out.cost["runtime_peak_mem_mb"] = run.peak_mem_mb

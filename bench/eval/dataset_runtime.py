@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+from tqdm.auto import tqdm
 
 from srbench.data.datasets import load_samples, to_rgb
 from srbench.eval.evaluate import to_tensor
@@ -84,16 +85,24 @@ def _peak_mb(forward: Callable, inputs: list[torch.Tensor], scale: int, device: 
 
 
 def measure_dataset_runtime(forward: Callable, dataset: str, scale: int, device: torch.device, *, runs: int = 5,
-                            warmup: int = 0, lr_source: str = "file", memory: bool = True) -> DatasetRuntime:
-    """Time ``forward(x, scale)`` (a model in its BN mode, or a prepared runner) over ``dataset``'s LR images."""
+                            warmup: int = 0, lr_source: str = "file", memory: bool = True,
+                            progress: bool = False) -> DatasetRuntime:
+    """Time ``forward(x, scale)`` (a model in its BN mode, or a prepared runner) over ``dataset``'s LR images;
+    ``progress``: a bar over the timed passes."""
     device = torch.device(device)
     inputs = [to_tensor(to_rgb(s.lr), device) for s in load_samples(dataset, scale, lr_source=lr_source)]
     times: list[list[float]] = []
     with torch.inference_mode():
         for i in range(min(warmup, len(inputs))):
             forward(inputs[i], scale)
+        bar = tqdm(total=runs * len(inputs), desc=f"runtime {dataset} x{scale}", unit="img", leave=False,
+                   disable=not progress)
         for _ in range(runs):
-            times.append([_timed(forward, x, scale, device) for x in inputs])
+            times.append([])
+            for x in inputs:
+                times[-1].append(_timed(forward, x, scale, device))
+                bar.update()
+        bar.close()
         torch_memory = getattr(forward, "torch_memory", True)
         peak = _peak_mb(forward, inputs, scale, device) if memory and torch_memory else None
     form = (f"{runs} runs x {len(inputs)} images (LR as given), {warmup} warm-up images; mean of the runs' means "
