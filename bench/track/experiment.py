@@ -9,6 +9,8 @@ An experiment file is YAML, validated strictly (see :mod:`srbench.core.strict`).
     measure: {latency: true, warmup: 1, repeats: 5, memory: true}
     metrics: [psnr, ssim, lpips]    # optional; default: LPIPS on Table 1's cells only (srbench.track.metric_plan)
     runtime: auto                   # auto | eager | compile | onnxruntime | openvino (srbench.eval.runtimes)
+    reference: carn_m               # optional, with score: the entry a challenge score is relative to
+    score: {formula: ntire2024, psnr_margin_db: 0.1}   # needs one declared runtime and measure.dataset_runs
     models:
       - {model: bicubic}
       - {model: ecdn, weights: ecdn, bn_modes: [eval, batch]}
