@@ -4,9 +4,6 @@ Per model (default build: every scale's head): ``params`` (all parameters), ``pa
 pass at any scale uses: the ECDN report's count), ``params_x<s>`` (those a forward pass at x<s> uses; JSON only) and
 ``mult_adds_g_x<s>`` (G multiply-accumulates of one forward pass producing a 720x1280 output at x<s>), named as in
 :mod:`srbench.track.schema` and computed by :mod:`srbench.models.complexity`, the functions the benchmark logs with.
-With ``--json``, also the efficient-SR challenges' profile per scale at the LR input ``profile_in`` (3x256x256):
-``activations_m_x<s>`` (M elements output by the convolutions), ``conv2d_calls_x<s>``, ``flops_g_ntire2022_x<s>``
-and ``flops_g_fvcore_x<s>`` (G FLOPs under the NTIRE 2022 organisers' counter and fvcore's; see docs/challenge.md).
 """
 
 from __future__ import annotations
@@ -24,12 +21,9 @@ def register(subparsers) -> None:
     p.set_defaults(handler=run)
 
 
-def model_rows(*, profile: bool = False) -> list[dict]:
-    """One record per registered model: its complexity figures (names of :mod:`srbench.track.schema`) and weights;
-    ``profile``: the challenge profile at 3x256x256 per scale too (about half a second per model and scale)."""
-    from srbench.eval.cell import profile_figures
+def model_rows() -> list[dict]:
+    """One record per registered model: its complexity figures (names of :mod:`srbench.track.schema`) and weights."""
     from srbench.models import create_model, list_models, model_info
-    from srbench.models.challenge_counts import PROFILE_INPUT, challenge_profile
     from srbench.models.complexity import count_effective_params, count_params, mult_adds
     from srbench.models.weights import CATALOGUE, weights_file
     from srbench.track import schema
@@ -53,12 +47,29 @@ def model_rows(*, profile: bool = False) -> list[dict]:
         row.update({schema.at_scale(schema.MULT_ADDS, s): round(mult_adds(model, s, OUT_HW) / 1e9, 4)
                     for s in model.scales})
         row.update({"measure_out": out, "weights": weights})
-        if profile:
-            row["profile_in"] = "x".join(map(str, PROFILE_INPUT))
-            for s in model.scales:
-                figures = profile_figures(challenge_profile(model, s, PROFILE_INPUT))
-                row.update({schema.at_scale(k, s): v for k, v in figures.items()})
         rows.append(row)
+    return rows
+
+
+def add_profiles(rows: list[dict]) -> list[dict]:
+    """``--json``: add the efficient-SR challenges' profile at the LR input ``profile_in`` (3x256x256) to each row,
+    per scale it lists Mult-Adds for: ``activations_m_x<s>`` (M elements output by the convolutions),
+    ``conv2d_calls_x<s>``, ``flops_g_ntire2022_x<s>`` and ``flops_g_fvcore_x<s>`` (G FLOPs under the NTIRE 2022
+    organisers' counter and fvcore's; docs/challenge.md), as the benchmark logs them per cell; about half a second
+    per model and scale. A forward pass at one scale
+    counts the same work whether the network holds the other scales' heads or not, so each scale's network is built
+    alone."""
+    from srbench.eval.cell import profile_figures
+    from srbench.models import create_model
+    from srbench.models.challenge_counts import PROFILE_INPUT, challenge_profile
+    from srbench.track import schema
+
+    prefix = schema.MULT_ADDS + "_x"
+    for row in rows:
+        row["profile_in"] = "x".join(map(str, PROFILE_INPUT))
+        for s in sorted(int(k[len(prefix):]) for k in list(row) if k.startswith(prefix)):
+            figures = profile_figures(challenge_profile(create_model(row["model"], scales=s), s, PROFILE_INPUT))
+            row.update({schema.at_scale(k, s): v for k, v in figures.items()})
     return rows
 
 
@@ -74,9 +85,9 @@ def run(args) -> int:
 
     from srbench.track import schema
 
-    rows = model_rows(profile=args.json)
+    rows = model_rows()
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps(add_profiles(rows), indent=2))
         return 0
     scales = sorted({int(k.rsplit("_x", 1)[1]) for r in rows for k in r if k.startswith(schema.MULT_ADDS + "_x")})
 
