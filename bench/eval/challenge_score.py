@@ -128,7 +128,7 @@ def score_label(formula: Formula, setting: dict) -> str:
     threads) - not comparable with the challenge's GPU scores``."""
     device = str(setting.get("device", "?"))
     where = f"{device}, {setting.get('runtime', '?')} {setting.get('precision', '?')}"
-    if "threads" in setting and setting["threads"] is not None:
+    if setting.get("threads") is not None and "threads" not in device:  # a CPU's description may already say
         where += f", {setting['threads']} threads"
     note = f" - not comparable with the challenge's {formula.published_reference['device']} scores"
     return f"score {formula.name} ({where}){note}"
