@@ -24,8 +24,8 @@ Surprises in the public code:
   input is added to the output instead.
 * GRN normalises by each channel's L2 norm over the *whole image*, so an output pixel depends on the entire input:
   SR of a crop is not the crop of the SR, and tiled inference would change the numbers.
-* The pooled sizes are ``h // 4``, ``h // 8``, ``h // 16``: an input under 16 pixels on a side fails inside
-  ``adaptive_max_pool2d`` in the public code; here it is a clear error.
+* The pooled sizes are ``h // 4``, ``h // 8``, ``h // 16``: under 16 pixels on a side the coarsest map is empty and
+  the public code fails with a RuntimeError from the conv after it; here it is a clear error.
 
 Parameters: 237,000, equal to the organisers' class (the same layers). The count printed for this entry in the NTIRE
 2023 report's results table could not be read from a primary source here, so none is quoted.
