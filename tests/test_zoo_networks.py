@@ -161,3 +161,34 @@ def test_safmn_rejects_inputs_under_16_pixels():
 
     with pytest.raises(SrbenchError, match="at least 16x16"):
         SAFMN(**RELEASED_X4)(torch.rand(1, 3, 15, 40))
+
+
+@pytest.mark.parametrize("factor", [4, 8, 16])
+def test_safmn_pooling_equals_adaptive_max_pool(factor):
+    """SAFMN's exportable pooling against torch's ``adaptive_max_pool2d`` (what the public code calls), bit for bit,
+    over sizes with uneven cells (h, w not multiples of the factor) and cells up to 2 * factor - 1 long."""
+    from srbench.models.safmn import adaptive_max_pool_by
+
+    gen = torch.Generator().manual_seed(factor)
+    for h in range(16, 72, 5):
+        for w in (16, 17, 31, 33, 50, 79):
+            x = torch.randn(1, 9, h, w, generator=gen)
+            expected = torch.nn.functional.adaptive_max_pool2d(x, (h // factor, w // factor))
+            assert torch.equal(adaptive_max_pool_by(x, factor), expected), (h, w)
+
+
+def test_safmn_exports_to_onnx_with_dynamic_size():
+    """The project's ONNX export (tracer warnings refused) accepts SAFMN's blocks: its pooling sizes are computed from
+    the input size, which ``adaptive_max_pool2d`` cannot export. One block keeps this fast."""
+    from srbench.eval.runtimes import _export_bytes
+    from srbench.models.safmn import SAFMN
+
+    class AtFour(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = SAFMN(blocks=1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.net(x)
+
+    assert len(_export_bytes(AtFour().eval(), "onnxruntime")) > 4 * sum(p.numel() for p in SAFMN(blocks=1).parameters())
