@@ -54,7 +54,7 @@ _DIV2K_MEAN = (0.4488, 0.4371, 0.4040)
 _INNER_RANGE = 255.0  # the network's internal scaling (``img_range``)
 
 
-class MergedConv(nn.Module):
+class _MergedConv(nn.Module):
     """A re-parameterised 3x3 conv, kept under the released key ``eval_conv``."""
 
     def __init__(self, c_in: int, c_out: int) -> None:
@@ -70,9 +70,9 @@ class AttentionBlock(nn.Module):
 
     def __init__(self, channels: int) -> None:
         super().__init__()
-        self.c1_r = MergedConv(channels, channels)
-        self.c2_r = MergedConv(channels, channels)
-        self.c3_r = MergedConv(channels, channels)
+        self.c1_r = _MergedConv(channels, channels)
+        self.c2_r = _MergedConv(channels, channels)
+        self.c3_r = _MergedConv(channels, channels)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         inner = F.silu(self.c1_r(x))
@@ -88,11 +88,11 @@ class SPAN(nn.Module):
         self.scale = scale
         self.blocks = blocks
         self.register_buffer("mean", torch.tensor(_DIV2K_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.conv_1 = MergedConv(colors, channels)
+        self.conv_1 = _MergedConv(colors, channels)
         for i in range(1, blocks + 1):
             self.add_module(f"block_{i}", AttentionBlock(channels))
         self.conv_cat = nn.Conv2d(4 * channels, channels, 1, 1, 0)
-        self.conv_2 = MergedConv(channels, channels)
+        self.conv_2 = _MergedConv(channels, channels)
         self.upsampler = nn.Sequential(nn.Conv2d(channels, colors * scale * scale, 3, 1, 1), nn.PixelShuffle(scale))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

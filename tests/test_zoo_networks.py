@@ -211,12 +211,5 @@ def test_safmn_exports_to_onnx_with_dynamic_size():
     from srbench.eval.runtimes import _export_bytes
     from srbench.models.safmn import SAFMN
 
-    class AtFour(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.net = SAFMN(blocks=1)
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.net(x)
-
-    assert len(_export_bytes(AtFour().eval(), "onnxruntime")) > 4 * sum(p.numel() for p in SAFMN(blocks=1).parameters())
+    net = SAFMN(blocks=1).eval()
+    assert len(_export_bytes(net, "onnxruntime")) > 4 * sum(p.numel() for p in net.parameters())
