@@ -18,7 +18,8 @@ conv to 48 channels and a x4 pixel shuffle. A block runs conv-SiLU-conv-SiLU-con
 The file holds only the re-parameterised convs (``<name>.eval_conv``): in training each 3x3 conv is a 1x1 expand
 (x2) -> 3x3 -> 1x1 reduce chain plus a 1x1 shortcut, merged into one 3x3 conv for inference. This module is the
 inference form and the load is strict against it: 150,688 parameters, the 0.151 M the NTIRE 2024 report prints for
-XiaomiMM (Table 1 of arXiv 2404.10343, as quoted in secondary sources; the primary table was not read here).
+XiaomiMM (Table 1 of arXiv 2404.10343, as quoted in secondary sources; the primary table was not read here). The
+same quote gives 9.83 GFLOPs for a 256x256 LR: this network's multiply-accumulates at that size are 9.834 G.
 
 The organisers' class differs in what it counts, not in what it computes:
 
