@@ -21,7 +21,7 @@ inference form and the load is strict against it: 150,688 parameters, the 0.151 
 XiaomiMM (Table 1 of arXiv 2404.10343, as quoted in secondary sources; the primary table was not read here). The
 same quote gives 9.83 GFLOPs for a 256x256 LR: this network's multiply-accumulates at that size are 9.834 G.
 
-The organisers' class differs in what it counts, not in what it computes:
+The public classes, and the other surprises in the public code:
 
 * At the pinned commit ``team38_SPAN.py`` has the training branches of its ``Conv3XC`` commented out, so
   ``SPAN30(3, 3, upscale=4, feature_channels=28)`` holds the same 44 tensors, also 150,688 parameters, and its
@@ -46,7 +46,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-#: What the released network expects and returns: [0, 1] (it shifts and scales to ~[-115, 145] internally).
+#: What the released network expects and returns: [0, 1] (it shifts and scales to about [-115, 152] internally).
 INPUT_RANGE = 1.0
 #: Constructor settings of the released x4 file (``test_demo.py``, model_id 38).
 RELEASED_X4: dict = {"channels": 28, "blocks": 6, "scale": 4}
