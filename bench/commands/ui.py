@@ -21,7 +21,8 @@ def run(args) -> int:
     import subprocess
     import sys
 
-    from srbench.track.tracking import DEFAULT_DIR, client, tracking_uri
+    from srbench.core.store import mlruns_dir
+    from srbench.track.tracking import client, tracking_uri
     from srbench.track.ui_meta import prepare_ui, ui_links
 
     uri = tracking_uri(args.tracking_uri)
@@ -31,7 +32,7 @@ def run(args) -> int:
     cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", args.host,
            "--port", str(args.port), "--workers", "1"]
     if uri.startswith("sqlite:///"):
-        cmd += ["--default-artifact-root", (DEFAULT_DIR / "artifacts").as_uri()]
+        cmd += ["--default-artifact-root", (mlruns_dir() / "artifacts").as_uri()]
     print(f"MLflow UI on http://{args.host}:{args.port}  (store: {uri}); Ctrl-C to stop")
     for line in links:
         print("  " + line)
