@@ -27,7 +27,10 @@ def run(args) -> int:
 
     uri = tracking_uri(args.tracking_uri)
     client(uri, write=False)  # a bad store fails here with one line (a half-made SQLite store is repaired first)
+    from srbench.track.logged_models import link_store
+
     links = ui_links(f"http://{args.host}:{args.port}", prepare_ui(client(uri)))
+    link_store(client(uri))  # every network a model record of MLflow's Models view (cells already there included)
     env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false", MLFLOW_DISABLE_TELEMETRY="true")
     cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", args.host,
            "--port", str(args.port), "--workers", "1"]
