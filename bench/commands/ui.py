@@ -1,8 +1,9 @@
 """``srbench ui``: the MLflow UI on 127.0.0.1 against the project's store (or --tracking-uri).
 
 Before it starts, experiments with srbench runs get the ``mlflow.experimentKind`` tag (if an older srbench wrote them
-without it) and a saved view of their cell runs, and the links printed open the model-training view on them
-(:mod:`srbench.track.ui_meta`), not MLflow 3's GenAI pages.
+without it) and a saved view of their cell runs, every finished cell run is linked to its network's MLflow model
+record (:mod:`srbench.track.logged_models`: the experiment's Models view), and the links printed open the
+model-training view on them (:mod:`srbench.track.ui_meta`), not MLflow 3's GenAI pages.
 """
 
 from __future__ import annotations
