@@ -115,12 +115,13 @@ def evaluate_named(model: str, weights_spec: str | None, *, datasets: list, scal
             yield NamedEvaluation(result, weights, use.runtime, use.versions)
 
 
-def _evaluate_module(module: nn.Module, dataset, scale: int, protocol: Protocol, *, device: str | None,
+def _evaluate_module(module: nn.Module, dataset, scale: int, protocol: Protocol, *,
+                     device: str | torch.device | None,
                      inference: Inference, lpips: bool, progress: bool, on_image) -> tuple[DatasetResult, str]:
     """A module passed in, evaluated in place: BN mode set for the evaluation, every module's training flag and the
     device restored afterwards (also when it fails)."""
     state = ModuleState.capture(module)
-    target = resolve_device(device) if device is not None else (module_device(module) or torch.device("cpu"))
+    target = resolve_device(str(device)) if device is not None else (module_device(module) or torch.device("cpu"))
     inference.check_bn_mode(protocol.bn_mode, "tile")
     try:
         if state.device is not None and target != state.device:
@@ -168,7 +169,7 @@ def evaluate(model: nn.Module | str, dataset: str | os.PathLike = "Set5", scale:
     common = dict(lpips=bool(harness.get("lpips", False)), progress=bool(harness.get("progress", False)),
                   on_image=harness.get("on_image"))
     if isinstance(model, str):
-        device = resolve_device(harness.get("device") or "auto")
+        device = resolve_device(str(harness.get("device") or "auto"))
         spec = harness["weights"] if "weights" in harness else default_weights(model)
         spec = None if spec is None else str(spec)
         done = next(evaluate_named(model, spec, datasets=[dataset], scales=[scale], protocol=proto, device=device,

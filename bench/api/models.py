@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import torch
 from torch import nn
 
 from srbench.api.modules import as_sr_callable, describe
@@ -11,7 +12,7 @@ from srbench.api.results import ComplexityProfile
 from srbench.core.errors import SrbenchError
 
 
-def load(name: str, weights: str | os.PathLike | None = None, *, device: str = "cpu",
+def load(name: str, weights: str | os.PathLike | None = None, *, device: str | torch.device = "cpu",
          weights_key: str | None = None, scales: tuple[int, ...] | list[int] | None = None) -> nn.Module:
     """A model with its weights, ready to evaluate: built by :func:`srbench.models.create_model`, the weights
     checksum-verified and loaded strictly, in eval mode on ``device``.
@@ -37,7 +38,7 @@ def load(name: str, weights: str | os.PathLike | None = None, *, device: str = "
         raise SrbenchError(f"load() takes a model name, not {type(name).__name__}")
     spec = default_weights(name) if weights is None else str(weights)
     resolved = resolve_weights(spec, name)
-    model = load_eval_model(name, resolved, device=resolve_device(device), scales=scales, weights_key=weights_key)
+    model = load_eval_model(name, resolved, device=resolve_device(str(device)), scales=scales, weights_key=weights_key)
     model.srbench_weights = resolved
     return model
 

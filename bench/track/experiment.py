@@ -146,11 +146,8 @@ class Experiment:
 
 
 def load_experiment(path: str | Path) -> Experiment:
-    """Read and validate an experiment file; errors name the file and the key. A relative ``experiments/...`` path
-    that does not exist here is the shipped file of that name (:func:`srbench.core.store.experiment_path`)."""
-    from srbench.core.store import experiment_path
-
-    path = experiment_path(path)
+    """Read and validate an experiment file; errors name the file and the key."""
+    path = Path(path)
     return from_mapping(Experiment, load_yaml(path), str(path))
 
 
