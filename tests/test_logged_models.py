@@ -85,6 +85,9 @@ def test_link_store_links_runs_of_every_experiment(tmp_path, tiny_dataset, mlflo
     ({"srbench.label": "ecdn", "srbench.weights": "ecdn_half"}, "ecdn (ecdn_half)"),
     ({"srbench.label": "ecdn", "srbench.weights": "ecdn", "srbench.inference": "+"}, "ecdn+"),
     ({"srbench.label": "EDSR", "srbench.weights": "sr-dir"}, "EDSR"),
+    ({"srbench.label": "TinySR tiled", "srbench.inference": " [tile 64/8]"}, "TinySR tiled [tile 64-8]"),
+    ({"srbench.label": "examples/tiny_sr.py:build", "srbench.weights": "run:0123abcd"},
+     "examples-tiny_sr_py-build (run-0123abcd)"),
 ])
 def test_model_names_are_the_tables_rows(tags, name):
     assert logged_models.model_name(tags) == name

@@ -47,14 +47,18 @@ def model_key(identity: dict) -> str:
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
 
 
+#: Characters MLflow refuses in a model name, and what stands for them (``TinySR [tile 64/8]`` -> ``[tile 64-8]``).
+_NAME_CHARS = str.maketrans({"/": "-", ":": "-", ".": "_", "%": "pct", '"': "", "'": ""})
+
+
 def model_name(tags: dict) -> str:
     """The row name of the tables: the label (``ecdn (ecdn_half)`` where weights differ from the model's name) and
-    the inference suffix."""
+    the inference suffix, with the characters MLflow refuses in a model name replaced."""
     label = tags.get("srbench.label") or tags.get("srbench.model", "model")
     weights = tags.get("srbench.weights")
     if weights and weights not in ("none", "sr-dir") and weights != label and f"({weights})" not in label:
         label = f"{label} ({weights})"
-    return label + tags.get(schema.INFERENCE_TAG, "")
+    return (label + tags.get(schema.INFERENCE_TAG, "")).translate(_NAME_CHARS)
 
 
 def evaluation_name(dataset: str, tags: dict) -> str:
