@@ -92,3 +92,21 @@ def test_registered_rlfn_through_the_harness_has_the_same_profile():
     profile = challenge_profile(create_model("rlfn", scales=4), scale=4)
     assert profile == {"params": 317_218, "activations": 80_045_184, "conv2d": 39,
                        "flops_ntire2022": 19_695_306_752, "flops_fvcore": 19_674_859_520}
+
+
+class DataDependent(nn.Module):
+    """Reads a value (impossible on ``meta``): the profile falls back to a CPU pass and counts the same."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x):
+        y = self.conv(x)
+        return y * 2 if float(y.mean()) > -1e9 else y
+
+
+def test_data_dependent_network_is_counted_on_cpu():
+    profile = challenge_profile(DataDependent(), input_chw=(3, 8, 8))
+    assert profile == {"params": 3 * 4 * 9 + 4, "activations": 4 * 64, "conv2d": 1,
+                       "flops_ntire2022": 3 * 3 * 3 * 4 * 64, "flops_fvcore": 3 * 3 * 3 * 4 * 64}
