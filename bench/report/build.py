@@ -78,7 +78,9 @@ def generate(*, experiment: str = "benchmark", uri: str | None = None, out: str 
         training = collect.read_training(store, TRAINING)
         ablations = {name: collect.read_training(store, name, sweeps=True) for name in ABLATIONS}
         bn_ablation = bench if experiment == BN_ABLATION else collect.read_benchmark(store, BN_ABLATION)
-        if bench is None and training is None and all(v is None for v in ablations.values()) and bn_ablation is None:
+        challenge = experiment != CHALLENGE and store.experiment_id(CHALLENGE) is not None
+        if bench is None and training is None and all(v is None for v in ablations.values()) and bn_ablation is None \
+                and not challenge:
             known = sorted(e.name for e in store.client.search_experiments())
             raise SrbenchError(f"experiment {experiment!r} not found in {store.uri}; run `srbench benchmark` first"
                                + (f" (experiments there: {', '.join(known)})" if known else " (the store is empty)"))
