@@ -53,6 +53,7 @@ import yaml
 
 from srbench.core.errors import SrbenchError
 from srbench.train.config import RESUMABLE_CHANGES, TrainConfig
+from srbench.train.distributed import checked_values, join, wrap_ddp
 from srbench.train.precision import Precision, describe, resolve_precision
 
 CKPT_FORMAT = "srbench-train-checkpoint/1"
@@ -326,6 +327,8 @@ class _Session:
     images_before: int = 0
     session_start: float = 0.0
     last_val: dict = dataclasses.field(default_factory=dict)
+    pending: list = dataclasses.field(default_factory=list)  # (step, scale, loss on the device) not yet checked
+    train_peak_mb: float = 0.0           # CUDA peak of the current log window before a validation reset it
 
     @property
     def lead(self) -> bool:
@@ -351,39 +354,6 @@ class _Session:
         return self.images_before + (self.step - self.start_step) * self.config.batch_size
 
 
-def _dist_info() -> tuple[int, int, int]:
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    return world, int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
-
-
-def _processes(config: TrainConfig, recipe: str | None) -> tuple[int, int, torch.device, bool]:
-    """(world size, rank, device, whether this call created the process group); joins the group under torchrun."""
-    import torch.distributed as dist
-
-    from srbench.eval.device import resolve_device
-
-    world, rank, local_rank = _dist_info()
-    owns_group = False
-    if world > 1:
-        if config.num_gpu != world:
-            raise SrbenchError(f"launched with {world} processes but num_gpu={config.num_gpu}; pass "
-                               f"--set num_gpu={world}")
-        if not dist.is_initialized():
-            dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-            owns_group = True
-        device = torch.device(f"cuda:{local_rank}") if torch.cuda.is_available() else torch.device("cpu")
-        if device.type == "cuda":
-            torch.cuda.set_device(device)
-    else:
-        if config.num_gpu > 1:
-            raise SrbenchError(f"num_gpu={config.num_gpu} needs one process per GPU: run `torchrun "
-                               f"--nproc_per_node {config.num_gpu} -m srbench.cli train {recipe or '<recipe.yaml>'}`")
-        device = resolve_device(config.device)
-    if config.batch_size % world:
-        raise SrbenchError(f"batch_size={config.batch_size} is not divisible by the {world} processes")
-    return world, rank, device, owns_group
-
-
 def _open_checkpoint(config: TrainConfig, resume: bool) -> dict | None:
     """The checkpoint to resume from (None: a fresh run); refuses to overwrite a run or resume a missing one."""
     out_dir = Path(config.out_dir)
@@ -396,24 +366,6 @@ def _open_checkpoint(config: TrainConfig, resume: bool) -> dict | None:
         raise SrbenchError(f"{last_path} exists: pass --resume to continue that run, or remove {out_dir} "
                            f"(or set another name/out_dir) to start over")
     return None
-
-
-def _resolve_train_data(config: TrainConfig, rank: int, world: int, progress: bool) -> Path:
-    path = Path(config.train_data)
-    if path.is_dir():
-        from srbench.data.prepare import cached_h5_for_folder
-
-        if rank == 0:
-            path = cached_h5_for_folder(path, progress=progress)
-        if world > 1:
-            torch.distributed.barrier()
-        if rank != 0:
-            path = cached_h5_for_folder(path, progress=False)  # up to date now: returns at once
-        return path
-    if not path.exists():
-        raise SrbenchError(f"train_data {path}: no such h5 file or image folder (for DIV2K run `srbench prepare "
-                           f"<DIV2K folder> -o {path}`)")
-    return path
 
 
 def _check_resume(saved: dict, config: TrainConfig, path: Path) -> None:
@@ -440,7 +392,6 @@ def _build(s: _Session, ckpt: dict | None) -> None:
         from srbench.data.datasets import resolve_dataset
 
         resolve_dataset(config.val_dataset)  # fail now, not at the first validation
-    s.h5_path = _resolve_train_data(config, s.rank, s.world, s.progress)
     s.images = H5Images(s.h5_path)
     s.sampler = PatchSampler(s.images, config.train_scales, config.batch_size // s.world, config.patch_size,
                              config.seed, s.rank)
@@ -456,11 +407,7 @@ def _build(s: _Session, ckpt: dict | None) -> None:
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     s.model = model
-    net = model
-    if s.world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[s.device.index] if s.device.type == "cuda" else None, find_unused_parameters=True)
-    s.stepper = build_stepper(config, model, s.device, s.precision, net=net)
+    s.stepper = build_stepper(config, model, s.device, s.precision, net=wrap_ddp(model, config, s.device, s.world))
 
 
 def _restore(s: _Session, ckpt: dict) -> None:
@@ -529,43 +476,75 @@ def _checkpoint(s: _Session, path: Path) -> None:
 
 @dataclass
 class _Window:
-    """What the ``log_every`` metrics average over."""
+    """What the ``log_every`` metrics average over (``losses``: the checked steps' losses; at a log step every step
+    of the window has been checked)."""
 
     loss: float = 0.0
+    losses: int = 0
     steps: int = 0
     seconds: float = 0.0
 
 
-def _train_step(s: _Session, interrupt: _Interrupt) -> tuple[float, bool, float]:
-    """One step: (loss, whether Ctrl-C asked to stop on any rank, lr). A non-finite loss stops before the update."""
+def _check_due(s: _Session, step: int) -> bool:
+    """Whether the host checks the losses and Ctrl-C after ``step``: every step where that is free (one CPU
+    process: no device sync, no collective), else every ``check_every`` steps and at every log, validation,
+    checkpoint and last step (so no checkpoint or validation ever holds weights updated from an unchecked loss)."""
+    config = s.config
+    if s.device.type == "cpu" and s.world == 1:
+        return True
+    every = config.check_every or config.log_every
+    return (step == config.max_steps or any(step % n == 0 for n in (every, config.log_every, config.ckpt_every))
+            or bool(config.val_dataset) and step % config.val_every == 0)
+
+
+def _train_step(s: _Session, interrupt: _Interrupt) -> tuple[list[float], bool, float]:
+    """One step: (the losses checked now, in step order; whether Ctrl-C asked to stop on any rank; lr).
+
+    The loss stays on the device until a check (:func:`_check_due`): then one transfer (and under DDP one
+    all_reduce) covers every pending step. A non-finite loss stops the run at that check, before the step being
+    checked updates the weights, naming the first bad step."""
     config = s.config
     lr = config.lr_at(s.step)
     for group in s.stepper.optimizer.param_groups:
         group["lr"] = lr
     scale, lr_u8, hr_u8 = s.batches.next_batch()
     loss = s.stepper.forward(scale, lr_u8, hr_u8)
-    flags = torch.stack([loss.detach().float(), torch.tensor(float(interrupt.requested), device=loss.device)])
-    if s.world > 1:
-        torch.distributed.all_reduce(flags)
-        flags[0] /= s.world
-    value, stop = flags.tolist()
-    if not math.isfinite(value):
-        if s.tracker:
-            s.tracker.tags({"srbench.failure": f"non-finite loss at step {s.step + 1}"})
-        raise SrbenchError(f"loss is {value} at step {s.step + 1} (scale x{scale}); training stopped before that "
-                           f"step changed the weights. Last good checkpoint: {s.last_path}; lower lr, keep clip > 0 "
-                           f"or check the training data")
+    s.pending.append((s.step + 1, scale, loss.detach()))
+    values, stop = [], bool(interrupt.requested) if s.world == 1 else False
+    if stop or _check_due(s, s.step + 1):  # a stop checkpoints at once: check what it would hold
+        values, stop = checked_values([t for _, _, t in s.pending], interrupt.requested, s.world)
+        steps = s.pending
+        s.pending = []
+        for (step, bad_scale, _), value in zip(steps, values):
+            if not math.isfinite(value):
+                _non_finite(s, step, bad_scale, value)
     s.stepper.update(loss)
     s.step += 1
-    return value, bool(stop), lr
+    return values, stop, lr
+
+
+def _non_finite(s: _Session, step: int, scale: int, value: float) -> None:
+    if s.tracker:
+        s.tracker.tags({"srbench.failure": f"non-finite loss at step {step}"})
+    raise SrbenchError(f"loss is {value} at step {step} (scale x{scale}); training stopped before the weights it "
+                       f"updated reached a checkpoint. Last good checkpoint: {s.last_path}; lower lr, keep clip > 0 "
+                       f"or check the training data")
+
+
+def _cuda_peak_mb(s: _Session) -> float:
+    """Peak CUDA memory (MiB) since the last call, which resets it (windows and validations each get their own)."""
+    peak = torch.cuda.max_memory_allocated(s.device) / 2**20
+    torch.cuda.reset_peak_memory_stats(s.device)
+    return peak
 
 
 def _log_window(s: _Session, window: _Window, lr: float) -> None:
-    values = {"loss": window.loss / window.steps, "lr": lr,
+    values = {"loss": window.loss / max(window.losses, 1), "lr": lr,
               "images_per_s": window.steps * s.config.batch_size / max(window.seconds, 1e-9),
               "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     if s.device.type == "cuda":
-        values["cuda_mem_mb"] = torch.cuda.max_memory_allocated(s.device) / 2**20
+        values["cuda_mem_mb"] = max(_cuda_peak_mb(s), s.train_peak_mb)
+        s.train_peak_mb = 0.0
     s.tracker.metrics(values, s.step)
 
 
@@ -605,11 +584,15 @@ def _validate_and_keep_best(s: _Session, bar) -> None:
             if len(crops) < CROP_IMAGES:
                 crops.append((f"val_x{scale}_{name}", _crop(sr)))
 
+        if s.device.type == "cuda":  # the training window's peak so far, then validation's own
+            s.train_peak_mb = max(s.train_peak_mb, _cuda_peak_mb(s))
         s.last_val = _validate(s.model, s.config, s.device, on_image)
         mean_psnr = float(np.mean([p for p, _ in s.last_val.values()]))
         values = {f"val_psnr.x{k}": p for k, (p, _) in s.last_val.items()}
         values.update({f"val_ssim.x{k}": q for k, (_, q) in s.last_val.items()})
         values["val_psnr"] = mean_psnr
+        if s.device.type == "cuda":
+            values["val_cuda_mem_mb"] = _cuda_peak_mb(s)
         s.tracker.metrics(values, s.step)
         for key, img in crops:
             s.tracker.image(img, key, s.step)
@@ -633,16 +616,17 @@ def _loop(s: _Session, bar) -> bool:
     with _Interrupt() as interrupt:
         while s.step < config.max_steps:
             t0 = time.perf_counter()
-            value, stop, lr = _train_step(s, interrupt)
+            values, stop, lr = _train_step(s, interrupt)
             if s.device.type == "cuda" and s.step % config.log_every == 0:
                 torch.cuda.synchronize(s.device)
             window.seconds += time.perf_counter() - t0
-            window.loss += value
+            window.loss += sum(values)
+            window.losses += len(values)
             window.steps += 1
             bar.update(1)
             last = s.step == config.max_steps
-            if s.progress and (s.step % 10 == 0 or last):
-                bar.set_postfix(loss=f"{value:.4f}", lr=f"{lr:.2e}", refresh=False)
+            if s.progress and values and (s.step % 10 == 0 or last):
+                bar.set_postfix(loss=f"{values[-1]:.4f}", lr=f"{lr:.2e}", refresh=False)
             if s.lead and (s.step % config.log_every == 0 or last):
                 _log_window(s, window, lr)
                 window = _Window()
@@ -686,10 +670,12 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True,
     if config.name is None or config.out_dir is None or not config.val_scales:
         from srbench.train.config import resolve
         config = resolve(config)
-    world, rank, device, owns_group = _processes(config, recipe)
+    world, rank, device, owns_group, h5_path = join(config, recipe, progress)
     precision = resolve_precision(config.amp, device)
     s = _Session(config=config, device=device, world=world, rank=rank, progress=progress and rank == 0,
-                 precision=precision, owns_group=owns_group)
+                 precision=precision, owns_group=owns_group, h5_path=h5_path)
+    if device.type == "cuda":  # cuda_mem_mb is this run's (an ablation trains several runs in one process)
+        torch.cuda.reset_peak_memory_stats(device)
     bar, status = None, "FAILED"
     try:
         ckpt = _open_checkpoint(config, resume)
