@@ -14,7 +14,6 @@ from torch import nn
 from fake_cuda import FakeCuda
 from srbench.core.errors import SrbenchError
 from srbench.eval import runtimes as rt
-from srbench.eval.device import cuda_math
 from srbench.eval.latency import Latency
 from srbench.eval.protocol import PRESETS, Protocol, get_protocol
 
@@ -39,6 +38,8 @@ def test_tf32_enters_only_cuda_identities():
 def test_measurement_sets_tf32_per_the_protocol(monkeypatch):
     """cuDNN's and cuBLAS's TF32 flags are off during a standard-protocol measurement on CUDA and restored after;
     on with standard_tf32. Cannot prove: that a real GPU's kernels then compute in IEEE float32."""
+    from srbench.eval.device import cuda_math
+
     FakeCuda(count=1).install(monkeypatch)
     monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", True)  # torch's default for convolutions
     seen = []

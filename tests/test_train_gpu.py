@@ -83,12 +83,13 @@ import srbench.train.trainer as trainer
 from srbench.train.config import TrainConfig, resolve
 
 counts = {"all_reduce": 0, "barrier": 0}
-real_all_reduce = dist.all_reduce
+real_all_reduce, real_barrier = dist.all_reduce, dist.barrier
 def all_reduce(*a, **k):
     counts["all_reduce"] += 1
     return real_all_reduce(*a, **k)
 def barrier(*a, **k):
     counts["barrier"] += 1
+    return real_barrier(*a, **k)
 dist.all_reduce, dist.barrier = all_reduce, barrier
 real_finish = trainer._finish
 def finish(s):
