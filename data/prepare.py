@@ -194,6 +194,6 @@ def cached_h5_for_folder(folder: str | os.PathLike, *, progress: bool = True) ->
     out.parent.mkdir(parents=True, exist_ok=True)
     # several processes (the ranks of a DDP run, parallel jobs) may ask at once: one builds, the others wait on the
     # lock (no collective timeout) and then find the file up to date
-    with file_lock(out.with_name(out.name + ".lock")):
+    with file_lock(out.with_suffix(".lock")):  # <fingerprint>.lock beside it (kept: removing it races)
         path, _ = prepare(folder, out, ALL_SCALES, progress=progress)
     return path
