@@ -17,6 +17,7 @@ HR divided by the scale. It does not hash the pixels: the archives' sha256 do th
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,8 @@ from srbench.data.images import image_header
 
 #: (split folder, first image number, image count)
 SPLITS = {"train": ("DIV2K_train_HR", 1, 800), "valid": ("DIV2K_valid_HR", 801, 100)}
+#: the published sizes and sha256 of the release's archives (only those a public source lists; see docs/div2k.md)
+MANIFEST = Path(__file__).resolve().parent / "manifests" / "div2k.tsv"
 #: the longer side of every DIV2K HR image ("2K resolution"); a folder of resized copies fails the check
 LONG_SIDE = 2040
 _LISTED = 3
@@ -111,3 +114,26 @@ def check_div2k(root: str | Path, splits: tuple[str, ...] = ("train", "valid")) 
         more = f" (+{len(problems) - _LISTED} more)" if len(problems) > _LISTED else ""
         raise SrbenchError(f"DIV2K folder {root}: {'; '.join(problems[:_LISTED])}{more}")
     return result
+
+
+def archive_manifest() -> dict[str, dict[str, str]]:
+    """The rows of :data:`MANIFEST` by archive name (``bytes``, ``sha256``, ``source_url``, ``checksum_source``)."""
+    with open(MANIFEST, newline="") as fh:
+        return {row["file"]: row for row in csv.DictReader(fh, delimiter="\t")}
+
+
+def check_archives(folder: str | Path) -> list[str]:
+    """sha256-check the DIV2K archives of :data:`MANIFEST` that ``folder`` holds (others are not looked for); the
+    names of those that match. A size or sha256 that differs is a one-line :class:`SrbenchError`."""
+    from srbench.core.hashing import sha256_file
+
+    verified = []
+    for name, row in archive_manifest().items():
+        path = Path(folder) / name
+        if not path.is_file():
+            continue
+        if path.stat().st_size != int(row["bytes"]) or sha256_file(path) != row["sha256"]:
+            raise SrbenchError(f"{path}: not the published archive (size or sha256 differs from {row['bytes']} "
+                               f"bytes, {row['sha256'][:12]}...); download it again from {row['source_url']}")
+        verified.append(name)
+    return verified
