@@ -92,7 +92,8 @@ GATE_TOLERANCE_DB = 0.001
 #: differ in about 3e-5 of the values (~93 dB).
 GATE_MIN_PSNR_VS_REFERENCE_DB = 80.0
 #: Distributions whose versions identify each runtime (for cache keys and logs).
-PACKAGES = {"eager": ("torch",), "eager_nchw": ("torch",), "compile": ("torch",), "onnxruntime": ("torch", "onnx", "onnxruntime"),
+PACKAGES = {"eager": ("torch",), "eager_nchw": ("torch",), "compile": ("torch",),
+            "onnxruntime": ("torch", "onnx", "onnxruntime"),
             "openvino": ("torch", "onnx", "openvino")}
 _CPU_ONLY = ("onnxruntime", "openvino")
 #: runtimes whose preparation is paid again in every process (an ONNX export is cached on disk, a compile is not)
@@ -765,7 +766,8 @@ def select_runtime(model: nn.Module, *, scale: int, bn_mode: str, device: torch.
     unless another runtime is at least ``min_speedup`` times faster (smaller gains are within the noise here). A
     runtime whose preparation is paid again in every process (``compile``) is compared by its preparation time
     plus ``workload_calls`` timed calls, the others by the calls alone: a compile that takes 40 s to save 2 ms a
-    call is not faster for a cell of a hundred images. The choice is written to ``cache_dir/runtime-choices/<key>.json`` (see :func:`choice_key`) and read back on later
+    call is not faster for a cell of a hundred images. The choice is written to
+    ``cache_dir/runtime-choices/<key>.json`` (see :func:`choice_key`) and read back on later
     calls unless ``refresh``; eager (the reference) is always a candidate. The model is left in ``bn_mode``.
     """
     device = torch.device(device)

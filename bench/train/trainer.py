@@ -9,9 +9,9 @@ tags      ``srbench.kind=train``, ``srbench.{model,group,scale,loss,git_commit,d
 params    the resolved :class:`~srbench.train.config.TrainConfig`, every field verbatim (``group`` resolved to the
           model's); also the ``config.yaml`` artifact.
 metrics   every ``log_every`` steps: ``loss`` (mean over the window), ``lr``, ``images_per_s`` (training steps only),
-          ``rss_mb`` (peak resident memory) and ``cuda_mem_mb`` on CUDA; every ``val_every`` steps, per validation
-          scale s: ``val_psnr.x<s>``, ``val_ssim.x<s>`` (:func:`srbench.eval.evaluate.evaluate`, standard protocol, BN
-          eval mode), ``val_psnr`` (mean over the scales, what ``best`` is chosen by) and SR crops as images
+          ``rss_mb`` (peak resident memory) and ``cuda_mem_mb`` on CUDA (the window's peak; validation's is
+          ``val_cuda_mem_mb``); every ``val_every`` steps, per validation scale s: ``val_psnr.x<s>``,
+          ``val_ssim.x<s>`` (:func:`srbench.eval.evaluate.evaluate`, standard protocol, BN eval mode), ``val_psnr`` (mean over the scales, what ``best`` is chosen by) and SR crops as images
           (``val_x<s>_<image>``); at the end ``train_seconds`` (wall time of all sessions) and
           ``images_per_s_total``.
 artifacts ``weights/final.pth`` and ``weights/best.pth`` (plain state_dicts), ``config.yaml``.
@@ -25,12 +25,16 @@ which srbench wrote itself, may be loaded with ``weights_only=False``; never a d
 
 Resume (``srbench train recipe.yaml --resume``) restores all of it: on CPU in float32 with a fixed seed a run killed
 at any point and resumed ends bitwise-identical to an uninterrupted one (batches are drawn ahead by a background
-thread, :class:`srbench.train.data.Prefetcher`, and the checkpoint holds the sampler state of the last batch used). A non-finite loss stops the run with an error
-naming the step, before that step changes the weights; the last checkpoint is left as it was.
+thread, :class:`srbench.train.data.Prefetcher`, and the checkpoint holds the sampler state of the last batch used).
+The host reads the losses (and, under DDP, agrees on Ctrl-C) at checks: every step on a single CPU process, else
+every ``check_every`` steps and at every log, validation and checkpoint step (one transfer, one ``all_reduce``). A
+non-finite loss stops the run at the check with an error naming the first bad step, before the checked step changes
+the weights; the last checkpoint is left as it was (no checkpoint holds weights updated from an unchecked loss).
 
 Multi-GPU: ``torchrun --nproc_per_node N -m srbench.cli train recipe.yaml --set num_gpu=N`` runs
 DistributedDataParallel (NCCL on CUDA, gloo on CPU), each process drawing ``batch_size / N`` patches at the scale
-shared by all processes; rank 0 validates, checkpoints and logs.
+shared by all processes; rank 0 validates, checkpoints and logs. The start order (training data under a file lock,
+``set_device`` before the process group) and BatchNorm under DDP (``sync_bn``) are :mod:`srbench.train.distributed`'s.
 """
 
 from __future__ import annotations
