@@ -133,3 +133,26 @@ def test_auto_counts_compiles_preparation(tmp_path, monkeypatch):
                 candidates=("compile",), repeats=1)
     assert rt.select_runtime(Conv(), cache_dir=tmp_path / "a", **args).runtime == "eager"
     assert rt.select_runtime(Conv(), cache_dir=tmp_path / "b", workload_calls=100_000, **args).runtime == "compile"
+
+
+def test_cell_identity_gains_cuda_fields_only_on_cuda(monkeypatch, tmp_path, benchmark_root):
+    """The benchmark's cell identity (srbench.track.runner._identity): a CUDA cell's holds the GPU, capability,
+    CUDA and cuDNN versions and the tf32 knob; a CPU cell's holds none of them and exactly its former fields.
+    Cannot prove: real GPU names and versions."""
+    from srbench.core.strict import from_mapping
+    from srbench.track import runner
+    from srbench.track.experiment import Experiment
+
+    FakeCuda(count=1).install(monkeypatch)
+    monkeypatch.setattr(torch.backends.cudnn, "version", lambda: 90100)
+    exp = from_mapping(Experiment, {"name": "t", "datasets": ["Set5"], "scales": [4], "models": [{"model": "bicubic"}]},
+                       "test")
+    cell = runner.plan(exp)[0][0]
+    protocol = get_protocol("standard")
+    cpu = runner._identity(cell, protocol, torch.device("cpu"), exp)
+    cuda = runner._identity(cell, protocol, torch.device("cuda", 0), exp)
+    assert set(cuda) - set(cpu) == {"cuda"} and "tf32" in cuda["protocol"] and "tf32" not in cpu["protocol"]
+    assert cuda["cuda"] == {"gpu": "Fake GPU 0", "capability": "9.0", "cuda": str(torch.version.cuda),
+                            "cudnn": "90100"}
+    assert set(cpu) == {"model", "group", "build", "weights", "weights_sha256", "scale", "protocol", "datasets",
+                        "runtime", "measure", "device", "code", "environment", "crops", "metrics"}
