@@ -38,4 +38,6 @@ export PYTHONPATH="$SHIM${PYTHONPATH:+:$PYTHONPATH}"
 [ -d "$CARRY/store" ] && export SRBENCH_STORE="$PWD/$CARRY/store"
 PY="${PYTHON:-python3}"
 if [ "${1:-}" = "--cpu" ] && [ -z "${PYTHON:-}" ] && [ -x .venv/bin/python ]; then PY=.venv/bin/python; fi
-exec timeout 300 "$PY" scripts/gpu_check.py --vendor "$PWD/$CARRY/vendor" --out "${OUT:-.}/gpu_check.json" "$@"
+set +e  # keep the exit status of the check, and let the trap remove the shim
+timeout 300 "$PY" scripts/gpu_check.py --vendor "$PWD/$CARRY/vendor" --out "${OUT:-.}/gpu_check.json" "$@"
+exit $?
