@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 
 from srbench.core.errors import SrbenchError
+from srbench.core.locks import file_lock
 
 _NOTED: set[str] = set()
 
@@ -114,19 +115,6 @@ def probe(uri: str) -> None:
 
 # ----------------------------------------------------------------------------------------------------------------
 # local SQLite stores: atomic creation, self-repair, one-line refusals
-
-@contextlib.contextmanager
-def _flock(path: Path):
-    """An exclusive advisory lock on ``path`` (created), held for the block; the kernel drops it if we die."""
-    import fcntl
-
-    with open(path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
 
 @functools.lru_cache(maxsize=1)
 def _schema_head() -> tuple[str, frozenset[str]]:
@@ -240,7 +228,7 @@ def open_sqlite(db: Path, *, write: bool = True):
         if state.kind != "complete":
             raise refuse(state)
         return connect()
-    with _flock(db.with_name(db.name + ".lock")):
+    with file_lock(db.with_name(db.name + ".lock")):
         state = sqlite_state(db)
         if state.kind != "complete":
             if state.kind == "unreadable" or state.runs:

@@ -36,7 +36,7 @@ from srbench.track.claims import CellClaims, pid_alive as _pid_alive
 from srbench.track.cell_runtimes import CellRuntimes
 from srbench.track.cells import cell_key, code_version
 from srbench.track.shard import shard_cells
-from srbench.eval.device import describe_device, resolve_device
+from srbench.eval.device import cuda_identity, describe_device, resolve_device
 from srbench.eval.environment import measurement_environment
 from srbench.core.errors import SrbenchError
 from srbench.eval.cell import CostSettings, measure_cell
@@ -161,7 +161,8 @@ def _identity(cell: Cell, protocol, device: torch.device, exp: Experiment, use: 
     return {
         "model": cell.entry.model, "group": cell.entry.group, "build": cell.weights.build,
         "weights": cell.weights.name,
-        "weights_sha256": cell.weights.sha256, "scale": cell.scale, "protocol": protocol.as_dict(),
+        "weights_sha256": cell.weights.sha256, "scale": cell.scale,
+        "protocol": protocol.identity(device.type),
         "datasets": {d: fingerprint(d, cell.scale, protocol.lr_source) for d in cell.datasets},
         "runtime": use.identity() if use is not None else {"name": "eager"},
         "measure": to_mapping(exp.measure), "device": describe_device(device), "code": code_version(),
@@ -169,6 +170,7 @@ def _identity(cell: Cell, protocol, device: torch.device, exp: Experiment, use: 
         "crops": sorted(f"{c['dataset']}/{c['image']}" for c in exp.crops
                         if c.get("scale") == cell.scale and c.get("dataset") in cell.datasets),
         **_extra_identity(cell.entry),
+        **({"cuda": cuda_identity(device)} if device.type == "cuda" else {}),  # CPU cells keep their keys
         "metrics": cell.metrics,
     }
 
@@ -300,6 +302,8 @@ def measure_and_log(model: torch.nn.Module, *, client, run_id: str, datasets: li
                                 on_image=keep_crop if crops else None, runner=runner, passes=passes)
     log_batch(run_id, metrics=_metrics_batch(measured.cost))
     tracking.retrying(client.set_tag)(run_id, schema.MEASURE_OUT_TAG, measured.out_label)
+    if measured.latency_clock:  # wall: host work (bicubic's numpy) even on a GPU; cuda_events: GPU work
+        tracking.retrying(client.set_tag)(run_id, schema.LATENCY_CLOCK_TAG, measured.latency_clock)
     if passes is not None and passes.sources:
         tracking.retrying(client.set_tag)(run_id, schema.SHARED_FROM_TAG, ",".join(sorted(passes.sources)))
     return {**metrics, **measured.cost}
@@ -312,6 +316,7 @@ def run_tags(device: torch.device, protocol) -> dict[str, str]:
             "srbench.git_commit": tracking.git_commit(), "srbench.code_version": code_version(),
             "srbench.host": socket.gethostname(), "srbench.pid": str(os.getpid()),
             **{f"srbench.env.{k}": v for k, v in measurement_environment().items()},
+            **{f"srbench.cuda.{k}": v for k, v in cuda_identity(device).items()},
             **{f"protocol.{k}": str(v) for k, v in protocol.as_dict().items()}}
 
 
