@@ -262,3 +262,114 @@ def test_shards_keep_shared_passes_and_runtime_choices_together(benchmark_root):
         split = {what: shards for what, shards in together.items() if len(shards) > 1}
         assert not split, f"N={n}: split over shards: {list(split)[:2]}"
         assert len(set(shard_of.values())) == n, "every shard has work"
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# simulated hosts: processes with their own identity and runtime cache, no shared lock, one store
+
+_HOST = """
+import os, sys, time
+from pathlib import Path
+import srbench.cli, srbench.track.runner as runner, srbench.eval.runtimes as rt, mlflow.tracking
+from srbench.track import claims, orphans
+claims.local_lock_dir = lambda client: None  # no lock shared with the other hosts: claims are runs, as on a server
+orphans.HEARTBEAT_S, orphans.STALE_AFTER_S, claims.POLL_S = 0.5, float(os.environ["STALE_AFTER_S"]), 0.2
+log = Path(os.environ["HOST_LOG"])
+real_select, real_measure = rt.select_runtime, runner.measure_cell
+def select(*args, **kwargs):
+    with log.open("a") as fh:
+        fh.write("probe\\n")
+    return real_select(*args, **kwargs)
+def measure(*args, **kwargs):
+    with log.open("a") as fh:
+        fh.write("cell\\n")
+    if log.read_text().count("cell") == int(os.environ.get("DIE_IN_CELL", "0")):
+        os.kill(os.getpid(), 9)
+    time.sleep(float(os.environ.get("CELL_DELAY", "0")))
+    return real_measure(*args, **kwargs)
+rt.select_runtime, runner.measure_cell = select, measure
+rt.default_candidates = lambda device: ("eager",)  # auto's probe without ONNX exports: seconds, not a minute
+if os.environ.get("CLOCK_SKEW_S"):  # this host's wall clock is off
+    real_time, skew = time.time, float(os.environ["CLOCK_SKEW_S"])
+    time.time = lambda: real_time() + skew
+go = Path(os.environ["GO"])
+Path(os.environ["READY"]).touch()
+while not go.exists():
+    time.sleep(0.01)
+sys.exit(srbench.cli.main(sys.argv[1:]))
+"""
+
+
+def _hosts(tmp_path: Path, store: str, jobs: dict[str, list[str]], stale_after_s: float = 5.0,
+           env: dict[str, dict] | None = None, timeout: float = 240) -> dict[str, tuple[int, str, list[str]]]:
+    """Run one ``srbench benchmark`` per simulated host at once; host -> (exit status, stdout, its log lines)."""
+    go = tmp_path / "go"
+    go.unlink(missing_ok=True)
+    procs = {}
+    for host, args in jobs.items():
+        folder = tmp_path / host
+        folder.mkdir(exist_ok=True)
+        for stale in ("ready", "log"):
+            (folder / stale).unlink(missing_ok=True)
+        host_env = {**os.environ, "SRBENCH_HOST_ID": f"{host}-boot/1", "SRBENCH_CACHE": str(folder / "cache"),
+                    "STALE_AFTER_S": str(stale_after_s), "HOST_LOG": str(folder / "log"), "GO": str(go),
+                    "READY": str(folder / "ready"), "MLFLOW_TRACKING_URI": store, **(env or {}).get(host, {})}
+        procs[host] = subprocess.Popen([sys.executable, "-c", _HOST, "benchmark", *args, "--no-progress",
+                                        "--summary", str(folder / "summary.md")], cwd=REPO, env=host_env,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + timeout
+    while not all((tmp_path / h / "ready").exists() for h in jobs):
+        assert time.time() < deadline and all(p.poll() is None for p in procs.values()), "a host did not start"
+        time.sleep(0.05)
+    go.touch()
+    done = {}
+    for host, proc in procs.items():
+        out, err = proc.communicate(timeout=timeout)
+        log = tmp_path / host / "log"
+        done[host] = (proc.returncode, out + err, log.read_text().split() if log.exists() else [])
+    return done
+
+
+def _db(uri: str) -> Path:
+    return Path(uri[len("sqlite:///"):])
+
+
+def test_two_hosts_sharding_and_rerunning_one_store_lose_and_duplicate_nothing(tmp_path, store, tiny_dataset):
+    """Host a runs shard 1/2 while host b, whose wall clock is an hour behind, runs the whole experiment at once
+    (a rerun started too early): every cell is computed exactly once, and nothing is left RUNNING."""
+    path = _experiment(tmp_path, "  - {model: bicubic}\n  - {model: bicubic, protocol: paper_gray}\n",
+                       f"[{tiny_dataset}]", scales="[2, 3]")
+    done = _hosts(tmp_path, store, {"a": [str(path), "--shard", "1/2"], "b": [str(path)]},
+                  env={"a": {"CELL_DELAY": "1"}, "b": {"CLOCK_SKEW_S": "-3600", "CELL_DELAY": "0.3"}})
+    for host, (code, out, _) in done.items():
+        assert code == 0, (host, out[-2000:])
+    runs = _runs(_db(store))
+    cells = [key for status, kind, key in runs if kind == "cell"]
+    assert len(cells) == 4 and len(set(cells)) == 4, runs
+    assert {status for status, _, _ in runs} == {"FINISHED"}, runs
+    computed = sum(log.count("cell") for _, _, log in done.values())
+    assert computed == 4, f"{computed} cell computations for 4 cells"
+
+
+def test_shard_killed_mid_cell_on_one_host_is_finished_by_a_rerun_on_another(tmp_path, store, tiny_dataset):
+    """Host a dies (kill -9) in its second cell, after auto chose a runtime and the first cell finished; host b, with
+    an empty runtime cache, reruns the shard: it takes a's choice from the store (no probe), so it reuses a's
+    finished cell, waits out a's claim for one declared timeout, marks a's runs KILLED and finishes the rest."""
+    path = _experiment(tmp_path, "  - {model: carn_m, weights: none}\n"
+                                 "  - {model: carn_m, weights: none, protocol: paper_gray}\n", f"[{tiny_dataset}]")
+    args = [str(path), "--shard", "1/1"]
+    a = _hosts(tmp_path, store, {"a": args}, env={"a": {"DIE_IN_CELL": "2"}})["a"]
+    assert a[0] == -9 and a[2] == ["probe", "cell", "cell"], a
+    stale_after_s = 2.0
+    start = time.monotonic()
+    code, out, log = _hosts(tmp_path, store, {"b": args}, stale_after_s=stale_after_s)["b"]
+    took = time.monotonic() - start
+    assert code == 0, out[-2000:]
+    assert log == ["cell"], "host b computed the unfinished cell only, without probing a runtime again"
+    assert "1 cell(s) computed, 1 reused" in out
+    runs = _runs(_db(store))
+    assert sorted(s for s, kind, _ in runs if kind == "cell") == ["FINISHED", "FINISHED"], runs
+    assert sorted(s for s, kind, _ in runs if kind == "benchmark") == ["FINISHED", "KILLED"], runs
+    assert not [r for r in runs if r[1] == "claim" and r[0] == "RUNNING"], runs
+    assert took >= stale_after_s, "a's claim was honoured until it went stale"
+    assert took < stale_after_s + 60, f"host b took {took:.0f} s"
