@@ -203,7 +203,7 @@ def test_shards_partition_the_plan(benchmark_root):
             for cell in shard_cells(cells, k, n):
                 assert owner.setdefault(cell.cell_group, k) == k
     one, two = shard_cells(cells, 1, 2), shard_cells(cells, 2, 2)
-    assert one and two and abs(len({c.cell_group for c in one}) - len({c.cell_group for c in two})) <= 1
+    assert one and two and abs(len({c.shard_group for c in one}) - len({c.shard_group for c in two})) <= 1
 
 
 def test_parse_shard():
