@@ -201,7 +201,7 @@ def test_shards_partition_the_plan(benchmark_root):
         owner = {}
         for k in range(1, n + 1):  # a cell group (network, BN mode, scale) lies in one shard
             for cell in shard_cells(cells, k, n):
-                assert owner.setdefault(cell.cell_group, k) == k
+                assert owner.setdefault((*cell.network, cell.bn_mode, cell.scale), k) == k
     one, two = shard_cells(cells, 1, 2), shard_cells(cells, 2, 2)
     assert one and two and abs(len({c.shard_group for c in one}) - len({c.shard_group for c in two})) <= 1
 

@@ -87,11 +87,6 @@ class Cell:
         return (self.entry.model, self.weights.sha256, self.entry.group, self.entry.weights_key, self.entry.inference)
 
     @property
-    def cell_group(self) -> tuple:
-        """Its cell group: network, BN mode, scale (one runtime per group and requested runtime)."""
-        return (*self.network, self.bn_mode, self.scale)
-
-    @property
     def shard_group(self) -> tuple:
         """What must stay on one shard: every cell of this model's weights at this scale. Cells sharing a forward
         pass or an ``auto`` choice agree on it whatever BN mode the network actually runs in (a network without
