@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -26,24 +25,6 @@ from srbench.track import claims, hosts, orphans, store_sharing, tracking
 from srbench.track.claims import CellClaims
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def template_db(tmp_path_factory) -> Path:
-    """A complete, empty SQLite store, made once (creating MLflow's schema takes seconds); tests copy it."""
-    db = tmp_path_factory.mktemp("template") / "mlflow.db"
-    tracking.client(f"sqlite:///{db}")
-    return db
-
-
-@pytest.fixture()
-def store(tmp_path, template_db, monkeypatch) -> str:
-    """A private copy of the template store; its URI, also set as the default."""
-    (tmp_path / "mlruns").mkdir()
-    shutil.copy(template_db, tmp_path / "mlruns" / "mlflow.db")
-    uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    return uri
 
 
 def _experiment(tmp_path: Path, models: str, datasets: str, scales: str = "[2]", name: str = "cl") -> Path:

@@ -34,25 +34,6 @@ REPO = Path(__file__).resolve().parent.parent
 # ----------------------------------------------------------------------------------------------------------------
 # helpers
 
-@pytest.fixture(scope="module")
-def template_db(tmp_path_factory) -> Path:
-    """A complete, empty SQLite store, made once; tests copy it."""
-    db = tmp_path_factory.mktemp("template") / "mlflow.db"
-    tracking.client(f"sqlite:///{db}")
-    return db
-
-
-@pytest.fixture()
-def store(tmp_path, template_db, monkeypatch) -> str:
-    """A private copy of the template store (complete schema, no runs); its URI, also set as the default."""
-    folder = tmp_path / "mlruns"
-    folder.mkdir()
-    shutil.copy(template_db, folder / "mlflow.db")
-    uri = f"sqlite:///{folder / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    return uri
-
-
 def _db(uri: str) -> Path:
     return Path(uri[len("sqlite:///"):])
 
