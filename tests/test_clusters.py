@@ -112,6 +112,17 @@ def test_shard_on_sqlite_another_machine_writes_is_refused(tmp_path, store, caps
     _one_line_error(capsys, "node17", "tracking server")
 
 
+def test_cells_of_another_machine_in_the_experiment_are_noted(store):
+    client = tracking.client(store)
+    eid = tracking.get_or_create_experiment(client, "cl")
+    assert store_sharing.other_machines(client, eid, "CPU X (8 threads)") is None
+    run = client.create_run(eid, tags={"srbench.kind": "cell", "srbench.device_name": "CPU X (8 threads)"})
+    client.set_terminated(run.info.run_id, "FINISHED")
+    assert store_sharing.other_machines(client, eid, "CPU X (8 threads)") is None
+    note = store_sharing.other_machines(client, eid, "CPU Y's (4 threads)")
+    assert note.startswith("note: ") and "CPU X (8 threads)" in note and "\n" not in note
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # claims: no clock trusted, one timeout per dead benchmark, containers told apart
 

@@ -35,7 +35,7 @@ from srbench.track.claims import CellClaims
 from srbench.track.cell_runtimes import CellRuntimes, stored_choices
 from srbench.track.cells import cell_key, code_version
 from srbench.track.shard import shard_cells
-from srbench.track.store_sharing import check_shard_uri, check_shard_writers
+from srbench.track.store_sharing import check_shard_uri, check_shard_writers, other_machines
 from srbench.eval.device import describe_device, resolve_device
 from srbench.eval.environment import measurement_environment
 from srbench.core.errors import SrbenchError
@@ -379,6 +379,9 @@ def run_benchmark(exp: Experiment, *, experiment_file: str | None = None, tracki
     experiment_id = tracking.get_or_create_experiment(client, exp.name)
     if shard is not None:
         check_shard_writers(client, experiment_id)
+    mixed = other_machines(client, experiment_id, describe_device(device))
+    if mixed:
+        tqdm.write(mixed)
     watch = orphans.Watch()  # heartbeats of other hosts' benchmarks, observed from now on
     mark_orphans_killed(client, experiment_id, watch)
     parent = _start_parent(client, experiment_id, exp, experiment_file, device, shard)

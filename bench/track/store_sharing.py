@@ -84,3 +84,18 @@ def check_shard_writers(client, experiment_id: str) -> None:
             raise SrbenchError(f"--shard with the SQLite store {client.tracking_uri[len('sqlite:///'):]}: host "
                                f"{host} (another machine) is writing it too (run {run.info.run_id[:8]} is "
                                f"running), and SQLite's locks do not bind across machines; {_HINT}")
+
+
+def other_machines(client, experiment_id: str, device_name: str) -> str | None:
+    """A one-line note when the experiment already holds finished cells measured on another device (CPU model and
+    thread count, or GPU model): their keys differ from this machine's, so its cells are computed again and the
+    efficiency table would set latencies of different machines side by side. None when there are none."""
+    quoted = device_name.replace("'", "\\'")
+    runs = tracking.retrying(client.search_runs)(
+        [experiment_id], filter_string=f"tags.`srbench.kind` = 'cell' and attributes.status = 'FINISHED' and "
+                                       f"tags.`srbench.device_name` != '{quoted}'", max_results=1)
+    if not runs:
+        return None
+    return (f"note: this experiment holds cells measured on {runs[0].data.tags.get('srbench.device_name')}, this "
+            f"machine is {device_name}: their cells are not reused here, and latencies of both would be reported; "
+            "pin one machine type and thread count for all shards (docs/scaling.md)")
