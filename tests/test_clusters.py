@@ -157,8 +157,11 @@ def test_a_claimant_whose_clock_runs_behind_never_takes_a_held_claim(store, monk
         monkeypatch.setenv("SRBENCH_HOST_ID", "host-b/1")
         real = time.time
         monkeypatch.setattr(time, "time", lambda: real() - 3600)  # host b's wall clock is an hour behind
-        with CellClaims(client, eid, local=False).hold("k", wait=False) as held_b:
+        b = CellClaims(client, eid, local=False)
+        with b.hold("k", wait=False) as held_b:
             assert not held_b, "a later claim with an older start time must not win a held claim"
+        # the race: b looked for live claims before a made its own, and makes its claim after a has listed them
+        assert b._try_claim("k") is None, "b's claim, an hour 'older', must not win the claim a holds"
         monkeypatch.setattr(time, "time", real)
     assert [r.info.status for r in client.search_runs([eid])] == [], "both claims are gone"
 
