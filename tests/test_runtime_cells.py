@@ -123,9 +123,9 @@ def test_auto_warm_rerun_reuses_cells_and_does_not_probe(tmp_path, tiny_dataset,
     assert [o.status for o in again] == ["cached"] and again[0].run_id == run.info.run_id
     assert len(selects) == 1 and prepares == [], "a warm rerun must neither probe nor prepare a runtime"
     assert "cached choice" in capsys.readouterr().out
-    choice.unlink()  # without the cached choice auto probes again (and may choose otherwise: then a new key)
-    run_benchmark(load_experiment(path), tracking_uri=mlflow_uri, progress=False, runtime_cache=cache)
-    assert len(selects) == 2
+    choice.unlink()  # without the cached choice, the store's record of it (on the cell run) is taken: no probe
+    again = run_benchmark(load_experiment(path), tracking_uri=mlflow_uri, progress=False, runtime_cache=cache)
+    assert len(selects) == 1 and [o.status for o in again] == ["cached"] and choice.is_file()
 
 
 def test_declining_runtime_under_auto_falls_back_with_a_note(tmp_path, tiny_dataset, mlflow_uri, monkeypatch,
