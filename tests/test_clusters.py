@@ -308,7 +308,8 @@ def _hosts(tmp_path: Path, store: str, jobs: dict[str, list[str]], stale_after_s
             (folder / stale).unlink(missing_ok=True)
         host_env = {**os.environ, "SRBENCH_HOST_ID": f"{host}-boot/1", "SRBENCH_CACHE": str(folder / "cache"),
                     "STALE_AFTER_S": str(stale_after_s), "HOST_LOG": str(folder / "log"), "GO": str(go),
-                    "READY": str(folder / "ready"), "MLFLOW_TRACKING_URI": store, **(env or {}).get(host, {})}
+                    "READY": str(folder / "ready"), "MLFLOW_TRACKING_URI": store, "OMP_NUM_THREADS": "1",
+                    **(env or {}).get(host, {})}
         procs[host] = subprocess.Popen([sys.executable, "-c", _HOST, "benchmark", *args, "--no-progress",
                                         "--summary", str(folder / "summary.md")], cwd=REPO, env=host_env,
                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
