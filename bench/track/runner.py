@@ -48,6 +48,7 @@ from srbench.eval.weights import ResolvedWeights, load_eval_model, network_diges
 from srbench.models import has_batchnorm, model_code, model_info
 from srbench.track import schema
 from srbench.track.experiment import Experiment, ModelEntry, entry_runtimes
+from srbench.track.logged_models import link_cell_runs
 from srbench.track.metric_plan import cell_metrics, lpips_datasets
 from srbench.track.ui_meta import cell_run_name, dataset_inputs
 from srbench.track.run_weights import resolve_weights
@@ -480,6 +481,7 @@ def run_benchmark(exp: Experiment, *, experiment_file: str | None = None, tracki
             pending = deferred
         bar.close()
         outcomes.extend(results[i] for i in sorted(results))
+        link_cell_runs(client, experiment_id, [o.run_id for o in outcomes if o.run_id])  # MLflow's Models view
         mark_orphans_killed(client, experiment_id, watch)  # other hosts' dead benchmarks seen silent meanwhile
         tracking.retrying(client.set_terminated)(parent_id, "FINISHED")
     except BaseException as exc:
