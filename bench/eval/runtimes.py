@@ -744,6 +744,11 @@ def _read_choice(path: Path, key: str) -> dict | None:
         record = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
+    return valid_choice(record, key)
+
+
+def valid_choice(record, key: str) -> dict | None:
+    """``record``'s choice fields when it is a choice for ``key`` (from the cache or the store), else None."""
     if not isinstance(record, dict) or not set(_CHOICE_FIELDS) <= set(record) or record["key"] != key \
             or record["runtime"] not in RUNTIMES:
         return None
@@ -829,6 +834,11 @@ def select_runtime(model: nn.Module, *, scale: int, bn_mode: str, device: torch.
 # A cell's runtime: what was asked, what runs, and why (used by the benchmark runner and `srbench evaluate`)
 
 
+CHOICE_KEY_TAG = "srbench.runtime_choice_key"
+SELECTION_TAG = "srbench.runtime_selection"
+MAX_TAG_CHARS = 8000  # MLflow's limit on a tag value
+
+
 @dataclass
 class RuntimeUse:
     """The runtime one (model, scale, BN mode, device) uses: ``requested`` (``auto`` or a runtime), ``runtime`` (the
@@ -849,10 +859,18 @@ class RuntimeUse:
         return {"name": self.runtime, "versions": self.versions}
 
     def tags(self) -> dict[str, str]:
-        """MLflow tags: ``srbench.runtime`` (the one that ran), what was asked, versions, the choice and the gate."""
-        return {"srbench.runtime": self.runtime, "srbench.runtime_requested": self.requested,
+        """MLflow tags: ``srbench.runtime`` (the one that ran), what was asked, versions, the choice and the gate;
+        for auto's choice also its key and record (:data:`CHOICE_KEY_TAG`, :data:`SELECTION_TAG`), which other
+        machines read instead of probing again (``choose_runtime(stored=...)``)."""
+        tags = {"srbench.runtime": self.runtime, "srbench.runtime_requested": self.requested,
                 "srbench.runtime_versions": " ".join(f"{k}={v}" for k, v in sorted(self.versions.items())),
                 "srbench.runtime_choice": self.choice_note, "srbench.runtime_gate": self.gate_note}
+        if self.selection is not None:
+            record = json.dumps(self.selection.as_dict(), sort_keys=True, default=str)
+            tags[CHOICE_KEY_TAG] = self.selection.key
+            if len(record) <= MAX_TAG_CHARS:
+                tags[SELECTION_TAG] = record
+        return tags
 
 
 @dataclass(frozen=True)
@@ -895,11 +913,14 @@ def check_runtime_name(name: str, where: str = "runtime") -> str:
 
 def choose_runtime(model: nn.Module | None, requested: str, *, scale: int, bn_mode: str, device: torch.device | str,
                    weights_sha256: str | None, cache_dir: Path | str, probe: Callable[[], Probe],
-                   protocol: Protocol | None = None, candidates: tuple[str, ...] | None = None) -> RuntimeUse:
+                   protocol: Protocol | None = None, candidates: tuple[str, ...] | None = None,
+                   stored: Callable[[str], dict | None] | None = None) -> RuntimeUse:
     """Which runtime serves ``model`` at ``scale`` in ``bn_mode``: a declared one as it is (checked and gated when
     prepared, :func:`prepare_use`), or ``auto``'s choice (:func:`select_runtime`, cached; ``probe()`` is called only
     when it must probe). Parameter-free models (bicubic) are eager without probing. ``model`` is needed for
-    ``auto`` only (its choice is keyed by the network's export code)."""
+    ``auto`` only (its choice is keyed by the network's export code). ``stored(key)``: the choice already recorded
+    for ``key`` where every machine sees it (the tracking store), or None; it wins over this machine's cache (which
+    it then replaces), so every shard and requeue of an experiment runs a network on the same runtime."""
     check_runtime_name(requested)
     if requested != "auto":
         return RuntimeUse(requested, requested, package_versions(requested), f"{requested} (declared)")
@@ -911,7 +932,12 @@ def choose_runtime(model: nn.Module | None, requested: str, *, scale: int, bn_mo
     sha = graph_sha256(weights_sha256)
     candidates = tuple(dict.fromkeys(("eager", *(candidates or default_candidates(device)))))
     key = choice_key(model, weights_sha256=sha, bn_mode=bn_mode, scale=scale, device=device, candidates=candidates)
-    record = _read_choice(_choice_path(Path(cache_dir), key), key)
+    path = _choice_path(Path(cache_dir), key)
+    record = valid_choice(stored(key), key) if stored is not None else None
+    if record is not None:
+        _write_atomic(path, json.dumps(record, indent=1, sort_keys=True, default=str).encode())
+    else:
+        record = _read_choice(path, key)
     if record is not None:
         selection = Selection(**record, cached=True)
     else:
