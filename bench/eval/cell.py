@@ -19,7 +19,8 @@ import torch
 from srbench.core.errors import SrbenchError
 from srbench.eval.dataset_runtime import measure_dataset_runtime
 from srbench.eval.evaluate import DatasetResult, evaluate
-from srbench.eval.latency import measure_latency
+from srbench.eval.device import cuda_math
+from srbench.eval.latency import measure_latency, timing_clock
 from srbench.eval.memory import measure_peak_memory_mb
 from srbench.eval.protocol import Protocol
 from srbench.eval.shared_passes import PassScope
@@ -92,6 +93,7 @@ class CellMeasurement:
     out_label: str = ""
     profile_label: str = ""
     runtime_form: str = ""
+    latency_clock: str = ""  # what timed the latency (srbench.eval.latency.Latency.clock); empty when not measured
 
 
 def profile_figures(counts: dict[str, int]) -> dict[str, float]:
@@ -188,18 +190,21 @@ def measure_cell(model: torch.nn.Module, *, datasets: list[str], scale: int, pro
         out.results.append(result)
         if on_dataset is not None:
             on_dataset(result)
-    if passes is None:
-        out.cost = measure_cost(model, scale, device, settings, runner=runner)
-    else:  # complexity is counted on this model; latency and memory come from the scope's one measurement
-        out.cost = {**passes.cost(settings, lambda: measure_cost(model, scale, device, settings, runner=runner)),
-                    **complexity(model, scale, settings.out_hw, settings.profile_in)}
-    if settings.dataset_runs:
-        run = measure_dataset_runtime(forward, datasets[0], scale, device, runs=settings.dataset_runs,
-                                      warmup=settings.dataset_warmup, lr_source=protocol.lr_source,
-                                      memory=settings.memory, progress=progress)
-        out.cost.update(runtime_mean_ms=run.mean_ms, runtime_median_ms=run.median_ms)
-        if run.peak_mem_mb is not None:
-            out.cost["runtime_peak_mem_mb"] = run.peak_mem_mb
-        out.runtime_form = f"{run.form}; dataset {datasets[0]}"
+    with cuda_math(device, tf32=protocol.tf32):
+        if passes is None:
+            out.cost = measure_cost(model, scale, device, settings, runner=runner)
+        else:  # complexity is counted on this model; latency and memory come from the scope's one measurement
+            out.cost = {**passes.cost(settings, lambda: measure_cost(model, scale, device, settings, runner=runner)),
+                        **complexity(model, scale, settings.out_hw, settings.profile_in)}
+        if settings.dataset_runs:
+            run = measure_dataset_runtime(forward, datasets[0], scale, device, runs=settings.dataset_runs,
+                                          warmup=settings.dataset_warmup, lr_source=protocol.lr_source,
+                                          memory=settings.memory, progress=progress)
+            out.cost.update(runtime_mean_ms=run.mean_ms, runtime_median_ms=run.median_ms)
+            if run.peak_mem_mb is not None:
+                out.cost["runtime_peak_mem_mb"] = run.peak_mem_mb
+            out.runtime_form = f"{run.form}; dataset {datasets[0]}"
+    if settings.latency:
+        out.latency_clock = timing_clock(forward, device)
     set_bn_mode(model, protocol.bn_mode)  # the cost passes must not leave another mode behind
     return out

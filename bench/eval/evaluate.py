@@ -17,6 +17,7 @@ import torch
 from tqdm.auto import tqdm
 
 from srbench.core.errors import SrbenchError
+from srbench.eval.device import cuda_math
 from srbench.eval.latency import synchronize
 from srbench.eval.lpips import load_lpips
 from srbench.eval.scoring import lpips_pair, score_pair, quantize
@@ -132,21 +133,22 @@ def evaluate(model: torch.nn.Module, dataset: str, scale: int, protocol: Protoco
     samples = load_samples(dataset, scale, lr_source=protocol.lr_source)
     result = DatasetResult(dataset=str(dataset), scale=scale)
     bar = tqdm(samples, desc=f"{dataset} x{scale}", unit="img", leave=False, disable=not progress)
-    for sample in bar:
-        hit = passes.get(dataset, protocol.lr_source, sample.name) if passes is not None else None
-        if hit is not None:
-            out, elapsed = hit.sr, hit.forward_s
-        else:
-            out, elapsed = forward_pass(model, sample.lr, scale, device)
-            if passes is not None:
-                passes.put(dataset, protocol.lr_source, sample.name, out, elapsed)
-        sr = quantize(out, protocol.quantize)
-        psnr, ssim = score_pair(sr, sample.hr, scale=scale, protocol=protocol, gray=sample.gray,
-                                name=sample.name)
-        lp = (lpips_pair(sr, sample.hr, scale=scale, protocol=protocol, net=net, name=sample.name)
-              if net is not None else None)
-        result.images.append(ImageResult(sample.name, psnr, ssim, elapsed, sample.gray, lp, hit is not None))
-        if on_image is not None:
-            on_image(sample.name, sr)
-        bar.set_postfix(psnr=f"{result.psnr:.3f}")
+    with cuda_math(device, tf32=protocol.tf32):  # TF32 on CUDA as the protocol says (off unless declared)
+        for sample in bar:
+            hit = passes.get(dataset, protocol.lr_source, sample.name) if passes is not None else None
+            if hit is not None:
+                out, elapsed = hit.sr, hit.forward_s
+            else:
+                out, elapsed = forward_pass(model, sample.lr, scale, device)
+                if passes is not None:
+                    passes.put(dataset, protocol.lr_source, sample.name, out, elapsed)
+            sr = quantize(out, protocol.quantize)
+            psnr, ssim = score_pair(sr, sample.hr, scale=scale, protocol=protocol, gray=sample.gray,
+                                    name=sample.name)
+            lp = (lpips_pair(sr, sample.hr, scale=scale, protocol=protocol, net=net, name=sample.name)
+                  if net is not None else None)
+            result.images.append(ImageResult(sample.name, psnr, ssim, elapsed, sample.gray, lp, hit is not None))
+            if on_image is not None:
+                on_image(sample.name, sr)
+            bar.set_postfix(psnr=f"{result.psnr:.3f}")
     return result

@@ -26,6 +26,11 @@ lpips_input    the range the 8-bit images are given to LPIPS in (where an experi
                ``lpips.LPIPS(net='alex')``.
                LPIPS always sees RGB (a gray image replicated) with the ``border`` crop applied; ``color``,
                ``gray`` and ``double_scale`` do not apply to it (see ``srbench.eval.scoring.lpips_pair``).
+tf32           CUDA only: ``False`` (every preset but ``standard_tf32``): float32 convolutions and matrix products run
+               in IEEE float32; ``True``: cuDNN and cuBLAS may use TF32 (10-bit mantissa), torch's default for
+               convolutions on Ampere and later GPUs, faster and not a float32 number. Set around every forward pass
+               of a measurement (:func:`srbench.eval.device.cuda_math`). It does not apply on CPU or MPS, so it is
+               left out of their cells' identity (:meth:`Protocol.identity`): CPU cell keys do not depend on it.
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ class Protocol:
     gray: str = "replicate"
     double_scale: bool = False
     lpips_input: str = "minus_one_one"
+    tf32: bool = False
 
     def __post_init__(self) -> None:
         for field, allowed in (("color", COLORS), ("quantize", QUANTIZE), ("lr_source", LR_SOURCES),
@@ -64,6 +70,8 @@ class Protocol:
             value = getattr(self, field)
             if value not in allowed:
                 raise SrbenchError(f"protocol {self.name!r}: {field}={value!r} is not one of {', '.join(allowed)}")
+        if not isinstance(self.tf32, bool):
+            raise SrbenchError(f"protocol {self.name!r}: tf32={self.tf32!r} must be true or false")
         if not (self.border == "scale" or (isinstance(self.border, int) and self.border >= 0)):
             raise SrbenchError(f"protocol {self.name!r}: border={self.border!r} must be 'scale' or an integer >= 0")
 
@@ -83,6 +91,16 @@ class Protocol:
         """Flat dict of every knob, for MLflow tags and JSON output."""
         return dataclasses.asdict(self)
 
+    def identity(self, device_type: str | None) -> dict:
+        """The knobs that can change a number measured on ``device_type`` (``cuda``, ``cpu``, ``mps``; None: no
+        device, scoring images made elsewhere), for a cell's key: every knob, less those of :data:`DEVICE_KNOBS`
+        that do not apply there."""
+        return {k: v for k, v in self.as_dict().items() if DEVICE_KNOBS.get(k, device_type) == device_type}
+
+
+#: knobs that act on one device type only (and are left out of other devices' cell identities)
+DEVICE_KNOBS = {"tf32": "cuda"}
+
 
 PRESETS: dict[str, Protocol] = {
     # The standard SR protocol (calibration.md): Y on RGB, crop = scale, rounded output, shipped LR, eval BN.
@@ -91,6 +109,9 @@ PRESETS: dict[str, Protocol] = {
     "paper_gray": Protocol(name="paper_gray", gray="raw"),
     # The ECDN report's Table 1 scripts: RGB, no border crop, truncated output, images divided by 255 twice, BN in
     # training mode (per-image statistics); its compare.py gave LPIPS [0, 1] images.
+    # The standard protocol with TF32 allowed on CUDA (PyTorch's default for convolutions): what an unconfigured
+    # GPU run computes; not float32 numbers. Identical to `standard` off CUDA.
+    "standard_tf32": Protocol(name="standard_tf32", tf32=True),
     "ecdn_report": Protocol(name="ecdn_report", color="rgb", border=0, quantize="truncate", bn_mode="batch",
                             double_scale=True, lpips_input="zero_one"),
     # The NTIRE efficient-SR challenges' test_demo.py (2022-2025): PSNR (and SSIM) on RGB, border crop = scale,
