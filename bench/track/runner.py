@@ -47,7 +47,8 @@ from srbench.eval.shared_passes import PassScope, SharedPasses
 from srbench.eval.weights import ResolvedWeights, load_eval_model, network_digest
 from srbench.models import has_batchnorm, model_code, model_info
 from srbench.track import schema
-from srbench.track.experiment import Experiment, ModelEntry, entry_runtimes, score_tags
+from srbench.track.experiment import Experiment, ModelEntry, entry_runtimes
+from srbench.track.experiment import score_tags
 from srbench.track.logged_models import link_cell_runs
 from srbench.track.metric_plan import cell_metrics, lpips_datasets
 from srbench.track.ui_meta import cell_run_name, dataset_inputs
