@@ -75,8 +75,8 @@ def split_lr_input(lr_input: str) -> tuple[str, bool]:
     source, full = (lr_input[:-len(FULL_SUFFIX)], True) if lr_input.endswith(FULL_SUFFIX) else (lr_input, False)
     if source not in LR_SOURCES or (full and source == "file"):
         known = ", ".join(LR_SOURCES)
-        raise SrbenchError(f"LR source {lr_input!r}: expected one of {known}, optionally with {FULL_SUFFIX} (no "
-                           "mod-crop; not for file)")
+        raise SrbenchError(f"lr_source={lr_input!r} is not one of {known} (optionally with {FULL_SUFFIX}: no "
+                           "mod-crop, not for file)")
     return source, not full
 
 

@@ -18,7 +18,7 @@ def test_split_lr_input():
     assert split_lr_input("file") == ("file", True)
     assert split_lr_input("pil/full") == ("pil", False)
     for bad in ("file/full", "matlab", "pil/ful", ""):
-        with pytest.raises(SrbenchError, match="LR source"):
+        with pytest.raises(SrbenchError, match="lr_source"):
             split_lr_input(bad)
 
 
