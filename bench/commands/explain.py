@@ -3,14 +3,17 @@
 Measures one (model, weights, dataset, scale) cell under the standard protocol and under every single-knob deviation
 (luma, colour, gray images, border crop, 8-bit step, SSIM window, aggregation, the LR images' generator with and
 without mod-crop, the BN mode for networks with BatchNorm), with one forward pass per distinct LR input, and prints
-knob, value, PSNR, dPSNR, SSIM, dSSIM. ``--pairs`` adds every pair of knobs that needs no further forward pass.
+knob, value, PSNR, dPSNR, SSIM, dSSIM. ``--pairs`` adds every pair of the knobs that need no new forward pass
+(the measuring knobs, both applied to the standard outputs).
 ``--published 32.21/0.8948`` names the rows that round to the printed values, or else the nearest single knob (and
 pair) with its residual. Example: ``srbench explain --model bicubic --dataset Set14 --scale 4 --published
-26.00/0.7027``. See docs/protocol.md.
+26.00/0.7027``. ``srbench explain experiments/explain.yaml`` measures and logs every declared cell (``make
+explain``; see :mod:`srbench.track.explain_file`). See docs/protocol.md.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
@@ -19,7 +22,9 @@ import time
 def register(subparsers) -> None:
     p = subparsers.add_parser("explain", help="measure how each protocol knob moves a cell's PSNR/SSIM and which "
                                               "one explains a published number", description=__doc__)
-    p.add_argument("--model", required=True, help="registered model name (or path/to/file.py:builder)")
+    p.add_argument("file", nargs="?", help="an explain experiment file (experiments/explain.yaml): every declared "
+                                           "cell, logged (implies --log); without it, --model names one cell")
+    p.add_argument("--model", help="registered model name (or path/to/file.py:builder)")
     p.add_argument("--weights", default=None,
                    help="catalogue name, .pth path, run:<id>, or none (default: the catalogue entry named like the "
                         "model, none for bicubic)")
@@ -29,7 +34,7 @@ def register(subparsers) -> None:
     p.add_argument("--protocol", default="standard", help="the protocol the deviations start from (default: "
                                                           "standard)")
     p.add_argument("--published", help="the paper's PSNR/SSIM as printed, e.g. 32.21/0.8948 (or just the PSNR)")
-    p.add_argument("--pairs", action="store_true", help="also every pair of knobs that needs no new forward pass")
+    p.add_argument("--pairs", action="store_true", help="also every pair of the knobs that need no new forward pass (measuring knobs)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
     p.add_argument("--runtime", default="auto", help="auto, eager, compile, onnxruntime or openvino (default: auto)")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of the table")
@@ -80,6 +85,44 @@ def _runner_factory(args, model_name, weights, model, device, base, say):
 
 
 def run(args) -> int:
+    from srbench.core.errors import SrbenchError
+
+    if args.file is None:
+        if not args.model:
+            raise SrbenchError("srbench explain needs --model (one cell) or an explain file (experiments/explain.yaml)")
+        return run_cell(args)
+    if args.model or args.published:
+        raise SrbenchError("give either an explain file or --model/--published, not both")
+    return run_file(args)
+
+
+def run_file(args) -> int:
+    """Every cell of an explain file, logged (a finished run with the same key is reused)."""
+    from srbench.track.explain_file import load_explain_file
+    from srbench.core.errors import SrbenchError
+
+    spec, entries = load_explain_file(args.file)
+    start = time.perf_counter()
+    for entry in entries:
+        for dataset in spec.datasets:
+            for scale in spec.scales:
+                cell = argparse.Namespace(**{**vars(args), "model": entry.model, "weights": entry.weights,
+                                             "weights_key": entry.weights_key, "label": entry.label,
+                                             "dataset": dataset, "scale": scale, "protocol": spec.protocol,
+                                             "pairs": spec.pairs, "runtime": spec.runtime, "device": spec.device,
+                                             "experiment": spec.name, "log": True, "json": False})
+                try:
+                    run_cell(cell)
+                except SrbenchError as exc:
+                    if not entry.optional:
+                        raise
+                    print(f"skipped {entry.label or entry.model} {dataset} x{scale}: {exc}", file=sys.stderr)
+    print(f"{args.file}: {time.perf_counter() - start:.1f} s wall", file=sys.stderr)
+    return 0
+
+
+def run_cell(args) -> int:
+    """One cell: measure, print (or --json), and with --log record it."""
     from srbench.commands.evaluate import default_weights
     from srbench.data.datasets import resolve_dataset
     from srbench.eval.device import resolve_device

@@ -4,7 +4,7 @@
 "Why does my PSNR differ from the paper?" is nearly always one of the protocol's knobs. :func:`deviations` lists
 every alternative value of every knob that a published number may have used (``double_scale`` and ``lpips_input``
 are left out: the first is a bug's 48 dB, the second does not touch PSNR/SSIM); :func:`pair_deviations` every pair of
-them that needs no forward pass beyond the single deviations' (so not an LR source with a BN mode, and not ``luma``
+the knobs that need no new forward pass (the measuring knobs: both measured on the standard outputs; not ``luma``
 with RGB, where it does nothing). :func:`explain_cell` then measures them all:
 
 * the forward passes are grouped by what the network sees: the LR input (``Protocol.lr_input``) and the BN mode.
@@ -108,11 +108,12 @@ def _forward_knob(d: Deviation) -> str | None:
 
 
 def pair_deviations(singles: list[Deviation]) -> list[Deviation]:
-    """Every pair of single deviations of two different knobs that needs no new forward pass (at most one of them
-    changes the network's input or BN mode) and where both knobs act (not ``luma`` with ``color: rgb``)."""
+    """Every pair of single deviations of two different knobs that need no new forward pass (neither changes the
+    network's input or BN mode: both are measured on the standard outputs) and where both knobs act (not ``luma``
+    with ``color: rgb``)."""
     out = []
     for a, b in itertools.combinations(singles, 2):
-        if a.knob == b.knob or (_forward_knob(a) and _forward_knob(b)):
+        if a.knob == b.knob or _forward_knob(a) or _forward_knob(b):
             continue
         knobs = {a.knob: a.value, b.knob: b.value}
         if "luma" in knobs and knobs.get("color") == "rgb":
