@@ -7,6 +7,7 @@ Other files in ``<out>`` (e.g. the benchmark command's own summary) are left alo
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from srbench.core.errors import SrbenchError
-from srbench.report import collect, figures, reference as ref, tables
+from srbench.report import collect, figures, reference as ref, sensitivity, tables
 from srbench.report.collect import Benchmark, Store, dataset_rank
 from srbench.report.render import Table, write_table
 
@@ -135,14 +136,23 @@ def _results_sections(report: Report, store: Store, bench: Benchmark, main: str,
 
 
 def _published_section(report: Report, store: Store, bench: Benchmark, y_protocols: list[str], boot: dict) -> None:
-    """Published values beside the measured ones."""
+    """Published values beside the measured ones (with the nearest protocol knob where explain runs exist), then
+    the protocol-sensitivity tables of the explain runs."""
     sec = Section("Published versus measured")
-    t, notes = tables.paper_vs_measured(bench, store, y_protocols, **boot)
+    explained = sensitivity.read_explain_runs(store)
+    nearest = functools.partial(sensitivity.nearest_knob, explained) if explained else None
+    t, notes = tables.paper_vs_measured(bench, store, y_protocols, nearest=nearest, **boot)
     if t:
         sec.tables.append(t)
     else:
         sec.text.extend(notes or ["No measured cell matches a published row."])
     report.sections.append(sec)
+    cells = sorted({(r.dataset, r.scale) for r in explained}, key=lambda c: (dataset_rank(c[0]), c[1]))
+    if cells:
+        sens = Section("Protocol sensitivity")
+        sens.tables.extend(t for c in cells if (t := sensitivity.sensitivity_table(explained, *c)) is not None)
+        report.sources.append(f"`{sensitivity.EXPERIMENT}`: {len(explained)} explain run(s) read")
+        report.sections.append(sens)
 
 
 def _table1_section(report: Report, store: Store, bench: Benchmark, all_protocols: list[str]) -> None:
