@@ -44,7 +44,8 @@ def _pair(sr_value, hr_value, shape=(24, 24, 3)):
 
 
 def test_luma_knob_changes_the_measured_plane():
-    """A gray-level error of 10 on every pixel: full-range Y keeps it (MSE 100), limited-range Y scales it by 219/255."""
+    """A gray-level error of 10 on every pixel: full-range Y keeps it (MSE 100), limited-range Y scales it by
+    219/255."""
     sr, hr = _pair(110, 100)
     full = score_pair(sr, hr, scale=2, protocol=STANDARD.with_(luma="bt601_full"), gray=False)[0]
     limited = score_pair(sr, hr, scale=2, protocol=STANDARD, gray=False)[0]
@@ -87,7 +88,8 @@ def test_ssim_skimage_matches_scikit_image_default():
 def test_aggregate_dataset_mse_hand_computed():
     """Two images with MSE 1 and 100: the mean of the PSNRs is (48.13 + 28.13) / 2; the PSNR of the mean MSE is
     10 log10(255^2 / 50.5)."""
-    scores = [ImageScore(10 * math.log10(255 ** 2 / 1), 1.0, 1.0), ImageScore(10 * math.log10(255 ** 2 / 100), 1.0, 100.0)]
+    scores = [ImageScore(10 * math.log10(255 ** 2 / 1), 1.0, 1.0),
+              ImageScore(10 * math.log10(255 ** 2 / 100), 1.0, 100.0)]
     per_image = dataset_psnr(scores, STANDARD)
     pooled = dataset_psnr(scores, STANDARD.with_(aggregate="dataset_mse"))
     assert per_image == pytest.approx((48.1308036 + 28.1308036) / 2, abs=1e-6)

@@ -34,7 +34,8 @@ def register(subparsers) -> None:
     p.add_argument("--protocol", default="standard", help="the protocol the deviations start from (default: "
                                                           "standard)")
     p.add_argument("--published", help="the paper's PSNR/SSIM as printed, e.g. 32.21/0.8948 (or just the PSNR)")
-    p.add_argument("--pairs", action="store_true", help="also every pair of the knobs that need no new forward pass (measuring knobs)")
+    p.add_argument("--pairs", action="store_true",
+                   help="also every pair of the knobs that need no new forward pass (the measuring knobs)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
     p.add_argument("--runtime", default="auto", help="auto, eager, compile, onnxruntime or openvino (default: auto)")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of the table")

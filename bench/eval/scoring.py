@@ -1,7 +1,8 @@
 """Applying a ``Protocol`` to one (SR, HR) pair: quantisation, colour handling, border crop, then PSNR, SSIM, LPIPS.
 
 This is the only place that reads the measuring knobs (``quantize``, ``color``, ``luma``, ``border``, ``gray``,
-``ssim``, ``aggregate``, ``double_scale``, ``lpips_input``); the metrics themselves are the pure functions of ``srbench.eval.metrics`` and
+``ssim``, ``aggregate``, ``double_scale``, ``lpips_input``); the metrics themselves are the pure functions of
+``srbench.eval.metrics`` and
 ``srbench.eval.lpips``.
 
 LPIPS (:func:`lpips_pair`) is defined on RGB: it sees the 8-bit SR and HR as RGB (a gray HR replicated, whatever
