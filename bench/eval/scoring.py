@@ -2,8 +2,7 @@
 
 This is the only place that reads the measuring knobs (``quantize``, ``color``, ``luma``, ``border``, ``gray``,
 ``ssim``, ``aggregate``, ``double_scale``, ``lpips_input``); the metrics themselves are the pure functions of
-``srbench.eval.metrics`` and
-``srbench.eval.lpips``.
+``srbench.eval.metrics`` and ``srbench.eval.lpips``.
 
 LPIPS (:func:`lpips_pair`) is defined on RGB: it sees the 8-bit SR and HR as RGB (a gray HR replicated, whatever
 ``gray`` says), after the same ``border`` crop as PSNR/SSIM, in the protocol's ``lpips_input`` range; ``color`` and
