@@ -48,7 +48,7 @@ def store(tmp_path_factory, benchmark_root):
         model="bicubic", label="bicubic", weights="none", weights_sha256="-", **common)
     ids["carn_m"] = log_explained(_explained("Set14", [
         ("standard", 28.500, 0.7800), ("gray: raw", 28.480, 0.7790), ("lr_input: pil/full", 28.400, 0.7770),
-        ("border: 0", 28.300, 0.7900)]),
+        ("border: 0", 28.300, 0.7900), ("gray + border: raw + 0", 28.450, 0.7900)]),
         model="carn_m", label="carn_m", weights="carn_m", weights_sha256="-", **common)
     # an older explain run of carn_m, replaced by the newer one above? No: logged first would lose; log a FAILED one
     failed = c.create_run(get_or_create_experiment(c, "explain"), tags={"srbench.kind": "explain"}).info.run_id
@@ -80,7 +80,8 @@ def test_nearest_knob_column(store):
     # bicubic Set5 x4: measured 28.42 = published 28.42, but SSIM 0.7842 vs 0.8104: beyond rounding, no explain run
     assert by[("Bicubic", "Set5")] == "—"
     # carn_m Set14, printed 28.42/0.7762: distances in printed digits: gray raw |28.48-28.42|*100 + |0.7790-0.7762|
-    # *1e4 = 6 + 28 = 34; pil/full 2 + 8 = 10; border 0 12 + 138; standard 8 + 38 = 46 -> pil/full, residual
+    # *1e4 = 6 + 28 = 34; pil/full 2 + 8 = 10; border 0 12 + 138; the pair 3 + 138; standard 8 + 38 = 46 ->
+    # pil/full, residual
     # published - measured = +0.020 dB, SSIM -0.0008
     assert by[("CARN-M", "Set14")] == (f"lr_input: pil/full (left: +0.020 dB, -0.0008; "
                                        f"{_short(store['ids']['carn_m'])})")
@@ -102,6 +103,7 @@ def test_sensitivity_table(store):
     assert rows["gray: raw"] == ["-0.085", "-0.0021", "-0.020", "-0.0010", "0.085"]
     assert rows["border: 0"] == ["-0.204", "+0.0007", "-0.200", "+0.0100", "0.204"]
     assert rows["lr_input: pil/full"] == ["—", "—", "-0.100", "-0.0030", "0.100"]
+    assert "gray + border: raw + 0" not in rows  # pairs are not single knobs
 
 
 def test_report_build_shows_both(store, tmp_path, monkeypatch):
