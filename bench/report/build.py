@@ -78,12 +78,15 @@ def generate(*, experiment: str = "benchmark", uri: str | None = None, out: str 
         training = collect.read_training(store, TRAINING)
         ablations = {name: collect.read_training(store, name, sweeps=True) for name in ABLATIONS}
         bn_ablation = bench if experiment == BN_ABLATION else collect.read_benchmark(store, BN_ABLATION)
-        if bench is None and training is None and all(v is None for v in ablations.values()) and bn_ablation is None:
+        explained = sensitivity.read_explain_runs(store)
+        if bench is None and training is None and all(v is None for v in ablations.values()) and bn_ablation is None \
+                and not explained:
             known = sorted(e.name for e in store.client.search_experiments())
             raise SrbenchError(f"experiment {experiment!r} not found in {store.uri}; run `srbench benchmark` first"
                                + (f" (experiments there: {', '.join(known)})" if known else " (the store is empty)"))
         _benchmark_sections(report, store, bench, experiment, protocol, reference, dataset, scale, crop_specs, boot,
                             bubble_variants)
+        _sensitivity_section(report, explained)
         _training_section(report, store, training, train_runs)
         _ablation_sections(report, store, ablations, bn_ablation, protocol, boot)
         _write(report, write_readme)
@@ -136,8 +139,7 @@ def _results_sections(report: Report, store: Store, bench: Benchmark, main: str,
 
 
 def _published_section(report: Report, store: Store, bench: Benchmark, y_protocols: list[str], boot: dict) -> None:
-    """Published values beside the measured ones (with the nearest protocol knob where explain runs exist), then
-    the protocol-sensitivity tables of the explain runs."""
+    """Published values beside the measured ones, with the nearest protocol knob where explain runs exist."""
     sec = Section("Published versus measured")
     explained = sensitivity.read_explain_runs(store)
     nearest = functools.partial(sensitivity.nearest_knob, explained) if explained else None
@@ -147,12 +149,17 @@ def _published_section(report: Report, store: Store, bench: Benchmark, y_protoco
     else:
         sec.text.extend(notes or ["No measured cell matches a published row."])
     report.sections.append(sec)
+
+
+def _sensitivity_section(report: Report, explained: list) -> None:
+    """The protocol-sensitivity tables of the logged explain runs (one per dataset and scale)."""
     cells = sorted({(r.dataset, r.scale) for r in explained}, key=lambda c: (dataset_rank(c[0]), c[1]))
-    if cells:
-        sens = Section("Protocol sensitivity")
-        sens.tables.extend(t for c in cells if (t := sensitivity.sensitivity_table(explained, *c)) is not None)
-        report.sources.append(f"`{sensitivity.EXPERIMENT}`: {len(explained)} explain run(s) read")
-        report.sections.append(sens)
+    if not cells:
+        return
+    sec = Section("Protocol sensitivity")
+    sec.tables.extend(t for c in cells if (t := sensitivity.sensitivity_table(explained, *c)) is not None)
+    report.sources.append(f"`{sensitivity.EXPERIMENT}`: {len(explained)} explain run(s) read")
+    report.sections.append(sec)
 
 
 def _table1_section(report: Report, store: Store, bench: Benchmark, all_protocols: list[str]) -> None:
