@@ -222,3 +222,30 @@ def test_bicubic_set14_x4_names_gray_raw(benchmark_root):
     m = match_published(out.rows, Printed.parse(f"{psnr:.2f}/{ssim:.4f}"))
     assert m.exact == [] and m.nearest.deviation.label == "gray: raw"
     assert abs(m.residual(m.nearest)[0]) < 0.01
+
+
+def test_explain_file_loads_and_refuses_unknown_keys(tmp_path):
+    from srbench.core.errors import SrbenchError
+    from srbench.core.store import REPO_ROOT
+    from srbench.track.explain_file import load_explain_file
+
+    spec, entries = load_explain_file(REPO_ROOT / "experiments" / "explain.yaml")
+    assert spec.name == "explain" and spec.datasets == ["Set14"] and spec.scales == [4] and spec.pairs
+    assert [e.model for e in entries] == ["bicubic", "carn", "carn_m", "ecdn", "ecdn_m"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("models: [{model: bicubic, weight: x}]\n")
+    with pytest.raises(SrbenchError, match="unknown key 'weight'"):
+        load_explain_file(bad)
+    bad.write_text("models: [{model: bicubic}]\nscale: [4]\n")
+    with pytest.raises(SrbenchError, match="unknown key 'scale'"):
+        load_explain_file(bad)
+
+
+def test_explain_file_skips_optional_entries(tmp_path, tiny_dataset, mlflow_uri, capsys):
+    spec = tmp_path / "e.yaml"
+    spec.write_text(f"name: ex\ndatasets: ['{tiny_dataset}']\nscales: [2]\npairs: false\nmodels:\n"
+                    "  - {model: bicubic}\n  - {model: carn, weights: no_such_weights, optional: true}\n")
+    assert main(["explain", str(spec), "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "skipped carn" in err and "logged as run" in err
+    assert main(["explain", str(spec), "--model", "bicubic"]) == 2
