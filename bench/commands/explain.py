@@ -163,7 +163,15 @@ def run_cell(args) -> int:
     explained = explain_cell(runner_for, args.dataset, args.scale, base=base, variants=variants, device=device,
                              progress=not args.no_progress, notes=notes)
     match = match_published(explained.rows, printed) if printed is not None else None
-    title = (f"{label} ({weights.name}) {explained.dataset} x{args.scale}: protocol {base.name} and every "
+    _emit(args, explained, match, label=label, weights=weights, used=used, printed=printed, key=key, say=say)
+    say(f"explain: {time.perf_counter() - start:.1f} s wall, of which {explained.forward_s:.1f} s in "
+        f"{explained.forward_passes} forward passes")
+    return 0
+
+
+def _emit(args, explained, match, *, label, weights, used, printed, key, say) -> None:
+    """Print the table (or --json) and the verdict; with --log, record the run."""
+    title = (f"{label} ({weights.name}) {explained.dataset} x{args.scale}: protocol {explained.base.name} and every "
              f"{'single and paired' if args.pairs else 'single'}-knob deviation; runtime "
              f"{', '.join(f'{m}: {r}' for m, r in used.items())}; {explained.forward_passes} forward passes "
              f"({explained.forward_s:.1f} s)")
@@ -187,6 +195,3 @@ def run_cell(args) -> int:
                                weights_sha256=weights.sha256, pairs=args.pairs, experiment=args.experiment,
                                tracking_uri=args.tracking_uri, extra_tags=extra)
         say(f"logged as run {run_id} in MLflow experiment {args.experiment!r}")
-    say(f"explain: {time.perf_counter() - start:.1f} s wall, of which {explained.forward_s:.1f} s in "
-        f"{explained.forward_passes} forward passes")
-    return 0

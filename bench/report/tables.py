@@ -281,6 +281,16 @@ def _ci_record(prefix: str, ci: BootstrapCI | None) -> dict:
 
 
 # ----------------------------------------------------------------------------------------------- paper vs measured
+def _nearest_cell(nearest, pub: ref.Published, dataset: str, scale: int, d_psnr: float, d_ssim: float | None) -> str:
+    """The "Nearest knob" cell of a published row: the explain run's nearest deviation where |Δ| exceeds the
+    rounding of the printed values (half a unit of their last digit), "within rounding" otherwise, a dash when no
+    explain run covers the cell."""
+    if abs(d_psnr) <= 0.005 and (d_ssim is None or abs(d_ssim) <= 0.00005):
+        return "within rounding"
+    psnr, ssim = pub.scores[(dataset, scale)]
+    return nearest(model=pub.model, weights=pub.weights, dataset=dataset, scale=scale, psnr=psnr, ssim=ssim) or DASH
+
+
 def paper_vs_measured(bench: Benchmark, store: Store, protocols_: list[str], *, n_resamples: int = 10_000,
                       seed: int = 0, published: tuple[ref.Published, ...] = ref.PUBLISHED,
                       nearest=None) -> tuple[Table | None, list[str]]:
@@ -312,12 +322,7 @@ def paper_vs_measured(bench: Benchmark, store: Store, protocols_: list[str], *, 
                 if per is not None and len(per) >= 2 and np.isfinite(per["psnr"]).all():
                     ci = bootstrap_mean(per["psnr"].to_numpy() - pp, n_resamples=n_resamples, seed=seed)
                 flag = "|Δ| > 0.05 dB" if abs(dp) > ref.FLAG_DB else ""
-                knob = []
-                if nearest:
-                    beyond = abs(dp) > 0.005 or (ds_ is not None and abs(ds_) > 0.00005)
-                    found_knob = nearest(model=pub.model, weights=pub.weights, dataset=d, scale=s, psnr=pp,
-                                         ssim=ps) if beyond else None
-                    knob = [found_knob or ("within rounding" if not beyond else DASH)]
+                knob = [_nearest_cell(nearest, pub, d, s, dp, ds_)] if nearest else []
                 rows.append([pub.name, proto, d, f"x{s}", f"{pp:.2f}", f"{m['psnr']:.3f}", f"{dp:+.3f}",
                              ci.text(3) if ci else "no per-image", flag, f"{ps:.4f}", fmt(m["ssim"], 4),
                              f"{ds_:+.4f}" if ds_ is not None else DASH, *knob, m["short"]])
