@@ -9,7 +9,7 @@ export MLFLOW_DISABLE_TELEMETRY = true
 export DO_NOT_TRACK = true
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: help venv data test wheel-smoke benchmark quick runtimes ntire report ablate ui clean
+.PHONY: help venv data test wheel-smoke benchmark quick runtimes ntire explain report ablate ui clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -41,6 +41,9 @@ runtimes: data  ## the runtime comparison (eager, ONNX Runtime, OpenVINO) for th
 
 ntire: data  ## the NTIRE efficient-SR challenge table and score vs RLFN (experiments/ntire.yaml; docs/challenge.md)
 	$(SRBENCH) benchmark experiments/ntire.yaml
+
+explain: data  ## protocol sensitivity: every model on Set14 x4 under every knob deviation (experiments/explain.yaml)
+	$(SRBENCH) explain experiments/explain.yaml --no-progress
 
 report: $(STAMP)  ## render reports/ from MLflow
 	$(SRBENCH) report

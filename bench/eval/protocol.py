@@ -5,14 +5,28 @@ that a table can say which protocol produced it (pyiqa-style).
 
 Knobs
 -----
-color          ``y``: BT.601 luma Y = 16 + 65.481 R + 128.553 G + 24.966 B on [0, 1] RGB (16-235), kept as float;
-               ``rgb``: all three channels.
+color          ``y``: luma (see ``luma``), kept as float; ``rgb``: all three channels.
+luma           which Y ``color='y'`` measures: ``bt601_limited``: MATLAB's ``rgb2ycbcr``,
+               Y = 16 + 65.481 R + 128.553 G + 24.966 B on [0, 1] RGB (16-235); ``bt601_full``: full-range
+               Y = 0.299 R + 0.587 G + 0.114 B on 0-255 RGB (0-255: what ``cv2.cvtColor(..., COLOR_RGB2GRAY)`` and
+               PIL's ``convert('L')`` compute, without their rounding).
 border         pixels cropped from every border before measuring: ``scale`` (= the SR scale) or an integer (0 = none).
 quantize       how the network output in [0, 1] becomes 8 bits: ``round`` (clamp, round half to even as numpy does)
-               or ``truncate`` (clamp, floor: what the ECDN report's script did).
+               or ``truncate`` (clamp, floor: what the ECDN report's script did); ``float``: clamp only, measured
+               on the float values x 255 with no 8-bit step (scripts that never save the SR image).
 lr_source      ``file``: the shipped MATLAB-bicubic LR when present, generated (and cached) otherwise;
-               ``generate``: always made from HR with the MATLAB-compatible ``imresize``.
-ssim           ``gaussian11``: 11x11 Gaussian window, sigma 1.5, K1 0.01, K2 0.03, L 255, valid window, mean of map.
+               ``generate``: always made from HR with the MATLAB-compatible ``imresize``; ``pil``: Pillow's
+               ``resize(BICUBIC)``; ``opencv``: ``cv2.resize(INTER_CUBIC)`` (optional package
+               ``opencv-python-headless``); ``torch``: ``torch.nn.functional.interpolate(mode='bicubic')``;
+               ``torch_aa``: the same with ``antialias=True``. See :mod:`srbench.data.lr_generators`.
+lr_modcrop     ``True``: the HR is cropped to a multiple of the scale before the LR is made from it (the benchmark
+               files); ``False``: the whole HR is resized to floor(H/s) x floor(W/s) (a ratio H/floor(H/s), not s),
+               as scripts that resize the uncropped image do. Only for generated LR (not ``file``).
+ssim           ``gaussian11``: 11x11 Gaussian window, sigma 1.5, K1 0.01, K2 0.03, L 255, valid window, mean of map;
+               ``skimage``: scikit-image's default ``structural_similarity``: 7x7 uniform window, sample covariance
+               (N / (N - 1)), K1 0.01, K2 0.03, L 255, valid window.
+aggregate      how a dataset's PSNR is formed: ``per_image``: the mean of the images' PSNR; ``dataset_mse``: the PSNR
+               of the mean of the images' MSE (each image weighted equally). SSIM is always the mean of the images'.
 bn_mode        ``eval``: BatchNorm uses running statistics; ``batch``: each image's own statistics (the ECDN authors'
                released outputs were produced this way).
 gray           ``replicate``: single-channel images are replicated to RGB and measured like colour ones (Y of a gray
@@ -40,11 +54,14 @@ from dataclasses import dataclass
 
 from srbench.core.constants import BN_MODES, LPIPS_INPUTS, LR_SOURCES
 from srbench.core.errors import SrbenchError
+from srbench.data.lr_generators import FULL_SUFFIX
 
 COLORS = ("y", "rgb")
-QUANTIZE = ("round", "truncate")
-SSIM_VARIANTS = ("gaussian11",)
+LUMAS = ("bt601_limited", "bt601_full")
+QUANTIZE = ("round", "truncate", "float")
+SSIM_VARIANTS = ("gaussian11", "skimage")
 GRAY_MODES = ("replicate", "raw")
+AGGREGATES = ("per_image", "dataset_mse")
 
 
 @dataclass(frozen=True)
@@ -53,10 +70,13 @@ class Protocol:
 
     name: str = "standard"
     color: str = "y"
+    luma: str = "bt601_limited"
     border: str | int = "scale"
     quantize: str = "round"
     lr_source: str = "file"
+    lr_modcrop: bool = True
     ssim: str = "gaussian11"
+    aggregate: str = "per_image"
     bn_mode: str = "eval"
     gray: str = "replicate"
     double_scale: bool = False
@@ -64,9 +84,9 @@ class Protocol:
     tf32: bool = False
 
     def __post_init__(self) -> None:
-        for field, allowed in (("color", COLORS), ("quantize", QUANTIZE), ("lr_source", LR_SOURCES),
-                               ("ssim", SSIM_VARIANTS), ("bn_mode", BN_MODES), ("gray", GRAY_MODES),
-                               ("lpips_input", LPIPS_INPUTS)):
+        for field, allowed in (("color", COLORS), ("luma", LUMAS), ("quantize", QUANTIZE),
+                               ("lr_source", LR_SOURCES), ("ssim", SSIM_VARIANTS), ("aggregate", AGGREGATES),
+                               ("bn_mode", BN_MODES), ("gray", GRAY_MODES), ("lpips_input", LPIPS_INPUTS)):
             value = getattr(self, field)
             if value not in allowed:
                 raise SrbenchError(f"protocol {self.name!r}: {field}={value!r} is not one of {', '.join(allowed)}")
@@ -74,6 +94,17 @@ class Protocol:
             raise SrbenchError(f"protocol {self.name!r}: tf32={self.tf32!r} must be true or false")
         if not (self.border == "scale" or (isinstance(self.border, int) and self.border >= 0)):
             raise SrbenchError(f"protocol {self.name!r}: border={self.border!r} must be 'scale' or an integer >= 0")
+        if not isinstance(self.lr_modcrop, bool):
+            raise SrbenchError(f"protocol {self.name!r}: lr_modcrop={self.lr_modcrop!r} must be true or false")
+        if not self.lr_modcrop and self.lr_source == "file":
+            raise SrbenchError(f"protocol {self.name!r}: lr_modcrop=false needs a generated LR (lr_source other "
+                               "than 'file'): the shipped files were made from the mod-cropped HR")
+
+    @property
+    def lr_input(self) -> str:
+        """The LR images this protocol feeds the network, as one name: ``<lr_source>`` or ``<lr_source>/full``
+        (without mod-cropping the HR); two protocols with one ``lr_input`` share their forward passes."""
+        return self.lr_source if self.lr_modcrop else f"{self.lr_source}{FULL_SUFFIX}"
 
     def border_for(self, scale: int) -> int:
         """Pixels to crop from each border at this scale."""

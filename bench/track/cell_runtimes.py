@@ -83,7 +83,7 @@ class CellRuntimes:
             use = choose_runtime(model() if requested == "auto" else None, requested, scale=scale, bn_mode=bn_mode,
                                  device=self.device,
                                  weights_sha256=weights_sha256, cache_dir=self.cache_dir,
-                                 probe=self._probe(dataset, scale, protocol.lr_source), protocol=protocol,
+                                 probe=self._probe(dataset, scale, protocol.lr_input), protocol=protocol,
                                  stored=self.stored)
             self._uses[key] = use
             if requested == "auto":
@@ -98,7 +98,7 @@ class CellRuntimes:
         if key not in self._runners:
             self._runners[key] = prepare_use(use, model, scale=scale, bn_mode=bn_mode, device=self.device,
                                              weights_sha256=weights_sha256, cache_dir=self.cache_dir,
-                                             probe=self._probe(dataset, scale, protocol.lr_source),
+                                             probe=self._probe(dataset, scale, protocol.lr_input),
                                              protocol=protocol)
         use.runner = self._runners[key]
         return use.runner

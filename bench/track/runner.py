@@ -166,7 +166,7 @@ def _identity(cell: Cell, protocol, device: torch.device, exp: Experiment, use: 
         "weights": cell.weights.name,
         "weights_sha256": cell.weights.sha256, "scale": cell.scale,
         "protocol": protocol.identity(device.type),
-        "datasets": {d: fingerprint(d, cell.scale, protocol.lr_source) for d in cell.datasets},
+        "datasets": {d: fingerprint(d, cell.scale, protocol.lr_input) for d in cell.datasets},
         "runtime": use.identity() if use is not None else {"name": "eager"},
         "measure": to_mapping(exp.measure), "device": describe_device(device), "code": code_version(),
         "environment": measurement_environment(),
@@ -327,7 +327,7 @@ def _run_cell(cell: Cell, model: torch.nn.Module, exp: Experiment, protocol, dev
         "srbench.weights_source": cell.weights.source, "srbench.scale": str(cell.scale),
         "srbench.bn_mode": cell.bn_mode, "srbench.datasets": ",".join(cell.datasets), **run_tags(device, protocol),
         **_extra_tags(cell.entry),
-        **{f"srbench.dataset_fingerprint.{dataset_id(d)}": fingerprint(d, cell.scale, protocol.lr_source)
+        **{f"srbench.dataset_fingerprint.{dataset_id(d)}": fingerprint(d, cell.scale, protocol.lr_input)
            for d in cell.datasets},
         "srbench.lpips_datasets": ",".join(dataset_id(d) for d in sorted(lpips_datasets(cell.metrics))),
         **(use.tags() if use is not None else {}), **({"srbench.runtime_compare": "1"} if cell.compare else {}),
@@ -337,7 +337,7 @@ def _run_cell(cell: Cell, model: torch.nn.Module, exp: Experiment, protocol, dev
     run_id = run.info.run_id
     try:  # from the run's creation on: an interruption anywhere marks it KILLED
         tracking.retrying(client.log_inputs)(run_id, datasets=dataset_inputs(cell.datasets, cell.scale,
-                                                                              protocol.lr_source))
+                                                                              protocol.lr_input))
         tracking.retrying(client.log_batch)(run_id, params=[Param(k, str(v)) for k, v in {
             "model": cell.entry.model, "weights": cell.weights.name, "scale": cell.scale,
             "group": cell.entry.group or cell.weights.build.get("group"), "protocol": protocol.name,
@@ -425,7 +425,7 @@ def run_benchmark(exp: Experiment, *, experiment_file: str | None = None, tracki
         if i in registered:
             registered.discard(i)
             for d in cell.datasets:
-                passes.done(pass_key(cell), d, protocol_of(cell).lr_source)
+                passes.done(pass_key(cell), d, protocol_of(cell).lr_input)
 
     def reusable(done) -> bool:  # with --force, only a run made since this invocation started (by a concurrent one)
         return done is not None and (not force or done.info.start_time >= started_ms)
@@ -445,7 +445,7 @@ def run_benchmark(exp: Experiment, *, experiment_file: str | None = None, tracki
                 if other.network == cell.network and j not in handled and j not in registered:
                     registered.add(j)
                     for d in other.datasets:
-                        passes.need(pass_key(other), d, protocol_of(other).lr_source)
+                        passes.need(pass_key(other), d, protocol_of(other).lr_input)
         return built[cell.network]
 
     try:

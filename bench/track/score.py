@@ -36,7 +36,7 @@ def log_scored_folder(scored: ScoredFolder, *, label: str, protocol: Protocol, e
 
     result = scored.result
     dataset, scale = result.dataset, result.scale
-    fingerprint = dataset_fingerprint(dataset, scale, protocol.lr_source)
+    fingerprint = dataset_fingerprint(dataset, scale, protocol.lr_input)
     key = cell_key(kind=SR_DIR, label=label, sr_sha256=scored.fingerprint, scale=scale,
                    protocol=protocol.identity(None), datasets={dataset: fingerprint}, code=code_version())
     client = tracking.client(tracking_uri)
