@@ -10,14 +10,15 @@ from torch import nn
 from srbench.models.challenge_counts import challenge_profile, count_conv_activations, flops_fvcore, flops_ntire2022
 from srbench.models.rlfn import RELEASED_X4, RLFN
 
+RLFN_PUBLIC = {"params": 317_218, "activations": 80_045_184, "conv2d": 39, "flops_ntire2022": 19_695_306_752,
+               "flops_fvcore": 19_674_859_520}
+
 
 def test_rlfn_public_profile():
     # NTIRE 2024 ESR results.json (github.com/Amazingren/NTIRE2024_ESR; its history holds both FLOPs values) and the
     # NTIRE 2022 organisers' summary of RLFN: 0.317218 M params, 80.045184 M activations, 39 Conv2d,
     # 19.695306752 G FLOPs (2022 hook counter), 19.67485952 G FLOPs (fvcore).
-    profile = challenge_profile(RLFN(**RELEASED_X4))
-    assert profile == {"params": 317_218, "activations": 80_045_184, "conv2d": 39,
-                       "flops_ntire2022": 19_695_306_752, "flops_fvcore": 19_674_859_520}
+    assert challenge_profile(RLFN(**RELEASED_X4)) == RLFN_PUBLIC
 
 
 class Hand(nn.Module):
@@ -89,9 +90,7 @@ def test_registered_rlfn_through_the_harness_has_the_same_profile():
 
     if "rlfn" not in list_models():
         pytest.skip("rlfn is not registered on this branch (the field's registry registers it)")
-    profile = challenge_profile(create_model("rlfn", scales=4), scale=4)
-    assert profile == {"params": 317_218, "activations": 80_045_184, "conv2d": 39,
-                       "flops_ntire2022": 19_695_306_752, "flops_fvcore": 19_674_859_520}
+    assert challenge_profile(create_model("rlfn", scales=4), scale=4) == RLFN_PUBLIC
 
 
 class DataDependent(nn.Module):
