@@ -15,8 +15,8 @@ FLOPs under each. Both conventions are implemented here from their published rul
     ``PixelShuffle``), additions and products. The count therefore depends on how a network is written.
 ``fvcore`` -- fvcore's ``FlopCountAnalysis`` (github.com/facebookresearch/fvcore, ``nn/flop_count.py`` and
     ``nn/jit_handles.py``; used by NTIRE 2024-2025; implemented in :mod:`srbench.models.fvcore_count`). One fused
-    multiply-add is one FLOP; operators are counted by name, independent of modules: convolution (batch·prod(weight shape)·
-    output positions, input positions when transposed), ``addmm``/``linear``/``mm``/``matmul``/``bmm``/``einsum``
+    multiply-add is one FLOP; operators are counted by name, independent of modules: convolution
+    (batch·prod(weight shape)·output positions, input positions when transposed), ``addmm``/``linear``/``mm``/``matmul``/``bmm``/``einsum``
     (multiply-adds), ``batch_norm`` (1 or 2 per element in eval, affine; 4 or 5 in training), ``group_norm``,
     ``layer_norm`` (4, 5 with affine), ``instance_norm`` (4 or 5), ``upsample_nearest2d`` (1 per output element),
     ``upsample_bilinear2d`` (4 per output element), ``adaptive_avg_pool2d`` (1 per input element), ``grid_sampler``

@@ -15,7 +15,7 @@ SPEC = {"formula": FORMULAS["ntire2024"], "reference": "ref", "dataset": "Set14"
 
 
 def _cell(label, runtime_ms, flops_g, params, psnr, **setting):
-    base = {"device_name": "cpu X", "runtime": "eager", "threads": "2", "scale": 4}
+    base = {"device_name": "cpu X", "runtime": "eager", "threads": "2", "scale": 4, "parent": "p1"}
     base.update(setting)
     return ({"run_id": label, "label": label, "runtime_mean_ms": runtime_ms, "runtime_median_ms": runtime_ms,
              "runtime_peak_mem_mb": 10.0, "params": params, "flops_g_fvcore": flops_g, "activations_m": 1.0,
@@ -32,15 +32,17 @@ def test_scores_gate_and_comparability():
     results, cells = _frames(("ref", 10.0, 20.0, 300_000, 28.00),
                              ("fast", 5.0, 20.0, 600_000, 27.95),                    # passes the gate (27.90)
                              ("weak", 1.0, 1.0, 1_000, 27.80),                       # under the gate
-                             ("other", 5.0, 20.0, 300_000, 28.5, {"threads": "1"}))  # another thread count
+                             ("other", 5.0, 20.0, 300_000, 28.5, {"threads": "1"}),  # another thread count
+                             ("earlier", 5.0, 20.0, 300_000, 28.5, {"parent": "p0"}))  # another invocation
     rows, notes = challenge_rows(results, cells, SPEC)
     by = {r["label"]: r for r in rows}
     assert by["ref"]["terms"]["score"] == pytest.approx(math.e ** 2)
     # 0.7·e^1 + 0.15·e^2 + 0.15·e^4, by hand: 11.200878
     assert by["fast"]["terms"]["score"] == pytest.approx(11.200878, abs=1e-6)
-    assert "terms" not in by["weak"] and "terms" not in by["other"]
+    assert "terms" not in by["weak"] and "terms" not in by["other"] and "terms" not in by["earlier"]
     assert (by["ref"]["rank"], by["fast"]["rank"], by["weak"]["rank"]) == (1, 2, None)
     assert any("weak" in n and "gate" in n for n in notes) and any("other" in n and "threads" in n for n in notes)
+    assert any("earlier" in n and "invocation" in n for n in notes)
     table = challenge_table(rows, SPEC, "challenge_t")
     assert any("not comparable" in h for _, h in table.columns)
     assert any("Reference: ref" in n for n in table.notes) and any("Device: cpu X" in n for n in table.notes)

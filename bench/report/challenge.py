@@ -5,8 +5,9 @@ Rows: the cells measured with the challenge-form runtime (``runtime_mean_ms``) o
 the challenges print them: PSNR (and SSIM) under the cells' protocol, runtime mean (ms), params (M), FLOPs (G, the
 formula's convention, named), activations (M), peak memory over the runtime pass (MiB), Conv2d calls, score, rank.
 A score is computed (:func:`srbench.eval.challenge_score.score`) only for a row measured on the reference's device,
-runtime, precision and thread count and passing the PSNR gate; every other row says why it has none. The formula,
-reference, gate and device are written beside every table that shows a score, and into its CSV's header note.
+runtime, precision and thread count, at its scale, in the same invocation of the benchmark (a cell reused from an
+earlier invocation ran under another machine load), and passing the PSNR gate; every other row says why it has
+none. The formula, reference, gate and device are written beside every table that shows a score.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ def challenge_rows(results: pd.DataFrame, cells: pd.DataFrame, spec: dict) -> tu
         if match.empty:
             continue
         rows.append({"label": cell["label"], "scale": int(cell["scale"]), "psnr": float(match["psnr"].iloc[0]),
+                     "invocation": cell.get("parent", ""),
                      "ssim": float(match["ssim"].iloc[0]), "setting": _setting(cell),
                      **{k: cell.get(k) for k in (schema.RUNTIME_MEAN, schema.RUNTIME_MEDIAN, schema.RUNTIME_PEAK_MEM,
                                                  schema.PARAMS, flops_key, schema.ACTIVATIONS, schema.CONV2D)},
@@ -75,6 +77,8 @@ def challenge_rows(results: pd.DataFrame, cells: pd.DataFrame, spec: dict) -> tu
         differs = comparable(r["setting"], ref["setting"])
         if r["scale"] != ref["scale"]:
             differs.append("scale")
+        if r["invocation"] != ref["invocation"]:  # reused from another run of the benchmark: another machine load
+            differs.append("invocation (rerun with --force to measure every entry together)")
         if differs:
             notes.append(f"{r['label']}: no score (measured with another {', '.join(differs)} than the reference).")
         elif r["psnr"] < threshold:

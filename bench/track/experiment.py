@@ -192,8 +192,8 @@ def check_score(exp: Experiment) -> None:
     Gate(margin_db=exp.score.psnr_margin_db, threshold_db=exp.score.psnr_threshold_db)
     if reference_entry(exp) is None:
         names = sorted({e.display for e in exp.models} | {e.model for e in exp.models})
-        raise SrbenchError(f"reference {exp.reference!r} is not an entry of the experiment{suggest(exp.reference, names)}"
-                           f"; entries: {', '.join(names)}")
+        raise SrbenchError(f"reference {exp.reference!r} is not an entry of the experiment"
+                           f"{suggest(exp.reference, names)}; entries: {', '.join(names)}")
     runtimes = {r for e in exp.models for r in (e.runtimes or [e.runtime or exp.runtime])}
     if "auto" in runtimes or len(runtimes) != 1:
         raise SrbenchError(f"a score compares runtimes, so the experiment must declare one runtime for every entry "
