@@ -47,6 +47,11 @@ def _fmt(value, digits: int) -> str:
     return DASH if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
+def _fmt_score(value: float) -> str:
+    """Four decimals; a score far above the reference's (the exponential of a large runtime ratio) in powers of ten."""
+    return f"{value:.4f}" if value < 1e4 else f"{value:.3e}"
+
+
 def challenge_rows(results: pd.DataFrame, cells: pd.DataFrame, spec: dict) -> tuple[list[dict], list[str]]:
     """One record per row (label, psnr, ssim, figures, setting, score terms, rank) and the notes explaining blanks."""
     formula, gate = spec["formula"], spec["gate"]
@@ -120,7 +125,7 @@ def challenge_table(rows: list[dict], spec: dict, stem: str) -> Table:
              _fmt(r[schema.RUNTIME_MEDIAN], 1), _fmt(r[schema.PARAMS] / 1e6, 4), _fmt(r["flops_g"], 2),
              _fmt(r[schema.ACTIVATIONS], 2), _fmt(r[schema.RUNTIME_PEAK_MEM], 1),
              DASH if r[schema.CONV2D] is None else str(int(r[schema.CONV2D])),
-             _fmt(r["terms"]["score"], 4) if "terms" in r else DASH,
+             _fmt_score(r["terms"]["score"]) if "terms" in r else DASH,
              DASH if r["rank"] is None else str(r["rank"])] for r in rows]
     csv = pd.DataFrame([{"model": r["label"], "psnr_rgb": r["psnr"], "ssim_rgb": r["ssim"],
                          schema.RUNTIME_MEAN: r[schema.RUNTIME_MEAN], schema.RUNTIME_MEDIAN: r[schema.RUNTIME_MEDIAN],
