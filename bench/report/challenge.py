@@ -159,11 +159,15 @@ def score_figure(rows: list[dict], spec: dict, out_dir, stem: str) -> list:
         ax.annotate(f"PSNR gate {threshold:.2f} dB", (threshold, 0), xycoords=("data", "axes fraction"),
                     xytext=(3, 4), textcoords="offset points", fontsize=6.5, color="#555555", rotation=90,
                     va="bottom")
+    values = [r["terms"]["score"] for r in scored]
+    if values and max(values) > 100 * min(values):  # exp(2·ratio) spans decades when runtimes differ a lot
+        ax.set_yscale("log")
     ax.margins(x=0.2, y=0.15)
     setting = ref["setting"] if ref is not None else (rows[0]["setting"] if rows else {})
     left_out = [r["label"] for r in rows if "terms" not in r]
     ax.set_xlabel(f"PSNR RGB on {spec['dataset']} (dB)")
-    ax.set_ylabel(f"score {spec['formula'].name} (lower is better)")
+    ax.set_ylabel(f"score {spec['formula'].name} (lower is better"
+                  + (", log scale)" if ax.get_yscale() == "log" else ")"))
     where = score_label(spec["formula"], setting).split(" (", 1)[1].split(") - ")[0]
     ax.set_title(f"Challenge score vs PSNR, reference {spec['reference']}\n{where}"
                  + (f"\nno score: {', '.join(left_out)} (see the table)" if left_out else ""), fontsize=7.5)
