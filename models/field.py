@@ -1,0 +1,121 @@
+"""The field: released efficient-SR models of other authors ("zoo" models), as data.
+
+One :class:`Family` per model name (``imdn``, ``rfdn``, ...): the network class (one file per architecture in this
+package, written for srbench from the public code), the input range its released weights were trained on, and one
+:class:`srbench.models.records.WeightsRecord` per released file. A family is **single-scale**: each file holds one
+network for one scale (IMDN has three files, x2/x3/x4; the NTIRE challenge files are x4 only), so the model name
+resolves its weights per scale (:func:`release`). Records are named ``<family>_x<scale>``; their files live in the
+store under ``weights/zoo/`` (fetched by ``srbench data`` from ``data/manifests/zoo.tsv``).
+
+Every number here is checked by a test: ``params``, ``params_effective`` and ``mult_adds_g`` are recounted from the
+network by ``tests/test_catalogue_schema.py``; sha256/bytes/git blob sha1 against the zoo manifest; the printed
+parameter count (``metrics["params"]``, with ``metrics["params_source"]``) against the counted one. The harness's
+adapter (range conversion, ``forward(x, scale)``) and the registration live in :mod:`srbench.models.zoo`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import nn
+
+from srbench.models import imdn, imdn_ntire, rfdn
+from srbench.models.records import WeightsRecord
+
+NTIRE22 = ("ofsoundof/NTIRE2022_ESR", "e95ba4a4916bb13d6348f7ee172827e2452e8a31")
+#: the NTIRE 2022 ESR results table, printed in the challenge report (Li et al., CVPRW 2022, Table 1) and as
+#: ``figs/results.png`` of the challenge repository at the commit above; parameters in M to three decimals
+NTIRE22_TABLE = "NTIRE 2022 ESR challenge results table (Li et al., CVPRW 2022; figs/results.png of " \
+                "ofsoundof/NTIRE2022_ESR@e95ba4a4), #Params [M]"
+IMDN_PAPER = "Hui et al., ACM MM 2019, Table 3 (params, Mult-Adds at 720p, Set5 PSNR/SSIM on Y)"
+
+
+@dataclass(frozen=True)
+class Family:
+    """A released model of the field: its network class, the input range of its weights, its files (one per
+    scale). ``paper``: the publication, for ``srbench models`` and the docs."""
+
+    name: str
+    network: type[nn.Module]
+    input_range: float
+    paper: str
+    records: tuple[WeightsRecord, ...]
+
+    @property
+    def scales(self) -> tuple[int, ...]:
+        """The scales it has released weights for, ascending."""
+        return tuple(sorted(r.scale for r in self.records))
+
+
+def _record(family: str, scale: int, *, repo: tuple[str, str], path: str, file: str, sha256: str, size: int,
+            blob: str, licence: str, constructor: dict, input_range: float, params: int, madds: float,
+            description: str, metrics: dict, params_effective: int | None = None) -> WeightsRecord:
+    """One released file; the URL is the raw file of ``repo`` (owner/name, commit) at ``path``."""
+    owner_name, commit = repo
+    return WeightsRecord(
+        name=f"{family}_x{scale}", arch=family, build={"scales": scale, "input_range": input_range},
+        filename=f"zoo/{file}", url=f"https://raw.githubusercontent.com/{owner_name}/{commit}/{path}",
+        sha256=sha256, git_blob_sha1=blob, bytes=size, params=params,
+        params_effective=params if params_effective is None else params_effective, mult_adds_g={scale: madds},
+        description=description, metrics=metrics, input_range=input_range, licence=licence,
+        repo=f"https://github.com/{owner_name}", commit=commit, path=path, constructor=dict(constructor))
+
+
+_IMDN_REPO = ("Zheng222/IMDN", "8f158e6a5ac9db6e5857d9159fd4a6c4214da574")
+_IMDN_FILES = {  # scale: (sha256, bytes, git blob sha1, params, Mult-Adds G at 720p, paper row)
+    2: ("740b39653592bd3f49955a21cd9e16f2d37f2c413368cc09327601b8fbe42ce1", 2_796_052,
+        "51d924747d0abd4873d18960efe60e04b1c980b0", 694_404, 158.8, (694_000, 158.8, (38.00, 0.9605))),
+    3: ("11b1716a19bc16e5e353e1db798d476169338e631eb170c82d765559888cb028", 2_830_672,
+        "57e87c7f9e5742f1eed273d5fd9da23ef353cb78", 703_059, 71.4, (703_000, 71.5, (34.36, 0.9270))),
+    4: ("e660c38221147217a136debeb99eb304d62d9c0f73ac421ed66281b619719714", 2_879_112,
+        "3b9bf90db6985f7f97015a6629d001c46f3e2c33", 715_176, 40.9, (715_000, 40.9, (32.21, 0.8948))),
+}
+
+
+def _imdn_record(scale: int) -> WeightsRecord:
+    sha, size, blob, params, madds, (printed, printed_madds, set5) = _IMDN_FILES[scale]
+    return _record("imdn", scale, repo=_IMDN_REPO, path=f"checkpoints/IMDN_x{scale}.pth", file=f"IMDN_x{scale}.pth",
+                   sha256=sha, size=size, blob=blob, licence="no licence file in the repository",
+                   constructor=imdn.RELEASED[scale], input_range=1.0, params=params, madds=madds,
+                   description=f"IMDN x{scale} (Hui et al., ACM MM 2019), the authors' single-scale file; keys "
+                               "prefixed module. (DataParallel)",
+                   metrics={"source": IMDN_PAPER, "params": printed, "params_source": IMDN_PAPER + ", in K",
+                            "mult_adds": {scale: printed_madds}, "Set5": {scale: set5}})
+
+
+FAMILIES: dict[str, Family] = {f.name: f for f in (
+    Family("imdn", imdn.IMDN, 1.0, "Hui et al., Lightweight Image Super-Resolution with Information "
+           "Multi-distillation Network, ACM MM 2019", tuple(_imdn_record(s) for s in (2, 3, 4))),
+    Family("imdn_ntire", imdn_ntire.IMDNBaseline, 1.0, "IMDN as the NTIRE 2022 Efficient SR Challenge baseline "
+           "(Li et al., CVPRW 2022)", (
+               _record("imdn_ntire", 4, repo=NTIRE22, path="model_zoo/imdn_baseline.pth",
+                       file="imdn_ntire2022_baseline_x4.pth",
+                       sha256="115b4cc557eba9daaf1a6543c4858014c7e2a410655aafef7c8348ae54acc203", size=3_589_744,
+                       blob="83c1cbb5d34010bfd567c9937a33c11907ae6a67", licence="MIT",
+                       constructor=imdn_ntire.RELEASED_X4, input_range=1.0, params=893_936, madds=51.4,
+                       description="IMDN as the NTIRE 2022 ESR baseline (nc 64, nb 8; the AIM 2019 simplified IMDN, "
+                                   "KAIR layout), x4",
+                       metrics={"source": NTIRE22_TABLE, "params": 894_000,
+                                "params_source": NTIRE22_TABLE + ": IMDN_baseline 0.894"}),)),
+    Family("rfdn", rfdn.RFDN, 255.0, "Liu, Tang & Wu, Residual Feature Distillation Network for Lightweight Image "
+           "Super-Resolution, ECCVW 2020 (AIM 2020 efficient-SR winner)", (
+               _record("rfdn", 4, repo=("njulj/RFDN", "7cf4e25b6633e81fd7e26891aeee2baca4f8f927"),
+                       path="trained_model/RFDN_AIM.pth", file="rfdn_aim2020_x4.pth",
+                       sha256="11af8ec8ebd68689e90ef1e29044f9804c72d3bd9f7573820b7b26035782760c", size=1_754_927,
+                       blob="55dc4244eb176c389c6ba92540891311cbb517d2", licence="MIT",
+                       constructor=rfdn.RELEASED_X4, input_range=255.0, params=433_448, madds=23.7,
+                       description="RFDN, AIM 2020 efficient-SR winner (nf 50, 4 blocks), x4; the same bytes as the "
+                                   "NTIRE 2022 ESR repository's rfdn_baseline.pth",
+                       metrics={"source": NTIRE22_TABLE, "params": 433_000,
+                                "params_source": NTIRE22_TABLE + ": RFDN AIM2020 Winner 0.433"}),)),
+)}
+
+
+def field_records() -> dict[str, WeightsRecord]:
+    """Every released file of the field, by record name (``imdn_x2``...)."""
+    return {r.name: r for family in FAMILIES.values() for r in family.records}
+
+
+def release(family: str, scale: int) -> WeightsRecord | None:
+    """The record of ``family``'s file for ``scale``; None when it has none at that scale."""
+    return next((r for r in FAMILIES[family].records if r.scale == scale), None)
