@@ -60,6 +60,15 @@ def model_code(name: str) -> str | None:
     return ext.code_hash
 
 
+def input_range(name: str, build: dict | None = None) -> float:
+    """The input range a model runs its network in: the build's ``input_range``, else the variant's default, else
+    1.0 (srbench's own networks and external models take [0, 1])."""
+    build = build or {}
+    if "input_range" in build:
+        return float(build["input_range"])
+    return float(model_info(name).get("input_range", 1.0)) if name in _REGISTRY else 1.0
+
+
 def model_info(name: str) -> dict:
     """The variant's default build arguments, e.g. ``{"scales": (2, 3, 4), "group": 4}``."""
     params = inspect.signature(_builder(name)).parameters.values()

@@ -42,14 +42,17 @@ def register(subparsers) -> None:
 def default_weights(model: str) -> str | None:
     """The catalogue entry named like the model, if any (bicubic and untrained models have none)."""
     from srbench.models.weights import CATALOGUE
-    return model if model in CATALOGUE else None
+    from srbench.models.zoo import is_zoo
+    return model if model in CATALOGUE or is_zoo(model) else None
 
 
 def result_record(model: str, weights: str, weights_sha256: str, protocol, result, inference=None, *,
-                  runtime: str | None = None, runtime_versions: dict | None = None) -> dict:
+                  runtime: str | None = None, runtime_versions: dict | None = None,
+                  input_range: float | None = None) -> dict:
     """One (model, dataset, scale) result as ``--json`` prints it (``srbench score --json`` prints the same keys;
-    a scored folder ran no runtime: ``runtime`` null)."""
-    return {"model": model, "weights": weights, "weights_sha256": weights_sha256, "protocol": protocol.as_dict(),
+    a scored folder ran no runtime and no network: ``runtime`` and ``input_range`` null)."""
+    return {"model": model, "weights": weights, "weights_sha256": weights_sha256, "input_range": input_range,
+            "protocol": protocol.as_dict(),
             "inference": inference.as_dict() if inference is not None else {}, "runtime": runtime,
             "runtime_versions": runtime_versions or {}, **result.as_dict()}
 
@@ -72,8 +75,12 @@ def run(args) -> int:
     from srbench.eval.inference import DEFAULT_TILE_OVERLAP, Inference
     from srbench.eval.protocol import get_protocol
     from srbench.eval.weights import load_eval_model, network_digest
-    from srbench.track.run_weights import resolve_weights
+    from srbench.track.run_weights import weights_per_scale
     import sys
+
+    import torch
+
+    from srbench.models import input_range
 
     from srbench.data.datasets import resolve_dataset
     from srbench.eval.runtimes import RuntimeDeclined, check_runtime_name, declined_error
@@ -95,11 +102,19 @@ def run(args) -> int:
         resolve_dataset(dataset)
     results = []
     for model_name, spec in zip(args.models, specs):
-        weights = resolve_weights(spec, model_name)
-        model = load_eval_model(model_name, weights, device=device, scales=args.scales, weights_key=args.weights_key,
-                                inference=inference)
-        network = (model_name, weights.sha256, args.weights_key, inference)
+        per_scale, missing = weights_per_scale(spec, model_name, args.scales)
+        if missing:  # asked for explicitly: an error (an experiment skips such a cell instead)
+            raise SrbenchError(f"--model {model_name} --scale {' '.join(map(str, args.scales))}: "
+                               f"{'; '.join(missing.values())}")
+        built: dict[str, torch.nn.Module] = {}
         for scale in args.scales:
+            weights = per_scale[scale]
+            if weights.sha256 not in built:  # one network per weights file (a field model: one per scale)
+                built[weights.sha256] = load_eval_model(
+                    model_name, weights, device=device, weights_key=args.weights_key, inference=inference,
+                    scales=[s for s in args.scales if per_scale[s].sha256 == weights.sha256])
+            model = built[weights.sha256]
+            network = (model_name, weights.sha256, args.weights_key, inference)
             runtime_args = dict(scale=scale, bn_mode=protocol.bn_mode,
                                 weights_sha256=network_digest(model_name, weights, args.weights_key),
                                 dataset=args.datasets[0], protocol=protocol)
@@ -110,11 +125,12 @@ def run(args) -> int:
                 raise declined_error(exc, model, scale, protocol.bn_mode) from exc
             for dataset in args.datasets:
                 result = evaluate(runner, dataset, scale, protocol, device=device, progress=not args.no_progress)
+                span = input_range(model_name, weights.build)
                 results.append(result_record(model_name, weights.name, weights.sha256, protocol, result, inference,
-                                             runtime=use.runtime, runtime_versions=use.versions))
+                                             runtime=use.runtime, runtime_versions=use.versions, input_range=span))
                 if not args.json:
-                    print_result(f"{model_name}{inference.suffix} ({weights.name}) runtime={use.runtime}", protocol,
-                                 result)
+                    print_result(f"{model_name}{inference.suffix} ({weights.name}) runtime={use.runtime} "
+                                 f"input=[0, {span:g}]", protocol, result)
     if args.json:
         print(json.dumps(results, indent=2))
     return 0
