@@ -16,10 +16,11 @@ adapter (range conversion, ``forward(x, scale)``) and the registration live in :
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import ModuleType
 
 from torch import nn
 
-from srbench.models import imdn, imdn_ntire, rfdn
+from srbench.models import bsrn, fmen, imdn, imdn_ntire, rfdn, rlfn, safmn, span
 from srbench.models.records import WeightsRecord
 
 NTIRE22 = ("ofsoundof/NTIRE2022_ESR", "e95ba4a4916bb13d6348f7ee172827e2452e8a31")
@@ -76,38 +77,97 @@ def _imdn_record(scale: int) -> WeightsRecord:
     sha, size, blob, params, madds, (printed, printed_madds, set5) = _IMDN_FILES[scale]
     return _record("imdn", scale, repo=_IMDN_REPO, path=f"checkpoints/IMDN_x{scale}.pth", file=f"IMDN_x{scale}.pth",
                    sha256=sha, size=size, blob=blob, licence="no licence file in the repository",
-                   constructor=imdn.RELEASED[scale], input_range=1.0, params=params, madds=madds,
+                   constructor=imdn.RELEASED[scale], input_range=_range(imdn), params=params, madds=madds,
                    description=f"IMDN x{scale} (Hui et al., ACM MM 2019), the authors' single-scale file; keys "
                                "prefixed module. (DataParallel)",
                    metrics={"source": IMDN_PAPER, "params": printed, "params_source": IMDN_PAPER + ", in K",
                             "mult_adds": {scale: printed_madds}, "Set5": {scale: set5}})
 
 
+def _range(module: ModuleType) -> float:
+    """The module's declared ``INPUT_RANGE`` as the top of the range: 1.0 or 255.0 (a (low, high) pair allowed)."""
+    value = module.INPUT_RANGE
+    return float(value[1] if isinstance(value, tuple) else value)
+
+
+def _x4(family: str, module: ModuleType, *, repo: tuple[str, str], path: str, file: str, digests: tuple[str, int, str],
+        licence: str, params: int, madds: float, printed: tuple[int, str] | None, description: str) -> WeightsRecord:
+    """A challenge file: x4, the module's ``RELEASED_X4`` and ``INPUT_RANGE``; ``printed``: (count, source) or None."""
+    sha, size, blob = digests
+    metrics = {} if printed is None else {"source": printed[1], "params": printed[0], "params_source": printed[1]}
+    return _record(family, 4, repo=repo, path=path, file=file, sha256=sha, size=size, blob=blob, licence=licence,
+                   constructor=module.RELEASED_X4, input_range=_range(module), params=params, madds=madds,
+                   description=description, metrics=metrics)
+
+
+def _ntire22_row(team: str, value: str) -> tuple[int, str]:
+    return round(float(value) * 1e6), f"{NTIRE22_TABLE}: {team} {value}"
+
+
 FAMILIES: dict[str, Family] = {f.name: f for f in (
-    Family("imdn", imdn.IMDN, 1.0, "Hui et al., Lightweight Image Super-Resolution with Information "
+    Family("imdn", imdn.IMDN, _range(imdn), "Hui et al., Lightweight Image Super-Resolution with Information "
            "Multi-distillation Network, ACM MM 2019", tuple(_imdn_record(s) for s in (2, 3, 4))),
-    Family("imdn_ntire", imdn_ntire.IMDNBaseline, 1.0, "IMDN as the NTIRE 2022 Efficient SR Challenge baseline "
-           "(Li et al., CVPRW 2022)", (
-               _record("imdn_ntire", 4, repo=NTIRE22, path="model_zoo/imdn_baseline.pth",
-                       file="imdn_ntire2022_baseline_x4.pth",
-                       sha256="115b4cc557eba9daaf1a6543c4858014c7e2a410655aafef7c8348ae54acc203", size=3_589_744,
-                       blob="83c1cbb5d34010bfd567c9937a33c11907ae6a67", licence="MIT",
-                       constructor=imdn_ntire.RELEASED_X4, input_range=1.0, params=893_936, madds=51.4,
-                       description="IMDN as the NTIRE 2022 ESR baseline (nc 64, nb 8; the AIM 2019 simplified IMDN, "
-                                   "KAIR layout), x4",
-                       metrics={"source": NTIRE22_TABLE, "params": 894_000,
-                                "params_source": NTIRE22_TABLE + ": IMDN_baseline 0.894"}),)),
-    Family("rfdn", rfdn.RFDN, 255.0, "Liu, Tang & Wu, Residual Feature Distillation Network for Lightweight Image "
-           "Super-Resolution, ECCVW 2020 (AIM 2020 efficient-SR winner)", (
-               _record("rfdn", 4, repo=("njulj/RFDN", "7cf4e25b6633e81fd7e26891aeee2baca4f8f927"),
-                       path="trained_model/RFDN_AIM.pth", file="rfdn_aim2020_x4.pth",
-                       sha256="11af8ec8ebd68689e90ef1e29044f9804c72d3bd9f7573820b7b26035782760c", size=1_754_927,
-                       blob="55dc4244eb176c389c6ba92540891311cbb517d2", licence="MIT",
-                       constructor=rfdn.RELEASED_X4, input_range=255.0, params=433_448, madds=23.7,
-                       description="RFDN, AIM 2020 efficient-SR winner (nf 50, 4 blocks), x4; the same bytes as the "
-                                   "NTIRE 2022 ESR repository's rfdn_baseline.pth",
-                       metrics={"source": NTIRE22_TABLE, "params": 433_000,
-                                "params_source": NTIRE22_TABLE + ": RFDN AIM2020 Winner 0.433"}),)),
+    Family("imdn_ntire", imdn_ntire.IMDNBaseline, _range(imdn_ntire), "IMDN as the NTIRE 2022 Efficient SR "
+           "Challenge baseline (Li et al., CVPRW 2022)", (
+               _x4("imdn_ntire", imdn_ntire, repo=NTIRE22, path="model_zoo/imdn_baseline.pth",
+                   file="imdn_ntire2022_baseline_x4.pth", licence="MIT", params=893_936, madds=51.4,
+                   digests=("115b4cc557eba9daaf1a6543c4858014c7e2a410655aafef7c8348ae54acc203", 3_589_744,
+                            "83c1cbb5d34010bfd567c9937a33c11907ae6a67"),
+                   printed=_ntire22_row("IMDN_baseline", "0.894"),
+                   description="IMDN as the NTIRE 2022 ESR baseline (nc 64, nb 8; the AIM 2019 simplified IMDN, "
+                               "KAIR layout), x4"),)),
+    Family("rfdn", rfdn.RFDN, _range(rfdn), "Liu, Tang & Wu, Residual Feature Distillation Network for Lightweight "
+           "Image Super-Resolution, ECCVW 2020 (AIM 2020 efficient-SR winner)", (
+               _x4("rfdn", rfdn, repo=("njulj/RFDN", "7cf4e25b6633e81fd7e26891aeee2baca4f8f927"),
+                   path="trained_model/RFDN_AIM.pth", file="rfdn_aim2020_x4.pth", licence="MIT", params=433_448,
+                   madds=23.7, digests=("11af8ec8ebd68689e90ef1e29044f9804c72d3bd9f7573820b7b26035782760c",
+                                        1_754_927, "55dc4244eb176c389c6ba92540891311cbb517d2"),
+                   printed=_ntire22_row("RFDN AIM2020 Winner", "0.433"),
+                   description="RFDN, AIM 2020 efficient-SR winner (nf 50, 4 blocks), x4; the same bytes as the "
+                               "NTIRE 2022 ESR repository's rfdn_baseline.pth"),)),
+    Family("rlfn", rlfn.RLFN, _range(rlfn), "Kong et al., Residual Local Feature Network for Efficient Super-"
+           "Resolution, CVPRW 2022 (NTIRE 2022 ESR winner, team ByteESR)", (
+               _x4("rlfn", rlfn, repo=NTIRE22, path="model_zoo/team04_rlfn.pth", file="rlfn_ntire2022_x4.pth",
+                   licence="MIT", params=317_218, madds=17.2,
+                   digests=("ca81b7757708ce749ac3766589690db6c2729961d026c0137e7659924ec36622", 1_292_283,
+                            "5678b7d54318d24b8d3ff1e5386f6bd8f80654aa"),
+                   printed=_ntire22_row("ByteESR", "0.317"),
+                   description="RLFN (class RLFN_cut), NTIRE 2022 ESR main-track winner, x4"),)),
+    Family("fmen", fmen.FMEN, _range(fmen), "Du et al., Fast and Memory-Efficient Network Towards Efficient Image "
+           "Super-Resolution, CVPRW 2022 (NTIRE 2022 ESR, team NJU_Jet)", (
+               _x4("fmen", fmen, repo=NTIRE22, path="model_zoo/team03_fmen.pth", file="fmen_ntire2022_x4.pth",
+                   licence="MIT", params=341_066, madds=19.6,
+                   digests=("f20cde0828068c5f50d3b64aa82c8a363fe6abc8d536d1a9fd4d09899f019bea", 1_390_483,
+                            "c145a159f28e1c64590fcb8045f3efaad8eca09b"),
+                   printed=_ntire22_row("NJU_Jet", "0.341"), description="FMEN, NTIRE 2022 ESR, x4"),)),
+    Family("bsrn", bsrn.BSRN, _range(bsrn), "Li et al., Blueprint Separable Residual Network for Efficient Image "
+           "Super-Resolution, CVPRW 2022 (NTIRE 2022 ESR model-complexity track, team XPixel)", (
+               _x4("bsrn", bsrn, repo=NTIRE22, path="model_zoo/team18_bsrn.pth", file="bsrn_ntire2022_x4.pth",
+                   licence="MIT", params=156_288, madds=8.3,
+                   digests=("29ac393975ec709912282da97765daf722d9efd40589f4abcb95b3a407f62e40", 699_603,
+                            "34b08cb1d4db788a9c95b8d0501600852557bd4c"),
+                   printed=_ntire22_row("XPixel", "0.156"),
+                   description="BSRN (num_feat 48, 5 blocks), NTIRE 2022 ESR, x4; BasicSR layout (under 'params')"),)),
+    Family("safmn", safmn.SAFMN, _range(safmn), "Sun et al., Spatially-Adaptive Feature Modulation for Efficient "
+           "Image Super-Resolution, ICCV 2023 (its NTIRE 2023 ESR entry)", (
+               _x4("safmn", safmn, repo=("sunny2109/SAFMN", "68c2182e4f8829a979886b0a1cab8f269f91b321"),
+                   path="NTIRE2023_ESR/model_zoo/team15_SAFMN.pth", file="safmn_ntire2023_x4.pth",
+                   licence="Apache-2.0 (repository)", params=237_000, madds=13.5, printed=None,
+                   digests=("93fe3d7175ef1446cfcb3a884ddf8bbb4391f31190e9d1bf6c6c1cb768f8b565", 971_051,
+                            "455ff3c6a020a5e2a25b00623adb39a73828aa4c"),
+                   description="SAFMN NTIRE 2023 ESR entry (dim 36, 8 blocks), x4; BasicSR layout (under "
+                               "'params'); no primary source of its printed count was read"),)),
+    Family("span", span.SPAN, _range(span), "Wan et al., Swift Parameter-free Attention Network for Efficient "
+           "Super-Resolution, CVPRW 2024 (NTIRE 2024 ESR winner, team XiaomiMM)", (
+               _x4("span", span, repo=("Amazingren/NTIRE2024_ESR", "6404fa48dde4a4adbf241a51debdc661aef20449"),
+                   path="model_zoo/team38_span_ch28_slim.pth", file="span_ch28_ntire2024_x4.pth", licence="MIT",
+                   params=150_688, madds=8.6,
+                   digests=("6c80f05048313289c6526e5fc9726688d7bb3dfdd6ae3c8b1e7dd09f601e5971", 618_658,
+                            "5194158e13ae79b78b62ac86a2ed3dec20c1ed18"),
+                   printed=(151_000, "NTIRE 2024 ESR report (arXiv 2404.10343), Table 1, team XiaomiMM: 0.151 M, as "
+                                     "quoted by secondary sources (the primary table was not read here)"),
+                   description="SPAN (SPAN30, 28 channels), NTIRE 2024 ESR winner, x4; only the re-parameterised "
+                               "inference convolutions"),)),
 )}
 
 

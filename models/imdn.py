@@ -32,6 +32,8 @@ from torch import nn
 #: Constructor settings of the released files per scale: ``IMDN(upscale=s)`` with the repository's defaults.
 RELEASED = {s: {"scale": s, "channels": 64, "blocks": 6} for s in (2, 3, 4)}
 RELEASED_X4 = RELEASED[4]
+#: The range the released weights take their input in (``test_IMDN.py`` divides 8-bit RGB by 255).
+INPUT_RANGE = 1.0
 #: LeakyReLU slope of the released code (``activation('lrelu', neg_slope=0.05)``).
 SLOPE = 0.05
 

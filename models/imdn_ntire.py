@@ -28,6 +28,8 @@ from torch import nn
 
 #: Constructor settings of the released file (``IMDN(nc=64, nb=8, upscale=4)``).
 RELEASED_X4 = {"channels": 64, "blocks": 8, "scale": 4}
+#: The range the released weights take their input in (``data_range = 1.0`` in the challenge's test_demo.py).
+INPUT_RANGE = 1.0
 SLOPE = 0.05
 
 

@@ -32,6 +32,8 @@ from torch import nn
 
 #: Constructor settings of the released file (``RFDN()`` with its defaults).
 RELEASED_X4 = {"channels": 50, "blocks": 4, "scale": 4}
+#: The range the released weights take their input in (``test.py`` feeds 8-bit values unscaled).
+INPUT_RANGE = 255.0
 SLOPE = 0.05
 
 

@@ -17,7 +17,9 @@ scale, against:
   x2 / x3 / x4 (720p output). At x3 the count here is 71.45G: like the CARN paper, the IMDN paper rounds the x3 LR
   size up (240x427 gives 71.50G, the exact 720p/3 area 71.45G), so x3 is compared to 0.06 G.
 * NTIRE 2022 ESR results table (Li et al., CVPRW 2022; figs/results.png of ofsoundof/NTIRE2022_ESR@e95ba4a4),
-  #Params [M] to three decimals: RFDN AIM2020 Winner 0.433, IMDN_baseline 0.894.
+  #Params [M] to three decimals: RFDN AIM2020 Winner 0.433, IMDN_baseline 0.894, ByteESR (RLFN) 0.317, NJU_Jet
+  (FMEN) 0.341, XPixel (BSRN) 0.156.
+* NTIRE 2024 ESR report (arXiv 2404.10343), Table 1, XiaomiMM (SPAN): 0.151 M, as quoted by secondary sources.
 
 The counting mechanics themselves (meta-device Mult-Adds equal a real forward count, bicubic costs nothing, frozen
 mean shifts) are in ``tests/test_complexity.py``.
@@ -46,7 +48,9 @@ RECORDS = sorted(n for n in CATALOGUE if CATALOGUE[n].scale is None)  # srbench'
 FIELD = sorted(n for n in CATALOGUE if CATALOGUE[n].scale is not None)  # the field's, one file per scale
 #: parameter counts as printed (see the module docstring), to the thousand
 PRINTED_PARAMS = {"imdn_x2": 694_000, "imdn_x3": 703_000, "imdn_x4": 715_000, "rfdn_x4": 433_000,
-                  "imdn_ntire_x4": 894_000}
+                  "imdn_ntire_x4": 894_000, "rlfn_x4": 317_000, "fmen_x4": 341_000, "bsrn_x4": 156_000,
+                  "span_x4": 151_000}
+UNPRINTED = {"safmn_x4"}  # no primary source of its printed count was read: the record carries none
 PRINTED_MULT_ADDS = {"imdn_x2": (158.8, 0.05), "imdn_x3": (71.5, 0.06), "imdn_x4": (40.9, 0.05)}
 
 
@@ -164,6 +168,9 @@ def test_field_record_matches_the_rebuilt_network(name, counted):
 
 @pytest.mark.parametrize("name", FIELD)
 def test_field_params_equal_the_printed_counts(name, counted):
+    if name in UNPRINTED:
+        assert "params" not in CATALOGUE[name].metrics
+        return
     # printed to the thousand (K, or M to three decimals): the exact count rounds to it
     assert abs(counted[name]["params"] - PRINTED_PARAMS[name]) < 500, name
     metrics = CATALOGUE[name].metrics

@@ -83,11 +83,13 @@ def test_output_shape_range_and_native_equivalence(name):
         model(x, 5 - record.scale // 2 if record.scale != 3 else 2)
 
 
-@pytest.mark.parametrize("arch,wrong", [("rfdn", 1.0), ("imdn", 255.0), ("imdn_ntire", 255.0)])
-def test_a_wrong_input_range_is_caught_by_the_probe(arch, wrong):
-    """RFDN works in [0, 255], IMDN in [0, 1]: declaring the other range fails before anything is measured, through
-    the harness's own path (load_eval_model), with the declared range named. The right range passes."""
+@pytest.mark.parametrize("arch", sorted(FAMILIES))
+def test_a_wrong_input_range_is_caught_by_the_probe(arch):
+    """Declaring the other range (RFDN, RLFN, FMEN work in [0, 255], the rest in [0, 1]) fails before anything is
+    measured, through the harness's own path (load_eval_model), with the declared range named. The right range
+    passes. The [0, 255] networks fed [0, 1] pass the noise percentiles and are caught by the smooth probe."""
     record = CATALOGUE[f"{arch}_x4"]
+    wrong = 1.0 if record.input_range == 255.0 else 255.0
     path = _file(record.name)
     good = ResolvedWeights(name=record.name, path=path, sha256=record.sha256, source=record.url,
                            build=dict(record.build), kind="catalogue")

@@ -10,9 +10,9 @@ untrained network, fails; the ordinary overshoot of a trained network is far ins
 A field model (:mod:`srbench.models.zoo`) runs the same probe, and one more: on a smooth 1x3x32x32 image (seeded
 6x6 noise upsampled bicubically) its output must agree with bicubic upsampling to at least
 :data:`SMOOTH_PSNR_DB`. A trained SR network reproduces a smooth image's interpolation almost exactly (measured on the
-released files: 45.7-47.5 dB), while a network fed the wrong range does not: RFDN ([0, 255]) fed [0, 1] gives
-22.5 dB, IMDN ([0, 1]) fed [0, 255] below 4 dB. The noise percentiles alone miss the first case (RFDN fed [0, 1]
-stays within 0.007-1.05), which is the mistake the NTIRE organisers warn about.
+released files: 45.5-48.3 dB), while a network fed the wrong range does not: the [0, 255] networks (RFDN, RLFN,
+FMEN) fed [0, 1] give 18.8-22.5 dB. The noise percentiles alone miss exactly that case (RFDN fed [0, 1] stays within
+0.007-1.05), the mistake the NTIRE organisers warn about; the [0, 1] networks fed [0, 255] fail the percentiles.
 """
 
 from __future__ import annotations
