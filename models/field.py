@@ -179,3 +179,10 @@ def field_records() -> dict[str, WeightsRecord]:
 def release(family: str, scale: int) -> WeightsRecord | None:
     """The record of ``family``'s file for ``scale``; None when it has none at that scale."""
     return next((r for r in FAMILIES[family].records if r.scale == scale), None)
+
+
+def family_of(weights: str) -> str | None:
+    """The family a released file's record name belongs to (``imdn_x2`` -> ``imdn``); None for any other name.
+    Reports key a row by the family, so that one model's per-scale files make one row."""
+    record = field_records().get(weights)
+    return record.arch if record is not None else None

@@ -177,3 +177,20 @@ def test_field_models_are_inference_only(tmp_path):
                     "grid: {model: [carn_m, imdn]}\n")
     with pytest.raises(SrbenchError, match="'imdn' is a released model of the field"):
         load_ablation(path)
+
+
+def test_report_rows_key_a_field_model_by_its_family():
+    """The per-scale files of one field model (weights tags imdn_x2, imdn_x3, imdn_x4) make one report row."""
+    from types import SimpleNamespace
+
+    from srbench.report.collect import _run_row
+
+    def run(weights: str, scale: int):
+        tags = {"srbench.model": "imdn", "srbench.weights": weights, "srbench.scale": str(scale)}
+        return SimpleNamespace(info=SimpleNamespace(run_id=f"{scale}" * 32, start_time=0, end_time=0),
+                               data=SimpleNamespace(tags=tags, params={}, metrics={}))
+
+    rows = [_run_row(run(f"imdn_x{s}", s)) for s in (2, 3, 4)]
+    assert {(r["model"], r["weights"], r["label"]) for r in rows} == {("imdn", "imdn", "imdn")}
+    assert [r["scale"] for r in rows] == [2, 3, 4]
+    assert _run_row(run("carn_m_half", 4))["weights"] == "carn_m_half"  # other names unchanged
