@@ -7,4 +7,5 @@ from srbench.models import bicubic, carn, ecdn, zoo  # noqa: F401  (import for r
 from srbench.models.bn import has_batchnorm, set_bn_mode
 from srbench.models.registry import create_model, input_range, list_models, model_code, model_info, register_model
 
-__all__ = ["create_model", "has_batchnorm", "input_range", "list_models", "model_code", "model_info", "register_model", "set_bn_mode"]
+__all__ = ["create_model", "has_batchnorm", "input_range", "list_models", "model_code", "model_info", "register_model",
+           "set_bn_mode"]

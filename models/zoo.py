@@ -56,7 +56,8 @@ def single_scale(family: Family, scales: int | tuple[int, ...]) -> int:
     values = (scales,) if isinstance(scales, int) else tuple(scales)
     if len(values) != 1:
         raise SrbenchError(f"model {family.name!r} is single-scale (one released file per scale: x"
-                           f"{', x'.join(map(str, family.scales))}); build one scale at a time, e.g. scales={values[-1]}")
+                           f"{', x'.join(map(str, family.scales))}); build one scale at a time, e.g. "
+                           f"scales={values[-1]}")
     if values[0] not in family.scales:
         raise SrbenchError(f"model {family.name!r} has released weights only at x{', x'.join(map(str, family.scales))}"
                            f"; no x{values[0]} network")

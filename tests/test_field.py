@@ -134,13 +134,14 @@ def test_an_experiment_skips_a_scale_without_weights_and_keys_the_range(benchmar
     from srbench.track.runner import _identity, plan
 
     _file("rfdn_x4")
-    exp = Experiment(name="field_test", models=[ModelEntry(model="rfdn", weights="rfdn"),
+    exp = Experiment(name="field_test", models=[ModelEntry(model="rfdn", weights="rfdn", bn_modes=["eval", "batch"]),
                                                 ModelEntry(model="carn_m", weights="carn_m")],
                      datasets=["Set5"], scales=[2, 4])
     cells, skipped = plan(exp)
     assert sorted((c.entry.model, c.scale) for c in cells) == [("carn_m", 2), ("carn_m", 4), ("rfdn", 4)]
-    assert [(s.label, s.scale) for s in skipped] == [("rfdn", 2)]
+    assert [(s.label, s.scale, s.bn_mode) for s in skipped] == [("rfdn", 2, "-"), ("rfdn", 4, "batch")]
     assert "released weights only at x4" in skipped[0].note and "\n" not in skipped[0].note
+    assert skipped[1].note == "no BatchNorm: the cell bn=eval"  # BN-free: the batch mode is not a second cell
     rfdn = next(c for c in cells if c.entry.model == "rfdn")
     ident = _identity(rfdn, _protocol(), torch.device("cpu"), exp, fingerprint=lambda *a: "fp")
     assert ident["input_range"] == 255.0 and ident["weights"] == "rfdn_x4"
