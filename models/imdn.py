@@ -14,9 +14,9 @@ Blocks:
 * :class:`IMDB`, the information multi-distillation block: three 3x3 convolutions each keep (distil) a quarter of
   their output channels and pass the other three quarters on; a fourth 3x3 convolution turns the remainder into one
   more quarter; the four quarters are gated by CCA, fused by a 1x1 convolution and added to the block's input.
-* :class:`IMDN`: a 3x3 entry convolution, six IMDBs, a 1x1 fusion (LeakyReLU) of all six outputs, a 3x3
-  convolution with a long skip from the entry features, and a sub-pixel head (3x3 convolution to 3·s² channels,
-  pixel shuffle).
+* :class:`DistillationNetwork` (the outer network, which RFDN keeps) and :class:`IMDN`: a 3x3 entry convolution,
+  six IMDBs, a 1x1 fusion (LeakyReLU) of all six outputs, a 3x3 convolution with a long skip from the entry
+  features, and a sub-pixel head (3x3 convolution to 3·s² channels, pixel shuffle).
 
 Where the public code surprises: LeakyReLU has slope 0.05 everywhere (not PyTorch's 0.01); the 1x1 fusion after the
 blocks (``c``) is followed by a LeakyReLU while the block-internal fusion (``c5``) is not; the fourth convolution of
@@ -25,6 +25,8 @@ a block has no activation; there is no mean shift and no global bicubic skip, so
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -83,15 +85,19 @@ class IMDB(nn.Module):
         return self.c5(self.cca(torch.cat(kept, dim=1))) + x
 
 
-class IMDN(nn.Module):
-    """The network of the released files; ``forward(x)`` maps RGB in [0, 1] to the x``scale`` SR image in [0, 1]."""
+class DistillationNetwork(nn.Module):
+    """IMDN's outer network, which RFDN keeps: a 3x3 entry convolution, ``blocks`` blocks in a chain, a 1x1 fusion
+    (LeakyReLU) of all their outputs, a 3x3 convolution with a long skip from the entry features, and a sub-pixel
+    head (3x3 convolution to 3·s² channels, pixel shuffle). Blocks are named ``<prefix><i>`` from 1, as in the
+    released files."""
 
-    def __init__(self, *, scale: int = 4, channels: int = 64, blocks: int = 6) -> None:
+    def __init__(self, make_block: Callable[[], nn.Module], *, prefix: str, scale: int, channels: int,
+                 blocks: int) -> None:
         super().__init__()
+        self.prefix, self.blocks = prefix, blocks
         self.fea_conv = conv(3, channels, 3)
         for i in range(1, blocks + 1):
-            self.add_module(f"IMDB{i}", IMDB(channels))
-        self.blocks = blocks
+            self.add_module(f"{prefix}{i}", make_block())
         self.c = nn.Sequential(conv(channels * blocks, channels, 1), nn.LeakyReLU(SLOPE))
         self.LR_conv = conv(channels, channels, 3)
         self.upsampler = nn.Sequential(conv(channels, 3 * scale * scale, 3), nn.PixelShuffle(scale))
@@ -100,7 +106,13 @@ class IMDN(nn.Module):
         features = self.fea_conv(x)
         outs, h = [], features
         for i in range(1, self.blocks + 1):
-            h = getattr(self, f"IMDB{i}")(h)
+            h = getattr(self, f"{self.prefix}{i}")(h)
             outs.append(h)
-        fused = self.LR_conv(self.c(torch.cat(outs, dim=1))) + features
-        return self.upsampler(fused)
+        return self.upsampler(self.LR_conv(self.c(torch.cat(outs, dim=1))) + features)
+
+
+class IMDN(DistillationNetwork):
+    """The network of the released files; ``forward(x)`` maps RGB in [0, 1] to the x``scale`` SR image in [0, 1]."""
+
+    def __init__(self, *, scale: int = 4, channels: int = 64, blocks: int = 6) -> None:
+        super().__init__(lambda: IMDB(channels), prefix="IMDB", scale=scale, channels=channels, blocks=blocks)

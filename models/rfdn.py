@@ -30,16 +30,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from srbench.models.imdn import SLOPE, DistillationNetwork, conv
+
 #: Constructor settings of the released file (``RFDN()`` with its defaults).
 RELEASED_X4 = {"channels": 50, "blocks": 4, "scale": 4}
 #: The range the released weights take their input in (``test.py`` feeds 8-bit values unscaled).
 INPUT_RANGE = 255.0
-SLOPE = 0.05
-
-
-def conv(in_channels: int, out_channels: int, kernel_size: int) -> nn.Conv2d:
-    """A same-padded convolution with bias (stride 1)."""
-    return nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2)
 
 
 class ESA(nn.Module):
@@ -89,23 +85,9 @@ class RFDB(nn.Module):
         return self.esa(self.c5(torch.cat(distilled, dim=1)))
 
 
-class RFDN(nn.Module):
-    """The released network; ``forward(x)`` maps RGB in [0, 255] to the x4 SR image in [0, 255]."""
+class RFDN(DistillationNetwork):
+    """The released network; ``forward(x)`` maps RGB in [0, 255] to the x4 SR image in [0, 255]. Its outer network
+    is IMDN's (:class:`srbench.models.imdn.DistillationNetwork`), with RFDBs named ``B1``..``B4``."""
 
     def __init__(self, *, channels: int = 50, blocks: int = 4, scale: int = 4) -> None:
-        super().__init__()
-        self.fea_conv = conv(3, channels, 3)
-        for i in range(1, blocks + 1):
-            self.add_module(f"B{i}", RFDB(channels))
-        self.blocks = blocks
-        self.c = nn.Sequential(conv(channels * blocks, channels, 1), nn.LeakyReLU(SLOPE))
-        self.LR_conv = conv(channels, channels, 3)
-        self.upsampler = nn.Sequential(conv(channels, 3 * scale * scale, 3), nn.PixelShuffle(scale))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        features = self.fea_conv(x)
-        outs, h = [], features
-        for i in range(1, self.blocks + 1):
-            h = getattr(self, f"B{i}")(h)
-            outs.append(h)
-        return self.upsampler(self.LR_conv(self.c(torch.cat(outs, dim=1))) + features)
+        super().__init__(lambda: RFDB(channels), prefix="B", scale=scale, channels=channels, blocks=blocks)
