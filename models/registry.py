@@ -18,7 +18,7 @@ from torch import nn
 from srbench.core.errors import SrbenchError
 from srbench.core.names import unknown_name_error
 from srbench.models import external
-from srbench.models.weights import load_weights
+from srbench.models.weights import CATALOGUE, load_weights
 
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {}
 
@@ -88,6 +88,8 @@ def create_model(name: str, *, scales: int | tuple[int, ...] | None = None, grou
     that wraps one, ``weights_key`` picking the entry: see :func:`srbench.models.weights.load_checkpoint`).
     Eval mode because this is a benchmark harness: call ``.train()`` to train, ``set_bn_mode`` for the BN knob.
     """
+    if scales is None and isinstance(weights, str) and weights in CATALOGUE and CATALOGUE[weights].scale:
+        scales = CATALOGUE[weights].scale  # a field model's per-scale file (imdn_x2) builds its own scale
     if name not in _REGISTRY and external.find(name) is not None:
         model = external.build(external.find(name), scales=(2, 3, 4) if scales is None else scales, group=group)
     else:

@@ -116,6 +116,7 @@ def test_single_scale_builds():
     with pytest.raises(SrbenchError, match="no 'input_range' build argument"):
         create_model("carn_m", input_range=255.0)
     assert create_model("rfdn").input_range == 255.0 and create_model("imdn").input_range == 1.0
+    assert create_model("imdn", weights="imdn_x2" if _file("imdn_x2") else None).scales == (2,)  # the file's scale
 
 
 def test_weights_resolve_per_scale():
