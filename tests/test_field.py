@@ -142,7 +142,7 @@ def test_an_experiment_skips_a_scale_without_weights_and_keys_the_range(benchmar
     assert sorted((c.entry.model, c.scale) for c in cells) == [("carn_m", 2), ("carn_m", 4), ("rfdn", 4)]
     assert [(s.label, s.scale, s.bn_mode) for s in skipped] == [("rfdn", 2, "-"), ("rfdn", 4, "batch")]
     assert "released weights only at x4" in skipped[0].note and "\n" not in skipped[0].note
-    assert skipped[1].note == "no BatchNorm: the cell bn=eval"  # BN-free: the batch mode is not a second cell
+    assert skipped[1].note == "x4 bn=batch: no BatchNorm, the same cell as bn=eval"  # BN-free: not a second cell
     rfdn = next(c for c in cells if c.entry.model == "rfdn")
     ident = _identity(rfdn, _protocol(), torch.device("cpu"), exp, fingerprint=lambda *a: "fp")
     assert ident["input_range"] == 255.0 and ident["weights"] == "rfdn_x4"

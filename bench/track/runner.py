@@ -128,8 +128,8 @@ def plan(exp: Experiment) -> tuple[list[Cell], list[CellOutcome]]:
                                    entry.protocol or exp.protocol)
             runtimes = entry_runtimes(entry, exp)
             modes = entry.bn_modes[:1] if is_zoo(entry.model) else entry.bn_modes  # BN-free field model: one cell
-            skipped.extend(CellOutcome(entry.display, scale, m, "skipped", note=f"no BatchNorm: the cell bn={modes[0]}")
-                           for m in entry.bn_modes if m not in modes)
+            skipped.extend(CellOutcome(entry.display, scale, m, "skipped", note=f"x{scale} bn={m}: no BatchNorm, "
+                                       f"the same cell as bn={modes[0]}") for m in entry.bn_modes if m not in modes)
             for bn_mode in modes:
                 for runtime in runtimes:
                     cells.append(Cell(entry, weights, scale, bn_mode, list(datasets), metrics, runtime,
