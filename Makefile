@@ -9,7 +9,7 @@ export MLFLOW_DISABLE_TELEMETRY = true
 export DO_NOT_TRACK = true
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: help venv data test benchmark quick runtimes report ablate ui clean
+.PHONY: help venv data test wheel-smoke benchmark quick runtimes report ablate ui clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -26,6 +26,9 @@ data: $(STAMP)  ## fill data/store from $$SRBENCH_MIRROR (default ../shared) or 
 
 test: data  ## run the test suite (the same command CI runs)
 	$(PY) -m pytest -q
+
+wheel-smoke:  ## build the wheel, install it in a fresh venv, run data/evaluate/benchmark/report outside the checkout
+	scripts/wheel_smoke.sh
 
 benchmark: data  ## run the default benchmark, log to MLflow, write reports/benchmark.md
 	$(SRBENCH) benchmark $(EXPERIMENT)

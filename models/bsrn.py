@@ -1,6 +1,6 @@
 """BSRN, the Blueprint Separable Residual Network (Z. Li et al., "Blueprint Separable Residual Network for Efficient
 Image Super-Resolution", CVPR Workshops (NTIRE) 2022), as entered by team XPixel in the NTIRE 2022 efficient-SR
-challenge (first on model complexity, tied).
+challenge (first in its model-complexity sub-track, tied with NJUST_ESR).
 
 Released file: ofsoundof/NTIRE2022_ESR at commit e95ba4a4916bb13d6348f7ee172827e2452e8a31,
 ``model_zoo/team18_bsrn.pth`` (BasicSR layout: the state_dict under ``params``; network ``models/team18_bsrn.py``,
@@ -17,11 +17,11 @@ fusion, enhanced spatial attention (ESA), a learned per-channel scale, a pointwi
 
 Surprises in the public code:
 
-* This is the challenge entry, not the paper's final BSRN (ESDB blocks with channel attention): the organisers name
-  it ``RFDNFINALB5``, and its blocks are RFDN's blocks with blueprint-separable convs.
+* This is the challenge entry, not the paper's final BSRN (whose ESDB blocks add channel attention): the organisers
+  name it ``RFDNFINALB5``, and its blocks are RFDN's blocks with blueprint-separable convs.
 * Every pointwise layer is an ``nn.Linear`` applied to a channels-last permutation, so each carries a bias (the
-  paper's BSConv pointwise has none). Kept as such here, layout included: a 1x1 convolution on the same weights is
-  slower on CPU and differs in the last bits.
+  pointwise conv of BSConv-U as usually written, e.g. in the NTIRE 2024 SPAN file, has none). Kept as such here,
+  layout included: a 1x1 convolution on the same weights is slower on CPU and differs in the last bits.
 * The input is replicated four times (3 -> 12 channels) before the first layer.
 * Each block multiplies the ESA output by a learned per-channel scale ``cw`` (initialised at random in the public
   code) before its output layer.
@@ -29,7 +29,9 @@ Surprises in the public code:
   ``B1``..``B5`` are hard-coded; any upsampler other than ``pixelshuffledirect`` raises.
 
 Parameters: 156,288, equal to the organisers' class; the NTIRE 2022 report's table (Table 1, reproduced as
-``figs/results.png`` in the organisers' repository) prints 0.156 M for XPixel.
+``figs/results.png`` in the organisers' repository) prints 0.156 M for XPixel. Its FLOPs column says 9.50 G for a
+256x256 LR, where this network's convolutions and linear layers make 9.43 G multiply-accumulates (torch's FLOP
+counter); the difference was not traced.
 """
 
 from __future__ import annotations

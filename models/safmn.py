@@ -24,8 +24,11 @@ Surprises in the public code:
   input is added to the output instead.
 * GRN normalises by each channel's L2 norm over the *whole image*, so an output pixel depends on the entire input:
   SR of a crop is not the crop of the SR, and tiled inference would change the numbers.
-* The pooled sizes are ``h // 4``, ``h // 8``, ``h // 16``: an input under 16 pixels on a side fails inside
-  ``adaptive_max_pool2d`` in the public code; here it is a clear error.
+* The pooled sizes are ``h // 4``, ``h // 8``, ``h // 16``: under 16 pixels on a side the coarsest map is empty and
+  the public code fails with a RuntimeError from the conv after it; here it is a clear error. Its
+  ``adaptive_max_pool2d`` with a size computed from the input cannot be exported to ONNX (output size not
+  constant); :func:`adaptive_max_pool_by` computes the same cells with gathers and maxima instead (equal bit for bit,
+  as fast on CPU), so this network exports with dynamic height and width.
 
 Parameters: 237,000, equal to the organisers' class (the same layers). The count printed for this entry in the NTIRE
 2023 report's results table could not be read from a primary source here, so none is quoted.
@@ -63,6 +66,31 @@ class ResponseNorm(nn.Module):
         return self.gamma * (x * relative) + self.beta + x
 
 
+def _window_max(x: torch.Tensor, size, dim: int, span: int) -> torch.Tensor:
+    """Adaptive max pooling of ``x`` along ``dim`` to ``size`` cells, as ``adaptive_max_pool2d`` defines it: cell i
+    covers [floor(i n / size), ceil((i + 1) n / size)). Taken as the maximum over ``span`` gathers, the k-th at
+    index min(start + k, last): repeated last elements leave a maximum unchanged, so the result is exact whenever
+    ``span`` is at least the longest cell. Unlike ``adaptive_max_pool2d`` with a size computed from the input, this
+    traces to an ONNX graph with dynamic height and width."""
+    n = x.shape[dim]
+    cell = torch.arange(size, device=x.device)
+    start = torch.div(cell * n, size, rounding_mode="floor")
+    last = torch.div((cell + 1) * n + size - 1, size, rounding_mode="floor") - 1
+    out = x.index_select(dim, start)
+    for k in range(1, span):
+        out = torch.maximum(out, x.index_select(dim, torch.minimum(start + k, last)))
+    return out
+
+
+def adaptive_max_pool_by(x: torch.Tensor, factor: int) -> torch.Tensor:
+    """``F.adaptive_max_pool2d(x, (h // factor, w // factor))``, exactly (a cell's window is a product of a row and a
+    column interval, so rows then columns), in an exportable form. With ``size = n // factor >= 1`` a cell spans
+    under ``n / size + 2 < 2 * factor + 2`` elements, hence ``span = 2 * factor + 1``."""
+    h, w = x.shape[-2:]
+    span = 2 * factor + 1
+    return _window_max(_window_max(x, h // factor, 2, span), w // factor, 3, span)
+
+
 class FeatureModulation(nn.Module):
     """SAFM: multi-scale depthwise features, mixed by a 1x1 conv ``aggr``; GELU of the result gates the input."""
 
@@ -78,7 +106,7 @@ class FeatureModulation(nn.Module):
         scales = [self.mfr[0](groups[0])]
         for level in range(1, _LEVELS):
             factor = 2 ** (level + 1)
-            pooled = F.adaptive_max_pool2d(groups[level], (h // factor, w // factor))
+            pooled = adaptive_max_pool_by(groups[level], factor)
             scales.append(F.interpolate(self.mfr[level](pooled), size=(h, w), mode="nearest"))
         return F.gelu(self.aggr(torch.cat(scales, dim=1))) * x
 
@@ -125,7 +153,7 @@ class SAFMN(nn.Module):
         self.to_img = nn.Sequential(nn.Conv2d(channels, colors * scale * scale, 3, 1, 1), nn.PixelShuffle(scale))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if min(x.shape[-2:]) < self.min_side:
+        if not torch.jit.is_tracing() and min(x.shape[-2:]) < self.min_side:  # a traced check would freeze
             raise SrbenchError(f"SAFMN needs an input of at least {self.min_side}x{self.min_side} pixels, got "
                                f"{x.shape[-1]}x{x.shape[-2]}")
         base = F.interpolate(x, scale_factor=self.scale, mode="bilinear", align_corners=False)

@@ -18,9 +18,10 @@ conv to 48 channels and a x4 pixel shuffle. A block runs conv-SiLU-conv-SiLU-con
 The file holds only the re-parameterised convs (``<name>.eval_conv``): in training each 3x3 conv is a 1x1 expand
 (x2) -> 3x3 -> 1x1 reduce chain plus a 1x1 shortcut, merged into one 3x3 conv for inference. This module is the
 inference form and the load is strict against it: 150,688 parameters, the 0.151 M the NTIRE 2024 report prints for
-XiaomiMM (Table 1 of arXiv 2404.10343, as quoted in secondary sources; the primary table was not read here).
+XiaomiMM (Table 1 of arXiv 2404.10343, as quoted in secondary sources; the primary table was not read here). The
+same quote gives 9.83 GFLOPs for a 256x256 LR: this network's multiply-accumulates at that size are 9.834 G.
 
-The organisers' class differs in what it counts, not in what it computes:
+The public classes, and the other surprises in the public code:
 
 * At the pinned commit ``team38_SPAN.py`` has the training branches of its ``Conv3XC`` commented out, so
   ``SPAN30(3, 3, upscale=4, feature_channels=28)`` holds the same 44 tensors, also 150,688 parameters, and its
@@ -45,7 +46,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-#: What the released network expects and returns: [0, 1] (it shifts and scales to ~[-115, 145] internally).
+#: What the released network expects and returns: [0, 1] (it shifts and scales to about [-115, 152] internally).
 INPUT_RANGE = 1.0
 #: Constructor settings of the released x4 file (``test_demo.py``, model_id 38).
 RELEASED_X4: dict = {"channels": 28, "blocks": 6, "scale": 4}
@@ -54,7 +55,7 @@ _DIV2K_MEAN = (0.4488, 0.4371, 0.4040)
 _INNER_RANGE = 255.0  # the network's internal scaling (``img_range``)
 
 
-class MergedConv(nn.Module):
+class _MergedConv(nn.Module):
     """A re-parameterised 3x3 conv, kept under the released key ``eval_conv``."""
 
     def __init__(self, c_in: int, c_out: int) -> None:
@@ -70,9 +71,9 @@ class AttentionBlock(nn.Module):
 
     def __init__(self, channels: int) -> None:
         super().__init__()
-        self.c1_r = MergedConv(channels, channels)
-        self.c2_r = MergedConv(channels, channels)
-        self.c3_r = MergedConv(channels, channels)
+        self.c1_r = _MergedConv(channels, channels)
+        self.c2_r = _MergedConv(channels, channels)
+        self.c3_r = _MergedConv(channels, channels)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         inner = F.silu(self.c1_r(x))
@@ -88,11 +89,11 @@ class SPAN(nn.Module):
         self.scale = scale
         self.blocks = blocks
         self.register_buffer("mean", torch.tensor(_DIV2K_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.conv_1 = MergedConv(colors, channels)
+        self.conv_1 = _MergedConv(colors, channels)
         for i in range(1, blocks + 1):
             self.add_module(f"block_{i}", AttentionBlock(channels))
         self.conv_cat = nn.Conv2d(4 * channels, channels, 1, 1, 0)
-        self.conv_2 = MergedConv(channels, channels)
+        self.conv_2 = _MergedConv(channels, channels)
         self.upsampler = nn.Sequential(nn.Conv2d(channels, colors * scale * scale, 3, 1, 1), nn.PixelShuffle(scale))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

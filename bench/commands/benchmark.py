@@ -48,7 +48,9 @@ def run(args) -> int:
     from srbench.report.summary import write_summary
     from srbench.commands.outputs import check_writable
     from srbench.track.shard import parse_shard
+    from srbench.core.store import experiment_path
 
+    args.experiment = str(experiment_path(args.experiment))  # the shipped default when not run from a checkout
     if not args.summary:
         args.summary = f"reports/{Path(args.experiment).stem}.md"
     check_writable(args.summary, "--summary")

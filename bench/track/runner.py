@@ -49,6 +49,7 @@ from srbench.models import has_batchnorm, input_range, model_code, model_info
 from srbench.models.zoo import is_zoo
 from srbench.track import schema
 from srbench.track.experiment import Experiment, ModelEntry, entry_runtimes
+from srbench.track.logged_models import link_cell_runs
 from srbench.track.metric_plan import cell_metrics, lpips_datasets
 from srbench.track.ui_meta import cell_run_name, dataset_inputs
 from srbench.track.run_weights import weights_per_scale
@@ -491,6 +492,7 @@ def run_benchmark(exp: Experiment, *, experiment_file: str | None = None, tracki
             pending = deferred
         bar.close()
         outcomes.extend(results[i] for i in sorted(results))
+        link_cell_runs(client, experiment_id, [o.run_id for o in outcomes if o.run_id])  # MLflow's Models view
         tracking.retrying(client.set_terminated)(parent_id, "FINISHED")
     except BaseException as exc:
         tracking.retrying(client.set_terminated)(parent_id, "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")

@@ -10,8 +10,11 @@ params    the resolved :class:`~srbench.train.config.TrainConfig`, every field v
           model's); also the ``config.yaml`` artifact.
 metrics   every ``log_every`` steps: ``loss`` (mean over the window), ``lr``, ``images_per_s`` (training steps only),
           ``rss_mb`` (peak resident memory) and ``cuda_mem_mb`` on CUDA; every ``val_every`` steps, per validation
-          scale s: ``val_psnr.x<s>``, ``val_ssim.x<s>`` (:func:`srbench.eval.evaluate.evaluate`, standard protocol, BN
-          eval mode), ``val_psnr`` (mean over the scales, what ``best`` is chosen by) and SR crops as images
+          scale s: ``val_psnr.x<s>``, ``val_ssim.x<s>`` (:func:`srbench.api.evaluate`, standard protocol, BN
+          eval mode), the same under the benchmark's names (``psnr_y.<set>``, ``ssim_y.<set>``; with a ``.x<s>``
+          suffix when several scales are validated: :func:`srbench.api.log_validation`'s names, tags
+          ``srbench.dataset_fingerprint.<set>`` and ``protocol.<knob>``), ``val_psnr`` (mean over the scales, what
+          ``best`` is chosen by) and SR crops as images
           (``val_x<s>_<image>``); at the end ``train_seconds`` (wall time of all sessions) and
           ``images_per_s_total``.
 artifacts ``weights/final.pth`` and ``weights/best.pth`` (plain state_dicts), ``config.yaml``.
@@ -569,24 +572,15 @@ def _log_window(s: _Session, window: _Window, lr: float) -> None:
     s.tracker.metrics(values, s.step)
 
 
-def _validate(model, config: TrainConfig, device: torch.device, on_image) -> dict[int, tuple[float, float]]:
-    """Every validation scale of ``config.val_dataset`` through :func:`srbench.eval.evaluate.evaluate` (float32,
-    standard protocol, BN in eval mode); the model is back in training mode afterwards."""
-    from srbench.eval.evaluate import evaluate
-    from srbench.eval.protocol import get_protocol
-    from srbench.models import set_bn_mode
+def _validate(model, config: TrainConfig, device: torch.device, on_image) -> list:
+    """Every validation scale of ``config.val_dataset`` through the public API, :func:`srbench.api.evaluate` (the
+    standard protocol, BN in eval mode, float32), which leaves the model in training mode as it found it; one
+    :class:`srbench.api.EvaluationResult` per scale."""
+    from srbench.api import evaluate
 
-    protocol = get_protocol("standard")
-    set_bn_mode(model, protocol.bn_mode)
-    try:
-        out = {}
-        for i, s in enumerate(config.val_scales):
-            result = evaluate(model, config.val_dataset, s, protocol, device=device, progress=False,
-                              on_image=(lambda name, sr, s=s: on_image(s, name, sr)) if i == 0 else None)
-            out[s] = (result.psnr, result.ssim)
-        return out
-    finally:
-        model.train()
+    return [evaluate(model, config.val_dataset, s, "standard", device=str(device),
+                     on_image=(lambda name, sr, s=s: on_image(s, name, sr)) if i == 0 else None)
+            for i, s in enumerate(config.val_scales)]
 
 
 def _crop(img: np.ndarray, size: int = CROP_SIZE) -> np.ndarray:
@@ -605,12 +599,18 @@ def _validate_and_keep_best(s: _Session, bar) -> None:
             if len(crops) < CROP_IMAGES:
                 crops.append((f"val_x{scale}_{name}", _crop(sr)))
 
-        s.last_val = _validate(s.model, s.config, s.device, on_image)
+        from srbench.api.log import validation_metrics, validation_tags
+
+        results = _validate(s.model, s.config, s.device, on_image)
+        s.last_val = {r.scale: (r.psnr, r.ssim) for r in results}
         mean_psnr = float(np.mean([p for p, _ in s.last_val.values()]))
         values = {f"val_psnr.x{k}": p for k, (p, _) in s.last_val.items()}
         values.update({f"val_ssim.x{k}": q for k, (_, q) in s.last_val.items()})
         values["val_psnr"] = mean_psnr
+        for r in results:  # the benchmark's names too (srbench.log_validation's), so curves and tables share them
+            values.update(validation_metrics(r, scale_suffix=len(results) > 1))
         s.tracker.metrics(values, s.step)
+        s.tracker.tags({k: v for r in results for k, v in validation_tags(r).items()})
         for key, img in crops:
             s.tracker.image(img, key, s.step)
         bar.write(f"step {s.step}: " + ", ".join(f"x{k} {p:.3f} dB / {q:.4f}" for k, (p, q) in s.last_val.items()))
