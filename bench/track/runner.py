@@ -46,9 +46,8 @@ from srbench.eval.runtimes import RuntimeDeclined, RuntimeUse, declined_error
 from srbench.eval.shared_passes import PassScope, SharedPasses
 from srbench.eval.weights import ResolvedWeights, load_eval_model, network_digest
 from srbench.models import has_batchnorm, input_range, model_code, model_info
-from srbench.models.zoo import is_zoo
 from srbench.track import schema
-from srbench.track.experiment import Experiment, ModelEntry, entry_runtimes
+from srbench.track.experiment import Experiment, ModelEntry, cell_bn_modes, entry_runtimes
 from srbench.track.logged_models import link_cell_runs
 from srbench.track.metric_plan import cell_metrics, lpips_datasets
 from srbench.track.ui_meta import cell_run_name, dataset_inputs
@@ -128,9 +127,9 @@ def plan(exp: Experiment) -> tuple[list[Cell], list[CellOutcome]]:
             metrics = cell_metrics(entry.metrics if entry.metrics is not None else exp.metrics, datasets, scale,
                                    entry.protocol or exp.protocol)
             runtimes = entry_runtimes(entry, exp)
-            modes = entry.bn_modes[:1] if is_zoo(entry.model) else entry.bn_modes  # BN-free field model: one cell
+            modes, same = cell_bn_modes(entry)
             skipped.extend(CellOutcome(entry.display, scale, m, "skipped", note=f"x{scale} bn={m}: no BatchNorm, "
-                                       f"the same cell as bn={modes[0]}") for m in entry.bn_modes if m not in modes)
+                                       f"the same cell as bn={modes[0]}") for m in same)
             for bn_mode in modes:
                 for runtime in runtimes:
                     cells.append(Cell(entry, weights, scale, bn_mode, list(datasets), metrics, runtime,
