@@ -103,7 +103,7 @@ def run(args) -> int:
             runtime_args = dict(scale=scale, bn_mode=protocol.bn_mode,
                                 weights_sha256=network_digest(model_name, weights, args.weights_key),
                                 dataset=args.datasets[0], protocol=protocol)
-            use = runtimes.use(network, args.runtime, lambda: model, label=model_name, **runtime_args)
+            use = runtimes.use(network, args.runtime, lambda model=model: model, label=model_name, **runtime_args)
             try:
                 runner = runtimes.runner(network, use, model, **runtime_args)
             except RuntimeDeclined as exc:

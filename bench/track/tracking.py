@@ -40,7 +40,8 @@ import random
 import subprocess
 import time
 from pathlib import Path
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from srbench.core.errors import SrbenchError
 from srbench.core.store import REPO_ROOT
