@@ -75,6 +75,7 @@ def test_unknown_swept_key_is_an_error(tmp_path):
         load_ablation(_ablation(tmp_path, "grid: {gruop: [1, 2]}"))
 
 
+@pytest.mark.slow
 def test_sweep_logs_points_and_skips_finished(tmp_path, mlflow_uri, benchmark_root, monkeypatch):
     path = _ablation(tmp_path, "grid: {group: [2, 4]}")
     abl = load_ablation(path)
@@ -106,6 +107,7 @@ def test_sweep_logs_points_and_skips_finished(tmp_path, mlflow_uri, benchmark_ro
     assert [o.status for o in run_ablation(abl, progress=False)] == ["cached", "cached"]
 
 
+@pytest.mark.slow
 def test_point_interrupted_after_training_finishes_on_rerun(tmp_path, mlflow_uri, benchmark_root, monkeypatch):
     abl = load_ablation(_ablation(tmp_path, "grid: {group: [4]}"))
 
@@ -134,6 +136,7 @@ def test_seed_in_grid_is_refused_and_seeds_are_checked(tmp_path):
         load_ablation(_ablation(tmp_path, "grid: {group: [4]}\nseeds: [1, 1]"))
 
 
+@pytest.mark.slow
 def test_seeds_run_every_point_once_per_seed_and_resume(tmp_path, mlflow_uri, benchmark_root, monkeypatch):
     """seeds: [0, 1]: one run per seed with the seed as param and tag; a finished (point, seed) is skipped; a run
     killed mid-training resumes its checkpoint and MLflow run on the next call."""
@@ -175,6 +178,7 @@ def test_seeds_run_every_point_once_per_seed_and_resume(tmp_path, mlflow_uri, be
     assert [o.status for o in run_ablation(abl, progress=False)] == ["cached", "cached"]
 
 
+@pytest.mark.slow
 def test_ablate_on_a_benchmark_file_runs_it_as_a_benchmark(tmp_path, mlflow_uri, monkeypatch):
     """`srbench ablate FILE` with a benchmark experiment (how `make ablate` runs the BatchNorm ablation) takes every
     benchmark option's default: it once crashed with an AttributeError when the benchmark command gained options."""

@@ -148,6 +148,7 @@ def _expected_lpips(dataset: Path, protocol) -> dict[str, float]:
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("protocol", ["standard", "ecdn_report"])
 def test_runner_logs_per_image_and_mean_lpips(tmp_path, tiny_dataset, mlflow_uri, net, protocol):
     from srbench.data.datasets import dataset_fingerprint, dataset_id

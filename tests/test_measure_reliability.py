@@ -131,6 +131,7 @@ def test_broken_weights_never_give_a_finished_run(tmp_path, tiny_dataset, mlflow
 
 
 # ---------------------------------------------------------------------- item 1: weights files that share a stem
+@pytest.mark.slow
 def test_weights_files_sharing_a_name_get_their_own_network(tmp_path, tiny_dataset, mlflow_uri):
     files = {}
     for folder, name in (("a", "carn_m"), ("b", "carn_m_half")):

@@ -127,6 +127,7 @@ tracking.client(sys.argv[1])
 """
 
 
+@pytest.mark.slow
 def test_kill_9_during_store_creation_leaves_a_store_the_next_command_uses(tmp_path):
     db = tmp_path / "mlruns" / "mlflow.db"
     uri = f"sqlite:///{db}"
@@ -142,6 +143,7 @@ def test_kill_9_during_store_creation_leaves_a_store_the_next_command_uses(tmp_p
     assert not list(db.parent.glob(".mlflow.db.creating-*")), "the killed creation's temporary file is cleaned up"
 
 
+@pytest.mark.slow
 def test_store_left_incomplete_and_empty_is_rebuilt(tmp_path, capsys):
     """A half-made store (MLflow's migrations interrupted at statement 400, as an earlier srbench left it)."""
     import sqlalchemy
@@ -271,6 +273,7 @@ sys.exit(srbench.cli.main(sys.argv[3:]))
 """
 
 
+@pytest.mark.slow
 def test_two_concurrent_benchmarks_compute_each_cell_once(tmp_path, store, benchmark_root):
     db = _db(store)  # no experiment, no runs (a copy of an empty store, so that both start at once)
     path = _experiment(tmp_path, "twice", datasets="[Set5, Set14]")  # one cell, long enough (seconds) to overlap

@@ -400,6 +400,7 @@ def test_crop_psnr_is_measured_on_the_box(report):
     assert f"carn_m {expected:.2f} dB" in readme
 
 
+@pytest.mark.slow
 def test_deterministic_regeneration(report, tmp_path, monkeypatch):
     from srbench.report import build
     monkeypatch.setattr(build, "_load_hr", _fake_hr)
@@ -412,6 +413,7 @@ def test_deterministic_regeneration(report, tmp_path, monkeypatch):
         assert first[name] == second[name], name
 
 
+@pytest.mark.slow
 def test_stale_files_removed_and_missing_experiment(report, tmp_path, monkeypatch):
     import shutil
     from srbench.core.errors import SrbenchError
@@ -472,6 +474,7 @@ def test_figure_inputs_from_the_store(report, tmp_path, monkeypatch):
     assert all(p["source"] for p in seen["points"] if p["published"])
 
 
+@pytest.mark.slow
 def test_no_machine_paths_in_any_output(store, tmp_path, monkeypatch):
     """Rendered as if the fake store were the project's: the README names it relative to the project, and no file
     holds the project's (or this machine's) absolute path."""

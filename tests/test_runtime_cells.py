@@ -99,6 +99,7 @@ def _count(monkeypatch, name: str) -> list:
     return calls
 
 
+@pytest.mark.slow
 def test_auto_warm_rerun_reuses_cells_and_does_not_probe(tmp_path, tiny_dataset, mlflow_uri, monkeypatch, capsys):
     path = _experiment(tmp_path, "  - {model: carn_m, weights: carn_m}\n", name="auto", datasets=f"[{tiny_dataset}]",
                        scales="[2]", measure="{latency: true, warmup: 0, repeats: 2, memory: false, "
@@ -128,6 +129,7 @@ def test_auto_warm_rerun_reuses_cells_and_does_not_probe(tmp_path, tiny_dataset,
     assert len(selects) == 2
 
 
+@pytest.mark.slow
 def test_declining_runtime_under_auto_falls_back_with_a_note(tmp_path, tiny_dataset, mlflow_uri, monkeypatch,
                                                              capsys):
     real = rt.prepare_runtime
@@ -214,6 +216,7 @@ def test_parse_shard():
         assert "\n" not in str(exc.value)
 
 
+@pytest.mark.slow
 def test_sharded_runs_fill_one_store(tmp_path, tiny_dataset, mlflow_uri):
     """Shards 1/2 and 2/2 into one store: together they are the unsharded benchmark, which then reuses every cell."""
     path = _experiment(tmp_path, "  - {model: bicubic}\n  - {model: bicubic, protocol: paper_gray}\n", name="sh",
@@ -327,6 +330,7 @@ def test_measure_cell_forwards_through_the_runner_and_counts_the_model(tiny_data
                      device=eager.device, settings=settings, progress=False, runner=runner)
 
 
+@pytest.mark.slow
 def test_dataset_fingerprints_are_computed_once_per_invocation(tmp_path, tiny_dataset, mlflow_uri, monkeypatch):
     import srbench.track.runner as runner_module
 

@@ -72,6 +72,7 @@ models:
     return path
 
 
+@pytest.mark.slow
 def test_cells_differing_only_in_protocol_share_passes_and_keep_their_numbers(tmp_path, tiny_dataset, mlflow_uri,
                                                                              monkeypatch):
     calls: dict[str, int] = {}
