@@ -432,6 +432,9 @@ def test_sigterm_during_train_and_ablate_is_ctrl_c(tmp_path, store, capsys, benc
     h5 = _tiny_h5(tmp_path)
     recipe = REPO / "experiments" / "train" / "smoke.yaml"
     out = tmp_path / "train_out"
+    # what the commands must restore: the handler the process had (SIG_IGN, not default_int_handler, when pytest was
+    # started in the background by a non-interactive shell; earlier tests may also have installed one)
+    sigint_before = signal.getsignal(signal.SIGINT)
     with _sigterm_on_batch(3):
         code = main(["train", str(recipe), "--no-progress", "--max-steps", "20", "--set", f"train_data={h5}",
                      "--set", "val_dataset=null", "--set", "ckpt_every=100", "--set", f"out_dir={out}",
@@ -456,7 +459,7 @@ def test_sigterm_during_train_and_ablate_is_ctrl_c(tmp_path, store, capsys, benc
     assert "run the same command again to resume" in err
     exp = client.get_experiment_by_name("abl_term")
     assert [r.info.status for r in client.search_runs([exp.experiment_id])] == ["KILLED"]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, "the command restored the handlers"
+    assert signal.getsignal(signal.SIGINT) is sigint_before, "the command restored the handlers"
 
 
 # ----------------------------------------------------------------------------------------------------------------
