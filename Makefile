@@ -9,7 +9,7 @@ export MLFLOW_DISABLE_TELEMETRY = true
 export DO_NOT_TRACK = true
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: help venv data test test-fast lint benchmark quick runtimes report ablate ui clean
+.PHONY: help venv data test test-fast lint wheel-smoke benchmark quick runtimes explain report ablate ui clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -33,6 +33,9 @@ test-fast: data  ## the daily loop: the suite without the tests marked slow (a f
 lint: $(STAMP)  ## ruff check with the rules of pyproject.toml (CI runs it before the tests)
 	$(VENV)/bin/ruff check .
 
+wheel-smoke:  ## build the wheel, install it in a fresh venv, run data/evaluate/benchmark/report outside the checkout
+	scripts/wheel_smoke.sh
+
 benchmark: data  ## run the default benchmark, log to MLflow, write reports/benchmark.md
 	$(SRBENCH) benchmark $(EXPERIMENT)
 
@@ -41,6 +44,9 @@ quick: data  ## a first look: Set5 only
 
 runtimes: data  ## the runtime comparison (eager, ONNX Runtime, OpenVINO) for the report's runtime table
 	$(SRBENCH) benchmark experiments/runtimes.yaml
+
+explain: data  ## protocol sensitivity: every model on Set14 x4 under every knob deviation (experiments/explain.yaml)
+	$(SRBENCH) explain experiments/explain.yaml --no-progress
 
 report: $(STAMP)  ## render reports/ from MLflow
 	$(SRBENCH) report

@@ -33,7 +33,7 @@ class ScriptedModel(torch.nn.Module):
 def test_exactly_warmup_plus_repeats_forward_passes_and_their_median_and_iqr(monkeypatch):
     # two warm-up calls (900 ms each: must not count), then five timed ones
     model = ScriptedModel([900, 900, 5, 1, 4, 2, 10])
-    monkeypatch.setattr(latency.time, "perf_counter", model.perf_counter)
+    monkeypatch.setattr(latency, "perf_counter", model.perf_counter)
     lat = latency.measure_latency(model, 4, torch.device("cpu"), warmup=2, repeats=5, out_hw=(64, 96))
     assert len(model.calls) == 7  # torch.utils.benchmark.Timer.timeit(1) x5 would have made 2 + 15
     assert set(model.calls) == {(16, 24)}
@@ -48,7 +48,7 @@ def test_exactly_warmup_plus_repeats_forward_passes_and_their_median_and_iqr(mon
 
 def test_one_repeat_has_no_spread(monkeypatch):
     model = ScriptedModel([3, 7])
-    monkeypatch.setattr(latency.time, "perf_counter", model.perf_counter)
+    monkeypatch.setattr(latency, "perf_counter", model.perf_counter)
     lat = latency.measure_latency(model, 2, torch.device("cpu"), warmup=1, repeats=1, out_hw=(8, 8))
     assert (lat.median_ms, lat.iqr_ms, lat.repeats) == (pytest.approx(7.0, abs=1e-9), 0.0, 1)
 
