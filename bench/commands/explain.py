@@ -124,7 +124,7 @@ def run_file(args) -> int:
 
 def run_cell(args) -> int:
     """One cell: measure, print (or --json), and with --log record it."""
-    from srbench.commands.evaluate import default_weights
+    from srbench.api.evaluation import default_weights
     from srbench.data.datasets import resolve_dataset
     from srbench.eval.device import resolve_device
     from srbench.eval.explain import Printed, deviations, explain_cell, match_published, pair_deviations
