@@ -34,25 +34,6 @@ REPO = Path(__file__).resolve().parent.parent
 # ----------------------------------------------------------------------------------------------------------------
 # helpers
 
-@pytest.fixture(scope="module")
-def template_db(tmp_path_factory) -> Path:
-    """A complete, empty SQLite store, made once; tests copy it."""
-    db = tmp_path_factory.mktemp("template") / "mlflow.db"
-    tracking.client(f"sqlite:///{db}")
-    return db
-
-
-@pytest.fixture()
-def store(tmp_path, template_db, monkeypatch) -> str:
-    """A private copy of the template store (complete schema, no runs); its URI, also set as the default."""
-    folder = tmp_path / "mlruns"
-    folder.mkdir()
-    shutil.copy(template_db, folder / "mlflow.db")
-    uri = f"sqlite:///{folder / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    return uri
-
-
 def _db(uri: str) -> Path:
     return Path(uri[len("sqlite:///"):])
 
@@ -127,6 +108,7 @@ tracking.client(sys.argv[1])
 """
 
 
+@pytest.mark.slow
 def test_kill_9_during_store_creation_leaves_a_store_the_next_command_uses(tmp_path):
     db = tmp_path / "mlruns" / "mlflow.db"
     uri = f"sqlite:///{db}"
@@ -142,6 +124,7 @@ def test_kill_9_during_store_creation_leaves_a_store_the_next_command_uses(tmp_p
     assert not list(db.parent.glob(".mlflow.db.creating-*")), "the killed creation's temporary file is cleaned up"
 
 
+@pytest.mark.slow
 def test_store_left_incomplete_and_empty_is_rebuilt(tmp_path, capsys):
     """A half-made store (MLflow's migrations interrupted at statement 400, as an earlier srbench left it)."""
     import sqlalchemy
@@ -271,6 +254,7 @@ sys.exit(srbench.cli.main(sys.argv[3:]))
 """
 
 
+@pytest.mark.slow
 def test_two_concurrent_benchmarks_compute_each_cell_once(tmp_path, store, benchmark_root):
     db = _db(store)  # no experiment, no runs (a copy of an empty store, so that both start at once)
     path = _experiment(tmp_path, "twice", datasets="[Set5, Set14]")  # one cell, long enough (seconds) to overlap
@@ -295,9 +279,9 @@ def test_two_concurrent_benchmarks_compute_each_cell_once(tmp_path, store, bench
     assert sorted("0 cell(s) computed, 1 reused" in o for o in outs) == [False, True], "the other one reused it"
 
 
-def test_server_claims_oldest_wins_released_and_stale_ones_taken_over(store, monkeypatch):
+def test_server_claims_held_once_released_and_stale_ones_taken_over(store, monkeypatch):
     """The claim used where no file lock can be (a tracking server), exercised on a SQLite store."""
-    from srbench.track import claims
+    from srbench.track import claims, orphans
     from srbench.track.claims import CellClaims
 
     client = tracking.client(store)
@@ -322,7 +306,7 @@ def test_server_claims_oldest_wins_released_and_stale_ones_taken_over(store, mon
         assert held, "a claim whose process on this host is gone is stale"
     assert client.get_run(dead.info.run_id).info.status == "KILLED"
 
-    monkeypatch.setattr(claims, "STALE_AFTER_S", 0.5)
+    monkeypatch.setattr(orphans, "STALE_AFTER_S", 0.5)
     monkeypatch.setattr(claims, "POLL_S", 0.1)
     far = client.create_run(eid, tags={**tags, "srbench.claim_key": "k4", "srbench.host": "elsewhere",
                                        "srbench.pid": "1"})
@@ -429,6 +413,9 @@ def test_sigterm_during_train_and_ablate_is_ctrl_c(tmp_path, store, capsys, benc
     h5 = _tiny_h5(tmp_path)
     recipe = REPO / "experiments" / "train" / "smoke.yaml"
     out = tmp_path / "train_out"
+    # what the commands must restore: the handler the process had (SIG_IGN, not default_int_handler, when pytest was
+    # started in the background by a non-interactive shell; earlier tests may also have installed one)
+    sigint_before = signal.getsignal(signal.SIGINT)
     with _sigterm_on_batch(3):
         code = main(["train", str(recipe), "--no-progress", "--max-steps", "20", "--set", f"train_data={h5}",
                      "--set", "val_dataset=null", "--set", "ckpt_every=100", "--set", f"out_dir={out}",
@@ -453,7 +440,7 @@ def test_sigterm_during_train_and_ablate_is_ctrl_c(tmp_path, store, capsys, benc
     assert "run the same command again to resume" in err
     exp = client.get_experiment_by_name("abl_term")
     assert [r.info.status for r in client.search_runs([exp.experiment_id])] == ["KILLED"]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, "the command restored the handlers"
+    assert signal.getsignal(signal.SIGINT) is sigint_before, "the command restored the handlers"
 
 
 # ----------------------------------------------------------------------------------------------------------------

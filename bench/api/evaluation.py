@@ -201,7 +201,7 @@ def evaluate(model: nn.Module | str, dataset: str | os.PathLike = "Set5", scale:
         raise SrbenchError(f"model must be a torch.nn.Module or a model name, not {type(model).__name__}")
     return EvaluationResult.from_dataset_result(
         result, protocol=proto, dataset_id=dataset_id(dataset),
-        fingerprint=dataset_fingerprint(dataset, scale, proto.lr_source), **identity)
+        fingerprint=dataset_fingerprint(dataset, scale, proto.lr_input), **identity)
 
 
 def default_weights(model: str) -> str | None:
@@ -234,6 +234,6 @@ def score(sr_dir: str | os.PathLike, dataset: str | os.PathLike, scale: int, pro
     scored = score_folder(sr_dir, dataset, scale, proto)
     return EvaluationResult.from_dataset_result(
         scored.result, protocol=proto, dataset_id=dataset_id(dataset),
-        fingerprint=dataset_fingerprint(dataset, scale, proto.lr_source),
+        fingerprint=dataset_fingerprint(dataset, scale, proto.lr_input),
         model=label or Path(sr_dir).resolve().name, weights="sr-dir", weights_sha256=scored.fingerprint,
         runtime="none", device="cpu")

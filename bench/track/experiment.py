@@ -157,13 +157,14 @@ def entry_runtimes(entry: ModelEntry, exp: Experiment) -> list[str]:
     return list(dict.fromkeys(entry.runtimes or [entry.runtime or exp.runtime]))
 
 
-def cell_bn_modes(entry: ModelEntry) -> tuple[list[str], list[str]]:
-    """The BN modes an entry's cells run in, and the listed ones that would repeat a cell: a field model has no
-    BatchNorm (:mod:`srbench.models.zoo`), so its first listed mode is its one cell."""
+def cell_bn_modes(entry: ModelEntry, scale: int) -> tuple[list[str], dict[str, str]]:
+    """The BN modes an entry's cells run in at ``scale``, and a skip note per listed mode that would repeat a cell:
+    a field model has no BatchNorm (:mod:`srbench.models.zoo`), so its first listed mode is its one cell."""
     from srbench.models.zoo import is_zoo
 
     modes = list(entry.bn_modes[:1] if is_zoo(entry.model) else entry.bn_modes)
-    return modes, [m for m in entry.bn_modes if m not in modes]
+    return modes, {m: f"x{scale} bn={m}: no BatchNorm, the same cell as bn={modes[0]}"
+                   for m in entry.bn_modes if m not in modes}
 
 
 def narrow(exp: Experiment, *, models: list[str] | None = None, datasets: list[str] | None = None,

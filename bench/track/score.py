@@ -36,9 +36,9 @@ def log_scored_folder(scored: ScoredFolder, *, label: str, protocol: Protocol, e
 
     result = scored.result
     dataset, scale = result.dataset, result.scale
-    fingerprint = dataset_fingerprint(dataset, scale, protocol.lr_source)
-    key = cell_key(kind=SR_DIR, label=label, sr_sha256=scored.fingerprint, scale=scale, protocol=protocol.as_dict(),
-                   datasets={dataset: fingerprint}, code=code_version())
+    fingerprint = dataset_fingerprint(dataset, scale, protocol.lr_input)
+    key = cell_key(kind=SR_DIR, label=label, sr_sha256=scored.fingerprint, scale=scale,
+                   protocol=protocol.identity(None), datasets={dataset: fingerprint}, code=code_version())
     client = tracking.client(tracking_uri)
     experiment_id = tracking.get_or_create_experiment(client, experiment)
     mark_orphans_killed(client, experiment_id)

@@ -30,6 +30,8 @@ A cell run is marked FINISHED only after everything is logged; readers use FINIS
 
 Training runs (``srbench.kind=train``) and ablation points (``srbench.kind=train`` with ``srbench.sweep``) are
 described in :mod:`srbench.train.trainer` and :mod:`srbench.train.ablate`.
+Protocol-sensitivity runs (``srbench.kind=explain``, ``srbench explain --log``) are described in
+:mod:`srbench.track.explain_log`.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ import random
 import subprocess
 import time
 from pathlib import Path
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from srbench.core.errors import SrbenchError
 from srbench.core.store import IN_CHECKOUT, REPO_ROOT, mlruns_dir
