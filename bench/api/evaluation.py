@@ -112,7 +112,7 @@ def evaluate_named(model: str, weights_spec: str | None, *, datasets: list, scal
         runtime_args = dict(scale=scale, bn_mode=protocol.bn_mode,
                             weights_sha256=network_digest(model, weights, weights_key), dataset=datasets[0],
                             protocol=protocol)
-        use = runtimes.use(network, runtime, lambda: built[weights.sha256], label=model, **runtime_args)
+        use = runtimes.use(network, runtime, lambda net=net: net, label=model, **runtime_args)
         try:
             runner = runtimes.runner(network, use, net, **runtime_args)
         except RuntimeDeclined as exc:
