@@ -124,7 +124,7 @@ def run_file(args) -> int:
 
 def run_cell(args) -> int:
     """One cell: measure, print (or --json), and with --log record it."""
-    from srbench.commands.evaluate import default_weights
+    from srbench.api.evaluation import default_weights
     from srbench.data.datasets import resolve_dataset
     from srbench.eval.device import resolve_device
     from srbench.eval.explain import Printed, deviations, explain_cell, match_published, pair_deviations
@@ -134,7 +134,10 @@ def run_cell(args) -> int:
     from srbench.track.run_weights import resolve_weights
 
     start = time.perf_counter()
-    say = (lambda line: print(line, file=sys.stderr))
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr)
+
     printed = Printed.parse(args.published) if args.published else None
     base = get_protocol(args.protocol)
     resolve_dataset(args.dataset)
