@@ -17,7 +17,11 @@ mkdir -p "$WORK/src" "$WORK/dist"
 git ls-files -z | xargs -0 tar -cf - | tar -xf - -C "$WORK/src"
 "$PYTHON" -m pip wheel --quiet --disable-pip-version-check --no-deps -w "$WORK/dist" "$WORK/src"
 WHEEL=$(ls "$WORK"/dist/srbench-*.whl)
-"$PYTHON" -m zipfile -l "$WHEEL" | grep -q "srbench/experiments/benchmark.yaml"
+# the listing goes to a file first: `grep -q` closes the pipe at its first match, and under pipefail the
+# writer's BrokenPipeError would fail the step
+"$PYTHON" -m zipfile -l "$WHEEL" > "$WORK/wheel-files.txt"
+grep -q "srbench/experiments/benchmark.yaml" "$WORK/wheel-files.txt" \
+    || { echo "error: the wheel lacks srbench/experiments/benchmark.yaml" >&2; exit 1; }
 
 say "install it into a fresh venv (constraints.txt, as make venv)"
 "$PYTHON" -m venv "$WORK/venv"
