@@ -9,7 +9,7 @@ export MLFLOW_DISABLE_TELEMETRY = true
 export DO_NOT_TRACK = true
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: help venv data test benchmark quick runtimes report ablate ui clean
+.PHONY: help venv data test benchmark quick runtimes report report-commit ablate ui clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -27,7 +27,7 @@ data: $(STAMP)  ## fill data/store from $$SRBENCH_MIRROR (default ../shared) or 
 test: data  ## run the test suite (the same command CI runs)
 	$(PY) -m pytest -q
 
-benchmark: data  ## run the default benchmark, log to MLflow, write reports/benchmark.md
+benchmark: data  ## run the default benchmark, log to MLflow, write reports/local/benchmark.md
 	$(SRBENCH) benchmark $(EXPERIMENT)
 
 quick: data  ## a first look: Set5 only
@@ -36,8 +36,11 @@ quick: data  ## a first look: Set5 only
 runtimes: data  ## the runtime comparison (eager, ONNX Runtime, OpenVINO) for the report's runtime table
 	$(SRBENCH) benchmark experiments/runtimes.yaml
 
-report: $(STAMP)  ## render reports/ from MLflow
+report: $(STAMP)  ## render reports/local/ (git-ignored) from MLflow
 	$(SRBENCH) report
+
+report-commit: $(STAMP)  ## re-render the committed reports/ from MLflow (deliberate: review `git diff` after it)
+	$(SRBENCH) report --out reports
 
 ablate: data  ## run the CPU-sized ablations (group size, loss, BatchNorm mode)
 	$(SRBENCH) ablate experiments/ablation_bn.yaml
