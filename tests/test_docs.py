@@ -1,0 +1,202 @@
+"""The documentation is tested against the code: README.md and every docs/*.md page (whoever wrote it).
+
+- every ``srbench <command>`` they show exists, and every ``--flag`` shown with it is in that command's ``--help``;
+  a flag shown on its own is in some command's ``--help`` (or belongs to a script in ``scripts/`` or another tool
+  named on the same line);
+- every repository path they name (in code or as a relative link) exists;
+- every environment variable the code reads is documented in docs/environment.md.
+
+Only code (inline spans and fenced blocks) and links are checked: prose is free to say "the srbench report".
+Run: ``.venv/bin/python -m pytest tests/test_docs.py -q``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+from srbench.core.store import REPO_ROOT
+
+DOCS = sorted([REPO_ROOT / "README.md", *(REPO_ROOT / "docs").glob("*.md")])
+#: pages other branches of this round add (linked from the README and the index before they land); the check of
+#: each starts as soon as the page exists, so this set only has to be emptied, never kept up to date
+PENDING_PAGES = {"docs/field.md", "docs/challenge.md", "docs/protocol.md", "docs/gpu.md", "docs/div2k.md",
+                 "docs/api.md", "docs/scaling.md"}
+#: commands and make targets other branches of this round add (the same rule: checked once they exist)
+PENDING_COMMANDS = {"explain"}
+PENDING_TARGETS = {"test-fast", "lint", "ntire", "explain"}
+#: top-level names a repository path starts with
+REPO_TOP = ("bench/", "core/", "models/", "data/", "experiments/", "reports/", "scripts/", "tests/", "examples/",
+            "docs/", ".ci/", "Makefile", "LICENSE", "pyproject.toml", "constraints.txt", "README.md")
+#: git-ignored paths the docs name on purpose (made by running srbench, never committed)
+GENERATED = ("data/store", "reports/local", "mlruns", ".venv")
+#: programs whose flags are not srbench's: a line naming one is checked for srbench's flags only after `srbench`
+OTHER_TOOLS = re.compile(r"\b(torchrun|mlflow server|mlflow ui|pip|#SBATCH|sbatch|srun|git|python -m pytest|pytest)\b")
+SRBENCH = re.compile(r"(?:^|[\s/`(])srbench\s+([a-z][\w-]*)")
+MAKE = re.compile(r"(?:^|[\s`(])make\s+((?:[a-z][\w-]*\s*)+)")
+FLAG = re.compile(r"(?<![\w-])(--[a-z][\w-]*)")
+FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.S | re.M)
+SPAN = re.compile(r"`([^`\n]+)`")
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def _code_units(text: str) -> list[str]:
+    """The docs' code: each fenced block's logical lines (backslash continuations joined) and each inline span."""
+    units = []
+    for block in FENCE.findall(text):
+        units += block.replace("\\\n", " ").splitlines()
+    units += SPAN.findall(FENCE.sub("", text))
+    return [u for u in units if u.strip()]
+
+
+@lru_cache(maxsize=1)
+def _helps() -> dict[str, str]:
+    """Each command's ``--help`` text, from the CLI's own parser."""
+    from srbench.cli import build_parser
+    sub = next(a for a in build_parser()._actions if a.__class__.__name__ == "_SubParsersAction")
+    return {name: p.format_help() for name, p in sub.choices.items()}
+
+
+def _in_help(flag: str, text: str) -> bool:
+    return flag == "--help" or re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", text) is not None
+
+
+def _scripts_source() -> str:
+    return "\n".join(p.read_text(encoding="utf-8") for p in (REPO_ROOT / "scripts").glob("*.py"))
+
+
+def _commands_and_flags(unit: str) -> list[tuple[str | None, str]]:
+    """(command, flag) pairs in one code unit: a flag after ``srbench <command>`` belongs to it (up to the next
+    command, pipe or ``;``); a flag before any command, or on a line without one, has command None."""
+    pairs = []
+    for part in re.split(r"[|;&]|\bthen\b", unit):
+        found = SRBENCH.search(part)
+        if found:
+            pairs.append((found.group(1), ""))
+            pairs += [(found.group(1), f) for f in FLAG.findall(part[found.end():])]
+        elif not OTHER_TOOLS.search(part) and not re.search(r"scripts/\w+\.py", part):
+            pairs += [(None, f) for f in FLAG.findall(part)]
+    return pairs
+
+
+def _mentions() -> list[tuple[str, str | None, str]]:
+    out = []
+    for doc in DOCS:
+        for unit in _code_units(doc.read_text(encoding="utf-8")):
+            out += [(doc.relative_to(REPO_ROOT).as_posix(), c, f) for c, f in _commands_and_flags(unit)]
+    return out
+
+
+def test_docs_commands_and_flags_exist():
+    helps = _helps()
+    every = "\n".join(helps.values())
+    scripts = _scripts_source()
+    mentions = _mentions()
+    assert any(c == "benchmark" for _, c, _ in mentions), "the scanner found no `srbench benchmark` in the docs"
+    wrong = []
+    for doc, command, flag in mentions:
+        if command is not None and command not in helps:
+            if command not in PENDING_COMMANDS:
+                wrong.append(f"{doc}: `srbench {command}` is not a command ({', '.join(sorted(helps))})")
+        elif command is not None and flag and not _in_help(flag, helps[command]):
+            wrong.append(f"{doc}: `srbench {command} {flag}`: not in `srbench {command} --help`")
+        elif command is None and not (_in_help(flag, every) or f'"{flag}"' in scripts):
+            wrong.append(f"{doc}: `{flag}` is in no command's --help")
+    assert not wrong, "\n".join(sorted(set(wrong)))
+
+
+def test_docs_make_targets_exist():
+    makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
+    targets = set(re.findall(r"^([a-z][\w-]*):", makefile, re.M))
+    wrong = []
+    for doc in DOCS:
+        for unit in _code_units(doc.read_text(encoding="utf-8")):
+            for found in MAKE.finditer(unit):
+                for word in found.group(1).split():
+                    if word not in targets and word not in PENDING_TARGETS:
+                        wrong.append(f"{doc.name}: `make {word}`: no such target")
+    assert not wrong, "\n".join(sorted(set(wrong)))
+
+
+def _expand(path: str) -> list[str]:
+    """``a/{b,c}.yaml`` -> both names (the docs' brace shorthand)."""
+    m = re.search(r"\{([^{}]*)\}", path)
+    if not m:
+        return [path]
+    return list(itertools.chain.from_iterable(_expand(path[:m.start()] + alt + path[m.end():])
+                                              for alt in m.group(1).split(",")))
+
+
+def _repo_paths(doc: Path) -> list[str]:
+    """Repository paths a page names: code tokens that start with a top-level folder or file, and relative links."""
+    text = doc.read_text(encoding="utf-8")
+    found = []
+    for unit in _code_units(text):
+        for token in unit.split():
+            token = token.strip("`'\"()[],;.:")
+            token = token.split(":", 1)[0]   # examples/tiny_sr.py:build
+            if token.startswith(REPO_TOP) and "<" not in token and "..." not in token:
+                found.append(token)
+    for link in LINK.findall(text):
+        if re.match(r"^[a-z]+:", link) or link.startswith("#"):
+            continue
+        target = (doc.parent / link.split("#", 1)[0]).resolve()
+        try:
+            found.append(target.relative_to(REPO_ROOT).as_posix())
+        except ValueError:
+            found.append(link)   # a link out of the repository: reported as missing
+    return found
+
+
+def test_docs_paths_exist():
+    wrong, checked = [], 0
+    for doc in DOCS:
+        for path in _repo_paths(doc):
+            if path.startswith(GENERATED) or (path in PENDING_PAGES and not (REPO_ROOT / path).exists()):
+                continue
+            for name in _expand(path):
+                checked += 1
+                if not (list(REPO_ROOT.glob(name)) if "*" in name else (REPO_ROOT / name).exists()):
+                    wrong.append(f"{doc.relative_to(REPO_ROOT)}: {name} does not exist")
+    assert checked > 20, "the scanner found almost no paths in the docs"
+    assert not wrong, "\n".join(sorted(set(wrong)))
+
+
+#: reads of the environment in the code: os.environ.get("X"), os.environ["X"], os.getenv("X"), environ.setdefault
+ENV_READ = re.compile(r"""(?:environ(?:\.get|\.setdefault|\.pop)?\s*\(\s*|environ\[\s*|getenv\(\s*)["']([A-Z][A-Z0-9_]*)["']""")
+
+
+def _env_read_by_code() -> set[str]:
+    names = set()
+    for folder in ("bench", "core", "models", "data", "scripts"):
+        for path in (REPO_ROOT / folder).rglob("*.py"):
+            if "store" in path.relative_to(REPO_ROOT).parts[1:2]:
+                continue
+            names |= set(ENV_READ.findall(path.read_text(encoding="utf-8")))
+    return names
+
+
+def test_environment_variables_documented():
+    names = _env_read_by_code()
+    # the scanner itself: it finds the variables the store and the benchmark read
+    assert {"SRBENCH_STORE", "SRBENCH_CACHE", "SRBENCH_MIRROR", "SRBENCH_NO_PROGRESS", "MLFLOW_TRACKING_URI"} <= names
+    page = (REPO_ROOT / "docs" / "environment.md").read_text(encoding="utf-8")
+    missing = sorted(n for n in names if f"`{n}`" not in page)
+    assert not missing, f"read by the code but not documented in docs/environment.md: {', '.join(missing)}"
+
+
+@pytest.mark.parametrize("unit, expected", [
+    ("srbench benchmark experiments/quick.yaml --datasets Set5 --scales 4",
+     [("benchmark", ""), ("benchmark", "--datasets"), ("benchmark", "--scales")]),
+    ("torchrun --nproc_per_node 2 -m srbench.cli train RECIPE --set num_gpu=2", []),
+    ("`--resume`", [(None, "--resume")]),
+    ("srbench data; srbench report --out x", [("data", ""), ("report", ""), ("report", "--out")]),
+])
+def test_scanner_attributes_flags(unit, expected):
+    """The scanner's own cases, hand-written: a flag belongs to the command before it; other tools' lines are not
+    srbench's."""
+    assert _commands_and_flags(unit.strip("`")) == expected
