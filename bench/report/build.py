@@ -1,4 +1,5 @@
-"""Build ``reports/`` from MLflow alone: every table (Markdown, LaTeX, CSV), every figure (PNG, PDF) and a README.
+"""Build a report folder (``reports/local/`` by default) from MLflow alone: every table (Markdown, LaTeX, CSV),
+every figure (PNG, PDF) and a README.
 
 Every run lists the files it wrote in ``<out>/.srbench-report-files`` (git-ignored). A file an earlier run wrote and
 this one did not (a table whose data is gone) is removed; a file no run of the report wrote is never touched, so a
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from srbench.core.errors import SrbenchError
-from srbench.report import caveats, collect, figures, reference as ref, tables
+from srbench.report import LOCAL_OUT, caveats, collect, figures, reference as ref, tables
 from srbench.report.collect import Benchmark, Store, dataset_rank
 from srbench.report.render import Table, write_table
 
@@ -61,7 +62,7 @@ class Report:
     written: list[Path] = field(default_factory=list)
 
 
-def generate(*, experiment: str = "benchmark", uri: str | None = None, out: str | Path = "reports",
+def generate(*, experiment: str = "benchmark", uri: str | None = None, out: str | Path = LOCAL_OUT,
              dataset: str = "Set14", scale: int = 4, crops: list[str] | None = None, reference: str = "bicubic",
              protocol: str = "standard", train_runs: list[str] | None = None, n_resamples: int = 10_000,
              seed: int = 0, bubble_variants: bool = False) -> Report:
