@@ -47,8 +47,8 @@ LINK = re.compile(r"\]\(([^)\s]+)\)")
 def _code_units(text: str) -> list[str]:
     """The docs' code: each fenced block's logical lines (backslash continuations joined) and each inline span."""
     units = []
-    for block in FENCE.findall(text):
-        units += block.replace("\\\n", " ").splitlines()
+    for block in FENCE.findall(text):   # comments dropped: "# srbench writes ..." is prose
+        units += [re.sub(r"(^|\s)#.*", "", line) for line in block.replace("\\\n", " ").splitlines()]
     units += SPAN.findall(FENCE.sub("", text))
     return [u for u in units if u.strip()]
 
@@ -75,6 +75,8 @@ def _commands_and_flags(unit: str) -> list[tuple[str | None, str]]:
     pairs = []
     for part in re.split(r"[|;&]|\bthen\b", unit):
         found = SRBENCH.search(part)
+        if found and re.search(r"\b(from|import)\s+$", part[:found.start(1)].rsplit("srbench", 1)[0]):
+            found = None   # Python: `from srbench import x`, `import srbench as sb`
         if found:
             pairs.append((found.group(1), ""))
             pairs += [(found.group(1), f) for f in FLAG.findall(part[found.end():])]
@@ -195,6 +197,8 @@ def test_environment_variables_documented():
     ("torchrun --nproc_per_node 2 -m srbench.cli train RECIPE --set num_gpu=2", []),
     ("`--resume`", [(None, "--resume")]),
     ("srbench data; srbench report --out x", [("data", ""), ("report", ""), ("report", "--out")]),
+    ("from srbench import evaluate", []),
+    ("import srbench as sb", []),
 ])
 def test_scanner_attributes_flags(unit, expected):
     """The scanner's own cases, hand-written: a flag belongs to the command before it; other tools' lines are not
