@@ -169,7 +169,8 @@ def test_docs_paths_exist():
 
 
 #: reads of the environment in the code: os.environ.get("X"), os.environ["X"], os.getenv("X"), environ.setdefault
-ENV_READ = re.compile(r"""(?:environ(?:\.get|\.setdefault|\.pop)?\s*\(\s*|environ\[\s*|getenv\(\s*)["']([A-Z][A-Z0-9_]*)["']""")
+ENV_READ = re.compile(r"""(?:environ(?:\.get|\.setdefault|\.pop)?\s*\(\s*|environ\[\s*|getenv\(\s*)"""
+                      r"""["']([A-Z][A-Z0-9_]*)["']""")
 
 
 def _env_read_by_code() -> set[str]:

@@ -32,8 +32,8 @@ def register(subparsers) -> None:
                    help="measure every cell on each of these runtimes (separate cell runs: a runtime comparison)")
     p.add_argument("--shard", metavar="K/N", help="run only the K-th of N parts of the cells (1 <= K <= N)")
     p.add_argument("--force", action="store_true", help="recompute cells already logged")
-    p.add_argument("--summary", help="where to write the summary table (default reports/local/<experiment file's stem>.md, "
-                                     "git-ignored; per file, so that quick.yaml or runtimes.yaml never overwrite "
+    p.add_argument("--summary", help="where to write the summary table (default "
+                                     "reports/local/<experiment file's stem>.md, git-ignored; per file, so that quick.yaml or runtimes.yaml never overwrite "
                                      "the benchmark's)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(handler=run)

@@ -31,7 +31,8 @@ def below_bicubic(results: pd.DataFrame, protocol: str) -> list[str]:
         if not rows:
             continue
         out.append(
-            f"{dataset} x{scale}, protocol `{protocol}`: {', '.join(rows)} in BatchNorm `eval` mode score below "
+            f"{dataset} x{scale}, protocol `{protocol}`: {', '.join(rows)} in BatchNorm `eval` mode "
+            f"{'scores' if len(rows) == 1 else 'score'} below "
             f"bicubic ({bic['psnr'].iloc[0]:.2f} dB). This is not a harness error: these networks' authors ran them "
             "without `model.eval()`, so every BatchNorm normalised each image with that image's own statistics, and "
             "the released weights were evaluated only that way; the running statistics stored in the checkpoints "
