@@ -9,7 +9,7 @@ export MLFLOW_DISABLE_TELEMETRY = true
 export DO_NOT_TRACK = true
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: help venv data test benchmark quick runtimes report report-commit ablate ui clean
+.PHONY: help venv data test wheel-smoke benchmark quick runtimes explain report report-commit ablate ui clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -27,6 +27,9 @@ data: $(STAMP)  ## fill data/store from $$SRBENCH_MIRROR (default ../shared) or 
 test: data  ## run the test suite (the same command CI runs)
 	$(PY) -m pytest -q
 
+wheel-smoke:  ## build the wheel, install it in a fresh venv, run data/evaluate/benchmark/report outside the checkout
+	scripts/wheel_smoke.sh
+
 benchmark: data  ## run the default benchmark, log to MLflow, write reports/local/benchmark.md
 	$(SRBENCH) benchmark $(EXPERIMENT)
 
@@ -35,6 +38,9 @@ quick: data  ## a first look: Set5 only
 
 runtimes: data  ## the runtime comparison (eager, ONNX Runtime, OpenVINO) for the report's runtime table
 	$(SRBENCH) benchmark experiments/runtimes.yaml
+
+explain: data  ## protocol sensitivity: every model on Set14 x4 under every knob deviation (experiments/explain.yaml)
+	$(SRBENCH) explain experiments/explain.yaml --no-progress
 
 report: $(STAMP)  ## render reports/local/ (git-ignored) from MLflow
 	$(SRBENCH) report

@@ -20,7 +20,7 @@ import threading
 
 from srbench.core.errors import SrbenchError
 
-COMMANDS = ("models", "data", "evaluate", "score", "benchmark", "report", "prepare", "train", "ablate", "ui")
+COMMANDS = ("models", "data", "evaluate", "explain", "score", "benchmark", "report", "prepare", "train", "ablate", "ui")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,10 +9,19 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from srbench.core.store import REPO_ROOT
+from srbench.core.store import IN_CHECKOUT, REPO_ROOT
 
 #: installed package -> folder in the checkout (longest prefix wins)
-PACKAGE_DIRS = {"srbench.core": "core", "srbench.models": "models", "srbench.data": "data", "srbench": "bench"}
+PACKAGE_DIRS = {"srbench.core": "core", "srbench.models": "models", "srbench.data": "data",
+                "srbench.experiments": "experiments", "srbench": "bench"}
+
+
+def _folder(package: str, root: Path) -> Path:
+    """The folder of ``package`` under ``root``: the checkout's mapping, or, installed from a wheel (``root`` is then
+    the installed ``srbench`` folder), the package's own path below it."""
+    if root == REPO_ROOT and not IN_CHECKOUT:
+        return root.parent / Path(*package.split("."))
+    return root / PACKAGE_DIRS[package]
 
 
 def module_file(name: str, root: Path = REPO_ROOT) -> Path | None:
@@ -20,7 +29,7 @@ def module_file(name: str, root: Path = REPO_ROOT) -> Path | None:
     for package in sorted(PACKAGE_DIRS, key=len, reverse=True):
         if name == package or name.startswith(package + "."):
             rest = name[len(package):].lstrip(".")
-            base = root / PACKAGE_DIRS[package] / Path(*rest.split(".")) if rest else root / PACKAGE_DIRS[package]
+            base = _folder(package, root) / Path(*rest.split(".")) if rest else _folder(package, root)
             if base.with_suffix(".py").is_file():
                 return base.with_suffix(".py")
             if (base / "__init__.py").is_file():
@@ -31,6 +40,9 @@ def module_file(name: str, root: Path = REPO_ROOT) -> Path | None:
 
 def module_name(path: Path, root: Path = REPO_ROOT) -> str | None:
     """The importable name of a project source file, or None for files outside the packages (tests, scripts)."""
+    if root == REPO_ROOT and not IN_CHECKOUT:  # installed: the path below site-packages is the name
+        parts = list(path.resolve().relative_to(root.parent.resolve()).with_suffix("").parts)
+        return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
     rel = path.resolve().relative_to(root.resolve())
     for package, folder in sorted(PACKAGE_DIRS.items(), key=lambda kv: len(kv[1]), reverse=True):
         if rel.parts[:1] == (folder,):

@@ -22,8 +22,12 @@ T = TypeVar("T")
 
 
 def load_yaml(path: str | Path) -> dict:
-    """Read a YAML mapping; a missing file or a syntax error is a one-line SrbenchError naming the file."""
-    path = Path(path)
+    """Read a YAML mapping; a missing file or a syntax error is a one-line SrbenchError naming the file. A relative
+    ``experiments/...`` path absent from the working folder is the shipped file of that name (experiments, recipes
+    and ablation bases work from any folder: :func:`srbench.core.store.experiment_path`)."""
+    from srbench.core.store import experiment_path
+
+    path = experiment_path(path)
     if not path.is_file():
         raise SrbenchError(f"experiment file {path} does not exist")
     try:

@@ -28,6 +28,10 @@ and generating functions, docstrings and comments excluded), the sha256 of the H
 sha256 of the LR pixels themselves. A cached file is reused only when all three still match, so a stale or altered
 cache is never read, and a shipped file (no such chunks) is never overwritten. Gray images stay HxW (``gray=True``);
 the caller replicates them with ``to_rgb`` for a network.
+
+Other LR sources (``pil``, ``opencv``, ``torch``, ``torch_aa``, and any source without mod-crop: ``<source>/full``)
+are made by :mod:`srbench.data.lr_generators` and cached in the store's cache under their own generator key, never
+at the layout's path.
 """
 
 from __future__ import annotations
@@ -44,11 +48,12 @@ from typing import Iterator
 import numpy as np
 
 from srbench.core import imresize as imresize_module
-from srbench.core.constants import LR_SOURCES
 from srbench.core.errors import SrbenchError
 from srbench.core.hashing import array_sha256, cached_sha256, source_fingerprint
 from srbench.core.imresize import imresize
 from srbench.core.store import benchmark_root, cache_root, store_root
+from srbench.data import lr_generators
+from srbench.data.lr_generators import split_lr_input
 from srbench.data.images import (IMAGE_SUFFIXES, crop_to_scale, image_files, is_image_name, png_text, read_image,
                                  to_rgb, write_image)
 
@@ -164,8 +169,7 @@ def lr_path(folder: Path, name: str, scale: int) -> Path:
 
 
 def _check_args(scale: int, lr_source: str) -> None:
-    if lr_source not in LR_SOURCES:
-        raise SrbenchError(f"lr_source={lr_source!r} is not one of {', '.join(LR_SOURCES)}")
+    split_lr_input(lr_source)  # one of LR_SOURCES, optionally <source>/full (see srbench.data.lr_generators)
     if not isinstance(scale, (int, np.integer)) or scale < 1:
         raise SrbenchError(f"scale={scale!r} must be an integer >= 1")
 
@@ -185,13 +189,14 @@ def _provenance(path: Path) -> tuple[str, str, str] | None:
     return _lr_provenance(str(path), st.st_size, st.st_mtime_ns)
 
 
-def _cached_lr(path: Path, hr_sha: str) -> np.ndarray | None:
-    """The LR cached at ``path`` when this generator made it from this exact HR file and its pixels are still the
-    ones written (checked by their sha256); None otherwise, including for an unreadable cache file."""
+def _cached_lr(path: Path, hr_sha: str, version: str | None = None) -> np.ndarray | None:
+    """The LR cached at ``path`` when this generator (``version``, default the MATLAB generator's) made it from this
+    exact HR file and its pixels are still the ones written (checked by their sha256); None otherwise, including
+    for an unreadable cache file."""
     if not path.is_file():
         return None
     provenance = _provenance(path)
-    if provenance is None or provenance[:2] != (generator_version(), hr_sha):
+    if provenance is None or provenance[:2] != (version or generator_version(), hr_sha):
         return None
     try:
         lr = read_image(path)
@@ -250,14 +255,34 @@ def generated_lr_file(folder: Path, lr_file: Path, hr_sha: str, scale: int) -> P
         return cache_root() / "lr" / f"{hr_sha}_x{scale}.png"
 
 
+def _library_lr(hr_file: Path, hr_sha: str, scale: int, lr_source: str, modcrop: bool) -> np.ndarray:
+    """The LR another library's generator (or MATLAB's without mod-crop) makes, from its own cache folder
+    (:func:`srbench.data.lr_generators.cache_file`) or made now and cached there (best effort)."""
+    path = lr_generators.cache_file(lr_source, modcrop, scale, hr_sha)
+    version = lr_generators.generator_key(lr_source, modcrop, scale)
+    lr = _cached_lr(path, hr_sha, version)
+    if lr is None:
+        lr = lr_generators.make_lr(lr_source, read_image(hr_file), scale, modcrop=modcrop)
+        try:
+            write_image(path, lr, text={_KEY_GENERATOR: version, _KEY_HR: hr_sha, _KEY_LR: array_sha256(lr)},
+                        compress_level=1)
+        except OSError:
+            pass
+    return lr
+
+
 def load_sample(folder: Path, hr_file: Path, scale: int, lr_source: str = "file") -> Sample:
-    """Read one HR image and its LR (shipped, cached or generated) at ``scale``."""
+    """Read one HR image and its LR (shipped, cached or generated) at ``scale``; ``lr_source`` may be any LR input
+    (``pil``, ``torch/full``, ...: :func:`srbench.data.lr_generators.split_lr_input`)."""
     name = hr_file.stem
     hr = load_hr(hr_file, scale)
     lr_file = lr_path(folder, name, scale)
     hr_sha = cached_sha256(hr_file)
-    if lr_source == "file" and _is_shipped(lr_file):
+    source, modcrop = split_lr_input(lr_source)
+    if source == "file" and _is_shipped(lr_file):
         lr, generated = read_image(lr_file), False
+    elif source not in ("file", "generate") or not modcrop:
+        lr, generated = _library_lr(hr_file, hr_sha, scale, source, modcrop), True
     else:
         cache_file = generated_lr_file(folder, lr_file, hr_sha, scale)
         lr, generated = _cached_lr(cache_file, hr_sha), True
@@ -355,8 +380,12 @@ def dataset_fingerprint(dataset: str | os.PathLike, scale: int, lr_source: str =
     for hr_file in hr_paths(folder):
         rows.append(f"{hr_file.relative_to(folder).as_posix()}\t{cached_sha256(hr_file)}")
         lr_file = lr_path(folder, hr_file.stem, scale)
+        source, modcrop = split_lr_input(lr_source)
         if lr_source == "file" and _is_shipped(lr_file):
             rows.append(f"{lr_file.relative_to(folder).as_posix()}\t{cached_sha256(lr_file)}")
-        else:
+        elif source in ("file", "generate") and modcrop:
             rows.append(f"{lr_file.relative_to(folder).as_posix()}\t{generator_version()}")
+        else:
+            rows.append(f"{lr_file.relative_to(folder).as_posix()}\t"
+                        f"{lr_generators.generator_key(source, modcrop, int(scale))}")
     return hashlib.sha256("\n".join(sorted(rows)).encode()).hexdigest()

@@ -92,6 +92,19 @@ def _bit_depth(path: Path, im: Image.Image) -> int:
     return 8
 
 
+def image_header(path: str | os.PathLike) -> tuple[int, int, str, int]:
+    """(width, height, PIL mode, bits per sample) read from the file's header without decoding the pixels; a
+    one-line error names an unreadable file."""
+    path = Path(path)
+    try:
+        with Image.open(path) as im:
+            return im.width, im.height, im.mode, _bit_depth(path, im)
+    except FileNotFoundError:
+        raise SrbenchError(f"{path}: file not found") from None
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as exc:
+        raise SrbenchError(f"{path}: unreadable or corrupt image ({exc})") from None
+
+
 def read_image(path: str | os.PathLike) -> np.ndarray:
     """Decode an image file to uint8: HxW for ``L``/``1`` images, HxWx3 otherwise."""
     path = Path(path)

@@ -185,9 +185,15 @@ def prepare(root: str | os.PathLike, out: str | os.PathLike, scales: tuple[int, 
 def cached_h5_for_folder(folder: str | os.PathLike, *, progress: bool = True) -> Path:
     """The h5 file of an image folder, prepared (all scales) on first use into ``<store>/cache/h5/<fingerprint>.h5``,
     named by the folder's content (see the module docstring); an up-to-date file is returned at once."""
+    from srbench.core.locks import file_lock
     from srbench.core.store import store_root
 
     folder = Path(folder).resolve()
     fp = fingerprint(find_source(folder, ALL_SCALES), ALL_SCALES)
-    path, _ = prepare(folder, store_root() / "cache" / "h5" / f"{fp}.h5", ALL_SCALES, progress=progress)
+    out = store_root() / "cache" / "h5" / f"{fp}.h5"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # several processes (the ranks of a DDP run, parallel jobs) may ask at once: one builds, the others wait on the
+    # lock (no collective timeout) and then find the file up to date
+    with file_lock(out.with_suffix(".lock")):  # <fingerprint>.lock beside it (kept: removing it races)
+        path, _ = prepare(folder, out, ALL_SCALES, progress=progress)
     return path

@@ -3,6 +3,9 @@
 Not ``F.interpolate(mode="bicubic")``: that uses a = -0.75 and another border rule, and inflates the bicubic row by
 0.2-0.3 dB. The input is rounded to 8 bits first (the LR files are 8-bit; this makes a [0, 1] float LR round-trip
 exactly) and the result is 8-bit too, like every other model's measured output.
+
+The work is numpy on the host CPU whatever the input's device (``host_compute = True``): its latency is timed with
+the wall clock, never with CUDA events (``srbench.eval.latency``), and is a CPU figure even in a GPU table.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from srbench.models.registry import register_model
 
 class Bicubic(nn.Module):
     """Parameter-free upscaler with the same ``forward(x, scale)`` interface as the learned models."""
+
+    host_compute = True  # computes on the CPU (numpy) whatever the device: timed by the wall clock
 
     def __init__(self, *, scales: int | tuple[int, ...] = (2, 3, 4)) -> None:
         super().__init__()

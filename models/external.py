@@ -322,7 +322,7 @@ def _takes(fn: Callable, keyword: str) -> bool:
                for p in params)
 
 
-def _forward_takes_scale(module: nn.Module, where: str) -> bool:
+def forward_takes_scale(module: nn.Module, where: str) -> bool:
     """Whether ``forward`` takes a scale argument; a forward that cannot take ``(x)`` or ``(x, scale)`` is refused."""
     try:
         params = list(inspect.signature(module.forward).parameters.values())
@@ -382,7 +382,7 @@ def build(ext: ExternalModel, *, scales: int | tuple[int, ...] = SCALES, group: 
         raise SrbenchError(f"{where}: the builder raised {one_line(exc)}") from None
     if not isinstance(module, nn.Module):
         raise SrbenchError(f"{where}: the builder returned {type(module).__name__}, not a torch.nn.Module")
-    takes_scale = _forward_takes_scale(module, where)
+    takes_scale = forward_takes_scale(module, where)
     declared = getattr(module, "scales", None)
     if declared is not None:
         model_scales = _scales(declared, where)

@@ -1,4 +1,4 @@
-"""Shared fixtures: the data store (filled by `make data`), small datasets cut from Set5, a private MLflow store."""
+"""Shared fixtures: the data store (filled by `make data`), small datasets cut from Set5, private MLflow stores."""
 
 from __future__ import annotations
 
@@ -56,6 +56,29 @@ def mlflow_uri(tmp_path: Path, monkeypatch) -> str:
     """A private SQLite MLflow store for the test (never the project's)."""
     uri = f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
     (tmp_path / "mlruns").mkdir()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    return uri
+
+
+@pytest.fixture(scope="module")
+def template_db(tmp_path_factory) -> Path:
+    """A complete, empty SQLite store, made once per module (creating MLflow's schema takes seconds); tests copy it."""
+    from srbench.track import tracking
+
+    db = tmp_path_factory.mktemp("template") / "mlflow.db"
+    tracking.client(f"sqlite:///{db}")
+    return db
+
+
+@pytest.fixture()
+def store(tmp_path, template_db, monkeypatch) -> str:
+    """A private copy of the template store (complete schema, no runs); its URI, also set as the default."""
+    import shutil
+
+    folder = tmp_path / "mlruns"
+    folder.mkdir()
+    shutil.copy(template_db, folder / "mlflow.db")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     return uri
 

@@ -35,7 +35,11 @@ REPO_TOP = ("bench/", "core/", "models/", "data/", "experiments/", "reports/", "
 #: git-ignored paths the docs name on purpose (made by running srbench, never committed)
 GENERATED = ("data/store", "reports/local", "mlruns", ".venv")
 #: programs whose flags are not srbench's: a line naming one is checked for srbench's flags only after `srbench`
-OTHER_TOOLS = re.compile(r"\b(torchrun|mlflow server|mlflow ui|pip|#SBATCH|sbatch|srun|git|python -m pytest|pytest)\b")
+OTHER_TOOLS = re.compile(r"(\b(torchrun|mlflow server|mlflow ui|pip|sbatch|srun|git|python -m pytest|pytest|ruff)\b|#SBATCH)")
+#: other tools named in prose: the flags in code spans on such a line are theirs
+PROSE_TOOLS = re.compile(r"\b(Slurm|sbatch|srun|MLflow(?: \d+)?.s|mlflow server|torchrun|ruff|pytest)\b")
+#: a script of the repository on a line: its flags must be in its own source
+SCRIPT = re.compile(r"(?:^|[\s/])((?:scripts|examples)/[\w./-]+\.(?:py|sh))")
 SRBENCH = re.compile(r"(?:^|[\s/`(])srbench\s+([a-z][\w-]*)")
 MAKE = re.compile(r"(?:^|[\s`(])make\s+((?:[a-z][\w-]*\s*)+)")
 FLAG = re.compile(r"(?<![\w-])(--[a-z][\w-]*)")
@@ -44,13 +48,17 @@ SPAN = re.compile(r"`([^`\n]+)`")
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
-def _code_units(text: str) -> list[str]:
-    """The docs' code: each fenced block's logical lines (backslash continuations joined) and each inline span."""
+def _code_units(text: str) -> list[tuple[str, bool]]:
+    """The docs' code: each fenced block's logical lines (backslash continuations joined) and each inline span, with
+    whether its prose line names another tool ("Slurm's `--gres`": not srbench's flag)."""
     units = []
     for block in FENCE.findall(text):   # comments dropped: "# srbench writes ..." is prose
-        units += [re.sub(r"(^|\s)#.*", "", line) for line in block.replace("\\\n", " ").splitlines()]
-    units += SPAN.findall(FENCE.sub("", text))
-    return [u for u in units if u.strip()]
+        lines = block.replace("\\\n", " ").splitlines()
+        units += [(re.sub(r"(^|\s)#(?!SBATCH).*", "", line), False) for line in lines]
+    for line in FENCE.sub("", text).splitlines():
+        other = PROSE_TOOLS.search(SPAN.sub("", line)) is not None
+        units += [(span, other) for span in SPAN.findall(line)]
+    return [(u, other) for u, other in units if u.strip()]
 
 
 @lru_cache(maxsize=1)
@@ -69,27 +77,33 @@ def _scripts_source() -> str:
     return "\n".join(p.read_text(encoding="utf-8") for p in (REPO_ROOT / "scripts").glob("*.py"))
 
 
-def _commands_and_flags(unit: str) -> list[tuple[str | None, str]]:
+def _commands_and_flags(unit: str, other: bool = False) -> list[tuple[str | None, str]]:
     """(command, flag) pairs in one code unit: a flag after ``srbench <command>`` belongs to it (up to the next
-    command, pipe or ``;``); a flag before any command, or on a line without one, has command None."""
+    command, pipe or ``;``); a flag after a repository script (``scripts/x.py``) is ``("script:<path>", flag)``; a flag
+    on a line naming another tool (``torchrun``, ``mlflow server``, ``#SBATCH``, ...) is ``("other", flag)``; any
+    other flag has command None."""
     pairs = []
     for part in re.split(r"[|;&]|\bthen\b", unit):
         found = SRBENCH.search(part)
         if found and re.search(r"\b(from|import)\s+$", part[:found.start(1)].rsplit("srbench", 1)[0]):
             found = None   # Python: `from srbench import x`, `import srbench as sb`
+        script = SCRIPT.search(part)
         if found:
             pairs.append((found.group(1), ""))
             pairs += [(found.group(1), f) for f in FLAG.findall(part[found.end():])]
-        elif not OTHER_TOOLS.search(part) and not re.search(r"scripts/\w+\.py", part):
-            pairs += [(None, f) for f in FLAG.findall(part)]
+        elif script:
+            pairs += [(f"script:{script.group(1)}", f) for f in FLAG.findall(part[script.end():])]
+        else:
+            owner = "other" if other or OTHER_TOOLS.search(part) else None
+            pairs += [(owner, f) for f in FLAG.findall(part)]
     return pairs
 
 
 def _mentions() -> list[tuple[str, str | None, str]]:
     out = []
     for doc in DOCS:
-        for unit in _code_units(doc.read_text(encoding="utf-8")):
-            out += [(doc.relative_to(REPO_ROOT).as_posix(), c, f) for c, f in _commands_and_flags(unit)]
+        for unit, other in _code_units(doc.read_text(encoding="utf-8")):
+            out += [(doc.relative_to(REPO_ROOT).as_posix(), c, f) for c, f in _commands_and_flags(unit, other)]
     return out
 
 
@@ -99,15 +113,24 @@ def test_docs_commands_and_flags_exist():
     scripts = _scripts_source()
     mentions = _mentions()
     assert any(c == "benchmark" for _, c, _ in mentions), "the scanner found no `srbench benchmark` in the docs"
+    foreign = {(doc, f) for doc, c, f in mentions if c == "other"}   # e.g. Slurm's flags on an #SBATCH line
     wrong = []
     for doc, command, flag in mentions:
-        if command is not None and command not in helps:
+        if command == "other":
+            continue
+        if command is not None and command.startswith("script:"):
+            path = REPO_ROOT / command.split(":", 1)[1]
+            if not path.is_file():
+                wrong.append(f"{doc}: {command.split(':', 1)[1]} does not exist")
+            elif not _in_help(flag, path.read_text(encoding="utf-8")):
+                wrong.append(f"{doc}: `{flag}` is not an option of {command.split(':', 1)[1]}")
+        elif command is not None and command not in helps:
             if command not in PENDING_COMMANDS:
                 wrong.append(f"{doc}: `srbench {command}` is not a command ({', '.join(sorted(helps))})")
         elif command is not None and flag and not _in_help(flag, helps[command]):
             wrong.append(f"{doc}: `srbench {command} {flag}`: not in `srbench {command} --help`")
-        elif command is None and not (_in_help(flag, every) or f'"{flag}"' in scripts):
-            wrong.append(f"{doc}: `{flag}` is in no command's --help")
+        elif command is None and not (_in_help(flag, every) or f'"{flag}"' in scripts or (doc, flag) in foreign):
+            wrong.append(f"{doc}: `{flag}` is in no command's --help (nor on a line of another tool in that page)")
     assert not wrong, "\n".join(sorted(set(wrong)))
 
 
@@ -116,7 +139,7 @@ def test_docs_make_targets_exist():
     targets = set(re.findall(r"^([a-z][\w-]*):", makefile, re.M))
     wrong = []
     for doc in DOCS:
-        for unit in _code_units(doc.read_text(encoding="utf-8")):
+        for unit, _ in _code_units(doc.read_text(encoding="utf-8")):
             for found in MAKE.finditer(unit):
                 for word in found.group(1).split():
                     if word not in targets and word not in PENDING_TARGETS:
@@ -137,11 +160,11 @@ def _repo_paths(doc: Path) -> list[str]:
     """Repository paths a page names: code tokens that start with a top-level folder or file, and relative links."""
     text = doc.read_text(encoding="utf-8")
     found = []
-    for unit in _code_units(text):
+    for unit, _ in _code_units(text):
         for token in unit.split():
             token = token.strip("`'\"()[],;.:")
             token = token.split(":", 1)[0]   # examples/tiny_sr.py:build
-            if token.startswith(REPO_TOP) and "<" not in token and "..." not in token:
+            if token.startswith(REPO_TOP) and not any(c in token for c in "<$") and "..." not in token:
                 found.append(token)
     for link in LINK.findall(text):
         if re.match(r"^[a-z]+:", link) or link.startswith("#"):
@@ -195,7 +218,9 @@ def test_environment_variables_documented():
 @pytest.mark.parametrize("unit, expected", [
     ("srbench benchmark experiments/quick.yaml --datasets Set5 --scales 4",
      [("benchmark", ""), ("benchmark", "--datasets"), ("benchmark", "--scales")]),
-    ("torchrun --nproc_per_node 2 -m srbench.cli train RECIPE --set num_gpu=2", []),
+    ("torchrun --nproc_per_node 2 -m srbench.cli train RECIPE --set num_gpu=2", [("other", "--nproc_per_node"),
+                                                                                  ("other", "--set")]),
+    ("python scripts/bench_runtime.py --scales 4", [("script:scripts/bench_runtime.py", "--scales")]),
     ("`--resume`", [(None, "--resume")]),
     ("srbench data; srbench report --out x", [("data", ""), ("report", ""), ("report", "--out")]),
     ("from srbench import evaluate", []),

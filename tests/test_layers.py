@@ -14,12 +14,18 @@ from srbench.core.layout import PACKAGE_DIRS, imported_modules, module_name
 from srbench.core.store import REPO_ROOT
 
 # Lower rank = lower layer. A module may import its own layer or lower ones, except that data and models (rank 1)
-# must not import each other.
-RANKS = [("srbench.core", 0), ("srbench.data", 1), ("srbench.models", 1), ("srbench.eval", 2), ("srbench.track", 3),
-         ("srbench.train", 4), ("srbench.report", 5), ("srbench.commands", 6), ("srbench.cli", 7), ("srbench", 0)]
+# must not import each other. The public API (srbench.api) sits above measurement and tracking, which it calls, and
+# below the trainer, which validates through it. The package root ``srbench`` re-exports the API (lazily), so it is
+# the top layer; nothing may import it by its bare name.
+RANKS = [("srbench.core", 0), ("srbench.experiments", 0), ("srbench.data", 1), ("srbench.models", 1), ("srbench.eval", 2), ("srbench.track", 3),
+         ("srbench.api", 4), ("srbench.train", 5), ("srbench.report", 6), ("srbench.commands", 7), ("srbench.cli", 8),
+         ("srbench", 0)]
+ROOT_RANK = 9
 
 
 def _layer(name: str) -> tuple[str, int]:
+    if name == "srbench":
+        return name, ROOT_RANK
     for prefix, rank in RANKS:
         if name == prefix or name.startswith(prefix + "."):
             return prefix, rank

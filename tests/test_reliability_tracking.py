@@ -34,25 +34,6 @@ REPO = Path(__file__).resolve().parent.parent
 # ----------------------------------------------------------------------------------------------------------------
 # helpers
 
-@pytest.fixture(scope="module")
-def template_db(tmp_path_factory) -> Path:
-    """A complete, empty SQLite store, made once; tests copy it."""
-    db = tmp_path_factory.mktemp("template") / "mlflow.db"
-    tracking.client(f"sqlite:///{db}")
-    return db
-
-
-@pytest.fixture()
-def store(tmp_path, template_db, monkeypatch) -> str:
-    """A private copy of the template store (complete schema, no runs); its URI, also set as the default."""
-    folder = tmp_path / "mlruns"
-    folder.mkdir()
-    shutil.copy(template_db, folder / "mlflow.db")
-    uri = f"sqlite:///{folder / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    return uri
-
-
 def _db(uri: str) -> Path:
     return Path(uri[len("sqlite:///"):])
 
@@ -295,9 +276,9 @@ def test_two_concurrent_benchmarks_compute_each_cell_once(tmp_path, store, bench
     assert sorted("0 cell(s) computed, 1 reused" in o for o in outs) == [False, True], "the other one reused it"
 
 
-def test_server_claims_oldest_wins_released_and_stale_ones_taken_over(store, monkeypatch):
+def test_server_claims_held_once_released_and_stale_ones_taken_over(store, monkeypatch):
     """The claim used where no file lock can be (a tracking server), exercised on a SQLite store."""
-    from srbench.track import claims
+    from srbench.track import claims, orphans
     from srbench.track.claims import CellClaims
 
     client = tracking.client(store)
@@ -322,7 +303,7 @@ def test_server_claims_oldest_wins_released_and_stale_ones_taken_over(store, mon
         assert held, "a claim whose process on this host is gone is stale"
     assert client.get_run(dead.info.run_id).info.status == "KILLED"
 
-    monkeypatch.setattr(claims, "STALE_AFTER_S", 0.5)
+    monkeypatch.setattr(orphans, "STALE_AFTER_S", 0.5)
     monkeypatch.setattr(claims, "POLL_S", 0.1)
     far = client.create_run(eid, tags={**tags, "srbench.claim_key": "k4", "srbench.host": "elsewhere",
                                        "srbench.pid": "1"})

@@ -249,6 +249,9 @@ def test_image_folder_is_prepared_and_run_is_tracked(tmp_path, mlflow_uri, monke
         mse = np.mean((y[0][4:-4, 4:-4] - y[1][4:-4, 4:-4]) ** 2)
         psnrs.append(10 * np.log10(255 ** 2 / mse))
     assert metrics["val_psnr.x4"] == pytest.approx(np.mean(psnrs), abs=1e-3)
+    # validated through srbench.evaluate, logged also under the benchmark's names (srbench.log_validation's)
+    assert metrics["psnr_y.Set5"] == metrics["val_psnr.x4"] and metrics["ssim_y.Set5"] == metrics["val_ssim.x4"]
+    assert tags["srbench.dataset_fingerprint.Set5"] and tags["protocol.name"] == "standard"
 
     path, sha, build = resolve_run_weights(f"run:{result.run_id}", dest=tmp_path / "dl")
     assert build == {"model": "carn_m", "group": 4, "scales": 4}

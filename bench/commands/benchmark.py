@@ -5,8 +5,9 @@ interrupted benchmark resumes where it stopped and a finished one re-runs in sec
 
 Runtimes: ``--runtime auto`` (the default: per network, BN mode and scale the fastest runtime that passes the
 fidelity gate, chosen once and cached) or a declared one; ``--runtimes eager onnxruntime openvino`` measures every
-cell on each (for the report's runtime comparison). ``--shard K/N`` runs the K-th of N parts of the cells (cell
-groups in planned order, group i in shard i mod N + 1), so N processes fill one tracking server.
+cell on each (for the report's runtime comparison). ``--shard K/N`` runs the K-th of N parts of the cells (shard
+groups, one model's weights at one scale each, in planned order: group i in shard i mod N + 1), so N processes fill
+one tracking server (docs/scaling.md: a Slurm array, the server, crashes and reruns).
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ def register(subparsers) -> None:
                                      "file's, else auto)")
     p.add_argument("--runtimes", nargs="+", metavar="RUNTIME",
                    help="measure every cell on each of these runtimes (separate cell runs: a runtime comparison)")
-    p.add_argument("--shard", metavar="K/N", help="run only the K-th of N parts of the cells (1 <= K <= N)")
+    p.add_argument("--shard", metavar="K/N", help="run only the K-th of N parts of the cells (1 <= K <= N; several machines need a "
+                                             "tracking server: docs/scaling.md)")
     p.add_argument("--force", action="store_true", help="recompute cells already logged")
     p.add_argument("--summary", help="where to write the summary table (default "
                                      "reports/local/<experiment file's stem>.md, git-ignored; per file, so that quick.yaml or runtimes.yaml never overwrite "
@@ -49,7 +51,9 @@ def run(args) -> int:
     from srbench.report.summary import write_summary
     from srbench.commands.outputs import check_writable
     from srbench.track.shard import parse_shard
+    from srbench.core.store import experiment_path
 
+    args.experiment = str(experiment_path(args.experiment))  # the shipped default when not run from a checkout
     if not args.summary:
         from srbench.report import LOCAL_OUT
         args.summary = f"{LOCAL_OUT}/{Path(args.experiment).stem}.md"

@@ -39,12 +39,6 @@ def register(subparsers) -> None:
     p.set_defaults(handler=run)
 
 
-def default_weights(model: str) -> str | None:
-    """The catalogue entry named like the model, if any (bicubic and untrained models have none)."""
-    from srbench.models.weights import CATALOGUE
-    return model if model in CATALOGUE else None
-
-
 def result_record(model: str, weights: str, weights_sha256: str, protocol, result, inference=None, *,
                   runtime: str | None = None, runtime_versions: dict | None = None) -> dict:
     """One (model, dataset, scale) result as ``--json`` prints it (``srbench score --json`` prints the same keys;
@@ -66,18 +60,12 @@ def print_result(title: str, protocol, result) -> None:
 
 
 def run(args) -> int:
-    from srbench.eval.device import resolve_device
-    from srbench.core.errors import SrbenchError
-    from srbench.eval.evaluate import evaluate
-    from srbench.eval.inference import DEFAULT_TILE_OVERLAP, Inference
-    from srbench.eval.protocol import get_protocol
-    from srbench.eval.weights import load_eval_model, network_digest
-    from srbench.track.run_weights import resolve_weights
     import sys
 
-    from srbench.data.datasets import resolve_dataset
-    from srbench.eval.runtimes import RuntimeDeclined, check_runtime_name, declined_error
-    from srbench.track.cell_runtimes import CellRuntimes
+    from srbench.api.evaluation import default_weights, evaluate_named, make_inference
+    from srbench.core.errors import SrbenchError
+    from srbench.eval.device import resolve_device
+    from srbench.eval.protocol import get_protocol
 
     if args.weights is not None and len(args.weights) != len(args.models):
         raise SrbenchError(f"--weights needs one value per model ({len(args.models)}), got {len(args.weights)}")
@@ -85,36 +73,21 @@ def run(args) -> int:
     protocol = get_protocol(args.protocol, **({"bn_mode": args.bn_mode} if args.bn_mode else {}))
     if args.tile_overlap is not None and args.tile is None:
         raise SrbenchError("--tile-overlap needs --tile")
-    inference = Inference(ensemble=args.ensemble, tile=args.tile,
-                          tile_overlap=DEFAULT_TILE_OVERLAP if args.tile_overlap is None else args.tile_overlap)
+    inference = make_inference(args.ensemble, args.tile, args.tile_overlap)
     inference.check_bn_mode(protocol.bn_mode, "--tile")
-    check_runtime_name(args.runtime, "--runtime")
     device = resolve_device(args.device)
-    runtimes = CellRuntimes(device, say=lambda line: print(line, file=sys.stderr))
-    for dataset in args.datasets:
-        resolve_dataset(dataset)
     results = []
     for model_name, spec in zip(args.models, specs):
-        weights = resolve_weights(spec, model_name)
-        model = load_eval_model(model_name, weights, device=device, scales=args.scales, weights_key=args.weights_key,
-                                inference=inference)
-        network = (model_name, weights.sha256, args.weights_key, inference)
-        for scale in args.scales:
-            runtime_args = dict(scale=scale, bn_mode=protocol.bn_mode,
-                                weights_sha256=network_digest(model_name, weights, args.weights_key),
-                                dataset=args.datasets[0], protocol=protocol)
-            use = runtimes.use(network, args.runtime, lambda: model, label=model_name, **runtime_args)
-            try:
-                runner = runtimes.runner(network, use, model, **runtime_args)
-            except RuntimeDeclined as exc:
-                raise declined_error(exc, model, scale, protocol.bn_mode) from exc
-            for dataset in args.datasets:
-                result = evaluate(runner, dataset, scale, protocol, device=device, progress=not args.no_progress)
-                results.append(result_record(model_name, weights.name, weights.sha256, protocol, result, inference,
-                                             runtime=use.runtime, runtime_versions=use.versions))
-                if not args.json:
-                    print_result(f"{model_name}{inference.suffix} ({weights.name}) runtime={use.runtime}", protocol,
-                                 result)
+        for done in evaluate_named(model_name, spec, datasets=args.datasets, scales=args.scales, protocol=protocol,
+                                   device=device, runtime=args.runtime, inference=inference,
+                                   weights_key=args.weights_key, progress=not args.no_progress,
+                                   say=lambda line: print(line, file=sys.stderr)):
+            weights = done.weights
+            results.append(result_record(model_name, weights.name, weights.sha256, protocol, done.result, inference,
+                                         runtime=done.runtime, runtime_versions=done.runtime_versions))
+            if not args.json:
+                print_result(f"{model_name}{inference.suffix} ({weights.name}) runtime={done.runtime}", protocol,
+                             done.result)
     if args.json:
         print(json.dumps(results, indent=2))
     return 0

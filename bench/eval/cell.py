@@ -18,7 +18,8 @@ import torch
 
 from srbench.core.errors import SrbenchError
 from srbench.eval.evaluate import DatasetResult, evaluate
-from srbench.eval.latency import measure_latency
+from srbench.eval.device import cuda_math
+from srbench.eval.latency import measure_latency, timing_clock
 from srbench.eval.memory import measure_peak_memory_mb
 from srbench.eval.protocol import Protocol
 from srbench.eval.shared_passes import PassScope
@@ -65,6 +66,7 @@ class CellMeasurement:
     results: list[DatasetResult] = field(default_factory=list)
     cost: dict[str, float] = field(default_factory=dict)
     out_label: str = ""
+    latency_clock: str = ""  # what timed the latency (srbench.eval.latency.Latency.clock); empty when not measured
 
 
 _COUNTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -148,10 +150,13 @@ def measure_cell(model: torch.nn.Module, *, datasets: list[str], scale: int, pro
         out.results.append(result)
         if on_dataset is not None:
             on_dataset(result)
-    if passes is None:
-        out.cost = measure_cost(model, scale, device, settings, runner=runner)
-    else:  # complexity is counted on this model; latency and memory come from the scope's one measurement
-        out.cost = {**passes.cost(settings, lambda: measure_cost(model, scale, device, settings, runner=runner)),
-                    **complexity(model, scale, settings.out_hw)}
+    with cuda_math(device, tf32=protocol.tf32):
+        if passes is None:
+            out.cost = measure_cost(model, scale, device, settings, runner=runner)
+        else:  # complexity is counted on this model; latency and memory come from the scope's one measurement
+            out.cost = {**passes.cost(settings, lambda: measure_cost(model, scale, device, settings, runner=runner)),
+                        **complexity(model, scale, settings.out_hw)}
+    if settings.latency:
+        out.latency_clock = timing_clock(forward, device)
     set_bn_mode(model, protocol.bn_mode)  # the cost passes must not leave another mode behind
     return out

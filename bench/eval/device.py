@@ -1,7 +1,20 @@
-"""Device selection: ``auto`` picks CUDA, then MPS, then CPU; an unavailable explicit choice is a clear error."""
+"""Device selection: ``auto`` picks CUDA, then MPS, then CPU; an unavailable explicit choice is a clear error.
+
+A CUDA device is always resolved to an explicit index (``cuda:N``) and made the current CUDA device: code that uses
+the *current* device (CUDA streams and events, ``torch.cuda.max_memory_allocated()`` without an argument,
+``torch.cuda.is_bf16_supported()``) then acts on the device being measured, not on GPU 0 while the work runs on
+GPU N. ``auto`` takes the GPU of the process: ``LOCAL_RANK`` under ``torchrun``, else the current device (GPU 0
+unless ``CUDA_VISIBLE_DEVICES`` or ``torch.cuda.set_device`` chose another). To spread shards of a benchmark over
+several GPUs, give each its own ``--device cuda:N`` (or ``CUDA_VISIBLE_DEVICES``).
+
+TF32 (:func:`cuda_math`): on Ampere and later GPUs cuDNN runs float32 convolutions in TF32 (10-bit mantissa) unless
+told not to; the protocol's ``tf32`` knob (:mod:`srbench.eval.protocol`) decides, and every measurement sets it.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import platform
 from pathlib import Path
 
@@ -15,7 +28,7 @@ def resolve_device(spec: str = "auto") -> torch.device:
     spec = (spec or "auto").lower()
     if spec == "auto":
         if torch.cuda.is_available():
-            return torch.device("cuda")
+            return use_device(torch.device("cuda", _process_gpu()))
         if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
@@ -33,7 +46,52 @@ def resolve_device(spec: str = "auto") -> torch.device:
         raise SrbenchError(f"device {spec!r} requested but only {torch.cuda.device_count()} CUDA device(s) exist")
     if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise SrbenchError(f"device {spec!r} requested but MPS is not available; use --device cpu or auto")
+    if device.type == "cuda":
+        return use_device(torch.device("cuda", torch.cuda.current_device() if device.index is None else device.index))
     return device
+
+
+def _process_gpu() -> int:
+    """The GPU ``auto`` gives this process: ``LOCAL_RANK`` (torchrun) when it names an existing GPU, else the
+    current CUDA device."""
+    local = os.environ.get("LOCAL_RANK", "")
+    if local.isdigit() and int(local) < torch.cuda.device_count():
+        return int(local)
+    return torch.cuda.current_device()
+
+
+def use_device(device: torch.device) -> torch.device:
+    """Make a CUDA ``device`` (with its index) the current CUDA device and return it; other devices unchanged."""
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    return device
+
+
+@contextlib.contextmanager
+def cuda_math(device: torch.device, *, tf32: bool):
+    """Within the block, float32 convolutions (cuDNN) and matrix products on CUDA run in TF32 only if ``tf32``;
+    the previous settings are restored afterwards. A no-op off CUDA (TF32 is a CUDA setting)."""
+    if torch.device(device).type != "cuda":
+        yield
+        return
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = bool(tf32)
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
+
+
+def cuda_identity(device: torch.device) -> dict[str, str]:
+    """What a CUDA measurement's numbers depend on beyond the libraries' versions: the GPU model, its compute
+    capability, the CUDA runtime and cuDNN versions torch was built with. Empty for other devices, so CPU cells'
+    keys and tags do not change."""
+    device = torch.device(device)
+    if device.type != "cuda":
+        return {}
+    major, minor = torch.cuda.get_device_capability(device)
+    return {"gpu": torch.cuda.get_device_name(device), "capability": f"{major}.{minor}",
+            "cuda": str(torch.version.cuda), "cudnn": str(torch.backends.cudnn.version())}
 
 
 #: Linux's CPU description; a module constant so that tests can point it at another file.

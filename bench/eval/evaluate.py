@@ -17,9 +17,10 @@ import torch
 from tqdm.auto import tqdm
 
 from srbench.core.errors import SrbenchError
+from srbench.eval.device import cuda_math
 from srbench.eval.latency import synchronize
 from srbench.eval.lpips import load_lpips
-from srbench.eval.scoring import lpips_pair, score_pair, quantize
+from srbench.eval.scoring import ImageScore, ImageScorer, dataset_psnr, lpips_pair, quantize, to_8bit
 from srbench.eval.protocol import Protocol
 from srbench.eval.shared_passes import PassScope
 from srbench.data.datasets import load_samples, to_rgb
@@ -38,6 +39,7 @@ class ImageResult:
     gray: bool = False
     lpips: float | None = None
     shared: bool = False
+    mse: float | None = None
 
 
 @dataclass
@@ -47,10 +49,14 @@ class DatasetResult:
     dataset: str
     scale: int
     images: list[ImageResult] = field(default_factory=list)
+    protocol: Protocol | None = None  # for its ``aggregate`` (None: the mean of the images' PSNR)
 
     @property
     def psnr(self) -> float:
-        return float(np.mean([r.psnr for r in self.images])) if self.images else float("nan")
+        """The dataset's PSNR under the protocol's ``aggregate`` (:func:`srbench.eval.scoring.dataset_psnr`)."""
+        if self.protocol is None or self.protocol.aggregate == "per_image":
+            return float(np.mean([r.psnr for r in self.images])) if self.images else float("nan")
+        return dataset_psnr([ImageScore(r.psnr, r.ssim, r.mse) for r in self.images], self.protocol)
 
     @property
     def ssim(self) -> float:
@@ -129,24 +135,26 @@ def evaluate(model: torch.nn.Module, dataset: str, scale: int, protocol: Protoco
     image another cell already ran is measured on that output instead of running the model again.
     """
     net = load_lpips(device=device) if lpips else None  # before the loop: a missing weights file fails at once
-    samples = load_samples(dataset, scale, lr_source=protocol.lr_source)
-    result = DatasetResult(dataset=str(dataset), scale=scale)
+    samples = load_samples(dataset, scale, lr_source=protocol.lr_input)
+    result = DatasetResult(dataset=str(dataset), scale=scale, protocol=protocol)
     bar = tqdm(samples, desc=f"{dataset} x{scale}", unit="img", leave=False, disable=not progress)
-    for sample in bar:
-        hit = passes.get(dataset, protocol.lr_source, sample.name) if passes is not None else None
-        if hit is not None:
-            out, elapsed = hit.sr, hit.forward_s
-        else:
-            out, elapsed = forward_pass(model, sample.lr, scale, device)
-            if passes is not None:
-                passes.put(dataset, protocol.lr_source, sample.name, out, elapsed)
-        sr = quantize(out, protocol.quantize)
-        psnr, ssim = score_pair(sr, sample.hr, scale=scale, protocol=protocol, gray=sample.gray,
-                                name=sample.name)
-        lp = (lpips_pair(sr, sample.hr, scale=scale, protocol=protocol, net=net, name=sample.name)
-              if net is not None else None)
-        result.images.append(ImageResult(sample.name, psnr, ssim, elapsed, sample.gray, lp, hit is not None))
-        if on_image is not None:
-            on_image(sample.name, sr)
-        bar.set_postfix(psnr=f"{result.psnr:.3f}")
+    with cuda_math(device, tf32=protocol.tf32):  # TF32 on CUDA as the protocol says (off unless declared)
+        for sample in bar:
+            hit = passes.get(dataset, protocol.lr_input, sample.name) if passes is not None else None
+            if hit is not None:
+                out, elapsed = hit.sr, hit.forward_s
+            else:
+                out, elapsed = forward_pass(model, sample.lr, scale, device)
+                if passes is not None:
+                    passes.put(dataset, protocol.lr_input, sample.name, out, elapsed)
+            scorer = ImageScorer(out, sample.hr, scale=scale, gray=sample.gray, name=sample.name)
+            scored = scorer.score(protocol)
+            sr = scorer.output(protocol.quantize)
+            lp = (lpips_pair(sr, sample.hr, scale=scale, protocol=protocol, net=net, name=sample.name)
+                  if net is not None else None)
+            result.images.append(ImageResult(sample.name, scored.psnr, scored.ssim, elapsed, sample.gray, lp,
+                                             hit is not None, scored.mse))
+            if on_image is not None:
+                on_image(sample.name, to_8bit(sr))
+            bar.set_postfix(psnr=f"{result.psnr:.3f}")
     return result

@@ -4,11 +4,13 @@ Which pixels, which channels and which rounding are measured is decided by ``srb
 module only computes the standard definitions:
 
 * ``rgb_to_y``: BT.601 luma as MATLAB's ``rgb2ycbcr`` computes it on [0, 1] RGB, kept as float (not rounded);
-* ``psnr``: 10 log10(peak^2 / MSE) in float64, ``inf`` for identical images;
+  ``rgb_to_y_full``: full-range BT.601 luma 0.299 R + 0.587 G + 0.114 B on 0-255 RGB, kept as float;
+* ``mse`` and ``psnr``: the mean squared error and 10 log10(peak^2 / MSE) in float64, ``inf`` for identical images;
 * ``ssim``: Wang et al. with an 11x11 Gaussian window (sigma 1.5), K1 = 0.01, K2 = 0.03, over the *valid* window
   positions only (no padding), mean of the map; channels averaged. Equal to
   ``skimage.metrics.structural_similarity(gaussian_weights=True, sigma=1.5, use_sample_covariance=False)``, which pads
-  and then crops ``(win - 1) // 2`` from the map borders.
+  and then crops ``(win - 1) // 2`` from the map borders. ``window='uniform7'`` is scikit-image's default instead: a
+  7x7 uniform window and the sample covariance (variances and covariance times N / (N - 1), N = 49).
 """
 
 from __future__ import annotations
@@ -58,13 +60,30 @@ def check_pair(a: np.ndarray, b: np.ndarray) -> None:
         raise ValueError(f"images differ in shape: {a.shape} vs {b.shape}")
 
 
+def rgb_to_y_full(img: np.ndarray) -> np.ndarray:
+    """Full-range BT.601 luma in 0-255: Y = 0.299 R + 0.587 G + 0.114 B with R, G, B in 0-255, not rounded."""
+    if img.ndim != 3 or img.shape[2] != 3:
+        raise ValueError(f"rgb_to_y_full expects an HxWx3 image, got shape {img.shape}")
+    rgb = img.astype(np.float64)
+    return 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]
+
+
+def mse(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean squared error over all elements, in float64."""
+    check_pair(a, b)
+    return float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+
+
+def psnr_from_mse(error: float, *, data_range: float = 255.0) -> float:
+    """10 log10(peak^2 / MSE); ``inf`` for a zero error."""
+    if error == 0:
+        return float("inf")
+    return float(10.0 * np.log10(data_range ** 2 / error))
+
+
 def psnr(a: np.ndarray, b: np.ndarray, *, data_range: float = 255.0) -> float:
     """Peak signal-to-noise ratio in dB over all elements; ``inf`` when the images are identical."""
-    check_pair(a, b)
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    if mse == 0:
-        return float("inf")
-    return float(10.0 * np.log10(data_range ** 2 / mse))
+    return psnr_from_mse(mse(a, b), data_range=data_range)
 
 
 def gaussian_window(size: int = SSIM_WIN, sigma: float = SSIM_SIGMA) -> np.ndarray:
@@ -89,8 +108,20 @@ def filter_valid(img: np.ndarray, g: np.ndarray) -> np.ndarray:
     return out[r:img.shape[0] - r, r:img.shape[1] - r]
 
 
-def _ssim_2d(a: np.ndarray, b: np.ndarray, data_range: float) -> float:
-    g = gaussian_window()
+#: SSIM windows: the standard 11x11 Gaussian (sigma 1.5), or scikit-image's default 7x7 uniform window with the
+#: sample covariance
+SSIM_WINDOWS = ("gaussian11", "uniform7")
+UNIFORM_WIN = 7
+
+
+def _ssim_2d(a: np.ndarray, b: np.ndarray, data_range: float, window: str = "gaussian11") -> float:
+    if window == "gaussian11":
+        g, cov_norm = gaussian_window(), 1.0
+    elif window == "uniform7":
+        g = np.full(UNIFORM_WIN, 1.0 / UNIFORM_WIN)
+        cov_norm = UNIFORM_WIN ** 2 / (UNIFORM_WIN ** 2 - 1.0)  # sample covariance over the window's N pixels
+    else:
+        raise ValueError(f"SSIM window must be one of {', '.join(SSIM_WINDOWS)}, got {window!r}")
     if min(a.shape) < g.size:
         raise ValueError(f"SSIM needs images of at least {g.size}x{g.size} pixels, got {a.shape}")
     a = a.astype(np.float64)
@@ -101,17 +132,19 @@ def _ssim_2d(a: np.ndarray, b: np.ndarray, data_range: float) -> float:
     var_a = e_aa - mu_a * mu_a
     var_b = e_bb - mu_b * mu_b
     cov = e_ab - mu_a * mu_b
+    if cov_norm != 1.0:
+        var_a, var_b, cov = var_a * cov_norm, var_b * cov_norm, cov * cov_norm
     c1 = (SSIM_K1 * data_range) ** 2
     c2 = (SSIM_K2 * data_range) ** 2
     ssim_map = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))
     return float(ssim_map.mean())
 
 
-def ssim(a: np.ndarray, b: np.ndarray, *, data_range: float = 255.0) -> float:
-    """Mean SSIM of two HxW images, or the mean over channels of two HxWxC images."""
+def ssim(a: np.ndarray, b: np.ndarray, *, data_range: float = 255.0, window: str = "gaussian11") -> float:
+    """Mean SSIM of two HxW images, or the mean over channels of two HxWxC images (``window``: SSIM_WINDOWS)."""
     check_pair(a, b)
     if a.ndim == 2:
-        return _ssim_2d(a, b, data_range)
+        return _ssim_2d(a, b, data_range, window)
     if a.ndim == 3:
-        return float(np.mean([_ssim_2d(a[..., c], b[..., c], data_range) for c in range(a.shape[2])]))
+        return float(np.mean([_ssim_2d(a[..., c], b[..., c], data_range, window) for c in range(a.shape[2])]))
     raise ValueError(f"ssim expects HxW or HxWxC images, got shape {a.shape}")

@@ -6,6 +6,9 @@ One interface, :func:`prepare_runtime`, turns a model (at one scale, in one Batc
 and ``versions`` (package versions) are for logs and cache keys.
 
 eager        today's path: the model itself, channels-last, in its BN mode (``models.bn.set_bn_mode``), in place.
+eager_nchw   eager on a copy in the NCHW (contiguous) memory format, its input made contiguous in the forward pass
+             (that copy is timed too): channels-last was chosen from CPU measurements, and on a GPU cuDNN may be
+             faster in NCHW for float32, so ``auto`` on CUDA times both.
 compile      ``torch.compile(dynamic=True)`` of a copy (every test image has its own size; a static compile would
              recompile per size). The first call compiles (~20 s on the 2-core CPU); it happens in prepare.
 onnxruntime  an ONNX export of a copy (``torch.onnx.export(dynamo=False, opset_version=17)``, dynamic H and W, one
@@ -58,6 +61,7 @@ import tempfile
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from time import perf_counter
 from typing import Callable
 
 import numpy as np
@@ -65,12 +69,12 @@ import torch
 from torch import nn
 
 from srbench.core.hashing import code_fingerprint
-from srbench.eval.device import describe_device
+from srbench.eval.device import cuda_math, describe_device
 from srbench.core.errors import SrbenchError
 from srbench.core.names import suggest
 from srbench.eval.evaluate import super_resolve
 from srbench.eval.weights import prepare_model
-from srbench.eval.latency import measure_latency
+from srbench.eval.latency import host_compute, measure_latency
 from srbench.eval.scoring import score_pair
 from srbench.eval.metrics import psnr
 from srbench.core.constants import BN_MODES
@@ -78,7 +82,7 @@ from srbench.eval.protocol import Protocol
 from srbench.models.bn import set_bn_mode
 from srbench.models.common import check_scale
 
-RUNTIMES = ("eager", "compile", "onnxruntime", "openvino")
+RUNTIMES = ("eager", "eager_nchw", "compile", "onnxruntime", "openvino")
 RUNTIME_CHOICES = ("auto", *RUNTIMES)
 ONNX_OPSET = 17
 #: The fidelity gate's tolerance on |PSNR_candidate - PSNR_eager| against HR on the probe image.
@@ -88,9 +92,15 @@ GATE_TOLERANCE_DB = 0.001
 #: differ in about 3e-5 of the values (~93 dB).
 GATE_MIN_PSNR_VS_REFERENCE_DB = 80.0
 #: Distributions whose versions identify each runtime (for cache keys and logs).
-PACKAGES = {"eager": ("torch",), "compile": ("torch",), "onnxruntime": ("torch", "onnx", "onnxruntime"),
+PACKAGES = {"eager": ("torch",), "eager_nchw": ("torch",), "compile": ("torch",),
+            "onnxruntime": ("torch", "onnx", "onnxruntime"),
             "openvino": ("torch", "onnx", "openvino")}
 _CPU_ONLY = ("onnxruntime", "openvino")
+#: runtimes whose preparation is paid again in every process (an ONNX export is cached on disk, a compile is not)
+_PER_PROCESS_PREP = ("compile",)
+#: forward passes ``auto`` amortises a per-process preparation over: about one benchmark set (Set5 5, Set14 14,
+#: B100 and Urban100 100 images) and the latency repeats of a cell
+WORKLOAD_CALLS = 100
 _EXPORT_HW = (24, 28)  # size of the example input the export traces (any size works: H and W are dynamic)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -130,7 +140,8 @@ class Runner:
         self.detail = detail
         self.graph_path = graph_path
         self.exported = exported
-        self.torch_memory = name in ("eager", "compile")
+        self.torch_memory = name in ("eager", "eager_nchw", "compile")
+        self.host_compute = False  # set for a model that computes on the host (srbench.eval.latency.host_compute)
         self._forward = forward
 
     def __call__(self, x: torch.Tensor, scale: int | None = None) -> torch.Tensor:
@@ -421,8 +432,23 @@ def _eager(model: nn.Module, scale: int, bn_mode: str, device: torch.device) -> 
         with torch.inference_mode():
             return net(x, scale)
 
-    return Runner("eager", forward, scale=scale, bn_mode=bn_mode, device=device, versions=package_versions("eager"),
-                  detail=f"PyTorch eager, channels-last, {device.type}")
+    runner = Runner("eager", forward, scale=scale, bn_mode=bn_mode, device=device,
+                    versions=package_versions("eager"), detail=f"PyTorch eager, channels-last, {device.type}")
+    runner.host_compute = host_compute(model)
+    return runner
+
+
+def _eager_nchw(model: nn.Module, scale: int, bn_mode: str, device: torch.device) -> Runner:
+    net = set_bn_mode(copy.deepcopy(model), bn_mode).to(device).to(memory_format=torch.contiguous_format)
+
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode():
+            return net(x.contiguous(), scale)
+
+    runner = Runner("eager_nchw", forward, scale=scale, bn_mode=bn_mode, device=device,
+                    versions=package_versions("eager_nchw"), detail=f"PyTorch eager, NCHW, {device.type}")
+    runner.host_compute = host_compute(model)
+    return runner
 
 
 def _compile(model: nn.Module, scale: int, bn_mode: str, device: torch.device) -> Runner:
@@ -496,6 +522,8 @@ def _prepare_runtime(model: nn.Module, runtime: str, *, scale: int, bn_mode: str
     check_scale(model, scale)
     if runtime == "eager":
         return _eager(model, scale, bn_mode, device)
+    if runtime == "eager_nchw":
+        return _eager_nchw(model, scale, bn_mode, device)
     _check_capturable(model, runtime)
     if runtime == "compile":
         return _compile(model, scale, bn_mode, device)
@@ -662,13 +690,17 @@ class Selection:
 
 
 def default_candidates(device: torch.device | str) -> tuple[str, ...]:
-    """Runtimes ``auto`` probes on ``device``: eager, ONNX Runtime and OpenVINO on CPU; eager and compile elsewhere.
+    """Runtimes ``auto`` probes on ``device``: eager, ONNX Runtime and OpenVINO on CPU; eager (channels-last), eager
+    in NCHW and compile elsewhere.
 
-    ``compile`` is left out on CPU: its compilation (~20 s per model and scale, again in every process) is not in
-    the timed probe and is not repaid there (measured on this CPU: about as fast as channels-last eager). ONNX
-    Runtime and OpenVINO are CPU builds here.
+    ``compile`` is left out on CPU: its compilation (~20 s per model and scale, again in every process) is not
+    repaid there (measured on this CPU: about as fast as channels-last eager). Where it is a candidate its
+    preparation time counts in the choice (:func:`select_runtime`). ONNX Runtime and OpenVINO are CPU builds here.
+    Channels-last eager is the CPU's choice by measurement; on a GPU, NCHW is timed beside it.
     """
-    return ("eager", *_CPU_ONLY) if torch.device(device).type == "cpu" else ("eager", "compile")
+    if torch.device(device).type == "cpu":
+        return ("eager", *_CPU_ONLY)
+    return ("eager", "eager_nchw", "compile")
 
 
 def device_identity(device: torch.device | str) -> str:
@@ -686,12 +718,16 @@ def device_identity(device: torch.device | str) -> str:
 
 
 def choice_key(model: nn.Module, *, weights_sha256: str | None, bn_mode: str, scale: int, device: torch.device | str,
-               candidates: tuple[str, ...], tolerance_db: float = GATE_TOLERANCE_DB) -> str:
-    """sha256 (16 hex) of everything an ``auto`` choice depends on except timing noise."""
+               candidates: tuple[str, ...], tolerance_db: float = GATE_TOLERANCE_DB,
+               workload_calls: int = WORKLOAD_CALLS) -> str:
+    """sha256 (16 hex) of everything an ``auto`` choice depends on except timing noise (the workload size only
+    where a candidate's preparation is paid per process, so CPU choices keep their keys)."""
     identity = {"weights_sha256": weights_sha256, "bn_mode": bn_mode, "scale": scale,
                 "device": device_identity(device), "candidates": sorted(candidates),
                 "versions": {r: package_versions(r) for r in sorted(candidates)},
                 "export_code": export_code_hash(model), "tolerance_db": tolerance_db}
+    if set(candidates) & set(_PER_PROCESS_PREP):
+        identity["workload_calls"] = workload_calls
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -708,6 +744,11 @@ def _read_choice(path: Path, key: str) -> dict | None:
         record = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
+    return valid_choice(record, key)
+
+
+def valid_choice(record, key: str) -> dict | None:
+    """``record``'s choice fields when it is a choice for ``key`` (from the cache or the store), else None."""
     if not isinstance(record, dict) or not set(_CHOICE_FIELDS) <= set(record) or record["key"] != key \
             or record["runtime"] not in RUNTIMES:
         return None
@@ -719,22 +760,26 @@ def select_runtime(model: nn.Module, *, scale: int, bn_mode: str, device: torch.
                    probe_hr_u8: np.ndarray | None,
                    protocol: Protocol | None = None, gray: bool = False, candidates: tuple[str, ...] | None = None,
                    timing_lr_hw: tuple[int, int] | None = None, repeats: int = 3, min_speedup: float = 1.05,
-                   tolerance_db: float = GATE_TOLERANCE_DB, refresh: bool = False) -> Selection:
+                   tolerance_db: float = GATE_TOLERANCE_DB, refresh: bool = False,
+                   workload_calls: int = WORKLOAD_CALLS) -> Selection:
     """``auto``: the fastest runtime that passes the fidelity gate, from a short timed probe; cached per key.
 
     Each candidate is prepared (declines are recorded) and gated on the probe image against eager; those that pass
     are timed with ``srbench.eval.latency.measure_latency`` on a random LR of ``timing_lr_hw`` (default: the probe's size,
     i.e. the workload's; on a 64x64 LR fixed overheads hide OpenVINO's 2x gain at 720p), in ``repeats`` rounds that
     take turns between runtimes (so a change in machine load hits all alike), median per runtime. Eager is kept
-    unless another runtime is at least ``min_speedup`` times faster (smaller gains are within the noise here). The
-    choice is written to ``cache_dir/runtime-choices/<key>.json`` (see :func:`choice_key`) and read back on later
+    unless another runtime is at least ``min_speedup`` times faster (smaller gains are within the noise here). A
+    runtime whose preparation is paid again in every process (``compile``) is compared by its preparation time
+    plus ``workload_calls`` timed calls, the others by the calls alone: a compile that takes 40 s to save 2 ms a
+    call is not faster for a cell of a hundred images. The choice is written to
+    ``cache_dir/runtime-choices/<key>.json`` (see :func:`choice_key`) and read back on later
     calls unless ``refresh``; eager (the reference) is always a candidate. The model is left in ``bn_mode``.
     """
     device = torch.device(device)
     protocol = protocol or Protocol(bn_mode=bn_mode)
     candidates = tuple(dict.fromkeys(("eager", *(candidates or default_candidates(device)))))
     key = choice_key(model, weights_sha256=weights_sha256, bn_mode=bn_mode, scale=scale, device=device,
-                     candidates=candidates, tolerance_db=tolerance_db)
+                     candidates=candidates, tolerance_db=tolerance_db, workload_calls=workload_calls)
     path = _choice_path(Path(cache_dir), key)
     record = None if refresh else _read_choice(path, key)
     if record is not None:
@@ -747,6 +792,7 @@ def select_runtime(model: nn.Module, *, scale: int, bn_mode: str, device: torch.
     runners: dict[str, Runner] = {"eager": eager}
     gates: dict[str, dict] = {}
     declined: dict[str, str] = {}
+    prepare_ms: dict[str, float] = {}
     for name in candidates:
         try:
             if name == "eager":  # the reference itself: compared with its own output, it passes by construction
@@ -754,8 +800,10 @@ def select_runtime(model: nn.Module, *, scale: int, bn_mode: str, device: torch.
                 gate = compare_outputs(reference_u8, reference_u8, probe_hr_u8, scale=scale, protocol=protocol,
                                        gray=gray, candidate=name, tolerance_db=tolerance_db)
             else:
+                started = perf_counter()
                 runner = prepare_runtime(model, name, scale=scale, bn_mode=bn_mode, device=device,
                                          weights_sha256=weights_sha256, cache_dir=cache_dir)
+                prepare_ms[name] = (perf_counter() - started) * 1e3
                 gate = fidelity_gate(eager, runner, probe_lr_u8, probe_hr_u8, protocol=protocol, gray=gray,
                                      tolerance_db=tolerance_db, reference_u8=reference_u8)
         except RuntimeDeclined as exc:
@@ -765,13 +813,16 @@ def select_runtime(model: nn.Module, *, scale: int, bn_mode: str, device: torch.
         if gate.passed:
             runners[name] = runner
     rounds: dict[str, list[float]] = {name: [] for name in runners}
-    for _ in range(repeats):  # every runner already ran once at the probe's size (the gate): warm on CPU
-        for name, runner in runners.items():
-            rounds[name].append(measure_latency(runner, scale, device, warmup=0 if device.type == "cpu" else 1,
-                                                repeats=1, out_hw=out_hw).median_ms)
+    with cuda_math(device, tf32=protocol.tf32):  # timed under the cell's TF32 setting
+        for _ in range(repeats):  # every runner already ran once at the probe's size (the gate): warm on CPU
+            for name, runner in runners.items():
+                rounds[name].append(measure_latency(runner, scale, device, warmup=0 if device.type == "cpu" else 1,
+                                                    repeats=1, out_hw=out_hw).median_ms)
     timings = {name: statistics.median(values) for name, values in rounds.items()}
-    best = min(timings, key=timings.get)
-    if best != "eager" and "eager" in timings and timings["eager"] < min_speedup * timings[best]:
+    totals = {name: workload_calls * ms + (prepare_ms.get(name, 0.0) if name in _PER_PROCESS_PREP else 0.0)
+              for name, ms in timings.items()}
+    best = min(totals, key=totals.get)
+    if best != "eager" and "eager" in totals and totals["eager"] < min_speedup * totals[best]:
         best = "eager"
     selection = Selection(runtime=best, key=key, scale=scale, bn_mode=bn_mode, device=device_identity(device),
                           timings_ms=timings, gates=gates, declined=declined, runner=runners[best])
@@ -781,6 +832,11 @@ def select_runtime(model: nn.Module, *, scale: int, bn_mode: str, device: torch.
 
 # ----------------------------------------------------------------------------------------------------------------
 # A cell's runtime: what was asked, what runs, and why (used by the benchmark runner and `srbench evaluate`)
+
+
+CHOICE_KEY_TAG = "srbench.runtime_choice_key"
+SELECTION_TAG = "srbench.runtime_selection"
+MAX_TAG_CHARS = 8000  # MLflow's limit on a tag value
 
 
 @dataclass
@@ -803,10 +859,18 @@ class RuntimeUse:
         return {"name": self.runtime, "versions": self.versions}
 
     def tags(self) -> dict[str, str]:
-        """MLflow tags: ``srbench.runtime`` (the one that ran), what was asked, versions, the choice and the gate."""
-        return {"srbench.runtime": self.runtime, "srbench.runtime_requested": self.requested,
+        """MLflow tags: ``srbench.runtime`` (the one that ran), what was asked, versions, the choice and the gate;
+        for auto's choice also its key and record (:data:`CHOICE_KEY_TAG`, :data:`SELECTION_TAG`), which other
+        machines read instead of probing again (``choose_runtime(stored=...)``)."""
+        tags = {"srbench.runtime": self.runtime, "srbench.runtime_requested": self.requested,
                 "srbench.runtime_versions": " ".join(f"{k}={v}" for k, v in sorted(self.versions.items())),
                 "srbench.runtime_choice": self.choice_note, "srbench.runtime_gate": self.gate_note}
+        if self.selection is not None:
+            record = json.dumps(self.selection.as_dict(), sort_keys=True, default=str)
+            tags[CHOICE_KEY_TAG] = self.selection.key
+            if len(record) <= MAX_TAG_CHARS:
+                tags[SELECTION_TAG] = record
+        return tags
 
 
 @dataclass(frozen=True)
@@ -849,11 +913,14 @@ def check_runtime_name(name: str, where: str = "runtime") -> str:
 
 def choose_runtime(model: nn.Module | None, requested: str, *, scale: int, bn_mode: str, device: torch.device | str,
                    weights_sha256: str | None, cache_dir: Path | str, probe: Callable[[], Probe],
-                   protocol: Protocol | None = None, candidates: tuple[str, ...] | None = None) -> RuntimeUse:
+                   protocol: Protocol | None = None, candidates: tuple[str, ...] | None = None,
+                   stored: Callable[[str], dict | None] | None = None) -> RuntimeUse:
     """Which runtime serves ``model`` at ``scale`` in ``bn_mode``: a declared one as it is (checked and gated when
     prepared, :func:`prepare_use`), or ``auto``'s choice (:func:`select_runtime`, cached; ``probe()`` is called only
     when it must probe). Parameter-free models (bicubic) are eager without probing. ``model`` is needed for
-    ``auto`` only (its choice is keyed by the network's export code)."""
+    ``auto`` only (its choice is keyed by the network's export code). ``stored(key)``: the choice already recorded
+    for ``key`` where every machine sees it (the tracking store), or None; it wins over this machine's cache (which
+    it then replaces), so every shard and requeue of an experiment runs a network on the same runtime."""
     check_runtime_name(requested)
     if requested != "auto":
         return RuntimeUse(requested, requested, package_versions(requested), f"{requested} (declared)")
@@ -865,7 +932,12 @@ def choose_runtime(model: nn.Module | None, requested: str, *, scale: int, bn_mo
     sha = graph_sha256(weights_sha256)
     candidates = tuple(dict.fromkeys(("eager", *(candidates or default_candidates(device)))))
     key = choice_key(model, weights_sha256=sha, bn_mode=bn_mode, scale=scale, device=device, candidates=candidates)
-    record = _read_choice(_choice_path(Path(cache_dir), key), key)
+    path = _choice_path(Path(cache_dir), key)
+    record = valid_choice(stored(key), key) if stored is not None else None
+    if record is not None:
+        _write_atomic(path, json.dumps(record, indent=1, sort_keys=True, default=str).encode())
+    else:
+        record = _read_choice(path, key)
     if record is not None:
         selection = Selection(**record, cached=True)
     else:

@@ -1,8 +1,8 @@
 """Applying a ``Protocol`` to one (SR, HR) pair: quantisation, colour handling, border crop, then PSNR, SSIM, LPIPS.
 
-This is the only place that reads the measuring knobs (``quantize``, ``color``, ``border``, ``gray``,
-``double_scale``, ``lpips_input``); the metrics themselves are the pure functions of ``srbench.eval.metrics`` and
-``srbench.eval.lpips``.
+This is the only place that reads the measuring knobs (``quantize``, ``color``, ``luma``, ``border``, ``gray``,
+``ssim``, ``aggregate``, ``double_scale``, ``lpips_input``); the metrics themselves are the pure functions of
+``srbench.eval.metrics`` and ``srbench.eval.lpips``.
 
 LPIPS (:func:`lpips_pair`) is defined on RGB: it sees the 8-bit SR and HR as RGB (a gray HR replicated, whatever
 ``gray`` says), after the same ``border`` crop as PSNR/SSIM, in the protocol's ``lpips_input`` range; ``color`` and
@@ -21,31 +21,49 @@ privileged channel.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from srbench.core.errors import SrbenchError
 from srbench.data.images import to_rgb
 from srbench.eval.lpips import LPIPS, MIN_SIDE, lpips_distance
-from srbench.eval.metrics import SSIM_WIN, psnr, rgb_to_y, shave, ssim
+from srbench.eval.metrics import SSIM_WIN, mse, psnr_from_mse, rgb_to_y, rgb_to_y_full, shave, ssim
 from srbench.eval.protocol import Protocol
 
 DOUBLE_SCALE_DB = 20.0 * math.log10(255.0)  # what dividing by 255 twice adds to a PSNR
 
 
 def quantize(sr_float01: np.ndarray, mode: str) -> np.ndarray:
-    """Network output in [0, 1] -> uint8: clamp, then ``round`` (numpy, half to even) or ``truncate`` (floor)."""
+    """Network output in [0, 1] -> what is measured, in 0-255: clamp, then ``round`` (numpy, half to even) or
+    ``truncate`` (floor) to uint8, or ``float`` (float64 x 255, no 8-bit step)."""
     x = np.clip(np.asarray(sr_float01, dtype=np.float64), 0.0, 1.0) * 255.0
     if mode == "round":
         return np.round(x).astype(np.uint8)
     if mode == "truncate":
         return np.floor(x).astype(np.uint8)
-    raise ValueError(f"quantize mode must be 'round' or 'truncate', got {mode!r}")
+    if mode == "float":
+        return x
+    raise ValueError(f"quantize mode must be 'round', 'truncate' or 'float', got {mode!r}")
+
+
+def to_8bit(sr: np.ndarray) -> np.ndarray:
+    """An SR image as 8 bits for LPIPS and saved crops: unchanged when it is already, rounded when it is float."""
+    return sr if sr.dtype == np.uint8 else np.round(np.clip(sr, 0.0, 255.0)).astype(np.uint8)
+
+
+def plane_key(protocol: Protocol, gray: bool) -> tuple:
+    """What decides the measured planes of an image (before the border crop): two protocols with one key measure
+    the same arrays (e.g. ``luma`` does not matter on RGB, ``color`` and ``luma`` not on a raw gray image)."""
+    if gray and protocol.gray == "raw":
+        return ("gray_raw",)
+    return (protocol.color, protocol.luma if protocol.color == "y" else None)
 
 
 def measured_planes(sr_u8: np.ndarray, hr_u8: np.ndarray, *, protocol: Protocol,
                     gray: bool) -> tuple[np.ndarray, np.ndarray]:
-    """The float64 arrays PSNR/SSIM are computed on, before the border crop (HxW or HxWx3)."""
+    """The float64 arrays PSNR/SSIM are computed on, before the border crop (HxW or HxWx3); ``sr_u8`` may be the
+    float output of ``quantize='float'``."""
     if gray and protocol.gray == "raw":
         sr = sr_u8.astype(np.float64)
         sr = sr.mean(axis=2) if sr.ndim == 3 else sr
@@ -54,8 +72,67 @@ def measured_planes(sr_u8: np.ndarray, hr_u8: np.ndarray, *, protocol: Protocol,
         return sr, hr
     sr, hr = to_rgb(sr_u8), to_rgb(hr_u8)
     if protocol.color == "y":
-        return rgb_to_y(sr), rgb_to_y(hr)
+        to_y = rgb_to_y if protocol.luma == "bt601_limited" else rgb_to_y_full
+        return to_y(sr), to_y(hr)
     return sr.astype(np.float64), hr.astype(np.float64)
+
+
+@dataclass(frozen=True)
+class ImageScore:
+    """One image's PSNR (with the protocol's offset), SSIM and MSE (over the measured, cropped planes)."""
+
+    psnr: float
+    ssim: float
+    mse: float
+
+
+def check_size(hr_u8: np.ndarray, scale: int, border: int, name: str) -> None:
+    """Refuse an image too small to measure (under the SSIM window once the border is cropped), naming it."""
+    h, w = hr_u8.shape[:2]
+    if min(h, w) - 2 * border < SSIM_WIN:
+        raise SrbenchError(f"image {name or '(unnamed)'}: {w}x{h} px is too small to measure at x{scale}: after "
+                           f"cropping {border} px from each border it is under the {SSIM_WIN}x{SSIM_WIN} SSIM window; "
+                           "remove it from the dataset")
+
+
+class ImageScorer:
+    """Scores one image's output under any number of protocols, computing each intermediate once: the quantised
+    output per ``quantize``, the measured planes per :func:`plane_key`, the MSE per border, SSIM per border and
+    window. The arithmetic is exactly :func:`score_pair`'s; only repeated work is skipped (``srbench explain``
+    measures one output under every protocol deviation).
+
+    ``sr`` is the network's float output in [0, 1] (``quantized=False``) or an already 8-bit SR image
+    (``quantized=True``: the ``quantize`` knob does not apply, as for a folder of SR images).
+    """
+
+    def __init__(self, sr: np.ndarray, hr_u8: np.ndarray, *, scale: int, gray: bool, name: str = "",
+                 quantized: bool = False) -> None:
+        if sr.shape[:2] != hr_u8.shape[:2]:
+            raise ValueError(f"SR {sr.shape} and HR {hr_u8.shape} differ in size")
+        self.sr, self.hr, self.scale, self.gray, self.name, self.quantized = sr, hr_u8, scale, gray, name, quantized
+        self._memo: dict[tuple, object] = {}
+
+    def _get(self, key: tuple, make):
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key]
+
+    def output(self, mode: str) -> np.ndarray:
+        """The SR as measured under ``quantize=mode`` (the given image itself when it is already 8-bit)."""
+        return self.sr if self.quantized else self._get(("q", mode), lambda: quantize(self.sr, mode))
+
+    def score(self, protocol: Protocol) -> ImageScore:
+        border = protocol.border_for(self.scale)
+        check_size(self.hr, self.scale, border, self.name)
+        q = "given" if self.quantized else protocol.quantize
+        planes_key = (q, *plane_key(protocol, self.gray))
+        cropped = self._get(("planes", planes_key, border), lambda: tuple(shave(x, border) for x in measured_planes(
+            self.output(protocol.quantize), self.hr, protocol=protocol, gray=self.gray)))
+        error = self._get(("mse", planes_key, border), lambda: mse(*cropped))
+        window = "uniform7" if protocol.ssim == "skimage" else "gaussian11"
+        s = self._get(("ssim", planes_key, border, window), lambda: ssim(*cropped, data_range=255.0, window=window))
+        p = psnr_from_mse(error, data_range=255.0)
+        return ImageScore(p + DOUBLE_SCALE_DB if protocol.double_scale else p, s, error)
 
 
 def score_pair(sr_u8: np.ndarray, hr_u8: np.ndarray, *, scale: int, protocol: Protocol,
@@ -65,20 +142,19 @@ def score_pair(sr_u8: np.ndarray, hr_u8: np.ndarray, *, scale: int, protocol: Pr
     An image too small to measure (under the SSIM window once the border is cropped) is a ``SrbenchError`` naming
     ``name`` (the image's name, for the message) and its size.
     """
-    if sr_u8.shape[:2] != hr_u8.shape[:2]:
-        raise ValueError(f"SR {sr_u8.shape} and HR {hr_u8.shape} differ in size")
-    border = protocol.border_for(scale)
-    h, w = hr_u8.shape[:2]
-    if min(h, w) - 2 * border < SSIM_WIN:
-        raise SrbenchError(f"image {name or '(unnamed)'}: {w}x{h} px is too small to measure at x{scale}: after "
-                           f"cropping {border} px from each border it is under the {SSIM_WIN}x{SSIM_WIN} SSIM window; "
-                           "remove it from the dataset")
-    sr, hr = measured_planes(sr_u8, hr_u8, protocol=protocol, gray=gray)
-    sr, hr = shave(sr, border), shave(hr, border)
-    p = psnr(sr, hr, data_range=255.0)
-    if protocol.double_scale:
-        p += DOUBLE_SCALE_DB
-    return p, ssim(sr, hr, data_range=255.0)
+    scored = ImageScorer(sr_u8, hr_u8, scale=scale, gray=gray, name=name, quantized=True).score(protocol)
+    return scored.psnr, scored.ssim
+
+
+def dataset_psnr(scores: list[ImageScore], protocol: Protocol) -> float:
+    """A dataset's PSNR under ``protocol.aggregate``: the mean of the images' PSNR (``per_image``) or the PSNR of
+    the mean of their MSE (``dataset_mse``, with the protocol's offset)."""
+    if not scores:
+        return float("nan")
+    if protocol.aggregate == "per_image":
+        return float(np.mean([s.psnr for s in scores]))
+    p = psnr_from_mse(float(np.mean([s.mse for s in scores])), data_range=255.0)
+    return p + DOUBLE_SCALE_DB if protocol.double_scale else p
 
 
 def lpips_pair(sr_u8: np.ndarray, hr_u8: np.ndarray, *, scale: int, protocol: Protocol, net: LPIPS,
@@ -95,6 +171,6 @@ def lpips_pair(sr_u8: np.ndarray, hr_u8: np.ndarray, *, scale: int, protocol: Pr
         raise SrbenchError(f"image {name or '(unnamed)'}: {w}x{h} px is too small for LPIPS at x{scale}: after "
                            f"cropping {border} px from each border it is under {MIN_SIDE}x{MIN_SIDE}; remove it from "
                            "the dataset or do not declare lpips for it")
-    sr, hr = shave(to_rgb(sr_u8), border), shave(to_rgb(hr_u8), border)
+    sr, hr = shave(to_rgb(to_8bit(sr_u8)), border), shave(to_rgb(hr_u8), border)  # quantize='float': rounded
     return lpips_distance(np.ascontiguousarray(sr), np.ascontiguousarray(hr), input_range=protocol.lpips_input,
                           net=net)

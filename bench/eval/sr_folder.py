@@ -2,7 +2,7 @@
 
 Another codebase's results, or the images a paper released, are measured exactly like a benchmarked model's outputs:
 each SR file is read as 8 bits and scored against its HR image (cropped to a multiple of the scale) by
-:func:`srbench.eval.scoring.score_pair` under the protocol (colour, border crop, gray rule; nothing is re-quantised).
+:class:`srbench.eval.scoring.ImageScorer` under the protocol (colour, border crop, gray rule; nothing is re-quantised).
 
 Matching (case-insensitive, any image suffix of :data:`srbench.data.images.IMAGE_SUFFIXES`): the SR file of HR image
 ``<name>`` at scale s is the one whose stem is ``<name>``, ``<name>x<s>``, ``<name>_x<s>``, ``<name>_SR``,
@@ -28,7 +28,7 @@ from srbench.data.datasets import hr_paths, load_hr, resolve_dataset
 from srbench.data.images import is_image_name, read_image
 from srbench.eval.evaluate import DatasetResult, ImageResult
 from srbench.eval.protocol import Protocol
-from srbench.eval.scoring import score_pair
+from srbench.eval.scoring import ImageScorer
 
 _MAX_LISTED = 8
 
@@ -125,9 +125,9 @@ def score_folder(sr_dir: str | os.PathLike, dataset: str, scale: int, protocol: 
     if wrong:
         raise SrbenchError(f"{sr_dir}: {len(wrong)} SR image(s) differ in size from their HR image cropped to a "
                            f"multiple of x{scale}: {_listing(wrong)}")
-    result = DatasetResult(dataset=str(dataset), scale=scale)
+    result = DatasetResult(dataset=str(dataset), scale=scale, protocol=protocol)
     for name, sr, hr in pairs:
-        psnr, ssim = score_pair(sr, hr, scale=scale, protocol=protocol, gray=hr.ndim == 2, name=name)
-        result.images.append(ImageResult(name, psnr, ssim, 0.0, hr.ndim == 2))
+        scored = ImageScorer(sr, hr, scale=scale, gray=hr.ndim == 2, name=name, quantized=True).score(protocol)
+        result.images.append(ImageResult(name, scored.psnr, scored.ssim, 0.0, hr.ndim == 2, mse=scored.mse))
     return ScoredFolder(result=result, fingerprint=folder_fingerprint(matched.files), folder=Path(sr_dir).resolve(),
                         unmatched=matched.unmatched)

@@ -9,6 +9,7 @@ Deleting ``<out>`` and regenerating gives the same content.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from srbench.core.errors import SrbenchError
-from srbench.report import LOCAL_OUT, caveats, collect, figures, reference as ref, tables
+from srbench.report import LOCAL_OUT, caveats, collect, figures, reference as ref, sensitivity, tables
 from srbench.report.collect import Benchmark, Store, dataset_rank
 from srbench.report.render import Table, write_table
 
@@ -81,13 +82,16 @@ def generate(*, experiment: str = "benchmark", uri: str | None = None, out: str 
         training = collect.read_training(store, TRAINING)
         ablations = {name: collect.read_training(store, name, sweeps=True) for name in ABLATIONS}
         bn_ablation = bench if experiment == BN_ABLATION else collect.read_benchmark(store, BN_ABLATION)
-        if bench is None and training is None and all(v is None for v in ablations.values()) and bn_ablation is None:
+        explained = sensitivity.read_explain_runs(store)
+        if bench is None and training is None and all(v is None for v in ablations.values()) and bn_ablation is None \
+                and not explained:
             known = sorted(e.name for e in store.client.search_experiments())
             raise SrbenchError(f"experiment {experiment!r} not found in {store.uri}; run `srbench benchmark` first"
                                + (f" (experiments there: {', '.join(known)}; pick one with --experiment)" if known
                                   else " (the store is empty)"))
         _benchmark_sections(report, store, bench, experiment, protocol, reference, dataset, scale, crop_specs, boot,
                             bubble_variants)
+        _sensitivity_section(report, explained)
         _training_section(report, store, training, train_runs)
         _ablation_sections(report, store, ablations, bn_ablation, protocol, boot)
         _write(report, write_readme)
@@ -141,13 +145,26 @@ def _results_sections(report: Report, store: Store, bench: Benchmark, main: str,
 
 
 def _published_section(report: Report, store: Store, bench: Benchmark, y_protocols: list[str], boot: dict) -> None:
-    """Published values beside the measured ones."""
+    """Published values beside the measured ones, with the nearest protocol knob where explain runs exist."""
     sec = Section("Published versus measured")
-    t, notes = tables.paper_vs_measured(bench, store, y_protocols, **boot)
+    explained = sensitivity.read_explain_runs(store)
+    nearest = functools.partial(sensitivity.nearest_knob, explained) if explained else None
+    t, notes = tables.paper_vs_measured(bench, store, y_protocols, nearest=nearest, **boot)
     if t:
         sec.tables.append(t)
     else:
         sec.text.extend(notes or ["No measured cell matches a published row."])
+    report.sections.append(sec)
+
+
+def _sensitivity_section(report: Report, explained: list) -> None:
+    """The protocol-sensitivity tables of the logged explain runs (one per dataset and scale)."""
+    cells = sorted({(r.dataset, r.scale) for r in explained}, key=lambda c: (dataset_rank(c[0]), c[1]))
+    if not cells:
+        return
+    sec = Section("Protocol sensitivity")
+    sec.tables.extend(t for c in cells if (t := sensitivity.sensitivity_table(explained, *c)) is not None)
+    report.sources.append(f"`{sensitivity.EXPERIMENT}`: {len(explained)} explain run(s) read")
     report.sections.append(sec)
 
 

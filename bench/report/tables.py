@@ -281,13 +281,28 @@ def _ci_record(prefix: str, ci: BootstrapCI | None) -> dict:
 
 
 # ----------------------------------------------------------------------------------------------- paper vs measured
+def _nearest_cell(nearest, pub: ref.Published, dataset: str, scale: int, d_psnr: float, d_ssim: float | None) -> str:
+    """The "Nearest knob" cell of a published row: the explain run's nearest deviation where |Δ| exceeds the
+    rounding of the printed values (half a unit of their last digit), "within rounding" otherwise, a dash when no
+    explain run covers the cell."""
+    if abs(d_psnr) <= 0.005 and (d_ssim is None or abs(d_ssim) <= 0.00005):
+        return "within rounding"
+    psnr, ssim = pub.scores[(dataset, scale)]
+    return nearest(model=pub.model, weights=pub.weights, dataset=dataset, scale=scale, psnr=psnr, ssim=ssim) or DASH
+
+
 def paper_vs_measured(bench: Benchmark, store: Store, protocols_: list[str], *, n_resamples: int = 10_000,
-                      seed: int = 0, published: tuple[ref.Published, ...] = ref.PUBLISHED) -> tuple[Table | None, list[str]]:
+                      seed: int = 0, published: tuple[ref.Published, ...] = ref.PUBLISHED,
+                      nearest=None) -> tuple[Table | None, list[str]]:
     """Each published value beside the measured one (same model, released weights, eval BN), the difference, a flag
-    when |difference| > 0.05 dB, and a bootstrap CI of the difference over the images when per-image values exist."""
+    when |difference| > 0.05 dB, and a bootstrap CI of the difference over the images when per-image values exist.
+
+    ``nearest(model=, weights=, dataset=, scale=, psnr=, ssim=)``: where given (logged ``srbench explain`` runs,
+    :func:`srbench.report.sensitivity.nearest_knob`), a "Nearest knob" column names, for each row whose |Δ| exceeds
+    the rounding of the printed value, the protocol deviation nearest to it (a dash where none was measured)."""
     header = [("", "Model"), ("", "Protocol"), ("", "Set"), ("", "Scale"), ("PSNR", "published"),
               ("PSNR", "measured"), ("PSNR", "Δ"), ("PSNR", "Δ 95% CI"), ("PSNR", "flag"), ("SSIM", "published"),
-              ("SSIM", "measured"), ("SSIM", "Δ"), ("", "Run")]
+              ("SSIM", "measured"), ("SSIM", "Δ")] + ([("", "Nearest knob")] if nearest else []) + [("", "Run")]
     rows, csv_rows, notes = [], [], []
     for pub in published:
         found = False
@@ -307,13 +322,15 @@ def paper_vs_measured(bench: Benchmark, store: Store, protocols_: list[str], *, 
                 if per is not None and len(per) >= 2 and np.isfinite(per["psnr"]).all():
                     ci = bootstrap_mean(per["psnr"].to_numpy() - pp, n_resamples=n_resamples, seed=seed)
                 flag = "|Δ| > 0.05 dB" if abs(dp) > ref.FLAG_DB else ""
+                knob = [_nearest_cell(nearest, pub, d, s, dp, ds_)] if nearest else []
                 rows.append([pub.name, proto, d, f"x{s}", f"{pp:.2f}", f"{m['psnr']:.3f}", f"{dp:+.3f}",
                              ci.text(3) if ci else "no per-image", flag, f"{ps:.4f}", fmt(m["ssim"], 4),
-                             f"{ds_:+.4f}" if ds_ is not None else DASH, m["short"]])
+                             f"{ds_:+.4f}" if ds_ is not None else DASH, *knob, m["short"]])
                 csv_rows.append({"model": pub.name, "source": pub.source, "protocol": proto, "dataset": d,
                                  "scale": s, "psnr_published": pp, "psnr_measured": m["psnr"], "psnr_delta": dp,
                                  **_ci_record("psnr", ci), "flagged": bool(flag), "ssim_published": ps,
-                                 "ssim_measured": m["ssim"], "ssim_delta": ds_, "run": m["short"]})
+                                 "ssim_measured": m["ssim"], "ssim_delta": ds_,
+                                 **({"nearest_knob": knob[0]} if knob else {}), "run": m["short"]})
         if not found:
             notes.append(f"{pub.name}: no measured cells (model {pub.model}"
                          + (f", weights {pub.weights}" if pub.weights else "")
@@ -330,8 +347,15 @@ def paper_vs_measured(bench: Benchmark, store: Store, protocols_: list[str], *, 
                    "`*` = the interval excludes 0.",
                    "Sources: " + "; ".join(sources) + ".",
                    reproduction_summary(pd.DataFrame(csv_rows))] + notes
+    if nearest:
+        table_notes.insert(1, "Nearest knob: for a row whose |Δ| exceeds the rounding of the printed value, the "
+                              "protocol deviation (single knob or pair) of the logged `srbench explain` run of that "
+                              "cell that brings the measurement nearest to the printed value, and the residual "
+                              "published − measured left after it (see docs/protocol.md); — where no explain run "
+                              "covers the cell.")
     return Table(name="paper_vs_measured", title="Published versus measured (Y channel)", columns=header, rows=rows,
-                 csv=pd.DataFrame(csv_rows), notes=table_notes, align="llllrrrrlrrrl"), notes
+                 csv=pd.DataFrame(csv_rows), notes=table_notes,
+                 align="llllrrrrlrrr" + ("l" if nearest else "") + "l"), notes
 
 
 def reproduction_summary(frame: pd.DataFrame) -> str:

@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 
 from srbench.core.errors import SrbenchError
+from srbench.core.locks import file_lock
 
 _NOTED: set[str] = set()
 
@@ -115,19 +116,6 @@ def probe(uri: str) -> None:
 # ----------------------------------------------------------------------------------------------------------------
 # local SQLite stores: atomic creation, self-repair, one-line refusals
 
-@contextlib.contextmanager
-def _flock(path: Path):
-    """An exclusive advisory lock on ``path`` (created), held for the block; the kernel drops it if we die."""
-    import fcntl
-
-    with open(path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 @functools.lru_cache(maxsize=1)
 def _schema_head() -> tuple[str, frozenset[str]]:
     """MLflow's current schema: its alembic head revision and the tables its models declare."""
@@ -139,7 +127,8 @@ def _schema_head() -> tuple[str, frozenset[str]]:
 
 @dataclasses.dataclass
 class SqliteState:
-    """What an existing SQLite file holds: ``kind`` is missing | complete | incomplete | unreadable."""
+    """What an existing SQLite file holds: ``kind`` is missing | complete | incomplete | unreadable | foreign (tables
+    of another application and no MLflow schema revision)."""
 
     kind: str
     runs: int | None = None
@@ -169,6 +158,9 @@ def sqlite_state(db: Path, *, readonly: bool = False) -> SqliteState:
         return SqliteState("unreadable", detail=str(exc))
     except sqlite3.DatabaseError as exc:
         return SqliteState("unreadable", detail=str(exc))
+    foreign = tables - tables_needed - {"alembic_version", "sqlite_sequence"}
+    if foreign and version is None:  # another application's database: never add MLflow's tables to it
+        return SqliteState("foreign", runs=runs, detail=", ".join(sorted(foreign)[:3]))
     complete = version == head and tables_needed <= tables
     return SqliteState("complete" if complete else "incomplete", runs=runs, version=version)
 
@@ -222,6 +214,9 @@ def open_sqlite(db: Path, *, write: bool = True):
         if state.kind == "unreadable":
             return SrbenchError(f"{db}: not a readable SQLite database ({state.detail}); move it away (a new store "
                                 f"is then created) {hint}")
+        if state.kind == "foreign":
+            return SrbenchError(f"{db}: a SQLite database of another application (tables {state.detail}, no MLflow "
+                                f"schema), left untouched; name a new file for the tracking store {hint}")
         return SrbenchError(f"{db}: the MLflow schema is incomplete or from another MLflow version (revision "
                             f"{state.version}, this MLflow needs {_schema_head()[0]}) and the store holds "
                             f"{state.runs} run(s); back the file up, then run `mlflow db upgrade {uri}`")
@@ -240,10 +235,10 @@ def open_sqlite(db: Path, *, write: bool = True):
         if state.kind != "complete":
             raise refuse(state)
         return connect()
-    with _flock(db.with_name(db.name + ".lock")):
+    with file_lock(db.with_name(db.name + ".lock"), hint):
         state = sqlite_state(db)
         if state.kind != "complete":
-            if state.kind == "unreadable" or state.runs:
+            if state.kind in ("unreadable", "foreign") or state.runs:
                 raise refuse(state)
             if state.kind == "incomplete":
                 print(f"note: {db} was left incomplete by an interrupted creation and holds no runs: creating it "

@@ -3,7 +3,9 @@
 A cell group is one network (model, weights sha256, group), BN mode and scale: the cells that differ only in
 protocol (``standard``, ``paper_gray``, ``ecdn_report``) or datasets. For each group and requested runtime
 (``auto`` or a declared one) :class:`CellRuntimes` decides the runtime once, before the group's first cell is
-measured, and every cell of the group then uses it: ``auto``'s choice comes from its cache
+measured, and every cell of the group then uses it: ``auto``'s choice comes from the tracking store when any run of
+the experiment recorded one for the same network, BN mode, scale and device (:func:`stored_choices`: a shard or a
+requeue on another machine takes it instead of probing), else from this machine's cache
 (:func:`srbench.eval.runtimes.choose_runtime`; a warm rerun does not probe), so timing noise never changes a cell key.
 The probe of the fidelity gate and of auto's timing is the first image of the first cell's first dataset.
 
@@ -13,6 +15,7 @@ Prepared runtimes (ONNX Runtime sessions, compiled OpenVINO models) are kept whi
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,7 +23,9 @@ import torch
 
 from srbench.core.store import cache_root
 from srbench.eval.protocol import Protocol
-from srbench.eval.runtimes import Probe, Runner, RuntimeUse, choose_runtime, prepare_use, probe_sample
+from srbench.eval.runtimes import (CHOICE_KEY_TAG, SELECTION_TAG, Probe, Runner, RuntimeUse, choose_runtime,
+                                   prepare_use, probe_sample)
+from srbench.track import tracking
 
 
 def runtime_cache_dir() -> Path:
@@ -28,12 +33,33 @@ def runtime_cache_dir() -> Path:
     return cache_root() / "runtimes"
 
 
+def stored_choices(client, experiment_id: str) -> Callable[[str], dict | None]:
+    """A lookup of auto's choice by its key among the experiment's runs (any status, deleted ones too: a killed
+    cell's choice is as good as a finished one's). FINISHED runs first, then by run id, so that every reader takes
+    the same record should two differ."""
+    from mlflow.entities import ViewType
+
+    def lookup(key: str) -> dict | None:
+        runs = tracking.retrying(client.search_runs)([experiment_id], f"tags.`{CHOICE_KEY_TAG}` = '{key}'",
+                                                      run_view_type=ViewType.ALL, max_results=50)
+        for run in sorted(runs, key=lambda r: (r.info.status != "FINISHED", r.info.run_id)):
+            try:
+                return json.loads(run.data.tags.get(SELECTION_TAG, ""))
+            except ValueError:
+                continue
+        return None
+
+    return lookup
+
+
 class CellRuntimes:
-    """One runtime per (network, BN mode, scale, requested runtime) for one benchmark invocation."""
+    """One runtime per (network, BN mode, scale, requested runtime) for one benchmark invocation. ``stored``: auto's
+    choices recorded in the tracking store (:func:`stored_choices`)."""
 
     def __init__(self, device: torch.device, cache_dir: Path | None = None,
-                 say: Callable[[str], None] = print) -> None:
+                 say: Callable[[str], None] = print, stored: Callable[[str], dict | None] | None = None) -> None:
         self.device = device
+        self.stored = stored
         self.cache_dir = Path(cache_dir) if cache_dir is not None else runtime_cache_dir()
         self.say = say
         self._uses: dict[tuple, RuntimeUse] = {}
@@ -57,7 +83,8 @@ class CellRuntimes:
             use = choose_runtime(model() if requested == "auto" else None, requested, scale=scale, bn_mode=bn_mode,
                                  device=self.device,
                                  weights_sha256=weights_sha256, cache_dir=self.cache_dir,
-                                 probe=self._probe(dataset, scale, protocol.lr_source), protocol=protocol)
+                                 probe=self._probe(dataset, scale, protocol.lr_input), protocol=protocol,
+                                 stored=self.stored)
             self._uses[key] = use
             if requested == "auto":
                 self.say(f"runtime for {label}: {use.choice_note}")
@@ -71,7 +98,7 @@ class CellRuntimes:
         if key not in self._runners:
             self._runners[key] = prepare_use(use, model, scale=scale, bn_mode=bn_mode, device=self.device,
                                              weights_sha256=weights_sha256, cache_dir=self.cache_dir,
-                                             probe=self._probe(dataset, scale, protocol.lr_source),
+                                             probe=self._probe(dataset, scale, protocol.lr_input),
                                              protocol=protocol)
         use.runner = self._runners[key]
         return use.runner

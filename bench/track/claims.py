@@ -6,42 +6,33 @@ re-checks for a FINISHED run after every acquisition).
 
 - A local SQLite store: an OS file lock (``fcntl.flock``) on ``<store folder>/locks/<cell key>.lock``, held while
   the cell is computed. The kernel releases it when its process ends, however it ends (``kill -9`` included), so a
-  claim is never stale. The lock files are empty and stay (removing one could race with a process taking it).
+  claim is never stale. The lock files are empty and stay (removing one could race with a process taking it). Such
+  a lock binds only processes of one kernel: a SQLite store written from several machines is refused
+  (:func:`srbench.track.stores.check_shard_store`).
 - Any other store (a tracking server, a database server): a claim run in the experiment, tagged
-  ``srbench.kind=claim`` and ``srbench.claim_key=<cell key>`` with the claimant's host and pid, deleted on release.
-  A claimant creates its claim, then lists the key's RUNNING claims: the oldest (start time, then run id) holds the
-  cell, the others withdraw theirs. A claim is stale, and is marked KILLED, when its process on this host is gone, or
-  when its heartbeat (tag ``srbench.heartbeat``, renewed every :data:`HEARTBEAT_S` seconds while held) has not
-  changed for :data:`STALE_AFTER_S` seconds of the waiter's own clock (a claimant on another host that died).
-  Claim runs are never FINISHED, so readers (FINISHED runs of ``srbench.kind=cell`` only) never see them.
+  ``srbench.kind=claim``, ``srbench.claim_key=<cell key>``, the claimant's host identity and pid, and its owner (the
+  benchmark's parent run), deleted on release. A claimant creates its claim, then lists the key's live claims: if
+  any other exists it withdraws its own (and, when waiting, tries again after a random pause). No clock and no order
+  is trusted: of two claimants that overlap, the later to list sees the other, so at most one holds; both may
+  withdraw, and the random pauses part them. A claim is stale when its process is known gone or its heartbeat
+  stopped (:class:`srbench.track.orphans.Watch`); the dead benchmark's runs are then all marked KILLED
+  (:func:`srbench.track.orphans.kill_owner`). Claim runs are never FINISHED, so readers never see them.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import socket
-import threading
+import random
 import time
 from pathlib import Path
 from typing import Iterator
 
-from srbench.track import tracking
+from srbench.track import hosts, orphans, tracking
 
-HEARTBEAT_S = 30.0
-STALE_AFTER_S = 300.0
 POLL_S = 2.0
+CLAIM_TAG = "srbench.claim_key"
 
-
-def pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists on this host."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+sleep = time.sleep  # tests substitute a fake clock's sleep
 
 
 def local_lock_dir(client) -> Path | None:
@@ -54,16 +45,18 @@ def local_lock_dir(client) -> Path | None:
 
 class CellClaims:
     """Exclusive claims on cell keys in one experiment: :meth:`hold` is a context manager yielding whether the
-    claim is held (with ``wait=True``, it waits until it is)."""
+    claim is held (with ``wait=True``, it waits until it is). ``owner``: this benchmark's parent run."""
 
-    def __init__(self, client, experiment_id: str, *, local: bool | None = None) -> None:
+    def __init__(self, client, experiment_id: str, *, local: bool | None = None, owner: str | None = None,
+                 watch: orphans.Watch | None = None) -> None:
         self.client = client
         self.experiment_id = experiment_id
         lock_dir = local_lock_dir(client)
         self.lock_dir = lock_dir if local is not False else None
         if local and lock_dir is None:
             raise ValueError("local claims need a local SQLite store")
-        self._seen: dict[str, tuple[str, float]] = {}  # claim run id -> (heartbeat seen, when first seen)
+        self.owner = owner
+        self.watch = watch or orphans.Watch()
 
     @contextlib.contextmanager
     def hold(self, key: str, *, wait: bool) -> Iterator[bool]:
@@ -92,7 +85,7 @@ class CellClaims:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
-    # -- server store: a claim run per key, the oldest live one wins ---------------------------------------------
+    # -- server store: a claim run per key, held only by a claimant that sees no other -------------------------
 
     @contextlib.contextmanager
     def _hold_run(self, key: str, wait: bool) -> Iterator[bool]:
@@ -103,56 +96,38 @@ class CellClaims:
             if not wait:
                 yield False
                 return
-            time.sleep(POLL_S)
-        stop = threading.Event()
-        beat = threading.Thread(target=self._heartbeat, args=(run_id, stop), daemon=True)
-        beat.start()
+            sleep(POLL_S * (0.5 + random.random()))
         try:
-            yield True
+            with orphans.Heartbeat(self.client, run_id):
+                yield True
         finally:
-            stop.set()
             with contextlib.suppress(Exception):  # an unreleased claim goes stale on its own
                 tracking.retrying(self.client.delete_run)(run_id)
 
     def _live_claims(self, key: str, mine: str | None = None) -> list:
-        """The RUNNING, not stale claim runs of ``key`` other than ``mine``."""
+        """The RUNNING claim runs of ``key`` other than ``mine`` whose holder is not dead."""
         claims = tracking.retrying(self.client.search_runs)(
-            [self.experiment_id],
-            filter_string=f"tags.`srbench.claim_key` = '{key}' and attributes.status = 'RUNNING'")
+            [self.experiment_id], filter_string=f"tags.`{CLAIM_TAG}` = '{key}' and attributes.status = 'RUNNING'")
         return [r for r in claims if r.info.run_id != mine and not self._stale(r)]
 
     def _try_claim(self, key: str) -> str | None:
-        """Create a claim run for ``key``; keep it and return its id if it is the oldest live claim, else withdraw."""
-        mine = tracking.retrying(self.client.create_run)(
-            self.experiment_id, run_name=f"claim {key}",
-            tags={"srbench.kind": "claim", "srbench.claim_key": key, "srbench.host": socket.gethostname(),
-                  "srbench.pid": str(os.getpid()), "srbench.heartbeat": "0"})
-        live = [mine.info] + [r.info for r in self._live_claims(key, mine.info.run_id)]
-        winner = min(live, key=lambda info: (info.start_time, info.run_id))
-        if winner.run_id == mine.info.run_id:
-            return winner.run_id
+        """Create a claim run for ``key``; keep it and return its id if no other live claim exists, else withdraw."""
+        tags = {"srbench.kind": "claim", CLAIM_TAG: key, orphans.HEARTBEAT_TAG: "0", **hosts.identity_tags()}
+        if self.owner:
+            tags[orphans.OWNER_TAG] = self.owner
+        mine = tracking.retrying(self.client.create_run)(self.experiment_id, run_name=f"claim {key}", tags=tags)
+        if not self._live_claims(key, mine.info.run_id):
+            return mine.info.run_id
         tracking.retrying(self.client.delete_run)(mine.info.run_id)
         return None
 
     def _stale(self, run) -> bool:
-        """A claim whose process on this host is gone, or whose heartbeat stopped (then it is marked KILLED)."""
-        tags, run_id = run.data.tags, run.info.run_id
-        if tags.get("srbench.host") == socket.gethostname():
-            stale = not pid_alive(int(tags.get("srbench.pid", "0") or 0))
-        else:
-            beat, now = tags.get("srbench.heartbeat", ""), time.monotonic()
-            seen = self._seen.get(run_id)
-            if seen is None or seen[0] != beat:
-                self._seen[run_id] = (beat, now)
-            stale = now - self._seen[run_id][1] > STALE_AFTER_S
-        if stale:
-            with contextlib.suppress(Exception):
-                tracking.retrying(self.client.set_terminated)(run_id, "KILLED")
-        return stale
-
-    def _heartbeat(self, run_id: str, stop: threading.Event) -> None:
-        n = 0
-        while not stop.wait(HEARTBEAT_S):
-            n += 1
-            with contextlib.suppress(Exception):  # a missed beat only brings staleness closer
-                self.client.set_tag(run_id, "srbench.heartbeat", str(n))
+        """A claim whose holder is dead; it is marked KILLED, with everything its benchmark left RUNNING."""
+        if not self.watch.dead(run):
+            return False
+        with contextlib.suppress(Exception):
+            tracking.retrying(self.client.set_terminated)(run.info.run_id, "KILLED")
+            owner = run.data.tags.get(orphans.OWNER_TAG)
+            if owner and owner != self.owner:
+                orphans.kill_owner(self.client, self.experiment_id, owner)
+        return True

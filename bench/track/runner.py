@@ -20,8 +20,6 @@ runs the K-th of N parts of the cells (:mod:`srbench.track.shard`), so N process
 from __future__ import annotations
 
 import csv
-import os
-import socket
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -32,11 +30,13 @@ import yaml
 from tqdm.auto import tqdm
 
 from srbench.track import tracking
-from srbench.track.claims import CellClaims, pid_alive as _pid_alive
-from srbench.track.cell_runtimes import CellRuntimes
+from srbench.track import hosts, orphans
+from srbench.track.claims import CellClaims
+from srbench.track.cell_runtimes import CellRuntimes, stored_choices
 from srbench.track.cells import cell_key, code_version
 from srbench.track.shard import shard_cells
-from srbench.eval.device import describe_device, resolve_device
+from srbench.track.store_sharing import check_shard_uri, check_shard_writers, other_machines
+from srbench.eval.device import cuda_identity, describe_device, resolve_device
 from srbench.eval.environment import measurement_environment
 from srbench.core.errors import SrbenchError
 from srbench.eval.cell import CostSettings, measure_cell
@@ -48,6 +48,7 @@ from srbench.eval.weights import ResolvedWeights, load_eval_model, network_diges
 from srbench.models import has_batchnorm, model_code, model_info
 from srbench.track import schema
 from srbench.track.experiment import Experiment, ModelEntry, entry_runtimes
+from srbench.track.logged_models import link_cell_runs
 from srbench.track.metric_plan import cell_metrics, lpips_datasets
 from srbench.track.ui_meta import cell_run_name, dataset_inputs
 from srbench.track.run_weights import resolve_weights
@@ -87,9 +88,11 @@ class Cell:
         return (self.entry.model, self.weights.sha256, self.entry.group, self.entry.weights_key, self.entry.inference)
 
     @property
-    def cell_group(self) -> tuple:
-        """Its cell group: network, BN mode, scale (one runtime per group and requested runtime; one shard)."""
-        return (*self.network, self.bn_mode, self.scale)
+    def shard_group(self) -> tuple:
+        """What must stay on one shard: every cell of this model's weights at this scale. Cells sharing a forward
+        pass or an ``auto`` choice agree on it whatever BN mode the network actually runs in (a network without
+        BatchNorm runs both modes as one) and whatever its inference knobs (auto's choice is keyed by weights)."""
+        return (self.entry.model, self.weights.sha256, self.scale)
 
 
 def plan(exp: Experiment) -> tuple[list[Cell], list[CellOutcome]]:
@@ -160,14 +163,16 @@ def _identity(cell: Cell, protocol, device: torch.device, exp: Experiment, use: 
     return {
         "model": cell.entry.model, "group": cell.entry.group, "build": cell.weights.build,
         "weights": cell.weights.name,
-        "weights_sha256": cell.weights.sha256, "scale": cell.scale, "protocol": protocol.as_dict(),
-        "datasets": {d: fingerprint(d, cell.scale, protocol.lr_source) for d in cell.datasets},
+        "weights_sha256": cell.weights.sha256, "scale": cell.scale,
+        "protocol": protocol.identity(device.type),
+        "datasets": {d: fingerprint(d, cell.scale, protocol.lr_input) for d in cell.datasets},
         "runtime": use.identity() if use is not None else {"name": "eager"},
         "measure": to_mapping(exp.measure), "device": describe_device(device), "code": code_version(),
         "environment": measurement_environment(),
         "crops": sorted(f"{c['dataset']}/{c['image']}" for c in exp.crops
                         if c.get("scale") == cell.scale and c.get("dataset") in cell.datasets),
         **_extra_identity(cell.entry),
+        **({"cuda": cuda_identity(device)} if device.type == "cuda" else {}),  # CPU cells keep their keys
         "metrics": cell.metrics,
     }
 
@@ -209,27 +214,15 @@ def _finished_or_clean(client, experiment_id: str, key: str):
         if status == "FINISHED":
             finished = finished or run
             continue
-        tags = run.data.tags
-        stale = status in ("FAILED", "KILLED") or (
-            tags.get("srbench.host") == socket.gethostname()
-            and not _pid_alive(int(tags.get("srbench.pid", "0") or 0)))
-        if stale:
+        if status in ("FAILED", "KILLED") or hosts.process_gone(run.data.tags):
             tracking.retrying(client.delete_run)(run.info.run_id)
     return finished
 
 
-def mark_orphans_killed(client, experiment_id: str) -> int:
-    """Mark KILLED the RUNNING runs of this experiment whose process (on this host) is gone; returns how many.
-
-    A benchmark killed with ``kill -9`` cannot close its runs; readers ignore them anyway (FINISHED only), but the
-    MLflow UI would show them as running forever.
-    """
-    runs = tracking.retrying(client.search_runs)([experiment_id], filter_string="attributes.status = 'RUNNING'")
-    orphans = [r for r in runs if r.data.tags.get("srbench.host") == socket.gethostname()
-               and not _pid_alive(int(r.data.tags.get("srbench.pid", "0") or 0))]
-    for run in orphans:
-        tracking.retrying(client.set_terminated)(run.info.run_id, "KILLED")
-    return len(orphans)
+def mark_orphans_killed(client, experiment_id: str, watch: orphans.Watch | None = None) -> int:
+    """Mark KILLED the RUNNING runs of this experiment whose process is gone (:func:`srbench.track.orphans.reap`);
+    returns how many. Readers ignore them anyway (FINISHED only), but the MLflow UI would show them running."""
+    return orphans.reap(client, experiment_id, watch or orphans.Watch())
 
 
 def _log_per_image(client, run_id: str, result: DatasetResult, dataset_key: str, workdir: Path) -> None:
@@ -299,6 +292,8 @@ def measure_and_log(model: torch.nn.Module, *, client, run_id: str, datasets: li
                                 on_image=keep_crop if crops else None, runner=runner, passes=passes)
     log_batch(run_id, metrics=_metrics_batch(measured.cost))
     tracking.retrying(client.set_tag)(run_id, schema.MEASURE_OUT_TAG, measured.out_label)
+    if measured.latency_clock:  # wall: host work (bicubic's numpy) even on a GPU; cuda_events: GPU work
+        tracking.retrying(client.set_tag)(run_id, schema.LATENCY_CLOCK_TAG, measured.latency_clock)
     if passes is not None and passes.sources:
         tracking.retrying(client.set_tag)(run_id, schema.SHARED_FROM_TAG, ",".join(sorted(passes.sources)))
     return {**metrics, **measured.cost}
@@ -309,8 +304,9 @@ def run_tags(device: torch.device, protocol) -> dict[str, str]:
     return {"srbench.device": device.type, "srbench.device_name": describe_device(device),
             "srbench.threads": str(torch.get_num_threads()), "srbench.torch": torch.__version__,
             "srbench.git_commit": tracking.git_commit(), "srbench.code_version": code_version(),
-            "srbench.host": socket.gethostname(), "srbench.pid": str(os.getpid()),
+            **hosts.identity_tags(),
             **{f"srbench.env.{k}": v for k, v in measurement_environment().items()},
+            **{f"srbench.cuda.{k}": v for k, v in cuda_identity(device).items()},
             **{f"protocol.{k}": str(v) for k, v in protocol.as_dict().items()}}
 
 
@@ -327,7 +323,7 @@ def _run_cell(cell: Cell, model: torch.nn.Module, exp: Experiment, protocol, dev
         "srbench.weights_source": cell.weights.source, "srbench.scale": str(cell.scale),
         "srbench.bn_mode": cell.bn_mode, "srbench.datasets": ",".join(cell.datasets), **run_tags(device, protocol),
         **_extra_tags(cell.entry),
-        **{f"srbench.dataset_fingerprint.{dataset_id(d)}": fingerprint(d, cell.scale, protocol.lr_source)
+        **{f"srbench.dataset_fingerprint.{dataset_id(d)}": fingerprint(d, cell.scale, protocol.lr_input)
            for d in cell.datasets},
         "srbench.lpips_datasets": ",".join(dataset_id(d) for d in sorted(lpips_datasets(cell.metrics))),
         **(use.tags() if use is not None else {}), **({"srbench.runtime_compare": "1"} if cell.compare else {}),
@@ -337,7 +333,7 @@ def _run_cell(cell: Cell, model: torch.nn.Module, exp: Experiment, protocol, dev
     run_id = run.info.run_id
     try:  # from the run's creation on: an interruption anywhere marks it KILLED
         tracking.retrying(client.log_inputs)(run_id, datasets=dataset_inputs(cell.datasets, cell.scale,
-                                                                              protocol.lr_source))
+                                                                              protocol.lr_input))
         tracking.retrying(client.log_batch)(run_id, params=[Param(k, str(v)) for k, v in {
             "model": cell.entry.model, "weights": cell.weights.name, "scale": cell.scale,
             "group": cell.entry.group or cell.weights.build.get("group"), "protocol": protocol.name,
@@ -363,7 +359,7 @@ def _start_parent(client, experiment_id: str, exp: Experiment, experiment_file: 
         experiment_id, run_name=f"{exp.name} {time.strftime('%Y-%m-%d %H:%M')}", tags={
             "srbench.kind": "benchmark", "srbench.experiment_file": experiment_file or "",
             "srbench.git_commit": tracking.git_commit(), "srbench.device_name": describe_device(device),
-            "srbench.host": socket.gethostname(), "srbench.pid": str(os.getpid()),
+            **hosts.identity_tags(), orphans.HEARTBEAT_TAG: "0",
             **({"srbench.shard": f"{shard[0]}/{shard[1]}"} if shard else {})})
     with tempfile.TemporaryDirectory() as tmp:
         resolved = Path(tmp) / "experiment.yaml"
@@ -384,15 +380,23 @@ def run_benchmark(exp: Experiment, *, experiment_file: str | None = None, tracki
     cells, outcomes = plan(exp)
     if shard is not None:
         cells = shard_cells(cells, *shard)
+        check_shard_uri(tracking.tracking_uri(tracking_uri))  # before the store is opened (or created)
     client = tracking.client(tracking_uri)
     experiment_id = tracking.get_or_create_experiment(client, exp.name)
-    mark_orphans_killed(client, experiment_id)
+    if shard is not None:
+        check_shard_writers(client, experiment_id)
+    mixed = other_machines(client, experiment_id, describe_device(device))
+    if mixed:
+        tqdm.write(mixed)
+    watch = orphans.Watch()  # heartbeats of other hosts' benchmarks, observed from now on
+    mark_orphans_killed(client, experiment_id, watch)
     parent = _start_parent(client, experiment_id, exp, experiment_file, device, shard)
     parent_id = parent.info.run_id
+    heartbeat = orphans.Heartbeat(client, parent_id).start()
     built: dict[tuple, torch.nn.Module] = {}
-    claims = CellClaims(client, experiment_id)
+    claims = CellClaims(client, experiment_id, owner=parent_id, watch=watch)
     started_ms = int(parent.info.start_time)
-    runtimes = CellRuntimes(device, runtime_cache, say=tqdm.write)
+    runtimes = CellRuntimes(device, runtime_cache, say=tqdm.write, stored=stored_choices(client, experiment_id))
     fingerprint = Fingerprints()
     passes = SharedPasses()
     batchnorm: dict[tuple, bool] = {}  # per network: does its BN mode change its output?
@@ -417,7 +421,7 @@ def run_benchmark(exp: Experiment, *, experiment_file: str | None = None, tracki
         if i in registered:
             registered.discard(i)
             for d in cell.datasets:
-                passes.done(pass_key(cell), d, protocol_of(cell).lr_source)
+                passes.done(pass_key(cell), d, protocol_of(cell).lr_input)
 
     def reusable(done) -> bool:  # with --force, only a run made since this invocation started (by a concurrent one)
         return done is not None and (not force or done.info.start_time >= started_ms)
@@ -437,7 +441,7 @@ def run_benchmark(exp: Experiment, *, experiment_file: str | None = None, tracki
                 if other.network == cell.network and j not in handled and j not in registered:
                     registered.add(j)
                     for d in other.datasets:
-                        passes.need(pass_key(other), d, protocol_of(other).lr_source)
+                        passes.need(pass_key(other), d, protocol_of(other).lr_input)
         return built[cell.network]
 
     try:
@@ -482,8 +486,12 @@ def run_benchmark(exp: Experiment, *, experiment_file: str | None = None, tracki
             pending = deferred
         bar.close()
         outcomes.extend(results[i] for i in sorted(results))
+        link_cell_runs(client, experiment_id, [o.run_id for o in outcomes if o.run_id])  # MLflow's Models view
+        mark_orphans_killed(client, experiment_id, watch)  # other hosts' dead benchmarks seen silent meanwhile
         tracking.retrying(client.set_terminated)(parent_id, "FINISHED")
     except BaseException as exc:
         tracking.retrying(client.set_terminated)(parent_id, "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
         raise
+    finally:
+        heartbeat.stop()
     return outcomes

@@ -35,6 +35,8 @@ PEAK_MEM = "peak_mem_mb"
 COST = (PARAMS, PARAMS_EFFECTIVE, MULT_ADDS, LATENCY, LATENCY_IQR, PEAK_MEM)
 
 MEASURE_OUT_TAG = "srbench.measure_out"
+#: what timed a cell's latency: ``cuda_events`` (GPU work) or ``wall`` (CPU, or host work such as bicubic's numpy)
+LATENCY_CLOCK_TAG = "srbench.latency_clock"
 #: The cell runs whose forward passes or latency/memory a cell reused (srbench.eval.shared_passes), comma-separated.
 SHARED_FROM_TAG = "srbench.shared_from"
 #: How the model was run, as its row shows it: ``+`` (self-ensemble), `` [tile S/N]``, or empty (see

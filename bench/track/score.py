@@ -21,6 +21,7 @@ from srbench.eval.protocol import Protocol
 from srbench.eval.sr_folder import ScoredFolder
 from srbench.track import tracking
 from srbench.track.cells import cell_key, code_version
+from srbench.track.logged_models import link_cell_runs
 from srbench.track.runner import (_finished_or_clean, _log_per_image, _metrics_batch, dataset_values,
                                   mark_orphans_killed, run_tags)
 
@@ -35,9 +36,9 @@ def log_scored_folder(scored: ScoredFolder, *, label: str, protocol: Protocol, e
 
     result = scored.result
     dataset, scale = result.dataset, result.scale
-    fingerprint = dataset_fingerprint(dataset, scale, protocol.lr_source)
-    key = cell_key(kind=SR_DIR, label=label, sr_sha256=scored.fingerprint, scale=scale, protocol=protocol.as_dict(),
-                   datasets={dataset: fingerprint}, code=code_version())
+    fingerprint = dataset_fingerprint(dataset, scale, protocol.lr_input)
+    key = cell_key(kind=SR_DIR, label=label, sr_sha256=scored.fingerprint, scale=scale,
+                   protocol=protocol.identity(None), datasets={dataset: fingerprint}, code=code_version())
     client = tracking.client(tracking_uri)
     experiment_id = tracking.get_or_create_experiment(client, experiment)
     mark_orphans_killed(client, experiment_id)
@@ -62,4 +63,5 @@ def log_scored_folder(scored: ScoredFolder, *, label: str, protocol: Protocol, e
     except BaseException as exc:
         tracking.retrying(client.set_terminated)(run_id, "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
         raise
+    link_cell_runs(client, experiment_id, [run_id])  # a network of MLflow's Models view, like the measured ones
     return "logged", run_id

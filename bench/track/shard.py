@@ -1,12 +1,13 @@
 """``--shard K/N``: a deterministic K-th of a benchmark's cells, so N processes can fill one tracking server.
 
-Assignment: the planned cells (in the experiment's order, :func:`srbench.track.runner.plan`) are put in cell groups
-(network by content, BN mode, scale: the cells that share a runtime decision, see :mod:`srbench.track.cell_runtimes`),
-numbered 0, 1, 2, ... by first appearance; group ``i`` belongs to shard ``i mod N + 1``. Every cell of a group goes to
-the same shard, so each group's runtime is decided (and its ``auto`` probe run) on one machine, and a runtime
-comparison of a cell is measured on one machine. The assignment depends only on the experiment file and the command
-line's narrowing, not on the store or on timing: every shard must be started with the same file and options. The
-shards 1/N ... N/N together are exactly the unsharded plan, each cell in one shard.
+Assignment: the planned cells (in the experiment's order, :func:`srbench.track.runner.plan`) are put in shard groups
+(:attr:`srbench.track.runner.Cell.shard_group`: one model's weights at one scale, every BN mode, protocol, inference
+knob and requested runtime), numbered 0, 1, 2, ... by first appearance; group ``i`` belongs to shard ``i mod N + 1``.
+A shard group holds every cell that can share a forward pass (:mod:`srbench.eval.shared_passes`, where a network
+without BatchNorm runs both BN modes as one) or an ``auto`` runtime choice (:mod:`srbench.track.cell_runtimes`), so
+each choice is made, and each shared pass run, on one machine. The assignment depends only on the experiment file
+and the command line's narrowing, not on the store, the machine or timing: every shard must be started with the same
+file and options. The shards 1/N ... N/N together are exactly the unsharded plan, each cell in one shard.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 
 def shard_cells(cells: Sequence[T], k: int, n: int,
-                group: Callable[[T], object] = lambda c: c.cell_group) -> list[T]:
+                group: Callable[[T], object] = lambda c: c.shard_group) -> list[T]:
     """The cells of shard ``k`` of ``n`` (1-based), in planned order: group ``i`` (by first appearance) goes to shard
     ``i mod n + 1``."""
     if n < 1 or not 1 <= k <= n:

@@ -30,6 +30,8 @@ A cell run is marked FINISHED only after everything is logged; readers use FINIS
 
 Training runs (``srbench.kind=train``) and ablation points (``srbench.kind=train`` with ``srbench.sweep``) are
 described in :mod:`srbench.train.trainer` and :mod:`srbench.train.ablate`.
+Protocol-sensitivity runs (``srbench.kind=explain``, ``srbench explain --log``) are described in
+:mod:`srbench.track.explain_log`.
 """
 
 from __future__ import annotations
@@ -43,12 +45,11 @@ from pathlib import Path
 from typing import Callable, TypeVar
 
 from srbench.core.errors import SrbenchError
-from srbench.core.store import REPO_ROOT
+from srbench.core.store import IN_CHECKOUT, REPO_ROOT, mlruns_dir
 from srbench.track.backend import check_uri, open_sqlite, probe
 
 T = TypeVar("T")
 
-DEFAULT_DIR = REPO_ROOT / "mlruns"
 # MLflow 3.17's UI opens an experiment without this tag in its GenAI (traces) view; with it, on the runs table.
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 EXPERIMENT_KIND = "custom_model_development"
@@ -63,8 +64,9 @@ def tracking_uri(uri: str | None = None) -> str:
     if not uri:
         uri = os.environ.get("MLFLOW_TRACKING_URI")
     if not uri:
-        DEFAULT_DIR.mkdir(parents=True, exist_ok=True)
-        return f"sqlite:///{DEFAULT_DIR / 'mlflow.db'}"
+        folder = mlruns_dir()  # the checkout's mlruns/, or $SRBENCH_HOME/mlruns when installed
+        folder.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{folder / 'mlflow.db'}"
     return check_uri(uri)
 
 
@@ -180,7 +182,10 @@ def get_or_create_experiment(mlflow_client, name: str) -> str:
 
 @functools.lru_cache(maxsize=1)
 def git_commit() -> str:
-    """The checkout's commit (with ``-dirty`` when it has uncommitted changes), or ``unknown``."""
+    """The checkout's commit (with ``-dirty`` when it has uncommitted changes), or ``unknown`` (also when installed
+    from a wheel: the installed files belong to no checkout)."""
+    if not IN_CHECKOUT:
+        return "unknown"
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True,
                              check=True, timeout=10).stdout.strip()

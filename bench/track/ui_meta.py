@@ -131,9 +131,13 @@ def prepare_ui(client) -> list[tuple[str, str, bool]]:
 
 
 def ui_links(base: str, experiments: list[tuple[str, str, bool]]) -> list[str]:
-    """``<name>: <url>`` per experiment: its cell-runs view where it has one, else its runs table."""
+    """``<name>: <url>`` per experiment: its cell-runs view where it has one, else its runs table; then the Models
+    view of each experiment with cell runs."""
     lines = [f"experiments: {base}/#/experiments?workflowType=machine_learning"]
     for name, exp_id, has_view in experiments:
         view = f"viewStateShareKey={VIEW_KEY}&" if has_view else ""
         lines.append(f"{name}: {base}/#/experiments/{exp_id}/runs?{view}workflowType=machine_learning")
+    for name, exp_id, has_view in experiments:  # the networks as model records (srbench.track.logged_models)
+        if has_view:
+            lines.append(f"{name} (models): {base}/#/experiments/{exp_id}/models?workflowType=machine_learning")
     return lines

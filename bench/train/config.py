@@ -50,6 +50,10 @@ class TrainConfig:
     device: str = "auto"
     amp: str = "none"                # none | auto | bf16 | fp16 (see srbench.train.precision; auto: bf16 where fast)
     num_gpu: int = 1                 # processes expected under torchrun (DistributedDataParallel when > 1)
+    sync_bn: bool = False            # under DDP: SyncBatchNorm (statistics over the global batch, CUDA only);
+                                     # False: plain BatchNorm, statistics of each process's batch_size/N patches
+    check_every: int = 0             # steps between the loss/Ctrl-C checks that cost a GPU sync or an all_reduce
+                                     # (0: log_every); also at every log, validation and checkpoint step
     channels_last: bool = False
     compile: bool = False            # torch.compile the training forward pass (first steps pay ~20 s+ of compiling)
     prefetch: int = 2                # batches drawn ahead by a background thread (0: drawn in the training loop)
@@ -67,6 +71,8 @@ class TrainConfig:
                     "num_gpu"):
             if getattr(self, key) < 1:
                 raise SrbenchError(f"{key}={getattr(self, key)}: must be >= 1")
+        if self.check_every < 0:
+            raise SrbenchError(f"check_every={self.check_every}: must be >= 0 (0: every log_every steps)")
         if self.prefetch < 0:
             raise SrbenchError(f"prefetch={self.prefetch}: must be >= 0 (0: no background thread)")
         if self.lr <= 0 or self.clip < 0:
@@ -91,7 +97,7 @@ class TrainConfig:
 
 #: Fields that may differ between a run and its resumption (they do not change the trained weights).
 RESUMABLE_CHANGES = ("max_steps", "val_every", "ckpt_every", "log_every", "device", "val_dataset", "val_scales",
-                     "out_dir", "name", "prefetch")
+                     "out_dir", "name", "prefetch", "check_every")
 
 
 def _parse_set(items: list[str]) -> dict:

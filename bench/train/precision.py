@@ -3,9 +3,11 @@
 ``amp`` (:class:`~srbench.train.config.TrainConfig`):
 
 * ``none``: float32.
-* ``auto``: bf16 where the device computes bf16 fast, float32 elsewhere. Fast means CUDA with bf16 support
-  (``torch.cuda.is_bf16_supported()``, compute capability 8 and up) or a CPU with AVX512-BF16 or AMX (the
-  ``avx512_bf16`` / ``amx_bf16`` flags of ``/proc/cpuinfo``, else torch's own CPU feature probes).
+* ``auto``: bf16 where the device computes bf16 fast, float32 elsewhere. Fast means a CUDA GPU of compute
+  capability 8.0 or more (Ampere and later: native bf16 tensor cores), asked of the run's own device, or a CPU with
+  AVX512-BF16 or AMX (the ``avx512_bf16`` / ``amx_bf16`` flags of ``/proc/cpuinfo``, else torch's own CPU feature
+  probes). Not ``torch.cuda.is_bf16_supported()``: it asks the *current* device and, by default, counts emulated
+  bf16 as supported, so a V100 or T4 would pick slow emulation.
 * ``bf16``: bf16 autocast on CUDA and on CPU (a CPU without bf16 instructions emulates it, slowly: a note says so).
 * ``fp16``: fp16 autocast with gradient scaling, CUDA only (float32 with a note elsewhere).
 
@@ -93,13 +95,18 @@ def cpu_bf16_features(cpuinfo: str | Path = "/proc/cpuinfo") -> list[str]:
     return found
 
 
+def cuda_native_bf16(device: torch.device) -> bool:
+    """True when the CUDA ``device`` (not the current one) computes bf16 natively: compute capability >= 8.0."""
+    return tuple(torch.cuda.get_device_capability(device)) >= (8, 0)
+
+
 def resolve_precision(amp: str, device: torch.device, *, cpu_features: list[str] | None = None) -> Precision:
     """What ``amp`` (none | auto | bf16 | fp16) gives on ``device`` (see the module doc)."""
     kind = device.type
     if amp == "none":
         return Precision(amp, None, kind, "amp=none")
     if kind == "cuda":
-        fast = torch.cuda.is_bf16_supported()
+        fast = cuda_native_bf16(device)
         if amp == "fp16":
             return Precision(amp, torch.float16, kind, "amp=fp16 on CUDA (gradient scaling)")
         if amp == "bf16" or fast:

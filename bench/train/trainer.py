@@ -9,9 +9,12 @@ tags      ``srbench.kind=train``, ``srbench.{model,group,scale,loss,git_commit,d
 params    the resolved :class:`~srbench.train.config.TrainConfig`, every field verbatim (``group`` resolved to the
           model's); also the ``config.yaml`` artifact.
 metrics   every ``log_every`` steps: ``loss`` (mean over the window), ``lr``, ``images_per_s`` (training steps only),
-          ``rss_mb`` (peak resident memory) and ``cuda_mem_mb`` on CUDA; every ``val_every`` steps, per validation
-          scale s: ``val_psnr.x<s>``, ``val_ssim.x<s>`` (:func:`srbench.eval.evaluate.evaluate`, standard protocol, BN
-          eval mode), ``val_psnr`` (mean over the scales, what ``best`` is chosen by) and SR crops as images
+          ``rss_mb`` (peak resident memory) and ``cuda_mem_mb`` on CUDA (the window's peak; validation's is
+          ``val_cuda_mem_mb``); every ``val_every`` steps, per validation scale s: ``val_psnr.x<s>``,
+          ``val_ssim.x<s>`` (:func:`srbench.api.evaluate`, standard protocol, BN eval mode), the same under the
+          benchmark's names (``psnr_y.<set>``, ``ssim_y.<set>``; with a ``.x<s>`` suffix when several scales are
+          validated: :func:`srbench.api.log_validation`'s names, tags ``srbench.dataset_fingerprint.<set>`` and
+          ``protocol.<knob>``), ``val_psnr`` (mean over the scales, what ``best`` is chosen by) and SR crops as images
           (``val_x<s>_<image>``); at the end ``train_seconds`` (wall time of all sessions) and
           ``images_per_s_total``.
 artifacts ``weights/final.pth`` and ``weights/best.pth`` (plain state_dicts), ``config.yaml``.
@@ -25,12 +28,16 @@ which srbench wrote itself, may be loaded with ``weights_only=False``; never a d
 
 Resume (``srbench train recipe.yaml --resume``) restores all of it: on CPU in float32 with a fixed seed a run killed
 at any point and resumed ends bitwise-identical to an uninterrupted one (batches are drawn ahead by a background
-thread, :class:`srbench.train.data.Prefetcher`, and the checkpoint holds the sampler state of the last batch used). A non-finite loss stops the run with an error
-naming the step, before that step changes the weights; the last checkpoint is left as it was.
+thread, :class:`srbench.train.data.Prefetcher`, and the checkpoint holds the sampler state of the last batch used).
+The host reads the losses (and, under DDP, agrees on Ctrl-C) at checks: every step on a single CPU process, else
+every ``check_every`` steps and at every log, validation and checkpoint step (one transfer, one ``all_reduce``). A
+non-finite loss stops the run at the check with an error naming the first bad step, before the checked step changes
+the weights; the last checkpoint is left as it was (no checkpoint holds weights updated from an unchecked loss).
 
 Multi-GPU: ``torchrun --nproc_per_node N -m srbench.cli train recipe.yaml --set num_gpu=N`` runs
 DistributedDataParallel (NCCL on CUDA, gloo on CPU), each process drawing ``batch_size / N`` patches at the scale
-shared by all processes; rank 0 validates, checkpoints and logs.
+shared by all processes; rank 0 validates, checkpoints and logs. The start order (training data under a file lock,
+``set_device`` before the process group) and BatchNorm under DDP (``sync_bn``) are :mod:`srbench.train.distributed`'s.
 """
 
 from __future__ import annotations
@@ -53,6 +60,7 @@ import yaml
 
 from srbench.core.errors import SrbenchError
 from srbench.train.config import RESUMABLE_CHANGES, TrainConfig
+from srbench.train.distributed import checked_values, join, wrap_ddp
 from srbench.train.precision import Precision, describe, resolve_precision
 
 CKPT_FORMAT = "srbench-train-checkpoint/1"
@@ -326,6 +334,8 @@ class _Session:
     images_before: int = 0
     session_start: float = 0.0
     last_val: dict = dataclasses.field(default_factory=dict)
+    pending: list = dataclasses.field(default_factory=list)  # (step, scale, loss on the device) not yet checked
+    train_peak_mb: float = 0.0           # CUDA peak of the current log window before a validation reset it
 
     @property
     def lead(self) -> bool:
@@ -351,39 +361,6 @@ class _Session:
         return self.images_before + (self.step - self.start_step) * self.config.batch_size
 
 
-def _dist_info() -> tuple[int, int, int]:
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    return world, int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
-
-
-def _processes(config: TrainConfig, recipe: str | None) -> tuple[int, int, torch.device, bool]:
-    """(world size, rank, device, whether this call created the process group); joins the group under torchrun."""
-    import torch.distributed as dist
-
-    from srbench.eval.device import resolve_device
-
-    world, rank, local_rank = _dist_info()
-    owns_group = False
-    if world > 1:
-        if config.num_gpu != world:
-            raise SrbenchError(f"launched with {world} processes but num_gpu={config.num_gpu}; pass "
-                               f"--set num_gpu={world}")
-        if not dist.is_initialized():
-            dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-            owns_group = True
-        device = torch.device(f"cuda:{local_rank}") if torch.cuda.is_available() else torch.device("cpu")
-        if device.type == "cuda":
-            torch.cuda.set_device(device)
-    else:
-        if config.num_gpu > 1:
-            raise SrbenchError(f"num_gpu={config.num_gpu} needs one process per GPU: run `torchrun "
-                               f"--nproc_per_node {config.num_gpu} -m srbench.cli train {recipe or '<recipe.yaml>'}`")
-        device = resolve_device(config.device)
-    if config.batch_size % world:
-        raise SrbenchError(f"batch_size={config.batch_size} is not divisible by the {world} processes")
-    return world, rank, device, owns_group
-
-
 def _open_checkpoint(config: TrainConfig, resume: bool) -> dict | None:
     """The checkpoint to resume from (None: a fresh run); refuses to overwrite a run or resume a missing one."""
     out_dir = Path(config.out_dir)
@@ -396,24 +373,6 @@ def _open_checkpoint(config: TrainConfig, resume: bool) -> dict | None:
         raise SrbenchError(f"{last_path} exists: pass --resume to continue that run, or remove {out_dir} "
                            f"(or set another name/out_dir) to start over")
     return None
-
-
-def _resolve_train_data(config: TrainConfig, rank: int, world: int, progress: bool) -> Path:
-    path = Path(config.train_data)
-    if path.is_dir():
-        from srbench.data.prepare import cached_h5_for_folder
-
-        if rank == 0:
-            path = cached_h5_for_folder(path, progress=progress)
-        if world > 1:
-            torch.distributed.barrier()
-        if rank != 0:
-            path = cached_h5_for_folder(path, progress=False)  # up to date now: returns at once
-        return path
-    if not path.exists():
-        raise SrbenchError(f"train_data {path}: no such h5 file or image folder (for DIV2K run `srbench prepare "
-                           f"<DIV2K folder> -o {path}`)")
-    return path
 
 
 def _check_resume(saved: dict, config: TrainConfig, path: Path) -> None:
@@ -440,7 +399,6 @@ def _build(s: _Session, ckpt: dict | None) -> None:
         from srbench.data.datasets import resolve_dataset
 
         resolve_dataset(config.val_dataset)  # fail now, not at the first validation
-    s.h5_path = _resolve_train_data(config, s.rank, s.world, s.progress)
     s.images = H5Images(s.h5_path)
     s.sampler = PatchSampler(s.images, config.train_scales, config.batch_size // s.world, config.patch_size,
                              config.seed, s.rank)
@@ -456,11 +414,7 @@ def _build(s: _Session, ckpt: dict | None) -> None:
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     s.model = model
-    net = model
-    if s.world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[s.device.index] if s.device.type == "cuda" else None, find_unused_parameters=True)
-    s.stepper = build_stepper(config, model, s.device, s.precision, net=net)
+    s.stepper = build_stepper(config, model, s.device, s.precision, net=wrap_ddp(model, config, s.device, s.world))
 
 
 def _restore(s: _Session, ckpt: dict) -> None:
@@ -529,64 +483,87 @@ def _checkpoint(s: _Session, path: Path) -> None:
 
 @dataclass
 class _Window:
-    """What the ``log_every`` metrics average over."""
+    """What the ``log_every`` metrics average over (``losses``: the checked steps' losses; at a log step every step
+    of the window has been checked)."""
 
     loss: float = 0.0
+    losses: int = 0
     steps: int = 0
     seconds: float = 0.0
 
 
-def _train_step(s: _Session, interrupt: _Interrupt) -> tuple[float, bool, float]:
-    """One step: (loss, whether Ctrl-C asked to stop on any rank, lr). A non-finite loss stops before the update."""
+def _check_due(s: _Session, step: int) -> bool:
+    """Whether the host checks the losses and Ctrl-C after ``step``: every step where that is free (one CPU
+    process: no device sync, no collective), else every ``check_every`` steps and at every log, validation,
+    checkpoint and last step (so no checkpoint or validation ever holds weights updated from an unchecked loss)."""
+    config = s.config
+    if s.device.type == "cpu" and s.world == 1:
+        return True
+    every = config.check_every or config.log_every
+    return (step == config.max_steps or any(step % n == 0 for n in (every, config.log_every, config.ckpt_every))
+            or bool(config.val_dataset) and step % config.val_every == 0)
+
+
+def _train_step(s: _Session, interrupt: _Interrupt) -> tuple[list[float], bool, float]:
+    """One step: (the losses checked now, in step order; whether Ctrl-C asked to stop on any rank; lr).
+
+    The loss stays on the device until a check (:func:`_check_due`): then one transfer (and under DDP one
+    all_reduce) covers every pending step. A non-finite loss stops the run at that check, before the step being
+    checked updates the weights, naming the first bad step."""
     config = s.config
     lr = config.lr_at(s.step)
     for group in s.stepper.optimizer.param_groups:
         group["lr"] = lr
     scale, lr_u8, hr_u8 = s.batches.next_batch()
     loss = s.stepper.forward(scale, lr_u8, hr_u8)
-    flags = torch.stack([loss.detach().float(), torch.tensor(float(interrupt.requested), device=loss.device)])
-    if s.world > 1:
-        torch.distributed.all_reduce(flags)
-        flags[0] /= s.world
-    value, stop = flags.tolist()
-    if not math.isfinite(value):
-        if s.tracker:
-            s.tracker.tags({"srbench.failure": f"non-finite loss at step {s.step + 1}"})
-        raise SrbenchError(f"loss is {value} at step {s.step + 1} (scale x{scale}); training stopped before that "
-                           f"step changed the weights. Last good checkpoint: {s.last_path}; lower lr, keep clip > 0 "
-                           f"or check the training data")
+    s.pending.append((s.step + 1, scale, loss.detach()))
+    values, stop = [], bool(interrupt.requested) if s.world == 1 else False
+    if stop or _check_due(s, s.step + 1):  # a stop checkpoints at once: check what it would hold
+        values, stop = checked_values([t for _, _, t in s.pending], interrupt.requested, s.world)
+        steps = s.pending
+        s.pending = []
+        for (step, bad_scale, _), value in zip(steps, values):
+            if not math.isfinite(value):
+                _non_finite(s, step, bad_scale, value)
     s.stepper.update(loss)
     s.step += 1
-    return value, bool(stop), lr
+    return values, stop, lr
+
+
+def _non_finite(s: _Session, step: int, scale: int, value: float) -> None:
+    if s.tracker:
+        s.tracker.tags({"srbench.failure": f"non-finite loss at step {step}"})
+    raise SrbenchError(f"loss is {value} at step {step} (scale x{scale}); training stopped before the weights it "
+                       f"updated reached a checkpoint. Last good checkpoint: {s.last_path}; lower lr, keep clip > 0 "
+                       f"or check the training data")
+
+
+def _cuda_peak_mb(s: _Session) -> float:
+    """Peak CUDA memory (MiB) since the last call, which resets it (windows and validations each get their own)."""
+    peak = torch.cuda.max_memory_allocated(s.device) / 2**20
+    torch.cuda.reset_peak_memory_stats(s.device)
+    return peak
 
 
 def _log_window(s: _Session, window: _Window, lr: float) -> None:
-    values = {"loss": window.loss / window.steps, "lr": lr,
+    values = {"loss": window.loss / max(window.losses, 1), "lr": lr,
               "images_per_s": window.steps * s.config.batch_size / max(window.seconds, 1e-9),
               "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     if s.device.type == "cuda":
-        values["cuda_mem_mb"] = torch.cuda.max_memory_allocated(s.device) / 2**20
+        values["cuda_mem_mb"] = max(_cuda_peak_mb(s), s.train_peak_mb)
+        s.train_peak_mb = 0.0
     s.tracker.metrics(values, s.step)
 
 
-def _validate(model, config: TrainConfig, device: torch.device, on_image) -> dict[int, tuple[float, float]]:
-    """Every validation scale of ``config.val_dataset`` through :func:`srbench.eval.evaluate.evaluate` (float32,
-    standard protocol, BN in eval mode); the model is back in training mode afterwards."""
-    from srbench.eval.evaluate import evaluate
-    from srbench.eval.protocol import get_protocol
-    from srbench.models import set_bn_mode
+def _validate(model, config: TrainConfig, device: torch.device, on_image) -> list:
+    """Every validation scale of ``config.val_dataset`` through the public API, :func:`srbench.api.evaluate` (the
+    standard protocol, BN in eval mode, float32), which leaves the model in training mode as it found it; one
+    :class:`srbench.api.EvaluationResult` per scale."""
+    from srbench.api import evaluate
 
-    protocol = get_protocol("standard")
-    set_bn_mode(model, protocol.bn_mode)
-    try:
-        out = {}
-        for i, s in enumerate(config.val_scales):
-            result = evaluate(model, config.val_dataset, s, protocol, device=device, progress=False,
-                              on_image=(lambda name, sr, s=s: on_image(s, name, sr)) if i == 0 else None)
-            out[s] = (result.psnr, result.ssim)
-        return out
-    finally:
-        model.train()
+    return [evaluate(model, config.val_dataset, s, "standard", device=str(device),
+                     on_image=(lambda name, sr, s=s: on_image(s, name, sr)) if i == 0 else None)
+            for i, s in enumerate(config.val_scales)]
 
 
 def _crop(img: np.ndarray, size: int = CROP_SIZE) -> np.ndarray:
@@ -605,12 +582,22 @@ def _validate_and_keep_best(s: _Session, bar) -> None:
             if len(crops) < CROP_IMAGES:
                 crops.append((f"val_x{scale}_{name}", _crop(sr)))
 
-        s.last_val = _validate(s.model, s.config, s.device, on_image)
+        from srbench.api.log import validation_metrics, validation_tags
+
+        if s.device.type == "cuda":  # the training window's peak so far, then validation's own
+            s.train_peak_mb = max(s.train_peak_mb, _cuda_peak_mb(s))
+        results = _validate(s.model, s.config, s.device, on_image)
+        s.last_val = {r.scale: (r.psnr, r.ssim) for r in results}
         mean_psnr = float(np.mean([p for p, _ in s.last_val.values()]))
         values = {f"val_psnr.x{k}": p for k, (p, _) in s.last_val.items()}
         values.update({f"val_ssim.x{k}": q for k, (_, q) in s.last_val.items()})
         values["val_psnr"] = mean_psnr
+        for r in results:  # the benchmark's names too (srbench.log_validation's), so curves and tables share them
+            values.update(validation_metrics(r, scale_suffix=len(results) > 1))
+        if s.device.type == "cuda":
+            values["val_cuda_mem_mb"] = _cuda_peak_mb(s)
         s.tracker.metrics(values, s.step)
+        s.tracker.tags({k: v for r in results for k, v in validation_tags(r).items()})
         for key, img in crops:
             s.tracker.image(img, key, s.step)
         bar.write(f"step {s.step}: " + ", ".join(f"x{k} {p:.3f} dB / {q:.4f}" for k, (p, q) in s.last_val.items()))
@@ -633,16 +620,17 @@ def _loop(s: _Session, bar) -> bool:
     with _Interrupt() as interrupt:
         while s.step < config.max_steps:
             t0 = time.perf_counter()
-            value, stop, lr = _train_step(s, interrupt)
+            values, stop, lr = _train_step(s, interrupt)
             if s.device.type == "cuda" and s.step % config.log_every == 0:
                 torch.cuda.synchronize(s.device)
             window.seconds += time.perf_counter() - t0
-            window.loss += value
+            window.loss += sum(values)
+            window.losses += len(values)
             window.steps += 1
             bar.update(1)
             last = s.step == config.max_steps
-            if s.progress and (s.step % 10 == 0 or last):
-                bar.set_postfix(loss=f"{value:.4f}", lr=f"{lr:.2e}", refresh=False)
+            if s.progress and values and (s.step % 10 == 0 or last):
+                bar.set_postfix(loss=f"{values[-1]:.4f}", lr=f"{lr:.2e}", refresh=False)
             if s.lead and (s.step % config.log_every == 0 or last):
                 _log_window(s, window, lr)
                 window = _Window()
@@ -686,10 +674,12 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True,
     if config.name is None or config.out_dir is None or not config.val_scales:
         from srbench.train.config import resolve
         config = resolve(config)
-    world, rank, device, owns_group = _processes(config, recipe)
+    world, rank, device, owns_group, h5_path = join(config, recipe, progress)
     precision = resolve_precision(config.amp, device)
     s = _Session(config=config, device=device, world=world, rank=rank, progress=progress and rank == 0,
-                 precision=precision, owns_group=owns_group)
+                 precision=precision, owns_group=owns_group, h5_path=h5_path)
+    if device.type == "cuda":  # cuda_mem_mb is this run's (an ablation trains several runs in one process)
+        torch.cuda.reset_peak_memory_stats(device)
     bar, status = None, "FAILED"
     try:
         ckpt = _open_checkpoint(config, resume)

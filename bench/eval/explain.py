@@ -1,0 +1,284 @@
+"""Protocol sensitivity of one cell: its PSNR/SSIM under the standard protocol and under every deviation of one knob
+(or of two), measured with one forward pass per distinct network input.
+
+"Why does my PSNR differ from the paper?" is nearly always one of the protocol's knobs. :func:`deviations` lists
+every alternative value of every knob that a published number may have used (``double_scale`` and ``lpips_input``
+are left out: the first is a bug's 48 dB, the second does not touch PSNR/SSIM); :func:`pair_deviations` every pair of
+the knobs that need no new forward pass (the measuring knobs: both measured on the standard outputs; not ``luma``
+with RGB, where it does nothing). :func:`explain_cell` then measures them all:
+
+* the forward passes are grouped by what the network sees: the LR input (``Protocol.lr_input``) and the BN mode.
+  Each image of each group runs through the network exactly once;
+* each output is scored under every deviation of its group by one :class:`srbench.eval.scoring.ImageScorer`, which
+  computes each quantisation, plane, MSE and SSIM once, with exactly the arithmetic of ``srbench evaluate``.
+
+:func:`match_published` compares the rows with a printed PSNR (and SSIM): the rows whose values round to the printed
+ones, or else the nearest single deviation (and pair), with the residual.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from srbench.core.constants import LR_SOURCES
+from srbench.core.errors import SrbenchError
+from srbench.data import lr_generators
+from srbench.data.datasets import load_samples
+from srbench.eval.evaluate import forward_pass
+from srbench.eval.protocol import AGGREGATES, COLORS, GRAY_MODES, LUMAS, QUANTIZE, SSIM_VARIANTS, Protocol
+from srbench.eval.scoring import ImageScore, ImageScorer, dataset_psnr
+
+#: knobs whose alternatives are measured (lr_source and lr_modcrop together as ``lr_input``)
+MEASURE_KNOBS = {"color": COLORS, "luma": LUMAS, "gray": GRAY_MODES, "quantize": QUANTIZE, "ssim": SSIM_VARIANTS,
+                 "aggregate": AGGREGATES}
+#: knobs that change what the network sees (a new forward pass per value)
+FORWARD_KNOBS = ("lr_input", "bn_mode")
+
+
+@dataclass(frozen=True)
+class Deviation:
+    """A protocol deviation: ``knob`` (``gray``, ``lr_input``, or ``gray + quantize`` for a pair), the ``value`` as
+    printed (``raw``, ``pil/full``, ``raw + truncate``) and the protocol knobs it changes."""
+
+    knob: str
+    value: str
+    changes: tuple[tuple[str, object], ...] = ()
+
+    @property
+    def label(self) -> str:
+        return f"{self.knob}: {self.value}" if self.changes else "standard"
+
+    @property
+    def is_pair(self) -> bool:
+        return "+" in self.knob
+
+    def protocol(self, base: Protocol) -> Protocol:
+        return base.with_(**dict(self.changes)) if self.changes else base
+
+
+STANDARD = Deviation("standard", "-")
+
+
+def _lr_changes(lr_input: str) -> tuple[tuple[str, object], ...]:
+    source, modcrop = lr_generators.split_lr_input(lr_input)
+    return (("lr_source", source), ("lr_modcrop", modcrop))
+
+
+def lr_inputs() -> list[str]:
+    """Every LR input: each source with mod-crop, then each generated one without (``file`` has no such variant)."""
+    return [*LR_SOURCES, *(f"{s}{lr_generators.FULL_SUFFIX}" for s in LR_SOURCES if s != "file")]
+
+
+def deviations(base: Protocol, *, has_bn: bool, notes: list[str] | None = None) -> list[Deviation]:
+    """Every single-knob deviation from ``base``; LR sources whose optional package is missing are left out with a
+    line in ``notes``; ``bn_mode`` only for a network with BatchNorm (it changes nothing otherwise)."""
+    out: list[Deviation] = []
+    for knob, values in MEASURE_KNOBS.items():
+        if knob == "luma" and base.color != "y":
+            continue
+        out += [Deviation(knob, v, ((knob, v),)) for v in values if v != getattr(base, knob)]
+    border = 0 if base.border == "scale" else "scale"
+    out.append(Deviation("border", str(border), (("border", border),)))
+    missing: set[str] = set()
+    for lr_input in lr_inputs():
+        source, _ = lr_generators.split_lr_input(lr_input)
+        if lr_input == base.lr_input:
+            continue
+        if source != "file" and not lr_generators.available(source):
+            missing.add(source)
+            continue
+        out.append(Deviation("lr_input", lr_input, _lr_changes(lr_input)))
+    for source in sorted(missing):
+        if notes is not None:
+            notes.append(f"note: LR source {source!r} left out: its package is not installed "
+                         f"({'opencv-python-headless' if source == 'opencv' else source})")
+    if has_bn:
+        out += [Deviation("bn_mode", m, (("bn_mode", m),)) for m in ("eval", "batch") if m != base.bn_mode]
+    return out
+
+
+def _forward_knob(d: Deviation) -> str | None:
+    return d.knob if d.knob in FORWARD_KNOBS else None
+
+
+def pair_deviations(singles: list[Deviation]) -> list[Deviation]:
+    """Every pair of single deviations of two different knobs that need no new forward pass (neither changes the
+    network's input or BN mode: both are measured on the standard outputs) and where both knobs act (not ``luma``
+    with ``color: rgb``)."""
+    out = []
+    for a, b in itertools.combinations(singles, 2):
+        if a.knob == b.knob or _forward_knob(a) or _forward_knob(b):
+            continue
+        knobs = {a.knob: a.value, b.knob: b.value}
+        if "luma" in knobs and knobs.get("color") == "rgb":
+            continue
+        out.append(Deviation(f"{a.knob} + {b.knob}", f"{a.value} + {b.value}", a.changes + b.changes))
+    return out
+
+
+@dataclass
+class Row:
+    """One deviation's dataset means, and their difference from the standard row."""
+
+    deviation: Deviation
+    psnr: float
+    ssim: float
+    d_psnr: float = 0.0
+    d_ssim: float = 0.0
+
+    def as_dict(self) -> dict:
+        d = self.deviation
+        return {"knob": d.knob, "value": d.value, "changes": {k: v for k, v in d.changes}, "pair": d.is_pair,
+                "psnr": self.psnr, "ssim": self.ssim, "d_psnr": self.d_psnr, "d_ssim": self.d_ssim}
+
+
+@dataclass
+class Explained:
+    """What :func:`explain_cell` measured: the rows (standard first), the forward passes it ran, and notes."""
+
+    dataset: str
+    scale: int
+    base: Protocol
+    rows: list[Row]
+    forward_passes: int
+    forward_s: float
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"dataset": self.dataset, "scale": self.scale, "protocol": self.base.as_dict(),
+                "forward_passes": self.forward_passes, "forward_s": self.forward_s, "notes": self.notes,
+                "rows": [r.as_dict() for r in self.rows]}
+
+
+def explain_cell(runner_for: Callable[[str], Callable], dataset: str, scale: int, *, base: Protocol,
+                 variants: list[Deviation], device="cpu", progress: bool = True,
+                 notes: list[str] | None = None) -> Explained:
+    """Measure ``dataset`` at ``scale`` under ``base`` and each of ``variants``: one forward pass per image and per
+    distinct (LR input, BN mode), each output scored under every variant that uses it.
+
+    ``runner_for(bn_mode)`` gives what runs the network in that BN mode (called once per mode needed).
+    """
+    variants = [STANDARD, *variants]
+    groups: dict[tuple[str, str], list[Deviation]] = {}
+    for v in variants:
+        p = v.protocol(base)
+        groups.setdefault((p.lr_input, p.bn_mode), []).append(v)
+    scores: dict[Deviation, list[ImageScore]] = {v: [] for v in variants}
+    passes, forward_s = 0, 0.0
+    for (lr_input, bn_mode), members in groups.items():
+        runner = runner_for(bn_mode)
+        samples = load_samples(dataset, scale, lr_source=lr_input)
+        for sample in tqdm(samples, desc=f"{dataset} x{scale} {lr_input} bn={bn_mode}", unit="img", leave=False,
+                           disable=not progress):
+            out, elapsed = forward_pass(runner, sample.lr, scale, device)
+            passes, forward_s = passes + 1, forward_s + elapsed
+            scorer = ImageScorer(out, sample.hr, scale=scale, gray=sample.gray, name=sample.name)
+            for v in members:
+                scores[v].append(scorer.score(v.protocol(base)))
+    rows = [Row(v, dataset_psnr(scores[v], v.protocol(base)), float(np.mean([s.ssim for s in scores[v]])))
+            for v in variants]
+    for r in rows:
+        r.d_psnr, r.d_ssim = r.psnr - rows[0].psnr, r.ssim - rows[0].ssim
+    return Explained(str(dataset), scale, base, rows, passes, forward_s, list(notes or []))
+
+
+# -- matching a printed number ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Printed:
+    """A published PSNR (and SSIM) as printed, with the number of decimals it was printed with."""
+
+    psnr: float
+    psnr_decimals: int
+    ssim: float | None = None
+    ssim_decimals: int = 4
+
+    @classmethod
+    def parse(cls, text: str) -> "Printed":
+        """``32.21/0.8948`` or ``32.21`` -> Printed; anything else is a one-line error."""
+        parts = text.strip().split("/")
+        try:
+            if len(parts) not in (1, 2):
+                raise ValueError
+            values = [(float(p), len(p.partition(".")[2])) for p in parts]
+        except ValueError:
+            raise SrbenchError(f"--published {text!r}: expected PSNR/SSIM as printed, e.g. 32.21/0.8948 (or 32.21)")
+        (p, pd), (s, sd) = values[0], (values[1] if len(values) == 2 else (None, 4))
+        if not 0 < p < 100 or (s is not None and not 0 <= s <= 1):
+            raise SrbenchError(f"--published {text!r}: PSNR must be in dB (0-100) and SSIM in [0, 1]")
+        return cls(p, pd, s, sd)
+
+    def rounds_to(self, psnr: float, ssim: float) -> bool:
+        """True when the measured values, rounded as printed, are the printed ones."""
+        ok = round(psnr, self.psnr_decimals) == round(self.psnr, self.psnr_decimals)
+        if self.ssim is not None:
+            ok = ok and round(ssim, self.ssim_decimals) == round(self.ssim, self.ssim_decimals)
+        return ok
+
+    def distance(self, psnr: float, ssim: float) -> float:
+        """The residual counted in units of the printed last digits: |dPSNR| / 10^-d + |dSSIM| / 10^-d'."""
+        out = abs(psnr - self.psnr) * 10 ** self.psnr_decimals
+        if self.ssim is not None:
+            out += abs(ssim - self.ssim) * 10 ** self.ssim_decimals
+        return out if math.isfinite(out) else math.inf
+
+    @property
+    def text(self) -> str:
+        p = f"{self.psnr:.{self.psnr_decimals}f}"
+        return p if self.ssim is None else f"{p}/{self.ssim:.{self.ssim_decimals}f}"
+
+
+@dataclass
+class Match:
+    """Which rows explain a printed number: ``exact`` (rows that round to it) or the nearest single deviation and
+    the nearest pair (None when no pair was measured), each with its residual printed − measured."""
+
+    printed: Printed
+    exact: list[Row]
+    nearest: Row | None
+    nearest_pair: Row | None
+
+    def residual(self, row: Row) -> tuple[float, float | None]:
+        return (self.printed.psnr - row.psnr, None if self.printed.ssim is None else self.printed.ssim - row.ssim)
+
+    def lines(self) -> list[str]:
+        """The verdict in words, one line per finding."""
+        if self.exact:
+            return [f"published {self.printed.text}: reproduced (rounds to the printed values) by "
+                    + "; ".join(r.deviation.label for r in self.exact)]
+        out = []
+        for what, row in (("single knob", self.nearest), ("pair", self.nearest_pair)):
+            if row is not None:
+                dp, ds = self.residual(row)
+                res = f"{dp:+.3f} dB" + ("" if ds is None else f", SSIM {ds:+.4f}")
+                out.append(f"published {self.printed.text}: nearest {what} is {row.deviation.label} "
+                           f"({row.psnr:.3f}/{row.ssim:.4f}; residual published - measured {res})")
+        return out
+
+    def as_dict(self) -> dict:
+        def one(row: Row | None):
+            if row is None:
+                return None
+            dp, ds = self.residual(row)
+            return {"label": row.deviation.label, "psnr": row.psnr, "ssim": row.ssim, "residual_psnr": dp,
+                    "residual_ssim": ds}
+        return {"published": self.printed.text, "exact": [r.deviation.label for r in self.exact],
+                "nearest": one(self.nearest), "nearest_pair": one(self.nearest_pair)}
+
+
+def match_published(rows: list[Row], printed: Printed) -> Match:
+    """The rows whose values round to ``printed`` (standard included); else the nearest single deviation and pair."""
+    exact = [r for r in rows if printed.rounds_to(r.psnr, r.ssim)]
+    singles = [r for r in rows if r.deviation.changes and not r.deviation.is_pair]
+    pairs = [r for r in rows if r.deviation.is_pair]
+
+    def nearest(candidates: list[Row]) -> Row | None:
+        return min(candidates, key=lambda r: printed.distance(r.psnr, r.ssim)) if candidates else None
+
+    return Match(printed, exact, None if exact else nearest(singles), None if exact else nearest(pairs))
