@@ -9,7 +9,7 @@ export MLFLOW_DISABLE_TELEMETRY = true
 export DO_NOT_TRACK = true
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: help venv data test wheel-smoke benchmark quick runtimes explain report report-commit ablate ui clean
+.PHONY: help venv data test test-fast lint wheel-smoke benchmark quick runtimes explain report report-commit ablate ui clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -24,8 +24,14 @@ venv: $(STAMP)  ## create .venv with the pinned set (constraints.txt)
 data: $(STAMP)  ## fill data/store from $$SRBENCH_MIRROR (default ../shared) or the public URLs, sha256-checked
 	$(SRBENCH) data
 
-test: data  ## run the test suite (the same command CI runs)
-	$(PY) -m pytest -q
+test: data  ## the whole test suite, slow tests included (what CI runs); lists the 25 slowest tests
+	$(PY) -m pytest -q --durations=25
+
+test-fast: data  ## the daily loop: the suite without the tests marked slow (a few minutes)
+	$(PY) -m pytest -q -m "not slow"
+
+lint: $(STAMP)  ## ruff check with the rules of pyproject.toml (CI runs it before the tests)
+	$(VENV)/bin/ruff check .
 
 wheel-smoke:  ## build the wheel, install it in a fresh venv, run data/evaluate/benchmark/report outside the checkout
 	scripts/wheel_smoke.sh

@@ -32,9 +32,9 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -103,7 +103,7 @@ def available(name: str) -> bool:
     return True
 
 
-@lru_cache(maxsize=None)
+@cache
 def generator_key(name: str, modcrop: bool, scale: int) -> str:
     """What names a generator's cache folder and is stamped in its files: generator, parameters, dtype, rounding,
     library version and this module's code, hashed (readable prefix: the generator and mod-crop)."""

@@ -10,7 +10,7 @@ or an entry point of the group ``srbench.models``): see :mod:`srbench.models.ext
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from os import PathLike
 
 from torch import nn

@@ -44,7 +44,7 @@ class FakeCuda:
         self.clock_ms[self.index(device)] += ms
 
     # ---- the torch.cuda surface
-    def install(self, monkeypatch) -> "FakeCuda":
+    def install(self, monkeypatch) -> FakeCuda:
         fake = self
 
         class Stream:
@@ -59,7 +59,7 @@ class FakeCuda:
                 index = fake.current if stream is None else stream.device_index
                 self.time_ms = fake.clock_ms[index]
 
-            def elapsed_time(self, end: "Event") -> float:
+            def elapsed_time(self, end: Event) -> float:
                 return end.time_ms - self.time_ms
 
         @contextlib.contextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from srbench.report.bootstrap import bootstrap_mean, paired_bootstrap, paired_frames
 
@@ -19,7 +20,6 @@ def test_constant_shift_collapses_to_the_shift():
 
 
 def test_matches_scipy_percentile_bootstrap():
-    stats = pytest.importorskip("scipy.stats")
     rng = np.random.default_rng(2)
     b = rng.normal(28.0, 2.0, size=80)
     a = b + rng.normal(0.1, 0.4, size=80)          # paired: a differs from b by a noisy shift

@@ -100,6 +100,7 @@ def test_carn_paper_values(name, counted):
         assert total_k == 415 and abs(total_k - CARN_PAPER_PARAMS_K["carn_m"]) / CARN_PAPER_PARAMS_K["carn_m"] < 0.01
 
 
+@pytest.mark.slow
 def test_models_command_uses_the_same_definitions(capsys):
     from srbench.cli import main
 
@@ -124,6 +125,7 @@ def test_models_command_uses_the_same_definitions(capsys):
     assert "417,499" in ecdn_m and "396,955" in ecdn_m and "44.8" in ecdn_m
 
 
+@pytest.mark.slow
 def test_benchmark_logs_the_same_figures_as_the_models_command():
     # what a cell run logs (srbench.eval.cell.measure_cost), which the efficiency table shows, at every scale
     from srbench.commands.models import model_rows

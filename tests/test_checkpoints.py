@@ -95,6 +95,7 @@ def test_single_scale_state_dict_from_a_path_with_declared_scale(tmp_path):
     assert multi.scales == (2, 3, 4)
 
 
+@pytest.mark.slow
 def test_weights_key_on_the_command_line(tmp_path, carn_m_state, tiny_dataset, capsys):
     ema = {k: v * 0.5 if v.is_floating_point() and v.dim() == 4 else v for k, v in carn_m_state.items()}
     path = _save(tmp_path, "both.pth", {"params": carn_m_state, "params_ema": ema})
@@ -112,6 +113,7 @@ def test_weights_key_on_the_command_line(tmp_path, carn_m_state, tiny_dataset, c
     assert json.loads(capsys.readouterr().out)[0]["psnr"] < released["psnr"] - 1  # the other entry really loaded
 
 
+@pytest.mark.slow
 def test_weights_key_in_an_experiment_entry(tmp_path, carn_m_state, tiny_dataset, mlflow_uri):
     from srbench.data.datasets import dataset_id
     from srbench.track import tracking

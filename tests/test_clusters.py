@@ -347,6 +347,7 @@ def test_two_hosts_sharding_and_rerunning_one_store_lose_and_duplicate_nothing(t
     assert computed == 4, f"{computed} cell computations for 4 cells"
 
 
+@pytest.mark.slow
 def test_shard_killed_mid_cell_on_one_host_is_finished_by_a_rerun_on_another(tmp_path, store, tiny_dataset):
     """Host a dies (kill -9) in its second cell, after auto chose a runtime and the first cell finished; host b, with
     an empty runtime cache, reruns the shard: it takes a's choice from the store (no probe), so it reuses a's

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from srbench.cli import main
@@ -26,6 +27,7 @@ def test_docs_show_the_example():
     assert "examples/tiny_sr.py:build" in section and "srbench score" in section
 
 
+@pytest.mark.slow
 def test_tiny_sr_example_end_to_end(tmp_path, monkeypatch, benchmark_root, mlflow_uri):
     monkeypatch.chdir(REPO)  # the example names its model relative to the repository root, as docs/your-model.md runs it
     exp = load_experiment("examples/tiny_sr.yaml")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 from torch import nn
 
 from srbench.cli import main
@@ -209,6 +208,7 @@ def test_bad_published_is_one_line(capsys):
     assert capsys.readouterr().err.startswith("error: --published")
 
 
+@pytest.mark.slow
 @pytest.mark.slow
 def test_bicubic_set14_x4_names_gray_raw(benchmark_root):
     """The issue's acceptance case: bicubic on Set14 x4 against the CARN paper's printed 26.00/0.7027 (read from

@@ -101,6 +101,7 @@ def _expected_psnr_set5_x2(root: Path) -> float:
     return float(np.mean(values))
 
 
+@pytest.mark.slow
 def test_file_and_entry_point_models_benchmark_to_the_skimage_psnr(tmp_path, nn_file, entry_point, benchmark_root,
                                                                     mlflow_uri):
     import sys

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import math
 
+import matplotlib
 import numpy as np
 import pytest
 
-matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 
 from matplotlib.legend import Legend  # noqa: E402
@@ -218,6 +218,7 @@ def test_is_variant():
     assert not F.is_variant({"model": "carn", "published": True})
 
 
+@pytest.mark.slow
 def test_bubble_files_small_and_deterministic(tmp_path):
     a = F.bubble_chart(POINTS, dataset="Set14", scale=4, out_dir=tmp_path / "a", stem="b", variants=True,
                        bicubic_psnr=27.5)

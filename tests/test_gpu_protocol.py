@@ -29,7 +29,7 @@ def test_tf32_is_a_declared_knob_off_by_default():
 def test_tf32_enters_only_cuda_identities():
     """CPU (and MPS, and folder-scoring) identities hold exactly the knobs they held before TF32 existed."""
     before = {"name", "color", "border", "quantize", "lr_source", "ssim", "bn_mode", "gray", "double_scale",
-              "lpips_input"}
+              "lpips_input", "luma", "aggregate", "lr_modcrop"}  # the last three: protocol knobs of srbench explain
     protocol = get_protocol("standard")
     assert set(protocol.identity("cpu")) == before == set(protocol.identity(None)) == set(protocol.identity("mps"))
     assert set(protocol.identity("cuda")) == before | {"tf32"}

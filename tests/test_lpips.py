@@ -1,5 +1,6 @@
 """LPIPS v0.1 (AlexNet) in plain torch: the heads against the lpips package's own file, the network against an
-independent numpy forward, the metric's properties, and the restricted unpickler against malicious pickles."""
+independent numpy forward (tests/lpips_numpy.py), the metric's properties, and the restricted unpickler against
+malicious pickles. The values themselves are checked against pyiqa's published ones in tests/test_iqa_calibration.py."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from numpy.lib.stride_tricks import sliding_window_view
 from scipy.ndimage import gaussian_filter
 
 from srbench.core.errors import SrbenchError
@@ -18,6 +18,7 @@ from srbench.eval.lpips import (LPIPS_SHA256, LPIPS_WEIGHTS, image_tensor, load_
 from srbench.data.fetch import read_manifests
 from srbench.data.images import read_image
 from srbench.core.store import weights_dir
+from lpips_numpy import numpy_lpips
 
 LIN_FILE = "lpips_v0.1_alex_lin.pth"  # the lpips 0.1.4 wheel's lpips/weights/v0.1/alex.pth
 
@@ -67,50 +68,14 @@ def test_sha256_constant_matches_the_embedded_manifest():
     assert rows[f"weights/{LPIPS_WEIGHTS}"].sha256 == LPIPS_SHA256
 
 
-def _conv_hwio(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, stride: int, pad: int) -> np.ndarray:
-    """Cross-correlation of an HxWxC float64 image with an HWIO kernel (the checkpoint's own layout), as a
-    patch-by-kernel contraction: independent of torch's conv and of the module's HWIO -> OIHW conversion."""
-    k = kernel.shape[0]
-    padded = np.pad(x, ((pad, pad), (pad, pad), (0, 0)))
-    patches = sliding_window_view(padded, (k, k), axis=(0, 1))[::stride, ::stride]  # Ho x Wo x C x k x k
-    return np.einsum("hwcij,ijco->hwo", patches, kernel.astype(np.float64)) + bias
-
-
-def _max_pool(x: np.ndarray) -> np.ndarray:
-    return sliding_window_view(x, (3, 3), axis=(0, 1))[::2, ::2].max(axis=(3, 4))
-
-
-def _numpy_lpips(tree: dict, a: np.ndarray, b: np.ndarray) -> float:
-    """LPIPS v0.1 AlexNet written out in numpy (float64) from the paper's definition and torchvision's layer list."""
-    shift, scale = np.array([-0.030, -0.088, -0.188]), np.array([0.458, 0.448, 0.450])
-    convs = tree["AlexNet_0"]
-    geometry = ((4, 2), (1, 2), (1, 1), (1, 1), (1, 1))  # stride, padding of conv1..conv5
-
-    def relus(img):
-        x, outs = (img - shift) / scale, []
-        for i, (stride, pad) in enumerate(geometry):
-            if i in (1, 2):
-                x = _max_pool(x)
-            x = np.maximum(_conv_hwio(x, convs[f"Conv_{i}"]["kernel"], convs[f"Conv_{i}"]["bias"], stride, pad), 0)
-            outs.append(x)
-        return outs
-
-    total = 0.0
-    for i, (fa, fb) in enumerate(zip(relus(a), relus(b))):
-        na = fa / (np.sqrt((fa ** 2).sum(axis=2, keepdims=True)) + 1e-10)
-        nb = fb / (np.sqrt((fb ** 2).sum(axis=2, keepdims=True)) + 1e-10)
-        weights = tree[f"NetLinLayer_{i}"]["Conv_0"]["kernel"][0, 0, :, 0].astype(np.float64)
-        total += float(((na - nb) ** 2 @ weights).mean())
-    return total
-
-
 def test_network_equals_an_independent_numpy_forward(net, crop):
-    tree = read_numpy_pickle(lpips_weights_path())
+    """tests/lpips_numpy.py: numpy convolutions, the trunk read with plain pickle, the heads from the lpips
+    package's own file; nothing of srbench.eval.lpips."""
     hr = crop[:64, :64]
     rng = np.random.default_rng(1)
     sr = np.clip(hr + rng.normal(0, 12, hr.shape), 0, 255).round().astype(np.uint8)
-    reference = _numpy_lpips(tree, sr / 127.5 - 1.0, hr / 127.5 - 1.0)
-    assert 0.05 < reference < 1.0
+    reference = numpy_lpips(sr / 127.5 - 1.0, hr / 127.5 - 1.0)
+    assert reference > 0.05  # far from 0, so the relative comparison below has something to compare
     assert lpips_distance(sr, hr, input_range="minus_one_one", net=net) == pytest.approx(reference, rel=1e-4)
 
 

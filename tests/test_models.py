@@ -29,8 +29,6 @@ def test_registry_lists_every_architecture():
 
 @pytest.mark.parametrize("name", list_models())
 def test_forward_shape_at_every_scale(name):
-    if name == "bicubic":
-        pytest.importorskip("srbench.core.imresize", reason="data/imresize.py (MATLAB bicubic) is not available yet")
     model = create_model(name)
     assert model.arch == name
     assert model.scales == (2, 3, 4)
@@ -128,7 +126,6 @@ def test_group_for_bicubic_is_refused():
 
 
 def test_bicubic_keeps_a_flat_image_flat():
-    pytest.importorskip("srbench.core.imresize", reason="data/imresize.py (MATLAB bicubic) is not available yet")
     x = torch.full((2, 3, 7, 9), 128 / 255)  # bicubic weights sum to 1: a constant stays the same 8-bit value
     y = create_model("bicubic")(x, 3)
     assert y.shape == (2, 3, 21, 27)

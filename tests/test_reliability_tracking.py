@@ -108,6 +108,7 @@ tracking.client(sys.argv[1])
 """
 
 
+@pytest.mark.slow
 def test_kill_9_during_store_creation_leaves_a_store_the_next_command_uses(tmp_path):
     db = tmp_path / "mlruns" / "mlflow.db"
     uri = f"sqlite:///{db}"
@@ -123,6 +124,7 @@ def test_kill_9_during_store_creation_leaves_a_store_the_next_command_uses(tmp_p
     assert not list(db.parent.glob(".mlflow.db.creating-*")), "the killed creation's temporary file is cleaned up"
 
 
+@pytest.mark.slow
 def test_store_left_incomplete_and_empty_is_rebuilt(tmp_path, capsys):
     """A half-made store (MLflow's migrations interrupted at statement 400, as an earlier srbench left it)."""
     import sqlalchemy
@@ -252,6 +254,7 @@ sys.exit(srbench.cli.main(sys.argv[3:]))
 """
 
 
+@pytest.mark.slow
 def test_two_concurrent_benchmarks_compute_each_cell_once(tmp_path, store, benchmark_root):
     db = _db(store)  # no experiment, no runs (a copy of an empty store, so that both start at once)
     path = _experiment(tmp_path, "twice", datasets="[Set5, Set14]")  # one cell, long enough (seconds) to overlap
@@ -410,6 +413,9 @@ def test_sigterm_during_train_and_ablate_is_ctrl_c(tmp_path, store, capsys, benc
     h5 = _tiny_h5(tmp_path)
     recipe = REPO / "experiments" / "train" / "smoke.yaml"
     out = tmp_path / "train_out"
+    # what the commands must restore: the handler the process had (SIG_IGN, not default_int_handler, when pytest was
+    # started in the background by a non-interactive shell; earlier tests may also have installed one)
+    sigint_before = signal.getsignal(signal.SIGINT)
     with _sigterm_on_batch(3):
         code = main(["train", str(recipe), "--no-progress", "--max-steps", "20", "--set", f"train_data={h5}",
                      "--set", "val_dataset=null", "--set", "ckpt_every=100", "--set", f"out_dir={out}",
@@ -434,7 +440,7 @@ def test_sigterm_during_train_and_ablate_is_ctrl_c(tmp_path, store, capsys, benc
     assert "run the same command again to resume" in err
     exp = client.get_experiment_by_name("abl_term")
     assert [r.info.status for r in client.search_runs([exp.experiment_id])] == ["KILLED"]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, "the command restored the handlers"
+    assert signal.getsignal(signal.SIGINT) is sigint_before, "the command restored the handlers"
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -355,11 +355,10 @@ def test_ablation_baseline_tag_wins(report):
 
 def test_published_values_agree_with_the_weights_catalogue():
     from srbench.report import reference as ref
-    weights = pytest.importorskip("models.weights")
+    from srbench.models import weights
     for pub in (ref.CARN, ref.CARN_M):
         metrics = weights.CATALOGUE[pub.weights].metrics
-        if not metrics:
-            pytest.skip("the catalogue holds no published metrics")
+        assert metrics, f"the catalogue holds no published metrics for {pub.weights}"
         for (d, s), value in pub.scores.items():
             assert tuple(metrics[d][s]) == value, (pub.name, d, s)
         assert {s: metrics["mult_adds"][s] for s in (2, 3, 4)} == pub.mult_adds_g
@@ -400,6 +399,7 @@ def test_crop_psnr_is_measured_on_the_box(report):
     assert f"carn_m {expected:.2f} dB" in readme
 
 
+@pytest.mark.slow
 def test_deterministic_regeneration(report, tmp_path, monkeypatch):
     from srbench.report import build
     monkeypatch.setattr(build, "_load_hr", _fake_hr)
@@ -412,6 +412,7 @@ def test_deterministic_regeneration(report, tmp_path, monkeypatch):
         assert first[name] == second[name], name
 
 
+@pytest.mark.slow
 def test_stale_files_removed_and_missing_experiment(report, tmp_path, monkeypatch):
     """Only files an earlier report run wrote (its manifest) are removed; committed tables, a summary or anything else
     the report did not write in that folder stay, even when the store no longer has their data."""
@@ -526,6 +527,7 @@ def test_figure_inputs_from_the_store(report, tmp_path, monkeypatch):
     assert all(p["source"] for p in seen["points"] if p["published"])
 
 
+@pytest.mark.slow
 def test_no_machine_paths_in_any_output(store, tmp_path, monkeypatch):
     """Rendered as if the fake store were the project's: the README names it relative to the project, and no file
     holds the project's (or this machine's) absolute path."""

@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from srbench.data.datasets import dataset_id
 from srbench.track import tracking
 from srbench.track.experiment import load_experiment
@@ -40,6 +42,7 @@ def _cells(uri: str, name: str):
     return client.search_runs([exp.experiment_id], filter_string="tags.`srbench.kind` = 'cell'")
 
 
+@pytest.mark.slow
 def test_one_finished_run_per_cell_and_rerun_reuses(tmp_path, tiny_dataset, mlflow_uri):
     path = _experiment(tmp_path, tiny_dataset, "  - {model: bicubic}\n  - {model: carn_m, weights: carn_m}\n")
     outcomes = run_benchmark(load_experiment(path), tracking_uri=mlflow_uri, progress=False)
@@ -70,6 +73,7 @@ def _cli(path: Path, uri: str) -> list[str]:
             "--summary", str(path.with_suffix(".md"))]
 
 
+@pytest.mark.slow
 def test_killed_benchmark_resumes_with_every_cell_once(tmp_path, tiny_dataset, mlflow_uri):
     models = "".join(f"  - {{model: {m}, weights: {m}}}\n" for m in ("carn_m", "ecdn_m", "ecdn"))
     path = _experiment(tmp_path, tiny_dataset, "  - {model: bicubic}\n" + models, name="k")
@@ -99,6 +103,7 @@ def test_killed_benchmark_resumes_with_every_cell_once(tmp_path, tiny_dataset, m
     assert "reused from MLflow" in result.stdout
 
 
+@pytest.mark.slow
 def test_two_processes_share_one_sqlite_store(tmp_path, tiny_dataset, mlflow_uri):
     a = _experiment(tmp_path, tiny_dataset, "  - {model: bicubic}\n  - {model: carn_m, weights: carn_m}\n", "c")
     b = _experiment(tmp_path, tiny_dataset, "  - {model: ecdn_m, weights: ecdn_m}\n", "c2")

@@ -90,6 +90,7 @@ def eager_results(released):
 # Same numbers as eager
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("runtime", GRAPH_RUNTIMES)
 @pytest.mark.parametrize("weights,bn_mode,scale", SET5_CELLS)
 def test_set5_matches_eager(released, eager_results, graph_cache, weights, bn_mode, scale, runtime):

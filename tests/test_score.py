@@ -55,6 +55,7 @@ def _skimage_scores(root: Path) -> dict[str, tuple[float, float]]:
     return out
 
 
+@pytest.mark.slow
 def test_score_reproduces_skimage_and_logs_a_cell(sr_dir, benchmark_root, mlflow_uri, capsys):
     args = ["score", "--sr-dir", str(sr_dir), "--dataset", "Set5", "--scale", str(SCALE), "--label", "Noisy",
             "--json", "--tracking-uri", mlflow_uri]

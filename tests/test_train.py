@@ -69,6 +69,7 @@ def _weights(path: Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
+@pytest.mark.slow
 def test_resume_after_crash_and_ctrl_c_is_bitwise_identical(tmp_path, train_h5, mlflow_uri, monkeypatch):
     import mlflow
 
@@ -107,6 +108,7 @@ def test_resume_after_crash_and_ctrl_c_is_bitwise_identical(tmp_path, train_h5, 
     assert run.data.tags["srbench.resumed_at"] == "4,6"
 
 
+@pytest.mark.slow
 def test_bf16_run_resumes_after_a_crash(tmp_path, train_h5, mlflow_uri, monkeypatch):
     """amp=bf16 on CPU: a run that crashes in step 5 resumes from step 4 and finishes; the run says it trained in
     bf16, and its weights differ from the float32 run's (the precision was applied)."""
@@ -203,6 +205,7 @@ def test_image_folder_with_broken_file_is_named(tmp_path, mlflow_uri, monkeypatc
     assert not list((tmp_path / "store").rglob("*.h5*"))
 
 
+@pytest.mark.slow
 def test_image_folder_is_prepared_and_run_is_tracked(tmp_path, mlflow_uri, monkeypatch, benchmark_root):
     """A folder is cached as h5 in the store's cache; a run logs config, metrics, validation and weights; run:<id>
     resolves."""
@@ -263,6 +266,7 @@ def test_image_folder_is_prepared_and_run_is_tracked(tmp_path, mlflow_uri, monke
         resolve_run_weights("run:0123456789abcdef")
 
 
+@pytest.mark.slow
 def test_cli_train_smoke_recipe_and_errors(tmp_path, train_h5, mlflow_uri, capsys):
     from srbench.cli import main
     from srbench.core.store import REPO_ROOT

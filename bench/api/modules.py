@@ -37,7 +37,7 @@ class ModuleState:
     device: torch.device | None
 
     @classmethod
-    def capture(cls, module: nn.Module) -> "ModuleState":
+    def capture(cls, module: nn.Module) -> ModuleState:
         batches = {id(m): m.num_batches_tracked.clone() for m in module.modules()
                    if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.num_batches_tracked is not None}
         return cls({id(m): m.training for m in module.modules()}, batches, module_device(module))

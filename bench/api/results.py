@@ -68,7 +68,7 @@ class EvaluationResult:
 
     @classmethod
     def from_dataset_result(cls, result: DatasetResult, *, protocol: Protocol, dataset_id: str, fingerprint: str,
-                            **identity) -> "EvaluationResult":
+                            **identity) -> EvaluationResult:
         """The record of an internal :class:`srbench.eval.evaluate.DatasetResult` (the one evaluation path)."""
         images = tuple(ImageScore(r.name, r.psnr, r.ssim, r.lpips, r.gray) for r in result.images)
         return cls(dataset=result.dataset, dataset_id=dataset_id, scale=result.scale, protocol=protocol,

@@ -134,7 +134,10 @@ def run_cell(args) -> int:
     from srbench.track.run_weights import resolve_weights
 
     start = time.perf_counter()
-    say = (lambda line: print(line, file=sys.stderr))
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr)
+
     printed = Printed.parse(args.published) if args.published else None
     base = get_protocol(args.protocol)
     resolve_dataset(args.dataset)

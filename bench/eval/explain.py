@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -200,7 +200,7 @@ class Printed:
     ssim_decimals: int = 4
 
     @classmethod
-    def parse(cls, text: str) -> "Printed":
+    def parse(cls, text: str) -> Printed:
         """``32.21/0.8948`` or ``32.21`` -> Printed; anything else is a one-line error."""
         parts = text.strip().split("/")
         try:
@@ -208,7 +208,8 @@ class Printed:
                 raise ValueError
             values = [(float(p), len(p.partition(".")[2])) for p in parts]
         except ValueError:
-            raise SrbenchError(f"--published {text!r}: expected PSNR/SSIM as printed, e.g. 32.21/0.8948 (or 32.21)")
+            raise SrbenchError(f"--published {text!r}: expected PSNR/SSIM as printed, e.g. 32.21/0.8948 "
+                               "(or 32.21)") from None
         (p, pd), (s, sd) = values[0], (values[1] if len(values) == 2 else (None, 4))
         if not 0 < p < 100 or (s is not None and not 0 <= s <= 1):
             raise SrbenchError(f"--published {text!r}: PSNR must be in dB (0-100) and SSIM in [0, 1]")

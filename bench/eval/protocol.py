@@ -110,7 +110,7 @@ class Protocol:
         """Pixels to crop from each border at this scale."""
         return scale if self.border == "scale" else int(self.border)
 
-    def with_(self, **changes) -> "Protocol":
+    def with_(self, **changes) -> Protocol:
         """A copy with some knobs changed (the name is kept unless given); unknown knobs are an error."""
         unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
         if unknown:

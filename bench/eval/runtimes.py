@@ -61,8 +61,8 @@ import tempfile
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from time import perf_counter
-from typing import Callable
 
 import numpy as np
 import torch
@@ -174,7 +174,7 @@ def package_versions(runtime: str) -> dict[str, str | None]:
     return versions
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _import_failure(module: str) -> str | None:
     """Why ``module`` does not import (one line), or None when it does."""
     try:
@@ -545,7 +545,7 @@ def _prepare_runtime(model: nn.Module, runtime: str, *, scale: int, bn_mode: str
                   detail=f"{detail}, graph {path.name} ({source})", graph_path=path, exported=exported)
 
 
-def prepare_runtime(model: nn.Module, runtime: str, **kwargs) -> "Runner":
+def prepare_runtime(model: nn.Module, runtime: str, **kwargs) -> Runner:
     """:func:`_prepare_runtime`, with the runner naming the model it runs (``arch``, ``weights_label``) so that
     errors raised while measuring it name the network and its weights, not the runner."""
     runner = _prepare_runtime(model, runtime, **kwargs)

@@ -42,7 +42,7 @@ class SharedOutput:
 class PassScope:
     """The shared passes of one computation (see the module docstring), seen by one cell run (``source``)."""
 
-    owner: "SharedPasses"
+    owner: SharedPasses
     key: Hashable
     source: str
     sources: set[str] = field(default_factory=set)

@@ -93,8 +93,8 @@ def sensitivity_table(runs: list[ExplainRun], dataset: str, scale: int) -> Table
                             "value": row.deviation.value, "psnr": row.psnr, "ssim": row.ssim,
                             "d_psnr": row.d_psnr, "d_ssim": row.d_ssim, "run": short(r.run_id)})
         rows.append(cells + [f"{biggest:.3f}"])
-    notes = [f"Each knob changed alone from the standard protocol (first row: the standard PSNR/SSIM); Δ = deviation "
-             f"− standard. `lr_input: X/full`: LR made by X from the HR without mod-cropping it first. Runs: "
+    notes = ["Each knob changed alone from the standard protocol (first row: the standard PSNR/SSIM); Δ = deviation "
+             "− standard. `lr_input: X/full`: LR made by X from the HR without mod-cropping it first. Runs: "
              + ", ".join(f"{r.label} {short(r.run_id)}" for r in runs) + " (MLflow experiment `explain`, "
              "`make explain`; how to read it: docs/protocol.md)."]
     return Table(name=f"protocol_sensitivity_{dataset}_x{scale}", title=f"Protocol sensitivity, {dataset} x{scale}",

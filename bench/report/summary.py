@@ -40,7 +40,7 @@ def summary_table(client, outcomes) -> Table:
             sk = schema.find_dataset_metric(m, "ssim", d)
             cells.append(f"{m[pk]:.2f} / {m[sk]:.4f}" if pk and sk else "")
 
-        def num(name: str, fmt: str) -> str:
+        def num(name: str, fmt: str, m: dict = m) -> str:
             return format(m[name], fmt) if name in m else ""
 
         rows.append([t.get("srbench.label", ""), t.get("srbench.bn_mode", ""), f"x{t.get('srbench.scale', '')}",

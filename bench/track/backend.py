@@ -71,7 +71,7 @@ def _redacted(uri: str) -> str:
     return re.sub(r"(//[^/:@]*:)[^/@]*@", r"\1***@", uri)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def probe(uri: str) -> None:
     """Fail fast, with one line naming the URI, when the tracking server (or database server) does not answer.
 

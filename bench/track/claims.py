@@ -25,7 +25,7 @@ import contextlib
 import random
 import time
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 from srbench.track import hosts, orphans, tracking
 

@@ -100,14 +100,14 @@ class Heartbeat:
             with contextlib.suppress(Exception):  # a missed beat only brings staleness closer
                 self.client.set_tag(self.run_id, HEARTBEAT_TAG, str(n))
 
-    def start(self) -> "Heartbeat":
+    def start(self) -> Heartbeat:
         self._thread.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
 
-    def __enter__(self) -> "Heartbeat":
+    def __enter__(self) -> Heartbeat:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -457,8 +457,8 @@ def run_benchmark(exp: Experiment, *, experiment_file: str | None = None, tracki
                             weights_sha256=network_digest(cell.entry.model, cell.weights, cell.entry.weights_key),
                             dataset=cell.datasets[0], protocol=cell_protocol)
                 try:
-                    use = runtimes.use(cell.network, cell.runtime, lambda: network(cell), label=cell.entry.display,
-                                       **args)
+                    use = runtimes.use(cell.network, cell.runtime, lambda cell=cell: network(cell),
+                                       label=cell.entry.display, **args)
                     key = cell_key(**_identity(cell, cell_protocol, device, exp, use, fingerprint))
                     done = _finished_or_clean(client, experiment_id, key)
                     if not reusable(done):

@@ -42,7 +42,8 @@ import random
 import subprocess
 import time
 from pathlib import Path
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from srbench.core.errors import SrbenchError
 from srbench.core.store import IN_CHECKOUT, REPO_ROOT, mlruns_dir

@@ -11,7 +11,7 @@ where d = sr − hr. Computed in float32 whatever the autocast dtype of ``sr``.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
