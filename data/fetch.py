@@ -1,4 +1,7 @@
-"""Fill the data store (``srbench data`` / ``make data``): every file of the two manifests, sha256-checked.
+"""Fill the data store (``srbench data`` / ``make data``): every file of the manifests, sha256-checked.
+
+Manifests: ``sr-data`` (benchmark sets, T91), ``weights`` (srbench's checkpoints, LPIPS) and ``weights/zoo`` (the
+field's released models, :mod:`srbench.models.field`; stored under ``<store>/weights/zoo/``).
 
 For each manifest row the store file is kept when its sha256 is right; otherwise it is copied from the mirror
 (``<mirror>/sr-data/<path>``, ``<mirror>/weights/<file>``), otherwise downloaded from the row's URL; a copy or download
@@ -67,12 +70,16 @@ class FetchReport:
                 f"{len(self.downloaded)} downloaded, {len(self.missing)} missing")
 
 
+#: manifests: mirror folder (holding ``MANIFEST.tsv``) -> name of the embedded copy in ``data/manifests/``
+MANIFESTS = {"sr-data": "sr-data.tsv", "weights": "weights.tsv", "weights/zoo": "zoo.tsv"}
+
+
 def _manifest_path(mirror: Path | None, kind: str) -> Path:
     """The mirror's manifest when it has one, else the embedded copy."""
     mirrored = mirror / kind / "MANIFEST.tsv" if mirror is not None else None
     if mirrored is not None and mirrored.is_file():
         return mirrored
-    return MANIFEST_DIR / f"{kind}.tsv"
+    return MANIFEST_DIR / MANIFESTS[kind]
 
 
 def _known(value: str) -> str | None:
@@ -88,12 +95,14 @@ def read_manifests(mirror: Path | None) -> list[Entry]:
             rel = row["path"].strip()
             entries.append(Entry(target=rel.split("/", 1)[0], store_rel=rel, mirror_rel=f"sr-data/{rel}",
                                  sha256=_known(row["sha256"]), git_blob_sha1=None, url=row["source_url"].strip()))
-    with open(_manifest_path(mirror, "weights"), newline="") as fh:
-        for row in csv.DictReader(fh, delimiter="\t"):
-            name = row["file"].strip()
-            entries.append(Entry(target="weights", store_rel=f"weights/{name}", mirror_rel=f"weights/{name}",
-                                 sha256=_known(row["sha256"]), git_blob_sha1=_known(row.get("git_blob_sha1", "")),
-                                 url=row["source_url"].strip()))
+    for folder in ("weights", "weights/zoo"):  # srbench's checkpoints, then the field's released files
+        with open(_manifest_path(mirror, folder), newline="") as fh:
+            for row in csv.DictReader(fh, delimiter="\t"):
+                name = row["file"].strip()
+                entries.append(Entry(target="weights", store_rel=f"{folder}/{name}", mirror_rel=f"{folder}/{name}",
+                                     sha256=_known(row["sha256"]),
+                                     git_blob_sha1=_known(row.get("git_blob_sha1", "")),
+                                     url=row["source_url"].strip()))
     return entries
 
 

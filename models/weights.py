@@ -13,7 +13,6 @@ from __future__ import annotations
 import pickle
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
 
@@ -25,6 +24,8 @@ from srbench.core.hashing import git_blob_sha1
 from srbench.core.hashing import sha256_file as file_sha256  # public here too: chunked sha256 of a file
 from srbench.core.store import weights_dir
 from srbench.core.names import unknown_name_error
+from srbench.models.field import FAMILIES, field_records, release
+from srbench.models.records import WeightsRecord
 
 _CARN_REPO = "https://raw.githubusercontent.com/nmhkahn/CARN-pytorch/40d3514f81cccd680d846cd5ab07af35f2c8e0e2"
 _ECDN_REPO = "https://raw.githubusercontent.com/ISTHATDISTANCE/CARN-pytorch/f3e0d0f7f6396a1d5d80c8938d1ff959f11bcd9d"
@@ -32,35 +33,6 @@ _MULTI = (2, 3, 4)
 
 _CARN_PAPER = "Ahn et al., ECCV 2018, Table 'Quantitative results' (as in the official repository's README)"
 _ECDN_REPORT = "ECDN report, Table 1 (parameter counts; its PSNR/LPIPS sums use a non-standard protocol)"
-
-
-@dataclass(frozen=True)
-class WeightsRecord:
-    """One released checkpoint.
-
-    ``build``: keyword arguments for ``create_model(arch, **build)``. Complexity of the network it builds, by the
-    definitions of :mod:`srbench.models.complexity` (checked by ``tests/test_catalogue_schema.py``): ``params``, every
-    parameter in the file (BatchNorm running statistics excluded); ``params_effective``, the parameters some forward
-    pass at any of its scales uses (all heads); ``mult_adds_g``, G multiply-accumulates per scale for a 720x1280
-    output, to 0.1 G. ``metrics``: published numbers for this checkpoint's model, with a ``source`` string:
-    ``{"Set5": {2: (psnr, ssim), ...}, "mult_adds": {2: G, ...}, "params": n}`` (the CARN paper: its total, rounded
-    to the thousand) or ``{"params_effective": n}`` (the ECDN report, which counts the parameters used); empty when
-    none exist.
-    """
-
-    name: str
-    arch: str
-    build: dict
-    filename: str
-    url: str
-    sha256: str | None
-    git_blob_sha1: str
-    bytes: int | None
-    params: int
-    params_effective: int
-    mult_adds_g: dict[int, float]
-    description: str
-    metrics: dict = field(default_factory=dict)
 
 
 def _carn_paper(params: int, mult_adds: tuple[float, float, float], table: dict[str, tuple]) -> dict:
@@ -135,12 +107,29 @@ CATALOGUE: dict[str, WeightsRecord] = {r.name: r for r in (
             "ECDN-M after about 1 GPU-day (inferred: the report's ECDN_M_100000 crops and 1-GPU-day row), "
             "multi-scale, group 4", {"source": _ECDN_REPORT, "params_effective": 396_955}),
 )}
+CATALOGUE.update(field_records())  # the field's released files (srbench.models.field), one record per scale
 
 
-def get_weights(name: str) -> WeightsRecord:
-    """The catalogue record ``name``; unknown names raise with the closest match."""
+class NoWeightsAtScale(SrbenchError):
+    """A field model asked for a scale it has no released file for (an experiment skips the cell)."""
+
+
+def get_weights(name: str, scale: int | None = None) -> WeightsRecord:
+    """The catalogue record ``name``; unknown names raise with the closest match.
+
+    A field model's name (``imdn``) names its released files, one per scale: ``scale`` picks one (``imdn_x2``);
+    without a scale the largest is returned. A scale it has no file for raises :class:`NoWeightsAtScale`.
+    """
+    if name in FAMILIES:
+        family = FAMILIES[name]
+        scale = family.scales[-1] if scale is None else scale
+        record = release(name, scale)
+        if record is None:
+            raise NoWeightsAtScale(f"model {name!r} has released weights only at x{', x'.join(map(str, family.scales))}"
+                                   f"; none at x{scale}")
+        return record
     if name not in CATALOGUE:
-        raise unknown_name_error("weights", name, CATALOGUE)
+        raise unknown_name_error("weights", name, [*CATALOGUE, *FAMILIES])
     return CATALOGUE[name]
 
 
@@ -309,7 +298,8 @@ def load_weights(model: nn.Module, weights: str | PathLike, *, key: str | None =
     """Load ``weights`` (a catalogue name, verified against its checksum, or a path to a .pth file) into ``model``;
     ``key`` picks the entry of a wrapped checkpoint file (see :func:`load_checkpoint`)."""
     if isinstance(weights, str) and is_catalogue_name(weights):
-        record = get_weights(weights)
+        scales = getattr(model, "scales", None)
+        record = get_weights(weights, scales[0] if weights in FAMILIES and scales else None)
         arch = getattr(model, "arch", None)
         if arch is not None and arch != record.arch:
             raise SrbenchError(f"weights {record.name!r} are for architecture {record.arch!r}, not {arch!r}")

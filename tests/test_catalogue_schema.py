@@ -10,6 +10,17 @@ typed in below from their sources (not from the catalogue):
 * ECDN report, Table 1: exact counts 1,591,963 (CARN), 414,811 (CARN-M), 694,555 (ECDN) and 396,955 (ECDN-M, the
   parameters used: its checkpoint holds 417,499, of which c4's 64 * 320 + 64 = 20,544 are never called).
 
+The field's released files (single-scale records, :mod:`srbench.models.field`) are checked the same way at their one
+scale, against:
+
+* IMDN paper (Hui et al., ACM MM 2019, Table 3): 694K / 703K / 715K parameters and Mult-Adds 158.8G / 71.5G / 40.9G at
+  x2 / x3 / x4 (720p output). At x3 the count here is 71.45G: like the CARN paper, the IMDN paper rounds the x3 LR
+  size up (240x427 gives 71.50G, the exact 720p/3 area 71.45G), so x3 is compared to 0.06 G.
+* NTIRE 2022 ESR results table (Li et al., CVPRW 2022; figs/results.png of ofsoundof/NTIRE2022_ESR@e95ba4a4),
+  #Params [M] to three decimals: RFDN AIM2020 Winner 0.433, IMDN_baseline 0.894, ByteESR (RLFN) 0.317, NJU_Jet
+  (FMEN) 0.341, XPixel (BSRN) 0.156.
+* NTIRE 2024 ESR report (arXiv 2404.10343), Table 1, XiaomiMM (SPAN): 0.151 M, as quoted by secondary sources.
+
 The counting mechanics themselves (meta-device Mult-Adds equal a real forward count, bicubic costs nothing, frozen
 mean shifts) are in ``tests/test_complexity.py``.
 """
@@ -33,7 +44,14 @@ CARN_PAPER_MULT_ADDS = {"carn": {2: 222.8, 3: 118.8, 4: 90.9}, "carn_m": {2: 91.
 ECDN_REPORT_PARAMS = {"carn": 1_591_963, "carn_m": 414_811, "ecdn": 694_555, "ecdn_m": 396_955}  # used parameters
 TOTAL_PARAMS = {"carn": 1_591_963, "carn_m": 414_811, "ecdn": 694_555, "ecdn_m": 417_499}  # in the checkpoints
 
-RECORDS = sorted(CATALOGUE)
+RECORDS = sorted(n for n in CATALOGUE if CATALOGUE[n].scale is None)  # srbench's own, multi-scale
+FIELD = sorted(n for n in CATALOGUE if CATALOGUE[n].scale is not None)  # the field's, one file per scale
+#: parameter counts as printed (see the module docstring), to the thousand
+PRINTED_PARAMS = {"imdn_x2": 694_000, "imdn_x3": 703_000, "imdn_x4": 715_000, "rfdn_x4": 433_000,
+                  "imdn_ntire_x4": 894_000, "rlfn_x4": 317_000, "fmen_x4": 341_000, "bsrn_x4": 156_000,
+                  "span_x4": 151_000}
+UNPRINTED = {"safmn_x4"}  # no primary source of its printed count was read: the record carries none
+PRINTED_MULT_ADDS = {"imdn_x2": (158.8, 0.05), "imdn_x3": (71.5, 0.06), "imdn_x4": (40.9, 0.05)}
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +60,9 @@ def counted() -> dict[str, dict]:
     out = {}
     for name, record in CATALOGUE.items():
         model = create_model(record.arch, **record.build)
+        scales = (record.scale,) if record.scale is not None else record.build["scales"]
         out[name] = {"params": count_params(model), "params_effective": count_effective_params(model),
-                     "mult_adds_g": {s: mult_adds(model, s, OUT_HW) / 1e9 for s in record.build["scales"]}}
+                     "mult_adds_g": {s: mult_adds(model, s, OUT_HW) / 1e9 for s in scales}}
     return out
 
 
@@ -139,3 +158,50 @@ def test_benchmark_logs_the_same_figures_as_the_models_command():
             assert cost["params"] == rows[arch]["params"]
             assert cost["params_effective"] == rows[arch]["params_effective"] == ECDN_REPORT_PARAMS[arch]
             assert cost["mult_adds_g"] == pytest.approx(rows[arch][f"mult_adds_g_x{s}"], abs=1e-4)
+
+
+@pytest.mark.parametrize("name", FIELD)
+def test_field_record_matches_the_rebuilt_network(name, counted):
+    record, got = CATALOGUE[name], counted[name]
+    assert name == f"{record.arch}_x{record.scale}" and set(record.mult_adds_g) == {record.scale}
+    assert got["params"] == record.params and got["params_effective"] == record.params_effective
+    assert abs(got["mult_adds_g"][record.scale] - record.mult_adds_g[record.scale]) <= 0.05
+
+
+@pytest.mark.parametrize("name", FIELD)
+def test_field_params_equal_the_printed_counts(name, counted):
+    if name in UNPRINTED:
+        assert "params" not in CATALOGUE[name].metrics
+        return
+    # printed to the thousand (K, or M to three decimals): the exact count rounds to it
+    assert abs(counted[name]["params"] - PRINTED_PARAMS[name]) < 500, name
+    metrics = CATALOGUE[name].metrics
+    assert metrics["params"] == PRINTED_PARAMS[name] and metrics["params_source"]
+
+
+@pytest.mark.parametrize("name", sorted(PRINTED_MULT_ADDS))
+def test_field_mult_adds_equal_the_printed_ones(name, counted):
+    printed, tolerance = PRINTED_MULT_ADDS[name]
+    scale = CATALOGUE[name].scale
+    assert abs(counted[name]["mult_adds_g"][scale] - printed) <= tolerance
+    assert CATALOGUE[name].metrics["mult_adds"] == {scale: printed}
+
+
+def test_models_command_lists_the_field(capsys):
+    from srbench.cli import main
+
+    assert main(["models", "--json"]) == 0
+    rows = {r["model"]: r for r in json.loads(capsys.readouterr().out)}
+    imdn = rows["imdn"]
+    assert imdn["kind"] == "field" and imdn["scales"] == [2, 3, 4] and imdn["input_range"] == 1.0
+    assert [imdn[f"params_x{s}"] for s in (2, 3, 4)] == [694_404, 703_059, 715_176]
+    assert [w["name"] for w in imdn["weights"]] == ["imdn_x2", "imdn_x3", "imdn_x4"]
+    assert imdn["weights"][0]["commit"].startswith("8f158e6a") and imdn["weights"][0]["path"].endswith("IMDN_x2.pth")
+    rfdn = rows["rfdn"]
+    assert rfdn["scales"] == [4] and rfdn["input_range"] == 255.0 and rfdn["weights"][0]["licence"] == "MIT"
+    assert rfdn["params"] == 433_448 and abs(rfdn["mult_adds_g_x4"] - 23.7) <= 0.05
+    assert "mult_adds_g_x2" not in rfdn
+    assert rows["carn_m"]["kind"] == "srbench" and rows["carn_m"]["input_range"] == 1.0
+    assert main(["models"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("| imdn "))
+    assert "694,404 / 703,059 / 715,176" in line and "[0, 1]" in line and "imdn_x2, imdn_x3, imdn_x4" in line

@@ -42,6 +42,9 @@ def mirror(tmp_path, monkeypatch):
         f"{WEIGHT[0]}\t{sha(WEIGHT[1])}\t8\tx\thttps://example.invalid/w.pth\tweights\n"
         f"big.pth\t(unknown)\t(unknown)\t{BLOB_SHA1}"
         "\thttps://example.invalid/big.pth\tnot here\n")
+    (root / "weights" / "zoo").mkdir()  # the field's released files: none in this mirror (tests/test_fetch_zoo.py)
+    (root / "weights" / "zoo" / "MANIFEST.tsv").write_text(
+        "file\tsha256\tbytes\tgit_blob_sha1\tsource_url\tdescription\tlicence\n")
     for path in root.rglob("*"):
         if path.is_file():
             path.chmod(0o444)
@@ -128,7 +131,8 @@ def test_embedded_manifests_without_mirror(tmp_path, monkeypatch, offline):
     assert {e.target for e in entries} == {"benchmark", "train", "weights"}
     weights = [e for e in entries if e.target == "weights"]
     assert any(e.store_rel == "weights/carn.pth" and e.sha256 is None for e in weights)
-    with pytest.raises(SrbenchError, match=r"8 of 9 data files.*no mirror"):
+    assert sum(e.store_rel.startswith("weights/zoo/") for e in weights) == 10  # the field's released files
+    with pytest.raises(SrbenchError, match=r"18 of 19 data files.*no mirror"):
         fetch_all(targets=("weights",), progress=False)
     with pytest.raises(SrbenchError, match="unknown data target"):
         fetch_all(targets=("nope",), progress=False)

@@ -89,22 +89,30 @@ def evaluate_named(model: str, weights_spec: str | None, *, datasets: list, scal
     from srbench.eval.runtimes import RuntimeDeclined, check_runtime_name, declined_error
     from srbench.eval.weights import load_eval_model, network_digest
     from srbench.track.cell_runtimes import CellRuntimes
-    from srbench.track.run_weights import resolve_weights
+    from srbench.track.run_weights import weights_per_scale
 
     inference = inference or Inference()
     inference.check_bn_mode(protocol.bn_mode, "tile")
     check_runtime_name(runtime, "runtime")
     for dataset in datasets:
         resolve_dataset(dataset)
-    weights = resolve_weights(weights_spec, model)
-    net = load_eval_model(model, weights, device=device, scales=scales, weights_key=weights_key, inference=inference)
+    per_scale, missing = weights_per_scale(weights_spec, model, list(scales))
+    if missing:  # asked for explicitly: an error (an experiment skips such a cell instead)
+        raise SrbenchError(f"--model {model} --scale {' '.join(map(str, scales))}: {'; '.join(missing.values())}")
     runtimes = CellRuntimes(device, say=say or (lambda line: print(line, file=sys.stderr)))
-    network = (model, weights.sha256, weights_key, inference)
+    built: dict[str, nn.Module] = {}
     for scale in scales:
+        weights = per_scale[scale]
+        if weights.sha256 not in built:  # one network per weights file (a field model: one file per scale)
+            built[weights.sha256] = load_eval_model(
+                model, weights, device=device, weights_key=weights_key, inference=inference,
+                scales=[s for s in scales if per_scale[s].sha256 == weights.sha256])
+        net = built[weights.sha256]
+        network = (model, weights.sha256, weights_key, inference)
         runtime_args = dict(scale=scale, bn_mode=protocol.bn_mode,
                             weights_sha256=network_digest(model, weights, weights_key), dataset=datasets[0],
                             protocol=protocol)
-        use = runtimes.use(network, runtime, lambda: net, label=model, **runtime_args)
+        use = runtimes.use(network, runtime, lambda net=net: net, label=model, **runtime_args)
         try:
             runner = runtimes.runner(network, use, net, **runtime_args)
         except RuntimeDeclined as exc:
@@ -197,10 +205,12 @@ def evaluate(model: nn.Module | str, dataset: str | os.PathLike = "Set5", scale:
 
 
 def default_weights(model: str) -> str | None:
-    """The catalogue entry named like the model, if any (bicubic and untrained models have none)."""
+    """The catalogue entry named like the model, if any (bicubic and untrained models have none); a field model's
+    name, which resolves to its released file per scale."""
     from srbench.models.weights import CATALOGUE
+    from srbench.models.zoo import is_zoo
 
-    return model if model in CATALOGUE else None
+    return model if model in CATALOGUE or is_zoo(model) else None
 
 
 def score(sr_dir: str | os.PathLike, dataset: str | os.PathLike, scale: int, protocol: str | Protocol = "standard",

@@ -37,7 +37,8 @@ def load(name: str, weights: str | os.PathLike | None = None, *, device: str | t
     if not isinstance(name, str):
         raise SrbenchError(f"load() takes a model name, not {type(name).__name__}")
     spec = default_weights(name) if weights is None else str(weights)
-    resolved = resolve_weights(spec, name)
+    one = scales[0] if scales and len(scales) == 1 else None  # a field model's file for that scale
+    resolved = resolve_weights(spec, name, scale=one)
     model = load_eval_model(name, resolved, device=resolve_device(str(device)), scales=scales, weights_key=weights_key)
     model.srbench_weights = resolved
     return model
@@ -60,10 +61,11 @@ def complexity(model: nn.Module | str, scale: int = 4, *, out_height: int = 720,
     from srbench.eval.cell import complexity as cell_complexity
     from srbench.models import create_model
     from srbench.models.complexity import count_effective_params
+    from srbench.models.zoo import is_zoo
     from srbench.track import schema
 
-    if isinstance(model, str):
-        label, net = model, create_model(model)
+    if isinstance(model, str):  # a field model is single-scale: its network for this scale
+        label, net = model, create_model(model, scales=scale) if is_zoo(model) else create_model(model)
     elif isinstance(model, nn.Module):
         label, net = describe(model), as_sr_callable(model, scale)
     else:

@@ -40,10 +40,12 @@ def register(subparsers) -> None:
 
 
 def result_record(model: str, weights: str, weights_sha256: str, protocol, result, inference=None, *,
-                  runtime: str | None = None, runtime_versions: dict | None = None) -> dict:
+                  runtime: str | None = None, runtime_versions: dict | None = None,
+                  input_range: float | None = None) -> dict:
     """One (model, dataset, scale) result as ``--json`` prints it (``srbench score --json`` prints the same keys;
-    a scored folder ran no runtime: ``runtime`` null)."""
-    return {"model": model, "weights": weights, "weights_sha256": weights_sha256, "protocol": protocol.as_dict(),
+    a scored folder ran no runtime and no network: ``runtime`` and ``input_range`` null)."""
+    return {"model": model, "weights": weights, "weights_sha256": weights_sha256, "input_range": input_range,
+            "protocol": protocol.as_dict(),
             "inference": inference.as_dict() if inference is not None else {}, "runtime": runtime,
             "runtime_versions": runtime_versions or {}, **result.as_dict()}
 
@@ -66,6 +68,7 @@ def run(args) -> int:
     from srbench.core.errors import SrbenchError
     from srbench.eval.device import resolve_device
     from srbench.eval.protocol import get_protocol
+    from srbench.models import input_range
 
     if args.weights is not None and len(args.weights) != len(args.models):
         raise SrbenchError(f"--weights needs one value per model ({len(args.models)}), got {len(args.weights)}")
@@ -82,12 +85,13 @@ def run(args) -> int:
                                    device=device, runtime=args.runtime, inference=inference,
                                    weights_key=args.weights_key, progress=not args.no_progress,
                                    say=lambda line: print(line, file=sys.stderr)):
-            weights = done.weights
+            weights, span = done.weights, input_range(model_name, done.weights.build)
             results.append(result_record(model_name, weights.name, weights.sha256, protocol, done.result, inference,
-                                         runtime=done.runtime, runtime_versions=done.runtime_versions))
+                                         runtime=done.runtime, runtime_versions=done.runtime_versions,
+                                         input_range=span))
             if not args.json:
-                print_result(f"{model_name}{inference.suffix} ({weights.name}) runtime={done.runtime}", protocol,
-                             done.result)
+                print_result(f"{model_name}{inference.suffix} ({weights.name}) runtime={done.runtime} "
+                             f"input=[0, {span:g}]", protocol, done.result)
     if args.json:
         print(json.dumps(results, indent=2))
     return 0

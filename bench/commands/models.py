@@ -1,5 +1,9 @@
 """``srbench models``: the registry with its complexity figures and the available released weights.
 
+srbench's own networks are multi-scale (one head per scale); the field's released models are single-scale, one
+network and file per scale (their row lists each scale's count, x2 / x3 / x4), and declare the input range their
+weights were trained on (the harness converts from [0, 1]).
+
 Per model (default build: every scale's head): ``params`` (all parameters), ``params_effective`` (those some forward
 pass at any scale uses: the ECDN report's count), ``params_x<s>`` (those a forward pass at x<s> uses; JSON only) and
 ``mult_adds_g_x<s>`` (G multiply-accumulates of one forward pass producing a 720x1280 output at x<s>), named as in
@@ -21,32 +25,63 @@ def register(subparsers) -> None:
     p.set_defaults(handler=run)
 
 
-def model_rows() -> list[dict]:
-    """One record per registered model: its complexity figures (names of :mod:`srbench.track.schema`) and weights."""
-    from srbench.models import create_model, list_models, model_info
-    from srbench.models.complexity import count_effective_params, count_params, mult_adds
+def _weights(name: str) -> list[dict]:
+    """The catalogue records of a model, each with whether its file is in the store (and where it comes from)."""
     from srbench.models.weights import CATALOGUE, weights_file
+
+    out = []
+    for record in CATALOGUE.values():
+        if record.arch != name:
+            continue
+        try:
+            weights_file(record)
+            available = True
+        except Exception:
+            available = False
+        row = {"name": record.name, "available": available}
+        if record.scale is not None:  # a field model's released file: one scale, and its provenance
+            row.update({"scale": record.scale, "file": record.filename, "sha256": record.sha256,
+                        "licence": record.licence, "repo": record.repo, "commit": record.commit, "path": record.path,
+                        "constructor": record.constructor})
+        out.append(row)
+    return out
+
+
+def _counts(model, scale: int) -> dict:
+    from srbench.models.complexity import count_effective_params, mult_adds
     from srbench.track import schema
 
-    out = f"{OUT_HW[0]}x{OUT_HW[1]}"
+    return {schema.at_scale(schema.PARAMS, scale): count_effective_params(model, scale),
+            schema.at_scale(schema.MULT_ADDS, scale): round(mult_adds(model, scale, OUT_HW) / 1e9, 4)}
+
+
+def model_rows() -> list[dict]:
+    """One record per registered model: its complexity figures (names of :mod:`srbench.track.schema`) and weights.
+
+    A field model (single-scale, :mod:`srbench.models.zoo`) is one network per released scale: its ``params`` and
+    ``params_effective`` are those of its largest scale's network, ``params_x<s>`` and ``mult_adds_g_x<s>`` each
+    scale's own; it also carries ``input_range``, ``paper`` and per-file provenance under ``weights``.
+    """
+    from srbench.models import create_model, list_models, model_info
+    from srbench.models.complexity import count_effective_params, count_params
+    from srbench.models.field import FAMILIES
+    from srbench.track import schema
+
     rows = []
     for name in list_models():
-        model = create_model(name)
-        weights = []
-        for record in CATALOGUE.values():
-            if record.arch != name:
-                continue
-            try:
-                weights_file(record)
-                weights.append({"name": record.name, "available": True})
-            except Exception:
-                weights.append({"name": record.name, "available": False})
-        row = {"model": name, "group": model_info(name).get("group"), schema.PARAMS: count_params(model),
-               schema.PARAMS_EFFECTIVE: count_effective_params(model)}
-        row.update({schema.at_scale(schema.PARAMS, s): count_effective_params(model, s) for s in model.scales})
-        row.update({schema.at_scale(schema.MULT_ADDS, s): round(mult_adds(model, s, OUT_HW) / 1e9, 4)
-                    for s in model.scales})
-        row.update({"measure_out": out, "weights": weights})
+        family = FAMILIES.get(name)
+        scales = family.scales if family else create_model(name).scales
+        networks = {s: create_model(name, scales=s) for s in scales} if family else dict.fromkeys(scales,
+                                                                                                  create_model(name))
+        largest = networks[scales[-1]]
+        row = {"model": name, "kind": "field" if family else "srbench", "scales": list(scales),
+               "input_range": family.input_range if family else 1.0, "group": model_info(name).get("group"),
+               schema.PARAMS: count_params(largest), schema.PARAMS_EFFECTIVE: count_effective_params(largest)}
+        for s, net in networks.items():
+            row.update(_counts(net, s))
+        row.update({"measure_out": f"{OUT_HW[0]}x{OUT_HW[1]}", "weights": _weights(name)})
+        if family:
+            row["paper"] = family.paper
         rows.append(row)
     return rows
 
@@ -54,7 +89,7 @@ def model_rows() -> list[dict]:
 def headers(scales) -> list[str]:
     """The text table's column headers, each with its unit and, for Mult-Adds, the output size."""
     out = f"{OUT_HW[0]}x{OUT_HW[1]}"
-    return ["model", "group", "params (total)", "params (effective, all heads)",
+    return ["model", "scales", "input", "group", "params (total)", "params (effective, all heads)",
             *[f"Mult-Adds x{s} (G, {out} out)" for s in scales], "weights"]
 
 
@@ -73,8 +108,14 @@ def run(args) -> int:
         value = r.get(schema.at_scale(schema.MULT_ADDS, s))
         return "-" if value is None else "0" if value == 0 else f"{value:.1f}"
 
-    table = [[r["model"], r["group"] if r["group"] is not None else "-", f"{r[schema.PARAMS]:,}",
-              f"{r[schema.PARAMS_EFFECTIVE]:,}", *[madds(r, s) for s in scales],
+    def params(r, key):  # a field model: one network per scale, each with its own count
+        if r["kind"] != "field" or len(r["scales"]) == 1:
+            return f"{r[key]:,}"
+        return " / ".join(f"{r[schema.at_scale(schema.PARAMS, s)]:,}" for s in r["scales"])
+
+    table = [[r["model"], "/".join(map(str, r["scales"])) + (" (single)" if r["kind"] == "field" else ""),
+              f"[0, {r['input_range']:g}]", r["group"] if r["group"] is not None else "-", params(r, schema.PARAMS),
+              params(r, schema.PARAMS_EFFECTIVE), *[madds(r, s) for s in scales],
               ", ".join(w["name"] + ("" if w["available"] else " (missing)") for w in r["weights"]) or "-"]
              for r in rows]
     print(tabulate(table, headers=headers(scales), tablefmt="github", disable_numparse=True))

@@ -6,11 +6,21 @@ measured, the built model (weights loaded) runs once per declared scale on a see
 that is not a floating tensor of shape 1x3x(32s)x(32s), non-finite values, or values that are clearly not an RGB image
 in [0, 1]: the 1st or the 99th percentile outside [-0.5, 1.5] (a model working in [0, 255] or [-1, 1], or an
 untrained network, fails; the ordinary overshoot of a trained network is far inside that band).
+
+A field model (:mod:`srbench.models.zoo`) runs the same probe, and one more: on a smooth 1x3x32x32 image (seeded
+6x6 noise upsampled bicubically) its output must agree with bicubic upsampling to at least
+:data:`SMOOTH_PSNR_DB`. A trained SR network reproduces a smooth image's interpolation almost exactly (measured on the
+released files: 45.5-48.3 dB), while a network fed the wrong range does not: the [0, 255] networks (RFDN, RLFN,
+FMEN) fed [0, 1] give 18.8-22.5 dB. The noise percentiles alone miss exactly that case (RFDN fed [0, 1] stays within
+0.007-1.05), the mistake the NTIRE organisers warn about; the [0, 1] networks fed [0, 255] fail the percentiles.
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from srbench.core.errors import SrbenchError
@@ -18,6 +28,8 @@ from srbench.models.external import one_line
 
 PROBE_HW = (32, 32)
 RANGE = (-0.5, 1.5)
+#: least PSNR (dB) between a field model's output on a smooth probe and its bicubic upsampling
+SMOOTH_PSNR_DB = 30.0
 
 
 def check_external_model(model: nn.Module, device: torch.device | str) -> None:
@@ -25,7 +37,34 @@ def check_external_model(model: nn.Module, device: torch.device | str) -> None:
     ext = getattr(model, "srbench_external", None)
     if ext is None:
         return
-    where = f"model {ext.spec!r} ({ext.source})"
+    _probe(model, device, f"model {ext.spec!r} ({ext.source})")
+
+
+def check_zoo_model(model: nn.Module, device: torch.device | str) -> None:
+    """Run the probe and the smooth-image check on a field model (no-op for others); one-line error naming the
+    declared input range when it fails."""
+    if not hasattr(model, "input_range"):
+        return
+    where = (f"model {getattr(model, 'arch', type(model).__name__)!r} (input range [0, {model.input_range:g}], "
+             f"weights {getattr(model, 'weights_label', 'none')})")
+    _probe(model, device, where)
+    generator = torch.Generator().manual_seed(0)
+    x = F.interpolate(torch.rand(1, 3, 6, 6, generator=generator), size=PROBE_HW, mode="bicubic",
+                      align_corners=False).clamp(0, 1)
+    for scale in model.scales:
+        with torch.inference_mode():
+            y = model(x.to(device).contiguous(memory_format=torch.channels_last), scale).float().cpu()
+        ref = F.interpolate(x, scale_factor=scale, mode="bicubic", align_corners=False)
+        mse = float(F.mse_loss(y, ref))
+        psnr = 10 * math.log10(1 / mse) if mse > 0 else math.inf
+        if psnr < SMOOTH_PSNR_DB:
+            raise SrbenchError(f"{where}: on a smooth probe at x{scale} the output is {psnr:.1f} dB from bicubic "
+                               f"upsampling (a trained network gives over {SMOOTH_PSNR_DB:g} dB); the declared input "
+                               "range is wrong or the weights are not the network's")
+
+
+def _probe(model: nn.Module, device: torch.device | str, where: str) -> None:
+    """The noise probe: shape, dtype, finiteness and the [0, 1] percentile band at every scale of ``model``."""
     h, w = PROBE_HW
     x = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(0))
     x = x.to(device).contiguous(memory_format=torch.channels_last)

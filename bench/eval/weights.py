@@ -17,8 +17,9 @@ import torch
 from srbench.core.errors import SrbenchError
 from srbench.core.hashing import cached_sha256
 from srbench.eval.inference import Inference, apply_inference
-from srbench.eval.probe import check_external_model
+from srbench.eval.probe import check_external_model, check_zoo_model
 from srbench.models import create_model
+from srbench.models.zoo import is_zoo, zoo_scales
 from srbench.models.weights import CheckpointMismatch, get_weights, is_catalogue_name, verify_file, weights_file
 
 
@@ -43,11 +44,26 @@ class ResolvedWeights:
 RunResolver = Callable[[str], tuple[Path, str, dict]]
 
 
-def resolve_weights(spec: str | None, model: str, *, run_resolver: RunResolver | None = None) -> ResolvedWeights:
-    """Turn a weights spec for ``model`` into a ResolvedWeights (raises SrbenchError with what to do)."""
+def _default_build(model: str, scale: int | None) -> dict:
+    """The build of a network whose weights are not a catalogue record: multi-scale (2, 3, 4) for srbench's own
+    networks; a field model's one network at ``scale`` (default: its largest)."""
+    if not is_zoo(model):
+        return {"scales": (2, 3, 4)}
+    scales = zoo_scales(model)
+    return {"scales": scale if scale in scales else scales[-1]}
+
+
+def resolve_weights(spec: str | None, model: str, *, run_resolver: RunResolver | None = None,
+                    scale: int | None = None) -> ResolvedWeights:
+    """Turn a weights spec for ``model`` into a ResolvedWeights (raises SrbenchError with what to do).
+
+    ``scale``: the scale the weights will run at. A field model's name as the spec (``imdn``) resolves to its released
+    file for that scale (``imdn_x2``); a scale it has none for raises
+    :class:`srbench.models.weights.NoWeightsAtScale`.
+    """
     if spec is None or spec == "none":
-        return ResolvedWeights(name="none", path=None, sha256="none", source="none", build={"scales": (2, 3, 4)},
-                               kind="none")
+        return ResolvedWeights(name="none", path=None, sha256="none", source="none",
+                               build=_default_build(model, scale), kind="none")
     if spec.startswith("run:"):
         if run_resolver is None:
             raise SrbenchError(f"weights {spec}: run: weights need the tracking store; resolve them through "
@@ -58,18 +74,18 @@ def resolve_weights(spec: str | None, model: str, *, run_resolver: RunResolver |
         return ResolvedWeights(name=spec, path=Path(path), sha256=sha256, source=spec,
                                build={k: v for k, v in build.items() if k in ("scales", "group")}, kind="run")
     if is_catalogue_name(spec):
-        record = get_weights(spec)  # unknown name -> closest match
+        record = get_weights(spec, scale)  # unknown name -> closest match
         if record.arch != model:
             raise SrbenchError(f"weights {spec!r} are for {record.arch!r}, not {model!r}")
         path = weights_file(record)
         verify_file(path, record)
-        return ResolvedWeights(name=spec, path=path, sha256=record.sha256 or cached_sha256(path), source=record.url,
-                               build=dict(record.build), kind="catalogue")
+        return ResolvedWeights(name=record.name, path=path, sha256=record.sha256 or cached_sha256(path),
+                               source=record.url, build=dict(record.build), kind="catalogue")
     path = Path(spec).expanduser()
     if not path.is_file():
         raise SrbenchError(f"weights file {path} does not exist")
     return ResolvedWeights(name=path.stem, path=path.resolve(), sha256=cached_sha256(path), source=str(path),
-                           build={"scales": (2, 3, 4)}, kind="path")
+                           build=_default_build(model, scale), kind="path")
 
 
 def prepare_model(model: torch.nn.Module) -> torch.nn.Module:
@@ -124,6 +140,7 @@ def load_eval_model(model: str, weights: ResolvedWeights, *, device: torch.devic
                            f"cannot run x{', x'.join(map(str, missing))}: declare its scales (scales: "
                            f"{list(net.scales)} in the experiment entry, or --scales)")
     check_external_model(net, device)
+    check_zoo_model(net, device)
     return apply_inference(prepare_model(net), inference)
 
 

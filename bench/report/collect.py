@@ -30,6 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 from srbench.track import schema
+from srbench.models.field import family_of
 
 DATASET_ORDER = ("Set5", "Set14", "B100", "Urban100")
 MODEL_ORDER = ("bicubic", "carn", "carn_m", "ecdn", "ecdn_m")
@@ -194,6 +195,7 @@ def _run_row(run) -> dict:
     model = _none(tags.get("srbench.model") or params.get("model"))
     model += tags.get(schema.INFERENCE_TAG, "")  # carn_m+ (self-ensemble) is a row of its own, never carn_m's
     weights = _none(tags.get("srbench.weights") or params.get("weights"))
+    weights = family_of(weights) or weights  # a field model's per-scale files (imdn_x2, imdn_x3...) are one row
     group = _none(params.get("group"))
     bn_mode = _none(tags.get("srbench.bn_mode") or params.get("bn_mode")) or "eval"
     protocol = _none(tags.get("protocol.name") or params.get("protocol")) or "standard"

@@ -157,6 +157,16 @@ def entry_runtimes(entry: ModelEntry, exp: Experiment) -> list[str]:
     return list(dict.fromkeys(entry.runtimes or [entry.runtime or exp.runtime]))
 
 
+def cell_bn_modes(entry: ModelEntry, scale: int) -> tuple[list[str], dict[str, str]]:
+    """The BN modes an entry's cells run in at ``scale``, and a skip note per listed mode that would repeat a cell:
+    a field model has no BatchNorm (:mod:`srbench.models.zoo`), so its first listed mode is its one cell."""
+    from srbench.models.zoo import is_zoo
+
+    modes = list(entry.bn_modes[:1] if is_zoo(entry.model) else entry.bn_modes)
+    return modes, {m: f"x{scale} bn={m}: no BatchNorm, the same cell as bn={modes[0]}"
+                   for m in entry.bn_modes if m not in modes}
+
+
 def narrow(exp: Experiment, *, models: list[str] | None = None, datasets: list[str] | None = None,
            scales: list[int] | None = None, device: str | None = None, runtime: str | None = None,
            runtimes: list[str] | None = None) -> Experiment:
@@ -182,6 +192,8 @@ def narrow(exp: Experiment, *, models: list[str] | None = None, datasets: list[s
     def cut(values, keep):
         return values if values is None or not keep else [v for v in values if v in keep]
 
+    if models and scales:
+        _check_released_scales(models, scales)
     entries = [replace(e, datasets=cut(e.datasets, datasets), scales=cut(e.scales, scales)) for e in entries]
     entries = [e for e in entries if e.datasets != [] and e.scales != []]
     if not entries:
@@ -194,6 +206,19 @@ def narrow(exp: Experiment, *, models: list[str] | None = None, datasets: list[s
     return replace(exp, models=entries, datasets=list(datasets) if datasets else exp.datasets,
                    scales=list(scales) if scales else exp.scales, device=device or exp.device,
                    runtime=runtime or exp.runtime)
+
+
+def _check_released_scales(models: list[str], scales: list[int]) -> None:
+    """``--models rlfn --scales 2``: a field model asked explicitly for a scale it has no released weights for is an
+    error (in an experiment's own lists it is a skipped cell with a note)."""
+    from srbench.models.zoo import is_zoo, zoo_scales
+
+    for name in models:
+        missing = [s for s in scales if is_zoo(name) and s not in zoo_scales(name)]
+        if missing:
+            raise SrbenchError(f"--models {name} --scales {' '.join(map(str, scales))}: model {name!r} has released "
+                               f"weights only at x{', x'.join(map(str, zoo_scales(name)))}; none at "
+                               f"x{', x'.join(map(str, missing))}")
 
 
 def with_weights_key(exp: Experiment, key: str) -> Experiment:

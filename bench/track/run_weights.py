@@ -83,6 +83,30 @@ def resolve_run_weights(spec: str, *, dest: str | os.PathLike | None = None) -> 
     return local, expected, build
 
 
-def resolve_weights(spec: str | None, model: str) -> ResolvedWeights:
+def resolve_weights(spec: str | None, model: str, *, scale: int | None = None) -> ResolvedWeights:
     """Any weights spec, ``run:`` ones included (see :func:`srbench.eval.weights.resolve_weights`)."""
-    return _resolve_local(spec, model, run_resolver=resolve_run_weights)
+    return _resolve_local(spec, model, run_resolver=resolve_run_weights, scale=scale)
+
+
+def weights_per_scale(spec: str | None, model: str, scales: list[int]) -> tuple[dict[int, ResolvedWeights],
+                                                                             dict[int, str]]:
+    """A weights spec resolved for each of ``scales``, and a one-line note per scale it has no weights for.
+
+    srbench's own models resolve their spec once for every scale. A field model (single-scale: one released file per
+    scale, :mod:`srbench.models.zoo`) resolves it per scale: ``imdn`` is ``imdn_x2`` at x2, and a scale without a
+    released file (``rlfn`` at x2) gets a note instead of an error, so that an experiment can list the field at every
+    scale and skip what does not exist.
+    """
+    from srbench.models.weights import NoWeightsAtScale
+    from srbench.models.zoo import is_zoo
+
+    if not is_zoo(model):
+        weights = resolve_weights(spec, model)
+        return {s: weights for s in scales}, {}
+    per_scale, notes = {}, {}
+    for scale in scales:
+        try:
+            per_scale[scale] = resolve_weights(spec, model, scale=scale)
+        except NoWeightsAtScale as exc:
+            notes[scale] = f"x{scale}: {exc}"
+    return per_scale, notes

@@ -45,13 +45,13 @@ from srbench.eval.protocol import get_protocol
 from srbench.eval.runtimes import RuntimeDeclined, RuntimeUse, declined_error
 from srbench.eval.shared_passes import PassScope, SharedPasses
 from srbench.eval.weights import ResolvedWeights, load_eval_model, network_digest
-from srbench.models import has_batchnorm, model_code, model_info
+from srbench.models import has_batchnorm, input_range, model_code, model_info
 from srbench.track import schema
-from srbench.track.experiment import Experiment, ModelEntry, entry_runtimes
+from srbench.track.experiment import Experiment, ModelEntry, cell_bn_modes, entry_runtimes
 from srbench.track.logged_models import link_cell_runs
 from srbench.track.metric_plan import cell_metrics, lpips_datasets
 from srbench.track.ui_meta import cell_run_name, dataset_inputs
-from srbench.track.run_weights import resolve_weights
+from srbench.track.run_weights import weights_per_scale
 from srbench.core.strict import to_mapping
 from srbench.data.datasets import dataset_fingerprint, dataset_id, resolve_dataset
 from srbench.data.images import write_image
@@ -108,18 +108,19 @@ def plan(exp: Experiment) -> tuple[list[Cell], list[CellOutcome]]:
         if not datasets or not scales:
             continue
         try:
-            weights = resolve_weights(entry.weights, entry.model)
+            per_scale, notes = weights_per_scale(entry.weights, entry.model, scales)
         except SrbenchError as exc:
             if not entry.optional:
                 raise
             skipped.append(CellOutcome(entry.display, 0, "-", "skipped", note=str(exc)))
             continue
+        skipped.extend(CellOutcome(entry.display, scale, "-", "skipped", note=note) for scale, note in notes.items())
         for name in datasets:
             resolve_dataset(name)  # missing dataset -> SrbenchError before any work
             key = dataset_id(name)  # a key MLflow rejects -> SrbenchError now, not after the dataset is scored
             tracking.check_keys([*(schema.dataset_metric(w, key, "rgb") for w in schema.PER_DATASET),
                                  f"srbench.dataset_fingerprint.{key}"], f"dataset {name}")
-        for scale in scales:
+        for scale, weights in per_scale.items():
             if scale not in weights.scales:
                 skipped.append(CellOutcome(entry.display, scale, "-", "skipped",
                                            note=f"weights {weights.name} have no x{scale} head"))
@@ -127,7 +128,9 @@ def plan(exp: Experiment) -> tuple[list[Cell], list[CellOutcome]]:
             metrics = cell_metrics(entry.metrics if entry.metrics is not None else exp.metrics, datasets, scale,
                                    entry.protocol or exp.protocol)
             runtimes = entry_runtimes(entry, exp)
-            for bn_mode in entry.bn_modes:
+            modes, same = cell_bn_modes(entry, scale)
+            skipped.extend(CellOutcome(entry.display, scale, m, "skipped", note=note) for m, note in same.items())
+            for bn_mode in modes:
                 for runtime in runtimes:
                     cells.append(Cell(entry, weights, scale, bn_mode, list(datasets), metrics, runtime,
                                       len(runtimes) > 1))
@@ -165,6 +168,7 @@ def _identity(cell: Cell, protocol, device: torch.device, exp: Experiment, use: 
         "weights": cell.weights.name,
         "weights_sha256": cell.weights.sha256, "scale": cell.scale,
         "protocol": protocol.identity(device.type),
+        "input_range": input_range(cell.entry.model, cell.weights.build),
         "datasets": {d: fingerprint(d, cell.scale, protocol.lr_input) for d in cell.datasets},
         "runtime": use.identity() if use is not None else {"name": "eager"},
         "measure": to_mapping(exp.measure), "device": describe_device(device), "code": code_version(),
@@ -322,6 +326,7 @@ def _run_cell(cell: Cell, model: torch.nn.Module, exp: Experiment, protocol, dev
         "srbench.weights": cell.weights.name, "srbench.weights_sha256": cell.weights.sha256,
         "srbench.weights_source": cell.weights.source, "srbench.scale": str(cell.scale),
         "srbench.bn_mode": cell.bn_mode, "srbench.datasets": ",".join(cell.datasets), **run_tags(device, protocol),
+        schema.INPUT_RANGE_TAG: f"{input_range(cell.entry.model, cell.weights.build):g}",
         **_extra_tags(cell.entry),
         **{f"srbench.dataset_fingerprint.{dataset_id(d)}": fingerprint(d, cell.scale, protocol.lr_input)
            for d in cell.datasets},
@@ -338,6 +343,7 @@ def _run_cell(cell: Cell, model: torch.nn.Module, exp: Experiment, protocol, dev
             "model": cell.entry.model, "weights": cell.weights.name, "scale": cell.scale,
             "group": cell.entry.group or cell.weights.build.get("group"), "protocol": protocol.name,
             "bn_mode": cell.bn_mode, "runtime": use.runtime if use is not None else "eager",
+            "input_range": f"{input_range(cell.entry.model, cell.weights.build):g}",
             **cell.entry.inference.as_dict()}.items()])
         crops = {(c["dataset"], str(c["image"])) for c in exp.crops if c.get("scale") == cell.scale}
         metrics = measure_and_log(model, client=client, run_id=run_id, datasets=cell.datasets, scale=cell.scale,

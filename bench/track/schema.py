@@ -43,6 +43,8 @@ SHARED_FROM_TAG = "srbench.shared_from"
 #: :mod:`srbench.eval.inference`); the report appends it to the model's name, so these rows never merge with the plain
 #: model's.
 INFERENCE_TAG = "srbench.inference"
+#: The range the network takes its input in (``1`` or ``255``; the harness converts from [0, 1]: srbench.models.zoo).
+INPUT_RANGE_TAG = "srbench.input_range"
 LEGACY_MEASURE_OUT = "720x1280"
 
 _DATASET_METRIC = re.compile(r"^(psnr|ssim|lpips|n_images|forward_s)(?:_(\w+))?\.(.+)$")

@@ -111,6 +111,14 @@ def load_ablation(path: str | Path) -> Ablation:
     for key in [*abl.grid, *abl.set, *abl.gpu_set, *abl.baseline, *(k for p in abl.points for k in p)]:
         if key not in known:
             raise SrbenchError(f"{path}: {key!r} is not a training config field{suggest(key, known)}")
+    from srbench.models.zoo import is_zoo
+
+    named = [*abl.grid.get("model", []), abl.set.get("model"), abl.baseline.get("model"),
+             *(p.get("model") for p in abl.points)]
+    for name in named:
+        if isinstance(name, str) and is_zoo(name):
+            raise SrbenchError(f"{path}: model {name!r} is a released model of the field (inference-only): an "
+                               "ablation trains its points, and srbench cannot train it")
     for key, values in abl.grid.items():
         if not isinstance(values, list) or not values:
             raise SrbenchError(f"{path}: grid.{key} must be a non-empty list, got {values!r}")

@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from srbench.core.errors import SrbenchError
+from srbench.models.zoo import is_zoo
 from srbench.train.losses import LOSSES
 from srbench.core.names import suggest
 from srbench.core.strict import from_mapping, load_yaml
@@ -61,6 +62,9 @@ class TrainConfig:
     out_dir: str | None = None       # default runs/<name>
 
     def __post_init__(self) -> None:
+        if is_zoo(self.model):
+            raise SrbenchError(f"model {self.model!r} is a released model of the field (inference-only): srbench "
+                               "cannot train it; evaluate or benchmark it with its released weights")
         if self.scale not in (0, 2, 3, 4):
             raise SrbenchError(f"scale={self.scale}: use 0 (multi-scale) or 2, 3, 4")
         if self.loss not in LOSSES:
