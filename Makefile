@@ -9,7 +9,7 @@ export MLFLOW_DISABLE_TELEMETRY = true
 export DO_NOT_TRACK = true
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: help venv data test test-fast lint wheel-smoke benchmark quick runtimes ntire explain report ablate ui clean
+.PHONY: help venv data test test-fast lint wheel-smoke benchmark quick runtimes ntire explain report report-commit ablate ui clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -36,7 +36,7 @@ lint: $(STAMP)  ## ruff check with the rules of pyproject.toml (CI runs it befor
 wheel-smoke:  ## build the wheel, install it in a fresh venv, run data/evaluate/benchmark/report outside the checkout
 	scripts/wheel_smoke.sh
 
-benchmark: data  ## run the default benchmark, log to MLflow, write reports/benchmark.md
+benchmark: data  ## run the default benchmark, log to MLflow, write reports/local/benchmark.md
 	$(SRBENCH) benchmark $(EXPERIMENT)
 
 quick: data  ## a first look: Set5 only
@@ -51,8 +51,11 @@ ntire: data  ## the NTIRE efficient-SR challenge table and score vs RLFN (experi
 explain: data  ## protocol sensitivity: every model on Set14 x4 under every knob deviation (experiments/explain.yaml)
 	$(SRBENCH) explain experiments/explain.yaml --no-progress
 
-report: $(STAMP)  ## render reports/ from MLflow
+report: $(STAMP)  ## render reports/local/ (git-ignored) from MLflow
 	$(SRBENCH) report
+
+report-commit: $(STAMP)  ## re-render the committed reports/ from MLflow (deliberate: review `git diff` after it)
+	$(SRBENCH) report --out reports
 
 ablate: data  ## run the CPU-sized ablations (group size, loss, BatchNorm mode)
 	$(SRBENCH) ablate experiments/ablation_bn.yaml

@@ -1,4 +1,4 @@
-"""A tiny SR network, as an example of benchmarking your own model with srbench (README, "Benchmark your own model").
+"""A tiny SR network, as an example of benchmarking your own model with srbench (docs/your-model.md).
 
 srbench imports this file by path (``model: examples/tiny_sr.py:build``) under a private module name, calls
 ``build(scales=...)`` and measures the returned module like its own networks. The contract:

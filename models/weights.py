@@ -137,6 +137,10 @@ def weights_file(record: WeightsRecord) -> Path:
     """Path of the record's file in the store; raises if it has not been fetched."""
     path = weights_dir() / record.filename
     if not path.is_file():
+        if record.sha256 is None:   # `make data` fetches only files it can check by sha256 (CARN's is unknown)
+            raise SrbenchError(f"weights {record.name!r}: {path} not found; `make data` cannot fetch it: download "
+                               f"{record.url} to that path by hand (it is checked by its git blob sha1 "
+                               f"{record.git_blob_sha1})")
         raise SrbenchError(f"weights {record.name!r}: {path} not found; run `make data` or set SRBENCH_MIRROR "
                            f"(source: {record.url})")
     return path

@@ -189,7 +189,7 @@ def test_ablate_on_a_benchmark_file_runs_it_as_a_benchmark(tmp_path, mlflow_uri,
                    "measure: {latency: false, memory: false}\nmodels:\n  - {model: bicubic}\n")
     monkeypatch.chdir(tmp_path)
     assert main(["ablate", str(exp), "--no-progress"]) == 0
-    assert (tmp_path / "reports" / "bn_tiny.md").is_file()
+    assert (tmp_path / "reports" / "local" / "bn_tiny.md").is_file()   # the git-ignored default
     client = tracking.client(mlflow_uri)
     runs = client.search_runs([client.get_experiment_by_name("bn_tiny").experiment_id], "tags.`srbench.kind` = 'cell'")
     assert [r.info.status for r in runs] == ["FINISHED"]

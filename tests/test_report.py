@@ -414,19 +414,35 @@ def test_deterministic_regeneration(report, tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_stale_files_removed_and_missing_experiment(report, tmp_path, monkeypatch):
+    """Only files an earlier report run wrote (its manifest) are removed; committed tables, a summary or anything else
+    the report did not write in that folder stay, even when the store no longer has their data."""
     import shutil
     from srbench.core.errors import SrbenchError
     from srbench.report import build
     monkeypatch.setattr(build, "_load_hr", _fake_hr)
     out = tmp_path / "copy"
     shutil.copytree(report["out"], out)
-    stale = out / "tables" / "old_table.md"
-    stale.write_text("x")
+    (out / build.MANIFEST).unlink()            # as in a fresh clone: the committed files were not written here
+    foreign = out / "tables" / "old_table.md"
+    foreign.write_text("x")
     keep = out / "benchmark.md"
     keep.write_text("the runner's own file")
+    ablation = sorted((out / "tables").glob("ablation_group*.md"))
+    assert ablation
+    monkeypatch.setattr(build, "ABLATIONS", ())   # a store without the ablations: their committed tables stay
     build.generate(uri=report["uri"], out=out, n_resamples=2000)
-    assert not stale.exists() and keep.exists()
+    assert foreign.exists() and keep.exists() and all(p.exists() for p in ablation)
     assert (out / "figures" / "crop_Set5_baby_x4_2_3_4_5.png").is_file()
+    assert "ablation_group" not in (out / build.MANIFEST).read_text()
+    # a file the report itself wrote into the folder and no longer writes is removed
+    monkeypatch.undo()
+    monkeypatch.setattr(build, "_load_hr", _fake_hr)
+    build.generate(uri=report["uri"], out=out, n_resamples=2000)
+    written = (out / build.MANIFEST).read_text().splitlines()
+    assert any(name.startswith("tables/ablation_group") for name in written)
+    monkeypatch.setattr(build, "ABLATIONS", ())
+    build.generate(uri=report["uri"], out=out, n_resamples=2000)
+    assert not any(p.exists() for p in ablation) and foreign.exists() and keep.exists()
     # a missing benchmark experiment is a note when other experiments exist ...
     build.generate(uri=report["uri"], out=tmp_path / "o", experiment="nope", n_resamples=100)
     assert "Experiment `nope` does not exist" in (tmp_path / "o" / "README.md").read_text()
@@ -435,6 +451,44 @@ def test_stale_files_removed_and_missing_experiment(report, tmp_path, monkeypatc
         monkeypatch.setattr(build, name, value)
     with pytest.raises(SrbenchError, match="'nope2' not found.*experiments there: .*benchmark"):
         build.generate(uri=report["uri"], out=tmp_path / "o2", experiment="nope2")
+
+
+def test_below_bicubic_explained_only_when_present():
+    """ECDN-M x3 in eval mode below bicubic (the values of the issue: 28.08 against 30.40) gets a sentence with both
+    numbers and the per-image-statistics score; a network above bicubic, or one without a batch-mode row, gets none."""
+    import pandas as pd
+    from srbench.report.caveats import below_bicubic
+
+    def row(model, bn, psnr, scale=3, label=None):
+        return {"model": model, "weights": None if model == "bicubic" else model, "group": None, "bn_mode": bn,
+                "protocol": "standard", "dataset": "Set5", "scale": scale, "psnr": psnr, "label": label or model}
+
+    frame = pd.DataFrame([row("bicubic", "eval", 30.40), row("ecdn_m", "eval", 28.08, label="ECDN-M"),
+                          row("ecdn_m", "batch", 33.62, label="ECDN-M"), row("carn_m", "eval", 29.00),
+                          row("ecdn", "eval", 33.0), row("ecdn", "batch", 33.1)])
+    [sentence] = below_bicubic(frame, "standard")
+    assert "Set5 x3" in sentence and "ECDN-M 28.08 dB (33.62 dB with per-image statistics)" in sentence
+    assert "bicubic (30.40 dB)" in sentence and "models/bn.py" in sentence
+    assert "carn_m" not in sentence and "ecdn " not in sentence   # no batch row / above bicubic
+    assert below_bicubic(frame, "paper_gray") == []
+    assert below_bicubic(frame[frame["model"] != "bicubic"], "standard") == []
+
+
+def test_default_outputs_are_git_ignored():
+    """`srbench report` and the benchmark summaries write into a folder git ignores, so running them never dirties the
+    tracked tree; the report's manifest is ignored wherever it lies."""
+    import shutil
+    import subprocess
+    from srbench.core.store import REPO_ROOT
+    from srbench.report import LOCAL_OUT
+    from srbench.report.build import MANIFEST
+    if not shutil.which("git") or not (REPO_ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    for path in (f"{LOCAL_OUT}/README.md", f"{LOCAL_OUT}/tables/paper_table.md", f"{LOCAL_OUT}/quick.md",
+                 f"reports/{MANIFEST}"):
+        done = subprocess.run(["git", "check-ignore", "-q", path], cwd=REPO_ROOT)
+        assert done.returncode == 0, f"{path} is not git-ignored"
+    assert subprocess.run(["git", "check-ignore", "-q", "reports/README.md"], cwd=REPO_ROOT).returncode == 1
 
 
 def test_cli_parse_crop():

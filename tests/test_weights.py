@@ -163,6 +163,12 @@ def test_missing_file_says_how_to_get_it(tmp_path, monkeypatch):
         weights_file(get_weights("ecdn"))
     message = _one_line(exc)
     assert "make data" in message and "SRBENCH_MIRROR" in message and "ecdn.pth" in message
+    # CARN's file has no known sha256, so `make data` never fetches it: the message says to place it by hand
+    with pytest.raises(SrbenchError) as exc:
+        weights_file(get_weights("carn"))
+    message = _one_line(exc)
+    assert "cannot fetch it" in message and "carn.pth" in message
+    assert "2b9fb1eb75a2fdd47c1a4cc75bc505a8fa4fb504" in message
 
 
 def test_unknown_weights_name_suggests_closest():

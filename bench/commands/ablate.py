@@ -42,7 +42,7 @@ def run(args) -> int:
 
 def _as_benchmark(args, progress: bool) -> int:
     """A benchmark experiment file (the BatchNorm ablation): ``srbench benchmark FILE`` (its summary goes to
-    reports/<stem>.md). The arguments are parsed by the benchmark command's own parser, so every option it has takes
+    reports/local/<stem>.md). The arguments are parsed by the benchmark command's own parser, so every option it has takes
     its default here too."""
     import argparse
 

@@ -34,8 +34,9 @@ def register(subparsers) -> None:
     p.add_argument("--shard", metavar="K/N", help="run only the K-th of N parts of the cells (1 <= K <= N; several machines need a "
                                              "tracking server: docs/scaling.md)")
     p.add_argument("--force", action="store_true", help="recompute cells already logged")
-    p.add_argument("--summary", help="where to write the summary table (default reports/<experiment file's stem>.md, "
-                                     "so that quick.yaml or runtimes.yaml never overwrite the benchmark's)")
+    p.add_argument("--summary", help="where to write the summary table (default "
+                                     "reports/local/<experiment file's stem>.md, git-ignored; per file, so that quick.yaml or runtimes.yaml never overwrite "
+                                     "the benchmark's)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(handler=run)
 
@@ -54,7 +55,8 @@ def run(args) -> int:
 
     args.experiment = str(experiment_path(args.experiment))  # the shipped default when not run from a checkout
     if not args.summary:
-        args.summary = f"reports/{Path(args.experiment).stem}.md"
+        from srbench.report import LOCAL_OUT
+        args.summary = f"{LOCAL_OUT}/{Path(args.experiment).stem}.md"
     check_writable(args.summary, "--summary")
     shard = parse_shard(args.shard) if args.shard else None
     exp = narrow(load_experiment(args.experiment), models=args.models, datasets=args.datasets, scales=args.scales,

@@ -1,17 +1,20 @@
-"""``srbench report``: the papers' tables and figures, from MLflow alone, into reports/."""
+"""``srbench report``: the papers' tables and figures, from MLflow alone, into reports/local/ (git-ignored)."""
 
 from __future__ import annotations
 
 
 def register(subparsers) -> None:
+    from srbench.report import LOCAL_OUT
+
     p = subparsers.add_parser(
-        "report", help="render reports/ (tables as Markdown/LaTeX/CSV, figures as PNG/PDF, README) from MLflow",
+        "report", help="render reports/local/ (tables as Markdown/LaTeX/CSV, figures as PNG/PDF, README) from MLflow",
         description=__doc__ + " Reads the benchmark experiment plus the `training`, `ablation_group`, "
         "`ablation_loss` experiments when they exist (the BatchNorm ablation shares the benchmark experiment) (FINISHED runs only; the newest run per cell "
-        "wins). Deleting the output folder and regenerating gives the same content.")
+        "wins). Deleting the output folder and regenerating gives the same content; files in it that no "
+        "report run wrote are never removed. `--out reports` rewrites the committed report (`make report-commit`).")
     p.add_argument("--experiment", default="benchmark", help="MLflow experiment with the cell runs (default: benchmark)")
     p.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else the project store)")
-    p.add_argument("--out", default="reports", help="output folder (default: reports)")
+    p.add_argument("--out", default=LOCAL_OUT, help=f"output folder (default: {LOCAL_OUT}, git-ignored)")
     p.add_argument("--dataset", default="Set14", help="dataset of the PSNR-vs-Mult-Adds bubble chart (default: Set14)")
     p.add_argument("--scale", type=int, default=4, choices=[2, 3, 4], help="scale of the bubble chart (default: 4)")
     p.add_argument("--bubble-variants", action="store_true",

@@ -6,3 +6,7 @@ Modules: :mod:`~bench.report.collect` (MLflow -> tidy frames, newest-wins select
 values with their sources), :mod:`~bench.report.readme` (README) and :mod:`~bench.report.build` (the whole report).
 Nothing heavy is imported here.
 """
+
+#: Where ``srbench report`` and the benchmark summaries go by default: a git-ignored folder, so that running the
+#: benchmark and rendering the report never rewrites the committed ``reports/`` (``make report-commit`` does that).
+LOCAL_OUT = "reports/local"

@@ -1,8 +1,10 @@
-"""Build ``reports/`` from MLflow alone: every table (Markdown, LaTeX, CSV), every figure (PNG, PDF) and a README.
+"""Build a report folder (``reports/local/`` by default) from MLflow alone: every table (Markdown, LaTeX, CSV),
+every figure (PNG, PDF) and a README.
 
-The report command owns ``<out>/README.md``, ``<out>/tables/`` and ``<out>/figures/``: files there that this run did
-not write (a table whose data is gone) are removed, so deleting ``<out>`` and regenerating gives the same content.
-Other files in ``<out>`` (e.g. the benchmark command's own summary) are left alone.
+Every run lists the files it wrote in ``<out>/.srbench-report-files`` (git-ignored). A file an earlier run wrote and
+this one did not (a table whose data is gone) is removed; a file no run of the report wrote is never touched, so a
+report rendered into a folder that holds committed tables, or the benchmark command's summary, leaves them alone.
+Deleting ``<out>`` and regenerating gives the same content.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from srbench.core.errors import SrbenchError
-from srbench.report import collect, figures, reference as ref, sensitivity, tables
+from srbench.report import LOCAL_OUT, caveats, collect, figures, reference as ref, sensitivity, tables
 from srbench.report.collect import Benchmark, Store, dataset_rank
 from srbench.report.render import Table, write_table
 
+#: the list of files the last report run wrote into its output folder (the only files it may later remove)
+MANIFEST = ".srbench-report-files"
 TRAINING = "training"
 CHALLENGE = "ntire"  # experiments/ntire.yaml's MLflow experiment: its score table and figure join every report
 ABLATIONS = ("ablation_group", "ablation_group_ecdn", "ablation_loss")
@@ -60,7 +64,7 @@ class Report:
     written: list[Path] = field(default_factory=list)
 
 
-def generate(*, experiment: str = "benchmark", uri: str | None = None, out: str | Path = "reports",
+def generate(*, experiment: str = "benchmark", uri: str | None = None, out: str | Path = LOCAL_OUT,
              dataset: str = "Set14", scale: int = 4, crops: list[str] | None = None, reference: str = "bicubic",
              protocol: str = "standard", train_runs: list[str] | None = None, n_resamples: int = 10_000,
              seed: int = 0, bubble_variants: bool = False) -> Report:
@@ -85,7 +89,8 @@ def generate(*, experiment: str = "benchmark", uri: str | None = None, out: str 
                 and not explained and not challenge:
             known = sorted(e.name for e in store.client.search_experiments())
             raise SrbenchError(f"experiment {experiment!r} not found in {store.uri}; run `srbench benchmark` first"
-                               + (f" (experiments there: {', '.join(known)})" if known else " (the store is empty)"))
+                               + (f" (experiments there: {', '.join(known)}; pick one with --experiment)" if known
+                                  else " (the store is empty)"))
         _benchmark_sections(report, store, bench, experiment, protocol, reference, dataset, scale, crop_specs, boot,
                             bubble_variants)
         if experiment != CHALLENGE:
@@ -160,6 +165,7 @@ def _results_sections(report: Report, store: Store, bench: Benchmark, main: str,
     for proto in y_protocols:
         t = tables.paper_table(bench, proto, name="paper_table" if proto == main else f"paper_table_{proto}")
         if t:
+            t.notes += caveats.below_bicubic(bench.results, proto)
             sec.tables.append(t)
     t, note = tables.reference_table(bench, store, main, reference, **boot)
     if t:
@@ -240,6 +246,7 @@ def _bn_section(report: Report, store: Store, bench: Benchmark, main: str, boot:
     sec = Section("BatchNorm mode: eval versus batch statistics")
     t = tables.bn_table(bench, store, main, **boot)
     if t:
+        sec.text += caveats.below_bicubic(bench.results, main)
         sec.tables.append(t)
     else:
         sec.text.append("No model was measured with both `eval` and `batch` BatchNorm statistics.")
@@ -480,14 +487,17 @@ def _ablation_plot_point(p, primary: str | None, datasets: list[str]) -> dict:
 
 # ----------------------------------------------------------------------------------------------------------- write
 def _write(report: Report, write_readme) -> None:
+    """Write the tables and README, then remove what the previous run wrote and this one did not (per the manifest)."""
     out = report.out
-    old = {p for sub in ("tables", "figures") if (out / sub).is_dir() for p in (out / sub).iterdir()
-           if p.suffix in (".md", ".tex", ".csv", ".png", ".pdf")}
     for sec in report.sections:
         for t in sec.tables:
             report.written += write_table(t, out / "tables")
     report.written.append(write_readme(report))
-    keep = {p.resolve() for p in report.written}
-    for p in sorted(old):
-        if p.resolve() not in keep:
-            p.unlink()
+    written = sorted({p.resolve().relative_to(out.resolve()).as_posix() for p in report.written})
+    manifest = out / MANIFEST
+    before = manifest.read_text(encoding="utf-8").splitlines() if manifest.is_file() else []
+    for name in sorted(set(before) - set(written)):
+        path = out / name
+        if ".." not in Path(name).parts and path.is_file():   # only files inside <out>, as the manifest lists them
+            path.unlink()
+    manifest.write_text("".join(f"{name}\n" for name in written), encoding="utf-8")

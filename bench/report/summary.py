@@ -1,4 +1,4 @@
-"""The summary table printed after a benchmark and written to ``reports/benchmark.md``, read back from MLflow.
+"""The summary table printed after a benchmark and written to ``reports/local/<stem>.md``, read back from MLflow.
 
 One row per cell run (model, weights, BN mode, scale, runtime), one column per dataset with PSNR/SSIM, then params,
 Mult-Adds, latency and peak memory (each header names its unit and the output size it was measured at). Every value

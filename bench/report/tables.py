@@ -443,7 +443,7 @@ def _table1_notes(bench: Benchmark, res, protocol: str, double: bool, lpips_miss
              "released checkpoint (the `*_half` files are its 1-GPU-day rows).",
              "# parameter: the parameters some forward pass uses, over every scale's head (the measured "
              f"`params_effective`; the report's count, e.g. 396,955 for ECDN-M, whose unused c4 is left out). "
-             f"Published: {ref.ECDN_TABLE1_SOURCE} (calibration.md). Training time: from the linked "
+             f"Published: {ref.ECDN_TABLE1_SOURCE} (`bench/report/reference.py`). Training time: from the linked "
              "training run for `run:<id>` weights, else 'released checkpoint'."]
 
 
