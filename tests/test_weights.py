@@ -14,10 +14,14 @@ from srbench.core.errors import SrbenchError
 from srbench.core.store import mirror_root, weights_dir
 from srbench.models import create_model
 from srbench.models.complexity import count_params
+from srbench.models.field import field_records
 from srbench.models.weights import (CATALOGUE, file_sha256, get_weights, load_checkpoint, verify_file,
                             weights_file)
 
-AVAILABLE = sorted(name for name, record in CATALOGUE.items() if record.sha256)
+# srbench's own checkpoints (the mirror's weights/MANIFEST.tsv and key listings); the field's released files are
+# checked against weights/zoo/MANIFEST.tsv by tests/test_field.py and tests/test_catalogue_schema.py
+OWN = {name: record for name, record in CATALOGUE.items() if name not in field_records()}
+AVAILABLE = sorted(name for name, record in OWN.items() if record.sha256)
 # Parameters in each file (BatchNorm running statistics excluded), from ARCHITECTURES.md.
 FILE_PARAMS = {"carn": 1_591_963, "carn_m": 414_811, "ecdn": 694_555, "ecdn_m": 417_499}
 
@@ -67,8 +71,8 @@ def _model_keys(model: torch.nn.Module) -> dict[str, tuple]:
 
 def test_catalogue_matches_manifest():
     manifest = _manifest()
-    assert set(CATALOGUE) == {row.removesuffix(".pth") for row in manifest if not row.startswith("lpips")}
-    for record in CATALOGUE.values():
+    assert set(OWN) == {row.removesuffix(".pth") for row in manifest if not row.startswith("lpips")}
+    for record in OWN.values():
         row = manifest[record.filename]
         assert record.git_blob_sha1 == row["git_blob_sha1"]
         assert record.url == row["source_url"]
@@ -76,7 +80,7 @@ def test_catalogue_matches_manifest():
         assert record.bytes == (int(row["bytes"]) if row["bytes"].isdigit() else None)
 
 
-@pytest.mark.parametrize("name", sorted(CATALOGUE))
+@pytest.mark.parametrize("name", sorted(OWN))
 def test_architecture_keys_match_listing(name):
     # the released files' keys (STATE_DICT_KEYS.txt), and the full CARN's expected keys (its file is not mirrored)
     listing = "CARN_FULL_EXPECTED_KEYS.txt" if name == "carn" else "STATE_DICT_KEYS.txt"
