@@ -26,8 +26,8 @@ COMMANDS = ("models", "data", "evaluate", "explain", "score", "benchmark", "repo
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="srbench",
-        description="Benchmark lightweight super-resolution models (CARN, CARN-M, ECDN, ECDN-M, bicubic) under one "
-                    "declared protocol, log everything to MLflow and render the papers' tables and figures.",
+        description="Benchmark lightweight super-resolution models (CARN, CARN-M, ECDN, ECDN-M, bicubic and the "
+                    "field's released networks: IMDN, RFDN, RLFN, FMEN, BSRN, SAFMN, SPAN) under one declared protocol, log everything to MLflow and render the papers' tables and figures.",
         epilog="Run `srbench <command> --help` for a command's options.")
     subparsers = parser.add_subparsers(dest="command", metavar="<command>", required=True)
     for name in COMMANDS:
