@@ -155,4 +155,5 @@ def test_cell_identity_gains_cuda_fields_only_on_cuda(monkeypatch, tmp_path, ben
     assert cuda["cuda"] == {"gpu": "Fake GPU 0", "capability": "9.0", "cuda": str(torch.version.cuda),
                             "cudnn": "90100"}
     assert set(cpu) == {"model", "group", "build", "weights", "weights_sha256", "scale", "protocol", "datasets",
-                        "runtime", "measure", "device", "code", "environment", "crops", "metrics"}
+                        "runtime", "measure", "device", "code", "environment", "crops", "metrics",
+                        "input_range"}  # input_range: the field's models (issue #22), on every device
