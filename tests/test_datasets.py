@@ -189,3 +189,23 @@ def test_decoded_samples_are_reused_read_only_and_refreshed_when_the_file_change
     os.utime(folder / "HR" / "a.png", ns=(1, 1))
     third = next(iter(load_samples("Mini", 2)))
     assert calls == ["a.png", "a.png"] and np.array_equal(third.hr, 255 - img)
+
+
+def test_hr_decoded_once_for_every_lr_source(store, monkeypatch):
+    """Another LR source's sample of one HR file reuses its decoded HR (explain reads 11 LR inputs per image)."""
+    import srbench.data.datasets as ds
+
+    folder = store / "Mini"
+    (folder / "HR").mkdir(parents=True)
+    img = RNG.integers(0, 256, (25, 26, 3), dtype=np.uint8)
+    write_image(folder / "HR" / "a.png", img)
+    decoded = []
+    real = ds.load_hr
+    monkeypatch.setattr(ds, "load_hr", lambda *a, **k: decoded.append(a[0].name) or real(*a, **k))
+    monkeypatch.setattr(ds, "DECODED", ds.DecodedSamples(1 << 30))
+    file_lr = next(iter(load_samples("Mini", 2)))
+    pil_lr = next(iter(load_samples("Mini", 2, lr_source="pil/full")))
+    assert decoded == ["a.png"] and pil_lr.hr is file_lr.hr and np.array_equal(pil_lr.hr, img[:24, :26])
+    assert not np.array_equal(pil_lr.lr, file_lr.lr)  # its own LR all the same
+    next(iter(load_samples("Mini", 3, lr_source="pil")))  # another scale crops differently: decoded again
+    assert decoded == ["a.png", "a.png"]
