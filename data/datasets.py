@@ -296,11 +296,13 @@ def _library_lr(hr_file: Path, hr_sha: str, scale: int, lr_source: str, modcrop:
     return lr
 
 
-def load_sample(folder: Path, hr_file: Path, scale: int, lr_source: str = "file") -> Sample:
+def load_sample(folder: Path, hr_file: Path, scale: int, lr_source: str = "file", *,
+                hr: np.ndarray | None = None) -> Sample:
     """Read one HR image and its LR (shipped, cached or generated) at ``scale``; ``lr_source`` may be any LR input
-    (``pil``, ``torch/full``, ...: :func:`srbench.data.lr_generators.split_lr_input`)."""
+    (``pil``, ``torch/full``, ...: :func:`srbench.data.lr_generators.split_lr_input`). ``hr``: the HR already
+    decoded by :func:`load_hr` (another LR source's sample of the same file), not decoded again."""
     name = hr_file.stem
-    hr = load_hr(hr_file, scale)
+    hr = load_hr(hr_file, scale) if hr is None else hr
     lr_file = lr_path(folder, name, scale)
     hr_sha = cached_sha256(hr_file)
     source, modcrop = split_lr_input(lr_source)
@@ -369,7 +371,9 @@ class DecodedSamples:
         key = stamp()
         hit = self._items.pop(key, None)
         if hit is None:
-            hit = load_sample(folder, hr_file, scale, lr_source)
+            # the same HR file at the same scale with another LR source: its decoded HR is shared, not decoded again
+            hr = next((s.hr for k, s in self._items.items() if k[0] == key[0] and k[2] == scale), None)
+            hit = load_sample(folder, hr_file, scale, lr_source, hr=hr)
             key = stamp()  # keyed by the files as they are now: loading may have just generated (cached) the LR file
             stale = self._items.pop(key, None)
             if stale is not None:

@@ -169,19 +169,26 @@ def test_bad_arguments(store):
         load_samples("S", 0)
 
 
-def test_decoded_samples_are_reused_read_only_and_refreshed_when_the_file_changes(store, monkeypatch):
-    import os
-
+def _counting_mini(store, monkeypatch, function: str, file_arg: int, shape):
+    """A one-image dataset "Mini" (a.png, random pixels of ``shape``) with a fresh decode cache, and the file names
+    the datasets module's ``function`` is called with (its argument ``file_arg``): (folder, image, names)."""
     import srbench.data.datasets as ds
 
     folder = store / "Mini"
     (folder / "HR").mkdir(parents=True)
-    img = RNG.integers(0, 256, (24, 24, 3), dtype=np.uint8)
+    img = RNG.integers(0, 256, shape, dtype=np.uint8)
     write_image(folder / "HR" / "a.png", img)
-    calls = []
-    real = ds.load_sample
-    monkeypatch.setattr(ds, "load_sample", lambda *a, **k: calls.append(a[1].name) or real(*a, **k))
+    names = []
+    real = getattr(ds, function)
+    monkeypatch.setattr(ds, function, lambda *a, **k: names.append(a[file_arg].name) or real(*a, **k))
     monkeypatch.setattr(ds, "DECODED", ds.DecodedSamples(1 << 30))
+    return folder, img, names
+
+
+def test_decoded_samples_are_reused_read_only_and_refreshed_when_the_file_changes(store, monkeypatch):
+    import os
+
+    folder, img, calls = _counting_mini(store, monkeypatch, "load_sample", 1, (24, 24, 3))
     first = next(iter(load_samples("Mini", 2)))
     second = next(iter(load_samples("Mini", 2)))
     assert calls == ["a.png"] and second is first and not first.hr.flags.writeable
@@ -189,3 +196,14 @@ def test_decoded_samples_are_reused_read_only_and_refreshed_when_the_file_change
     os.utime(folder / "HR" / "a.png", ns=(1, 1))
     third = next(iter(load_samples("Mini", 2)))
     assert calls == ["a.png", "a.png"] and np.array_equal(third.hr, 255 - img)
+
+
+def test_hr_decoded_once_for_every_lr_source(store, monkeypatch):
+    """Another LR source's sample of one HR file reuses its decoded HR (explain reads 11 LR inputs per image)."""
+    _, img, decoded = _counting_mini(store, monkeypatch, "load_hr", 0, (25, 26, 3))
+    file_lr = next(iter(load_samples("Mini", 2)))
+    pil_lr = next(iter(load_samples("Mini", 2, lr_source="pil/full")))
+    assert decoded == ["a.png"] and pil_lr.hr is file_lr.hr and np.array_equal(pil_lr.hr, img[:24, :26])
+    assert not np.array_equal(pil_lr.lr, file_lr.lr)  # its own LR all the same
+    next(iter(load_samples("Mini", 3, lr_source="pil")))  # another scale crops differently: decoded again
+    assert decoded == ["a.png", "a.png"]

@@ -157,3 +157,21 @@ def test_ssim_works_in_a_forked_child():
         "raise SystemExit(os.waitstatus_to_exitcode(status))\n")
     done = subprocess.run([sys.executable, "-c", script], timeout=120)
     assert done.returncode == 0
+
+
+def test_ssim_with_a_reference_is_the_same_number():
+    """``ssim_reference`` only skips the reference's own filterings: bit-identical SSIM, both windows, HxW and
+    HxWx3, and still scikit-image's value (test_ssim_matches_skimage)."""
+    from skimage.metrics import structural_similarity
+
+    from srbench.eval.metrics import ssim_reference
+
+    rng = np.random.default_rng(7)
+    hr = rng.integers(0, 256, (40, 33, 3)).astype(np.float64)
+    sr = np.clip(hr + rng.normal(0, 12, hr.shape), 0, 255)
+    for a, b in ((sr, hr), (sr[..., 1], hr[..., 1])):
+        for window in ("gaussian11", "uniform7"):
+            assert ssim(a, b, window=window, reference=ssim_reference(b, window=window)) == ssim(a, b, window=window)
+    sk = structural_similarity(sr[..., 0], hr[..., 0], data_range=255)  # its default: 7x7 uniform, sample covariance
+    assert abs(ssim(sr[..., 0], hr[..., 0], window="uniform7",
+                    reference=ssim_reference(hr[..., 0], window="uniform7")) - sk) < 1e-9

@@ -10,7 +10,10 @@ with RGB, where it does nothing). :func:`explain_cell` then measures them all:
 * the forward passes are grouped by what the network sees: the LR input (``Protocol.lr_input``) and the BN mode.
   Each image of each group runs through the network exactly once;
 * each output is scored under every deviation of its group by one :class:`srbench.eval.scoring.ImageScorer`, which
-  computes each quantisation, plane, MSE and SSIM once, with exactly the arithmetic of ``srbench evaluate``.
+  computes each quantisation, plane, MSE and SSIM once, with exactly the arithmetic of ``srbench evaluate``; the
+  HR side (its measured planes and SSIM's filtered maps of them, :class:`srbench.eval.scoring.Reference`) is
+  computed once per image for all its LR inputs (the images are measured one after the other, each under every
+  LR input of a BN mode).
 
 :func:`match_published` compares the rows with a printed PSNR (and SSIM): the rows whose values round to the printed
 ones, or else the nearest single deviation (and pair), with the residual.
@@ -32,7 +35,7 @@ from srbench.data import lr_generators
 from srbench.data.datasets import load_samples
 from srbench.eval.evaluate import forward_pass
 from srbench.eval.protocol import AGGREGATES, COLORS, GRAY_MODES, LUMAS, QUANTIZE, SSIM_VARIANTS, Protocol
-from srbench.eval.scoring import ImageScore, ImageScorer, dataset_psnr
+from srbench.eval.scoring import ImageScore, ImageScorer, Reference, dataset_psnr
 
 #: knobs whose alternatives are measured (lr_source and lr_modcrop together as ``lr_input``)
 MEASURE_KNOBS = {"color": COLORS, "luma": LUMAS, "gray": GRAY_MODES, "quantize": QUANTIZE, "ssim": SSIM_VARIANTS,
@@ -165,22 +168,26 @@ def explain_cell(runner_for: Callable[[str], Callable], dataset: str, scale: int
     ``runner_for(bn_mode)`` gives what runs the network in that BN mode (called once per mode needed).
     """
     variants = [STANDARD, *variants]
-    groups: dict[tuple[str, str], list[Deviation]] = {}
+    modes: dict[str, dict[str, list[Deviation]]] = {}  # BN mode -> LR input -> the variants measured on its outputs
     for v in variants:
         p = v.protocol(base)
-        groups.setdefault((p.lr_input, p.bn_mode), []).append(v)
+        modes.setdefault(p.bn_mode, {}).setdefault(p.lr_input, []).append(v)
     scores: dict[Deviation, list[ImageScore]] = {v: [] for v in variants}
     passes, forward_s = 0, 0.0
-    for (lr_input, bn_mode), members in groups.items():
+    for bn_mode, groups in modes.items():  # one BN mode after the other: an eager runner sets it on the model
         runner = runner_for(bn_mode)
-        samples = load_samples(dataset, scale, lr_source=lr_input)
-        for sample in tqdm(samples, desc=f"{dataset} x{scale} {lr_input} bn={bn_mode}", unit="img", leave=False,
-                           disable=not progress):
-            out, elapsed = forward_pass(runner, sample.lr, scale, device)
-            passes, forward_s = passes + 1, forward_s + elapsed
-            scorer = ImageScorer(out, sample.hr, scale=scale, gray=sample.gray, name=sample.name)
-            for v in members:
-                scores[v].append(scorer.score(v.protocol(base)))
+        sample_sets = [load_samples(dataset, scale, lr_source=lr_input) for lr_input in groups]
+        for samples in tqdm(zip(*sample_sets), total=len(sample_sets[0]), unit="img", leave=False,
+                            desc=f"{dataset} x{scale} bn={bn_mode}: {len(groups)} LR inputs", disable=not progress):
+            # image by image, so that the HR side is computed once for all its LR inputs and then dropped
+            ref = Reference(samples[0].hr, gray=samples[0].gray)
+            for sample, members in zip(samples, groups.values()):
+                out, elapsed = forward_pass(runner, sample.lr, scale, device)
+                passes, forward_s = passes + 1, forward_s + elapsed
+                scorer = ImageScorer(out, sample.hr, scale=scale, gray=sample.gray, name=sample.name,
+                                     reference=ref if ref.matches(sample.hr, sample.gray) else None)
+                for v in members:
+                    scores[v].append(scorer.score(v.protocol(base)))
     rows = [Row(v, dataset_psnr(scores[v], v.protocol(base)), float(np.mean([s.ssim for s in scores[v]])))
             for v in variants]
     for r in rows:

@@ -114,21 +114,44 @@ SSIM_WINDOWS = ("gaussian11", "uniform7")
 UNIFORM_WIN = 7
 
 
-def _ssim_2d(a: np.ndarray, b: np.ndarray, data_range: float, window: str = "gaussian11") -> float:
+def _window(window: str) -> tuple[np.ndarray, float]:
+    """The 1-D window and the covariance factor of an SSIM ``window`` (one of SSIM_WINDOWS)."""
     if window == "gaussian11":
-        g, cov_norm = gaussian_window(), 1.0
-    elif window == "uniform7":
-        g = np.full(UNIFORM_WIN, 1.0 / UNIFORM_WIN)
-        cov_norm = UNIFORM_WIN ** 2 / (UNIFORM_WIN ** 2 - 1.0)  # sample covariance over the window's N pixels
-    else:
-        raise ValueError(f"SSIM window must be one of {', '.join(SSIM_WINDOWS)}, got {window!r}")
+        return gaussian_window(), 1.0
+    if window == "uniform7":
+        # sample covariance over the window's N pixels
+        return np.full(UNIFORM_WIN, 1.0 / UNIFORM_WIN), UNIFORM_WIN ** 2 / (UNIFORM_WIN ** 2 - 1.0)
+    raise ValueError(f"SSIM window must be one of {', '.join(SSIM_WINDOWS)}, got {window!r}")
+
+
+def ssim_reference(b: np.ndarray, *, window: str = "gaussian11") -> list[tuple[np.ndarray, np.ndarray]]:
+    """The filtered maps of a reference image that SSIM needs (its local mean and mean square, per channel of an
+    HxWxC image): computed once, they can be passed to :func:`ssim` for every image measured against ``b``; the
+    SSIM is then the very same number, with two of its five filterings skipped."""
+    g, _ = _window(window)
+    planes = [b] if b.ndim == 2 else [b[..., c] for c in range(b.shape[2])]
+    out = []
+    for plane in planes:
+        plane = plane.astype(np.float64)
+        mu, sq = _pool().map(lambda img: filter_valid(img, g), (plane, plane * plane))
+        out.append((mu, sq))
+    return out
+
+
+def _ssim_2d(a: np.ndarray, b: np.ndarray, data_range: float, window: str = "gaussian11",
+             b_maps: tuple[np.ndarray, np.ndarray] | None = None) -> float:
+    g, cov_norm = _window(window)
     if min(a.shape) < g.size:
         raise ValueError(f"SSIM needs images of at least {g.size}x{g.size} pixels, got {a.shape}")
     a = a.astype(np.float64)
     b = b.astype(np.float64)
-    # the five filtered maps are independent and scipy releases the GIL while filtering: computed on two threads
-    # (the same operations on the same arrays, so the same values as one after the other)
-    mu_a, mu_b, e_aa, e_bb, e_ab = _pool().map(lambda img: filter_valid(img, g), (a, b, a * a, b * b, a * b))
+    # the filtered maps are independent and scipy releases the GIL while filtering: computed on two threads
+    # (the same operations on the same arrays, so the same values as one after the other); the reference's own maps
+    # (``b_maps``, from ssim_reference) when given
+    if b_maps is None:
+        mu_a, mu_b, e_aa, e_bb, e_ab = _pool().map(lambda img: filter_valid(img, g), (a, b, a * a, b * b, a * b))
+    else:
+        (mu_b, e_bb), (mu_a, e_aa, e_ab) = b_maps, _pool().map(lambda img: filter_valid(img, g), (a, a * a, a * b))
     var_a = e_aa - mu_a * mu_a
     var_b = e_bb - mu_b * mu_b
     cov = e_ab - mu_a * mu_b
@@ -140,11 +163,14 @@ def _ssim_2d(a: np.ndarray, b: np.ndarray, data_range: float, window: str = "gau
     return float(ssim_map.mean())
 
 
-def ssim(a: np.ndarray, b: np.ndarray, *, data_range: float = 255.0, window: str = "gaussian11") -> float:
-    """Mean SSIM of two HxW images, or the mean over channels of two HxWxC images (``window``: SSIM_WINDOWS)."""
+def ssim(a: np.ndarray, b: np.ndarray, *, data_range: float = 255.0, window: str = "gaussian11",
+         reference: list[tuple[np.ndarray, np.ndarray]] | None = None) -> float:
+    """Mean SSIM of two HxW images, or the mean over channels of two HxWxC images (``window``: SSIM_WINDOWS).
+    ``reference``: ``ssim_reference(b, window=window)``, when ``b`` is measured against several images."""
     check_pair(a, b)
+    if a.ndim not in (2, 3):
+        raise ValueError(f"ssim expects HxW or HxWxC images, got shape {a.shape}")
     if a.ndim == 2:
-        return _ssim_2d(a, b, data_range, window)
-    if a.ndim == 3:
-        return float(np.mean([_ssim_2d(a[..., c], b[..., c], data_range, window) for c in range(a.shape[2])]))
-    raise ValueError(f"ssim expects HxW or HxWxC images, got shape {a.shape}")
+        return _ssim_2d(a, b, data_range, window, None if reference is None else reference[0])
+    return float(np.mean([_ssim_2d(a[..., c], b[..., c], data_range, window,
+                                   None if reference is None else reference[c]) for c in range(a.shape[2])]))

@@ -28,7 +28,8 @@ import numpy as np
 from srbench.core.errors import SrbenchError
 from srbench.data.images import to_rgb
 from srbench.eval.lpips import LPIPS, MIN_SIDE, lpips_distance
-from srbench.eval.metrics import SSIM_WIN, mse, psnr_from_mse, rgb_to_y, rgb_to_y_full, shave, ssim
+from srbench.eval.metrics import (SSIM_WIN, mse, psnr_from_mse, rgb_to_y, rgb_to_y_full, shave, ssim,
+                                  ssim_reference)
 from srbench.eval.protocol import Protocol
 
 DOUBLE_SCALE_DB = 20.0 * math.log10(255.0)  # what dividing by 255 twice adds to a PSNR
@@ -60,21 +61,42 @@ def plane_key(protocol: Protocol, gray: bool) -> tuple:
     return (protocol.color, protocol.luma if protocol.color == "y" else None)
 
 
-def measured_planes(sr_u8: np.ndarray, hr_u8: np.ndarray, *, protocol: Protocol,
-                    gray: bool) -> tuple[np.ndarray, np.ndarray]:
-    """The float64 arrays PSNR/SSIM are computed on, before the border crop (HxW or HxWx3); ``sr_u8`` may be the
-    float output of ``quantize='float'``."""
+def measured_plane(img: np.ndarray, *, protocol: Protocol, gray: bool) -> np.ndarray:
+    """The float64 array PSNR/SSIM are computed on for one side (SR or HR), before the border crop (HxW or HxWx3);
+    the SR may be the float output of ``quantize='float'``. Both sides go through the same steps."""
     if gray and protocol.gray == "raw":
-        sr = sr_u8.astype(np.float64)
-        sr = sr.mean(axis=2) if sr.ndim == 3 else sr
-        hr = hr_u8.astype(np.float64)
-        hr = hr.mean(axis=2) if hr.ndim == 3 else hr
-        return sr, hr
-    sr, hr = to_rgb(sr_u8), to_rgb(hr_u8)
+        x = img.astype(np.float64)
+        return x.mean(axis=2) if x.ndim == 3 else x
+    rgb = to_rgb(img)
     if protocol.color == "y":
-        to_y = rgb_to_y if protocol.luma == "bt601_limited" else rgb_to_y_full
-        return to_y(sr), to_y(hr)
-    return sr.astype(np.float64), hr.astype(np.float64)
+        return (rgb_to_y if protocol.luma == "bt601_limited" else rgb_to_y_full)(rgb)
+    return rgb.astype(np.float64)
+
+
+class Reference:
+    """What is measured of one HR image, computed once for every output scored against it (one
+    :class:`ImageScorer` per output; ``srbench explain`` scores one HR against each LR input's output): the measured
+    planes per :func:`plane_key` and SSIM's filtered maps of the cropped plane per border and window."""
+
+    def __init__(self, hr_u8: np.ndarray, *, gray: bool) -> None:
+        self.hr, self.gray = hr_u8, gray
+        self._memo: dict[tuple, object] = {}
+
+    def matches(self, hr_u8: np.ndarray, gray: bool) -> bool:
+        """True when ``hr_u8`` is this reference's image (same pixels), so its planes and maps apply."""
+        return gray == self.gray and (hr_u8 is self.hr or np.array_equal(hr_u8, self.hr))
+
+    def plane(self, protocol: Protocol) -> np.ndarray:
+        key = ("plane", *plane_key(protocol, self.gray))
+        if key not in self._memo:
+            self._memo[key] = measured_plane(self.hr, protocol=protocol, gray=self.gray)
+        return self._memo[key]
+
+    def ssim_maps(self, protocol: Protocol, border: int, window: str) -> list:
+        key = ("ssim", *plane_key(protocol, self.gray), border, window)
+        if key not in self._memo:
+            self._memo[key] = ssim_reference(shave(self.plane(protocol), border), window=window)
+        return self._memo[key]
 
 
 @dataclass(frozen=True)
@@ -102,14 +124,18 @@ class ImageScorer:
     measures one output under every protocol deviation).
 
     ``sr`` is the network's float output in [0, 1] (``quantized=False``) or an already 8-bit SR image
-    (``quantized=True``: the ``quantize`` knob does not apply, as for a folder of SR images).
+    (``quantized=True``: the ``quantize`` knob does not apply, as for a folder of SR images). ``reference``: the HR's
+    :class:`Reference`, shared by the scorers of several outputs of one HR image (a new one when not given).
     """
 
     def __init__(self, sr: np.ndarray, hr_u8: np.ndarray, *, scale: int, gray: bool, name: str = "",
-                 quantized: bool = False) -> None:
+                 quantized: bool = False, reference: Reference | None = None) -> None:
         if sr.shape[:2] != hr_u8.shape[:2]:
             raise ValueError(f"SR {sr.shape} and HR {hr_u8.shape} differ in size")
+        if reference is not None and not reference.matches(hr_u8, gray):
+            raise ValueError(f"image {name or '(unnamed)'}: the reference given is not this HR image")
         self.sr, self.hr, self.scale, self.gray, self.name, self.quantized = sr, hr_u8, scale, gray, name, quantized
+        self.reference = reference or Reference(hr_u8, gray=gray)
         self._memo: dict[tuple, object] = {}
 
     def _get(self, key: tuple, make):
@@ -126,11 +152,13 @@ class ImageScorer:
         check_size(self.hr, self.scale, border, self.name)
         q = "given" if self.quantized else protocol.quantize
         planes_key = (q, *plane_key(protocol, self.gray))
-        cropped = self._get(("planes", planes_key, border), lambda: tuple(shave(x, border) for x in measured_planes(
-            self.output(protocol.quantize), self.hr, protocol=protocol, gray=self.gray)))
+        sr_plane = self._get(("plane", planes_key), lambda: measured_plane(self.output(protocol.quantize),
+                                                                           protocol=protocol, gray=self.gray))
+        cropped = shave(sr_plane, border), shave(self.reference.plane(protocol), border)
         error = self._get(("mse", planes_key, border), lambda: mse(*cropped))
         window = "uniform7" if protocol.ssim == "skimage" else "gaussian11"
-        s = self._get(("ssim", planes_key, border, window), lambda: ssim(*cropped, data_range=255.0, window=window))
+        s = self._get(("ssim", planes_key, border, window), lambda: ssim(
+            *cropped, data_range=255.0, window=window, reference=self.reference.ssim_maps(protocol, border, window)))
         p = psnr_from_mse(error, data_range=255.0)
         return ImageScore(p + DOUBLE_SCALE_DB if protocol.double_scale else p, s, error)
 
