@@ -9,7 +9,7 @@ export MLFLOW_DISABLE_TELEMETRY = true
 export DO_NOT_TRACK = true
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: help venv data test test-fast lint wheel-smoke benchmark quick runtimes ntire explain report report-commit ablate ui clean
+.PHONY: help venv data test test-fast lint wheel-smoke benchmark quick runtimes zoo ntire explain report report-commit ablate ui clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -44,6 +44,9 @@ quick: data  ## a first look: Set5 only
 
 runtimes: data  ## the runtime comparison (eager, ONNX Runtime, OpenVINO) for the report's runtime table
 	$(SRBENCH) benchmark experiments/runtimes.yaml
+
+zoo: data  ## the field: every released network of the registry on the four sets beside bicubic, CARN-M, ECDN, ECDN-M (experiments/zoo.yaml; docs/field.md)
+	$(SRBENCH) benchmark experiments/zoo.yaml
 
 ntire: data  ## the NTIRE efficient-SR challenge table and score vs RLFN (experiments/ntire.yaml; docs/challenge.md)
 	$(SRBENCH) benchmark experiments/ntire.yaml

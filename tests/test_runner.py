@@ -68,6 +68,21 @@ def test_one_finished_run_per_cell_and_rerun_reuses(tmp_path, tiny_dataset, mlfl
     assert len(_cells(mlflow_uri, "t")) == 6
 
 
+def test_a_cell_another_experiment_finished_is_reused(tmp_path, tiny_dataset, mlflow_uri):
+    """`make zoo` declares bicubic and CARN-M exactly as the default benchmark does: those cells are reused across
+    experiments (the key names everything that changes a number, not the experiment), and only new cells run."""
+    first = _experiment(tmp_path, tiny_dataset, "  - {model: bicubic}\n", name="first")
+    run_benchmark(load_experiment(first), tracking_uri=mlflow_uri, progress=False)
+    first_ids = {r.info.run_id for r in _cells(mlflow_uri, "first")}
+    second = _experiment(tmp_path, tiny_dataset, "  - {model: bicubic}\n  - {model: carn_m, weights: carn_m}\n",
+                         name="second")
+    outcomes = run_benchmark(load_experiment(second), tracking_uri=mlflow_uri, progress=False)
+    by_model = {(o.label, o.status) for o in outcomes}
+    assert by_model == {("bicubic", "cached"), ("carn_m", "computed")}
+    assert {o.run_id for o in outcomes if o.status == "cached"} == first_ids
+    assert len(_cells(mlflow_uri, "second")) == 3  # only CARN-M's three scales were logged again
+
+
 def _cli(path: Path, uri: str) -> list[str]:
     return [sys.executable, "-m", "srbench.cli", "benchmark", str(path), "--tracking-uri", uri, "--no-progress",
             "--summary", str(path.with_suffix(".md"))]

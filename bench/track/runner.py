@@ -206,15 +206,25 @@ def _extra_tags(entry: ModelEntry) -> dict[str, str]:
 
 
 @tracking.retrying
-def _existing_runs(client, experiment_id: str, key: str):
-    return client.search_runs([experiment_id], filter_string=f"tags.`srbench.cell_key` = '{key}'",
+def _existing_runs(client, experiment_ids: list[str], key: str):
+    return client.search_runs(experiment_ids, filter_string=f"tags.`srbench.cell_key` = '{key}'",
                               order_by=["attributes.start_time DESC"])
 
 
-def _finished_or_clean(client, experiment_id: str, key: str):
-    """The newest FINISHED run of this cell, after deleting stale unfinished runs of it; None if there is none."""
+@tracking.retrying
+def store_experiment_ids(client) -> list[str]:
+    """Every active experiment of the store: a cell's key names everything that can change its numbers (not the
+    experiment that declared it), so a cell another experiment already finished is reused, not run again (the field's
+    ``zoo`` shares its bicubic, CARN-M, ECDN and ECDN-M cells with the default benchmark)."""
+    return [e.experiment_id for e in client.search_experiments()]
+
+
+def _finished_or_clean(client, experiment_id: str | list[str], key: str):
+    """The newest FINISHED run of this cell in the experiment (or any of the experiments), after deleting stale
+    unfinished runs of it; None if there is none."""
     finished = None
-    for run in _existing_runs(client, experiment_id, key):
+    ids = [experiment_id] if isinstance(experiment_id, str) else experiment_id
+    for run in _existing_runs(client, ids, key):
         status = run.info.status
         if status == "FINISHED":
             finished = finished or run
@@ -458,6 +468,7 @@ def run_benchmark(exp: Experiment, *, experiment_file: str | None = None, tracki
         bar = tqdm(total=len(cells), desc="cells", unit="cell", disable=not progress)
         results: dict[int, CellOutcome] = {}
         pending = list(enumerate(cells))
+        reuse_from = store_experiment_ids(client)
         for wait in (False, True):  # cells another process is computing are left for a second pass that waits
             deferred = []
             for i, cell in pending:
@@ -470,13 +481,13 @@ def run_benchmark(exp: Experiment, *, experiment_file: str | None = None, tracki
                     use = runtimes.use(cell.network, cell.runtime, lambda cell=cell: network(cell),
                                        label=cell.entry.display, **args)
                     key = cell_key(**_identity(cell, cell_protocol, device, exp, use, fingerprint))
-                    done = _finished_or_clean(client, experiment_id, key)
+                    done = _finished_or_clean(client, reuse_from, key)
                     if not reusable(done):
                         with claims.hold(key, wait=wait) as held:  # a claim, so that concurrent benchmarks compute
                             if not held:                            # each cell once
                                 deferred.append((i, cell))
                                 continue
-                            done = _finished_or_clean(client, experiment_id, key)  # finished by the last holder?
+                            done = _finished_or_clean(client, reuse_from, key)  # finished by the last holder?
                             if not reusable(done):
                                 runtimes.runner(cell.network, use, network(cell), **args)
                                 results[i] = _run_cell(cell, network(cell), exp, cell_protocol, device, client,
