@@ -132,7 +132,7 @@ def test_weights_resolve_per_scale():
 
 def test_an_experiment_skips_a_scale_without_weights_and_keys_the_range(benchmark_root):
     from srbench.track.experiment import Experiment, ModelEntry, narrow
-    from srbench.track.runner import _identity, plan
+    from srbench.track.cell_plan import cell_identity as _identity, plan
 
     _file("rfdn_x4")
     exp = Experiment(name="field_test", models=[ModelEntry(model="rfdn", weights="rfdn", bn_modes=["eval", "batch"]),

@@ -80,6 +80,7 @@ _WORKER = r"""
 import json, sys
 import torch, torch.distributed as dist
 import srbench.train.trainer as trainer
+from srbench.train.checkpoint import state_dict_cpu
 from srbench.train.config import TrainConfig, resolve
 
 counts = {"all_reduce": 0, "barrier": 0}
@@ -93,14 +94,14 @@ def barrier(*a, **k):
 dist.all_reduce, dist.barrier = all_reduce, barrier
 real_finish = trainer._finish
 def finish(s):
-    torch.save(trainer._state_dict_cpu(s.model), f"{s.config.out_dir}/rank{s.rank}.pth")
+    torch.save(state_dict_cpu(s.model), f"{s.config.out_dir}/rank{s.rank}.pth")
     return real_finish(s)
 trainer._finish = finish
 class NoTracking:  # MLflow is not what this test is about (and its store set-up costs seconds)
     def __init__(self, config): self.run_id = "none"
     def start(self, *a, **k): return "none"
     def __getattr__(self, name): return lambda *a, **k: None
-trainer._Tracker = NoTracking
+trainer.TrainRun = NoTracking
 result = trainer.train(resolve(TrainConfig(**json.loads(sys.argv[1]))), progress=False)
 print("COUNTS", json.dumps({**counts, "step": result.step}))
 """

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from srbench.api.results import EvaluationResult
 from srbench.core.errors import SrbenchError
-from srbench.track import schema
+from srbench.track import schema, tags as T
 
 
 def validation_metrics(result: EvaluationResult, *, scale_suffix: bool = False) -> dict[str, float]:
@@ -25,7 +25,7 @@ def validation_metrics(result: EvaluationResult, *, scale_suffix: bool = False) 
 
 def validation_tags(result: EvaluationResult) -> dict[str, str]:
     """The tags :func:`log_validation` sets: the dataset's fingerprint and the protocol's knobs."""
-    return {f"srbench.dataset_fingerprint.{result.dataset_id}": result.fingerprint,
+    return {T.dataset_fingerprint(result.dataset_id): result.fingerprint,
             **{f"protocol.{k}": str(v) for k, v in result.protocol.as_dict().items()}}
 
 
@@ -42,12 +42,9 @@ def log_validation(result: EvaluationResult, *, step: int | None = None, run_id:
         ...         if step % 1000 == 0:
         ...             srbench.log_validation(srbench.evaluate(net, "Set5", 4), step=step)
     """
-    import time
-
     import mlflow
-    from mlflow.entities import Metric, RunTag
 
-    from srbench.track import tracking
+    from srbench.track.run_writer import RunWriter
 
     if not isinstance(result, EvaluationResult):
         raise SrbenchError(f"log_validation() takes the result of srbench.evaluate(), not {type(result).__name__}")
@@ -58,9 +55,5 @@ def log_validation(result: EvaluationResult, *, step: int | None = None, run_id:
                                "or pass run_id=")
         run_id = active.info.run_id
     values = validation_metrics(result, scale_suffix=scale_suffix)
-    client = mlflow.MlflowClient()
-    now = int(time.time() * 1000)
-    tracking.retrying(client.log_batch)(
-        run_id, metrics=[Metric(k, v, now, step or 0) for k, v in values.items()],
-        tags=[RunTag(k, v) for k, v in validation_tags(result).items()])
+    RunWriter(mlflow.MlflowClient(), run_id).batch(metrics=values, tags=validation_tags(result), step=step or 0)
     return values

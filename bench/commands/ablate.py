@@ -7,14 +7,16 @@ The CPU-sized budget is the file's `set`; `--gpu` uses `gpu_base`/`gpu_set` (the
 
 from __future__ import annotations
 
+from srbench.commands import options
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("ablate", help="run an ablation file (experiments/ablation_*.yaml)", description=__doc__)
     p.add_argument("file", help="ablation YAML (grid over a training recipe) or a benchmark experiment file")
     p.add_argument("--gpu", action="store_true", help="the GPU-sized version: gpu_base recipe and gpu_set overrides")
-    p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default: the recipe's)")
+    options.device(p, None, otherwise="the recipe's")
     p.add_argument("--only", nargs="+", help="only these points, by label (e.g. model=ecdn_m,group=4)")
-    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    options.no_progress(p)
     p.set_defaults(handler=run)
 
 

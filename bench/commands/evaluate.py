@@ -8,6 +8,8 @@ stderr).
 
 from __future__ import annotations
 
+from srbench.commands import options
+
 import json
 
 
@@ -22,7 +24,7 @@ def register(subparsers) -> None:
                    help="dataset names in the store or folders in the benchmark layout (default: Set5)")
     p.add_argument("--scale", "--scales", dest="scales", nargs="+", type=int, default=[4], choices=[2, 3, 4],
                    help="scales (default: 4)")
-    p.add_argument("--protocol", default="standard", help="protocol preset: standard, paper_gray, ecdn_report")
+    options.protocol(p)
     p.add_argument("--bn-mode", choices=["eval", "batch"], default=None,
                    help="BatchNorm statistics: eval (running) or batch (per image); default: the preset's")
     p.add_argument("--weights-key", help="the entry of a checkpoint that wraps its state_dict (params, params_ema, "
@@ -31,11 +33,10 @@ def register(subparsers) -> None:
     p.add_argument("--tile", type=int, help="run on tiles of this many LR pixels (not with --bn-mode batch)")
     p.add_argument("--tile-overlap", type=int, default=None,
                    help="LR pixels read around each tile (default: 32)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
-    p.add_argument("--runtime", default="auto",
-                   help="auto, eager, compile, onnxruntime or openvino (default: auto)")
-    p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of tables")
-    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    options.device(p)
+    options.runtime(p)
+    options.json_output(p)
+    options.no_progress(p)
     p.set_defaults(handler=run)
 
 

@@ -13,6 +13,8 @@ explain``; see :mod:`srbench.track.explain_file`). See docs/protocol.md.
 
 from __future__ import annotations
 
+from srbench.commands import options
+
 import argparse
 import json
 import sys
@@ -31,20 +33,18 @@ def register(subparsers) -> None:
     p.add_argument("--weights-key", help="the entry of a checkpoint that wraps its state_dict")
     p.add_argument("--dataset", default="Set14", help="dataset name in the store or folder (default: Set14)")
     p.add_argument("--scale", type=int, default=4, choices=[2, 3, 4], help="scale (default: 4)")
-    p.add_argument("--protocol", default="standard", help="the protocol the deviations start from (default: "
-                                                          "standard)")
+    options.protocol(p, "the protocol the deviations start from (default: standard)")
     p.add_argument("--published", help="the paper's PSNR/SSIM as printed, e.g. 32.21/0.8948 (or just the PSNR)")
     p.add_argument("--pairs", action="store_true",
                    help="also every pair of the knobs that need no new forward pass (the measuring knobs)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
-    p.add_argument("--runtime", default="auto", help="auto, eager, compile, onnxruntime or openvino (default: auto)")
-    p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of the table")
+    options.device(p)
+    options.runtime(p)
+    options.json_output(p, "the table")
     p.add_argument("--log", action="store_true", help="record the measurement as one MLflow run (table as artifact)")
     p.add_argument("--label", help="the model's name in logs and reports (default: the model name)")
-    p.add_argument("--experiment", default="explain", help="MLflow experiment for --log (default: explain)")
-    p.add_argument("--tracking-uri", help="MLflow tracking URI (default $MLFLOW_TRACKING_URI, else mlruns/mlflow.db)")
-    p.add_argument("--force", action="store_true", help="with --log: measure again even if a finished run exists")
-    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    options.store(p, experiment="explain", experiment_help="MLflow experiment for --log",
+                  force_help="with --log: measure again even if a finished run exists")
+    options.no_progress(p)
     p.set_defaults(handler=run)
 
 
@@ -189,11 +189,12 @@ def _emit(args, explained, match, *, label, weights, used, printed, key, say) ->
         for line in (match.lines() if match is not None else []):
             print(line)
     if args.log:
+        from srbench.track import tags as T
         from srbench.track.explain_log import log_explained
 
-        extra = {"srbench.runtime": ",".join(sorted(set(used.values())))}
+        extra = {T.RUNTIME: ",".join(sorted(set(used.values())))}
         if printed is not None:
-            extra["srbench.explain_published"] = printed.text
+            extra[T.EXPLAIN_PUBLISHED] = printed.text
         run_id = log_explained(explained, table, key=key, model=args.model, label=label, weights=weights.name,
                                weights_sha256=weights.sha256, pairs=args.pairs, experiment=args.experiment,
                                tracking_uri=args.tracking_uri, extra_tags=extra)

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+from srbench.commands import options
+
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "prepare", help="make the h5 training file from DIV2K or an image folder",
-        description=__doc__ + " DIV2K's shipped LR (DIV2K_train_LR_bicubic/X<s>) is used when present; otherwise LR "
-        "images are made with MATLAB-compatible bicubic from the HR cropped to a multiple of each scale. An existing "
-        "output built from the same inputs is kept.")
+    p = options.subcommand(
+        subparsers, "prepare", help="make the h5 training file from DIV2K or an image folder", doc=__doc__,
+        more="DIV2K's shipped LR (DIV2K_train_LR_bicubic/X<s>) is used when present; otherwise LR images are made "
+        "with MATLAB-compatible bicubic from the HR cropped to a multiple of each scale. An existing output built "
+        "from the same inputs is kept.", handler=run)
     p.add_argument("source", help="DIV2K folder (with DIV2K_train_HR) or a folder of HR images")
     p.add_argument("-o", "--output", required=True, help="the h5 file to write (e.g. data/store/train/DIV2K.h5)")
     p.add_argument("--scales", nargs="+", type=int, default=[2, 3, 4], choices=[2, 3, 4],
                    help="LR scales to store (default: 2 3 4)")
     p.add_argument("--force", action="store_true", help="rebuild even when the output is up to date")
-    p.set_defaults(handler=run)
 
 
 def run(args) -> int:

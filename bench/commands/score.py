@@ -9,6 +9,8 @@ the paper table beside the measured models; scoring the same folder again reuses
 
 from __future__ import annotations
 
+from srbench.commands import options
+
 import json
 import sys
 from pathlib import Path
@@ -20,12 +22,11 @@ def register(subparsers) -> None:
     p.add_argument("--sr-dir", required=True, help="folder of SR images, one per HR image of the dataset")
     p.add_argument("--dataset", required=True, help="dataset name in the store or folder in the benchmark layout")
     p.add_argument("--scale", required=True, type=int, choices=[2, 3, 4], help="the images' scale")
-    p.add_argument("--protocol", default="standard", help="protocol preset: standard, paper_gray, ecdn_report")
+    options.protocol(p)
     p.add_argument("--label", help="the row's name in tables (default: the folder's name)")
-    p.add_argument("--experiment", default="benchmark", help="MLflow experiment to log to (default: benchmark)")
-    p.add_argument("--tracking-uri", help="MLflow tracking URI (default $MLFLOW_TRACKING_URI, else mlruns/mlflow.db)")
-    p.add_argument("--force", action="store_true", help="log a new run even if this folder is already logged")
-    p.add_argument("--json", action="store_true", help="print machine-readable JSON (as srbench evaluate --json)")
+    options.store(p, experiment="benchmark", experiment_help="MLflow experiment to log to",
+                  force_help="log a new run even if this folder is already logged")
+    options.json_output(p, "the table (the keys of srbench evaluate --json)")
     p.set_defaults(handler=run)
 
 

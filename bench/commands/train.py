@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+from srbench.commands import options
+
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "train", help="train a model from a recipe YAML (resumable, tracked in MLflow)",
-        description=__doc__ + " Checkpoints go to out_dir (default runs/<name>): last.pt every ckpt_every steps and "
-        "on Ctrl-C, best.pt by validation PSNR. Multi-GPU: torchrun --nproc_per_node N -m srbench.cli train "
-        "<recipe> --set num_gpu=N.")
+    p = options.subcommand(
+        subparsers, "train", help="train a model from a recipe YAML (resumable, tracked in MLflow)", doc=__doc__,
+        more="Checkpoints go to out_dir (default runs/<name>): last.pt every ckpt_every steps and on Ctrl-C, best.pt "
+        "by validation PSNR. Multi-GPU: torchrun --nproc_per_node N -m srbench.cli train <recipe> --set num_gpu=N.",
+        handler=run)
     p.add_argument("recipe", help="training recipe, e.g. experiments/train/ecdn_m_x2_cpu.yaml")
     p.add_argument("--resume", action="store_true", help="continue from out_dir/last.pt (same MLflow run)")
     p.add_argument("--max-steps", type=int, help="override max_steps (e.g. to extend a finished run)")
-    p.add_argument("--device", help="override device: auto, cpu, cuda, cuda:N, mps")
+    options.device(p, None, otherwise="the recipe's")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override any recipe field (value parsed as YAML); repeatable")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(handler=run)
+    options.no_progress(p)
 
 
 def run(args) -> int:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from srbench.track import schema
+from srbench.track import schema, tags as T
 from srbench.models.field import family_of
 
 DATASET_ORDER = ("Set5", "Set14", "B100", "Urban100")
@@ -113,7 +113,7 @@ class Store:
         """Every FINISHED run of an experiment (optionally with ``srbench.kind=kind``), all pages."""
         filt = "attributes.status = 'FINISHED'"
         if kind:
-            filt += f" and tags.`srbench.kind` = '{kind}'"
+            filt += f" and tags.`{T.KIND}` = '{kind}'"
         runs, token = [], None
         while True:
             page = self._client.search_runs([experiment_id], filter_string=filt, max_results=1000, page_token=token,
@@ -181,7 +181,7 @@ def dedupe_by_cell_key(runs: list) -> list:
     for run in _newest_first(runs):
         if run.info.status != "FINISHED":
             continue
-        key = run.data.tags.get("srbench.cell_key")
+        key = run.data.tags.get(T.CELL_KEY)
         if key is not None:
             if key in seen:
                 continue
@@ -192,35 +192,35 @@ def dedupe_by_cell_key(runs: list) -> list:
 
 def _run_row(run) -> dict:
     tags, params, metrics = run.data.tags, run.data.params, run.data.metrics
-    model = _none(tags.get("srbench.model") or params.get("model"))
+    model = _none(tags.get(T.MODEL) or params.get("model"))
     model += tags.get(schema.INFERENCE_TAG, "")  # carn_m+ (self-ensemble) is a row of its own, never carn_m's
-    weights = _none(tags.get("srbench.weights") or params.get("weights"))
+    weights = _none(tags.get(T.WEIGHTS) or params.get("weights"))
     weights = family_of(weights) or weights  # a field model's per-scale files (imdn_x2, imdn_x3...) are one row
     group = _none(params.get("group"))
-    bn_mode = _none(tags.get("srbench.bn_mode") or params.get("bn_mode")) or "eval"
+    bn_mode = _none(tags.get(T.BN_MODE) or params.get("bn_mode")) or "eval"
     protocol = _none(tags.get("protocol.name") or params.get("protocol")) or "standard"
     row = {
         "run_id": run.info.run_id,
         "short": short(run.info.run_id),
         "parent": tags.get("mlflow.parentRunId", ""),
-        "cell_key": tags.get("srbench.cell_key", ""),
+        "cell_key": tags.get(T.CELL_KEY, ""),
         "model": model,
         "weights": weights,
         "group": group,
         "bn_mode": bn_mode,
         "protocol": protocol,
-        "scale": int(float(tags.get("srbench.scale") or params.get("scale") or 0)),
-        "label": row_label(model, weights, bn_mode, _none(tags.get("srbench.label")), group),
+        "scale": int(float(tags.get(T.SCALE) or params.get("scale") or 0)),
+        "label": row_label(model, weights, bn_mode, _none(tags.get(T.LABEL)), group),
         "color": _none(tags.get("protocol.color")) or "y",
         "gray": _none(tags.get("protocol.gray")) or "replicate",
         "double_scale": str(tags.get("protocol.double_scale", "")).lower() == "true",
         "lpips_input": _none(tags.get("protocol.lpips_input")),
-        "device": _none(tags.get("srbench.device")),
-        "device_name": _none(tags.get("srbench.device_name")) or _none(tags.get("srbench.device")),
-        "runtime": _none(tags.get("srbench.runtime")) or "eager",  # runs from before runtimes were eager
-        "runtime_compare": tags.get("srbench.runtime_compare") == "1",
+        "device": _none(tags.get(T.DEVICE)),
+        "device_name": _none(tags.get(T.DEVICE_NAME)) or _none(tags.get(T.DEVICE)),
+        "runtime": _none(tags.get(T.RUNTIME)) or "eager",  # runs from before runtimes were eager
+        "runtime_compare": tags.get(T.RUNTIME_COMPARE) == "1",
         "measure_out": schema.measure_out_label(tags),
-        "threads": _none(tags.get("srbench.threads")),
+        "threads": _none(tags.get(T.THREADS)),
         "profile_in": _none(tags.get(schema.PROFILE_IN_TAG)),
         "runtime_form": _none(tags.get(schema.RUNTIME_FORM_TAG)),
         "start_time": int(run.info.start_time or 0),
@@ -334,21 +334,21 @@ def read_training(store: Store, name: str = "training", sweeps: bool = False) ->
     rows = []
     for run in store.finished_runs(exp_id, kind="train"):
         tags = run.data.tags
-        if bool(tags.get("srbench.sweep")) != sweeps:
+        if bool(tags.get(T.SWEEP)) != sweeps:
             continue
-        if tags.get("srbench.point_key") and tags.get("srbench.point_done") != "1":
+        if tags.get(T.POINT_KEY) and tags.get(T.POINT_DONE) != "1":
             continue  # srbench.train.ablate writes point_done last: without it the point's evaluation is incomplete
         try:
-            sweep_values = json.loads(tags.get("srbench.sweep_point") or "{}")
+            sweep_values = json.loads(tags.get(T.SWEEP_POINT) or "{}")
         except json.JSONDecodeError:
             sweep_values = {}
         rows.append({
             "sweep_values": sweep_values if isinstance(sweep_values, dict) else {},
             "run_id": run.info.run_id, "short": short(run.info.run_id), "run_name": run.info.run_name or "",
-            "sweep": tags.get("srbench.sweep", ""), "budget": tags.get("srbench.budget", ""),
-            "baseline": str(tags.get("srbench.baseline", "")).lower() in ("1", "true", "yes"),
-            "model": _none(tags.get("srbench.model") or run.data.params.get("model")),
-            "label": _none(tags.get("srbench.label")), "measure_out": schema.measure_out_label(tags),
+            "sweep": tags.get(T.SWEEP, ""), "budget": tags.get(T.BUDGET, ""),
+            "baseline": str(tags.get(T.BASELINE, "")).lower() in ("1", "true", "yes"),
+            "model": _none(tags.get(T.MODEL) or run.data.params.get("model")),
+            "label": _none(tags.get(T.LABEL)), "measure_out": schema.measure_out_label(tags),
             "start_time": int(run.info.start_time or 0), "end_time": int(run.info.end_time or 0),
             "params_": dict(run.data.params), "metrics_": dict(run.data.metrics),
         })
@@ -393,8 +393,8 @@ def training_time(store: Store, weights: str) -> str:
     metrics, tags = run.data.metrics, run.data.tags
     if "train_seconds" in metrics:
         seconds, source = metrics["train_seconds"], "train_seconds"
-    elif tags.get("srbench.train_seconds"):
-        seconds, source = float(tags["srbench.train_seconds"]), "train_seconds"
+    elif tags.get(T.TRAIN_SECONDS):
+        seconds, source = float(tags[T.TRAIN_SECONDS]), "train_seconds"
     else:
         if not run.info.end_time:
             return f"run {short(run_id)} has no end time"

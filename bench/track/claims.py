@@ -27,10 +27,10 @@ import time
 from pathlib import Path
 from collections.abc import Iterator
 
-from srbench.track import hosts, orphans, tracking
+from srbench.track import hosts, orphans, tags as T, tracking
 
 POLL_S = 2.0
-CLAIM_TAG = "srbench.claim_key"
+CLAIM_TAG = T.CLAIM_KEY
 
 sleep = time.sleep  # tests substitute a fake clock's sleep
 
@@ -112,7 +112,7 @@ class CellClaims:
 
     def _try_claim(self, key: str) -> str | None:
         """Create a claim run for ``key``; keep it and return its id if no other live claim exists, else withdraw."""
-        tags = {"srbench.kind": "claim", CLAIM_TAG: key, orphans.HEARTBEAT_TAG: "0", **hosts.identity_tags()}
+        tags = {T.KIND: "claim", CLAIM_TAG: key, orphans.HEARTBEAT_TAG: "0", **hosts.identity_tags()}
         if self.owner:
             tags[orphans.OWNER_TAG] = self.owner
         mine = tracking.retrying(self.client.create_run)(self.experiment_id, run_name=f"claim {key}", tags=tags)

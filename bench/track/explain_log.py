@@ -20,11 +20,12 @@ import torch
 
 from srbench.data.datasets import dataset_fingerprint, dataset_id
 from srbench.eval.explain import Deviation, Explained, Row
-from srbench.track import schema, tracking
+from srbench.track import orphans, schema, tags as T, tracking
+from srbench.track.cell_log import run_tags
 from srbench.track.cells import cell_key, code_version
-from srbench.track.runner import _finished_or_clean, _metrics_batch, mark_orphans_killed, run_tags
+from srbench.track.run_writer import RunWriter, finished_or_clean
 
-KIND = "explain"
+KIND = T.KIND_EXPLAIN
 TABLE_JSON = "explain/table.json"
 
 
@@ -40,8 +41,8 @@ def find_logged(key: str, *, experiment: str, tracking_uri: str | None = None) -
     """The run id of a FINISHED explain run with this key, or None (stale unfinished ones are cleaned up)."""
     client = tracking.client(tracking_uri)
     experiment_id = tracking.get_or_create_experiment(client, experiment)
-    mark_orphans_killed(client, experiment_id)
-    done = _finished_or_clean(client, experiment_id, key)
+    orphans.reap(client, experiment_id)
+    done = finished_or_clean(client, experiment_id, key)
     return done.info.run_id if done is not None else None
 
 
@@ -53,30 +54,23 @@ def log_explained(explained: Explained, table_md: str, *, key: str, model: str, 
     experiment_id = tracking.get_or_create_experiment(client, experiment)
     set_id = dataset_id(explained.dataset)
     base = explained.base
-    tags = {"srbench.kind": KIND, "srbench.cell_key": key, "srbench.model": model, "srbench.arch": model,
-            "srbench.label": label, "srbench.weights": weights, "srbench.weights_sha256": weights_sha256,
-            "srbench.scale": str(explained.scale), "srbench.dataset": set_id, "srbench.datasets": explained.dataset,
-            "srbench.explain_pairs": str(int(pairs)), **run_tags(torch.device("cpu"), base), **(extra_tags or {})}
-    run = tracking.retrying(client.create_run)(experiment_id, tags=tags,
-                                               run_name=f"explain {label} {set_id} x{explained.scale}")
-    run_id = run.info.run_id
-    try:
+    tags = {T.KIND: KIND, T.CELL_KEY: key, T.MODEL: model, T.ARCH: model, T.LABEL: label, T.WEIGHTS: weights,
+            T.WEIGHTS_SHA256: weights_sha256, T.SCALE: str(explained.scale), T.DATASET: set_id,
+            T.DATASETS: explained.dataset, T.EXPLAIN_PAIRS: str(int(pairs)), **run_tags(torch.device("cpu"), base),
+            **(extra_tags or {})}
+    with RunWriter.create(client, experiment_id, tags=tags,
+                          run_name=f"explain {label} {set_id} x{explained.scale}") as run:
         std = explained.rows[0]
-        tracking.retrying(client.log_batch)(run_id, metrics=_metrics_batch({
-            schema.dataset_metric("psnr", set_id, base.color): std.psnr,
-            schema.dataset_metric("ssim", set_id, base.color): std.ssim,
-            "forward_passes": explained.forward_passes, "forward_s": explained.forward_s}))
+        run.metrics({schema.dataset_metric("psnr", set_id, base.color): std.psnr,
+                     schema.dataset_metric("ssim", set_id, base.color): std.ssim,
+                     "forward_passes": explained.forward_passes, "forward_s": explained.forward_s})
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp) / "explain"
             folder.mkdir()
             (folder / "table.json").write_text(json.dumps(explained.as_dict(), indent=1))
             (folder / "table.md").write_text(table_md)
-            tracking.retrying(client.log_artifacts)(run_id, str(folder), "explain")
-        tracking.retrying(client.set_terminated)(run_id, "FINISHED")
-    except BaseException as exc:
-        tracking.retrying(client.set_terminated)(run_id, "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
-        raise
-    return run_id
+            run.artifacts(folder, "explain")
+    return run.run_id
 
 
 def rows_from_table(table: dict) -> list[Row]:

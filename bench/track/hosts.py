@@ -17,9 +17,11 @@ import os
 import socket
 from pathlib import Path
 
-HOST_TAG = "srbench.host"
-HOST_ID_TAG = "srbench.host_id"
-PID_TAG = "srbench.pid"
+from srbench.track import tags as T
+
+HOST_TAG = T.HOST
+HOST_ID_TAG = T.HOST_ID
+PID_TAG = T.PID
 
 
 @functools.lru_cache(maxsize=1)

@@ -25,11 +25,11 @@ import hashlib
 import json
 import time
 
-from srbench.track import schema, tracking
+from srbench.track import schema, tags as T, tracking
 from srbench.track.ui_meta import DIGEST_CHARS
 
-MODEL_KEY_TAG = "srbench.model_key"
-RUN_LINK_TAG = "srbench.logged_model_id"
+MODEL_KEY_TAG = T.MODEL_KEY
+RUN_LINK_TAG = T.LOGGED_MODEL_ID
 MODEL_TYPE = "srbench-sr"
 _LINKED = ("psnr", "ssim", "lpips")
 
@@ -37,9 +37,9 @@ _LINKED = ("psnr", "ssim", "lpips")
 def model_identity(tags: dict) -> dict:
     """What makes two cell runs one network: architecture, weights sha256, code hash (an external model's own code
     hash, else srbench's code version, which covers its architectures) and the inference knobs (ensemble, tiling)."""
-    return {"arch": tags.get("srbench.arch") or tags.get("srbench.model"),
+    return {"arch": tags.get(T.ARCH) or tags.get(T.MODEL),
             "weights_sha256": tags.get("srbench.weights_sha256"),
-            "code": tags.get("srbench.model_code") or tags.get("srbench.code_version"),
+            "code": tags.get(T.MODEL_CODE) or tags.get(T.CODE_VERSION),
             "inference": tags.get(schema.INFERENCE_TAG, "")}
 
 
@@ -54,8 +54,8 @@ _NAME_CHARS = str.maketrans({"/": "-", ":": "-", ".": "_", "%": "pct", '"': "", 
 def model_name(tags: dict) -> str:
     """The row name of the tables: the label (``ecdn (ecdn_half)`` where weights differ from the model's name) and
     the inference suffix, with the characters MLflow refuses in a model name replaced."""
-    label = tags.get("srbench.label") or tags.get("srbench.model", "model")
-    weights = tags.get("srbench.weights")
+    label = tags.get(T.LABEL) or tags.get(T.MODEL, "model")
+    weights = tags.get(T.WEIGHTS)
     if weights and weights not in ("none", "sr-dir") and weights != label and f"({weights})" not in label:
         label = f"{label} ({weights})"
     return (label + tags.get(schema.INFERENCE_TAG, "")).translate(_NAME_CHARS)
@@ -64,9 +64,9 @@ def model_name(tags: dict) -> str:
 def evaluation_name(dataset: str, tags: dict) -> str:
     """The dataset as the Models view groups it: ``Set5 x4``, with `` bn=batch`` and the protocol when not the
     defaults (``Set14 x4 paper_gray``)."""
-    name = f"{dataset} x{tags.get('srbench.scale', '?')}"
-    if tags.get("srbench.bn_mode", "eval") != "eval":
-        name += f" bn={tags['srbench.bn_mode']}"
+    name = f"{dataset} x{tags.get(T.SCALE, '?')}"
+    if tags.get(T.BN_MODE, "eval") != "eval":
+        name += f" bn={tags[T.BN_MODE]}"
     if tags.get("protocol.name", "standard") != "standard":
         name += f" {tags['protocol.name']}"
     return name
@@ -76,9 +76,9 @@ def _record(run) -> tuple[dict, dict]:
     """(tags, params) of the model record made from its first cell run."""
     tags, metrics, params = run.data.tags, run.data.metrics, run.data.params
     identity = model_identity(tags)
-    record_params = {"model": tags.get("srbench.model", ""), "weights": tags.get("srbench.weights", ""),
+    record_params = {"model": tags.get(T.MODEL, ""), "weights": tags.get(T.WEIGHTS, ""),
                      "weights_sha256": identity["weights_sha256"] or "", "code": identity["code"] or "",
-                     "source": tags.get("srbench.weights_source", "")}
+                     "source": tags.get(T.WEIGHTS_SOURCE, "")}
     record_params.update({k: str(int(metrics[k])) for k in (schema.PARAMS, schema.PARAMS_EFFECTIVE) if k in metrics})
     if params.get("group") not in (None, "None"):
         record_params["group"] = params["group"]
@@ -144,7 +144,7 @@ def link_cell_runs(client, experiment_id: str, runs) -> dict[str, str]:
     for run in runs:
         run = retry(client.get_run)(run) if isinstance(run, str) else run
         tags = run.data.tags
-        if tags.get("srbench.kind") != "cell" or run.info.status != "FINISHED":
+        if tags.get(T.KIND) != "cell" or run.info.status != "FINISHED":
             continue
         if tags.get(RUN_LINK_TAG) in ids:
             out[run.info.run_id] = tags[RUN_LINK_TAG]
@@ -170,7 +170,7 @@ def link_store(client) -> int:
     for exp in retry(client.search_experiments)():
         token = None
         while True:
-            page = retry(client.search_runs)([exp.experiment_id], filter_string="tags.`srbench.kind` = 'cell' AND "
+            page = retry(client.search_runs)([exp.experiment_id], filter_string=f"tags.`{T.KIND}` = 'cell' AND "
                                              "attributes.status = 'FINISHED'", max_results=1000, page_token=token)
             count += len(link_cell_runs(client, exp.experiment_id, list(page)))
             token = page.token

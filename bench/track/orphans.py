@@ -20,14 +20,14 @@ import contextlib
 import threading
 import time
 
-from srbench.track import hosts, tracking
+from srbench.track import hosts, tags as T, tracking
 
 HEARTBEAT_S = 15.0
 #: A run of another host whose heartbeat has not changed for this long (observer's clock) is dead; the longest a
 #: rerun waits on the claims of a benchmark that died on another machine.
 STALE_AFTER_S = 120.0
-HEARTBEAT_TAG = "srbench.heartbeat"
-OWNER_TAG = "srbench.owner"  # on a claim: the parent run of the benchmark that holds it
+HEARTBEAT_TAG = T.HEARTBEAT
+OWNER_TAG = T.OWNER  # on a claim: the parent run of the benchmark that holds it
 
 clock = time.monotonic  # the observer's clock (tests substitute a fake one)
 
@@ -70,13 +70,14 @@ def kill_owner(client, experiment_id: str, owner_id: str) -> int:
     return len(ids)
 
 
-def reap(client, experiment_id: str, watch: Watch) -> int:
+def reap(client, experiment_id: str, watch: Watch | None = None) -> int:
     """Mark KILLED what dead benchmarks left RUNNING: every run whose process on this host identity is gone, and
     everything of a benchmark whose parent's heartbeat ``watch`` has seen stopped. Returns how many runs."""
+    watch = watch or Watch()
     killed = 0
     for run in _running(client, experiment_id):
         tags = run.data.tags
-        if tags.get("srbench.kind") == "benchmark" and watch.dead(run):  # never this process's own: its pid lives
+        if tags.get(T.KIND) == "benchmark" and watch.dead(run):  # never this process's own: its pid lives
             killed += kill_owner(client, experiment_id, run.info.run_id)
         elif hosts.process_gone(tags):
             tracking.retrying(client.set_terminated)(run.info.run_id, "KILLED")

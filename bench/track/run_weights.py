@@ -13,6 +13,7 @@ from pathlib import Path
 from srbench.core.errors import SrbenchError
 from srbench.eval.weights import ResolvedWeights
 from srbench.eval.weights import resolve_weights as _resolve_local
+from srbench.track import tags as T
 
 
 _RUN_SPEC = re.compile(r"run:([0-9a-fA-F]{8,64})(?::(final|best))?")
@@ -30,28 +31,35 @@ def resolve_run_weights(spec: str, *, dest: str | os.PathLike | None = None) -> 
     the artifact is downloaded beside it, checked against the tag, and only then renamed into place (replacing only a
     file that does not hold the content its name says, i.e. a damaged cache entry).
     """
-    import tempfile
-
-    from srbench.core.hashing import sha256_file
-    from srbench.core.store import store_root
     from srbench.track import tracking
 
     m = _RUN_SPEC.fullmatch(spec.strip())
     if not m:
         raise SrbenchError(f"weights {spec!r}: expected run:<mlflow run id> or run:<id>:best / run:<id>:final")
     run_id, which = m.group(1), m.group(2) or "final"
-
     client = tracking.client()
+    run, expected = _training_run(client, spec, run_id, which)
+    local = _cached_download(client, spec, run_id, which, expected, dest)
+    params = run.data.params
+    scale = int(params.get("scale", "0"))
+    group = params.get("group")
+    build = {"model": params["model"], "group": int(group) if group not in (None, "None") else None,
+             "scales": scale if scale else (2, 3, 4)}
+    return local, expected, build
+
+
+def _training_run(client, spec: str, run_id: str, which: str):
+    """(the training run, the sha256 its tag declares for its ``which`` weights), each check a one-line error."""
     try:
         run = client.get_run(run_id)
     except Exception as exc:  # noqa: BLE001 - MlflowException: unknown id
         raise SrbenchError(f"weights {spec}: no MLflow run {run_id} in {client.tracking_uri} "
                            f"({str(exc).splitlines()[0][:120]})") from None
-    tags, params = run.data.tags, run.data.params
-    if tags.get("srbench.kind") != "train":
+    tags = run.data.tags
+    if tags.get(T.KIND) != T.KIND_TRAIN:
         raise SrbenchError(f"weights {spec}: run {run_id} is not a training run (srbench.kind="
-                           f"{tags.get('srbench.kind')!r})")
-    expected = tags.get(f"srbench.weights_sha256.{which}")
+                           f"{tags.get(T.KIND)!r})")
+    expected = tags.get(T.trained_weights_sha256(which))
     if which == "final" and run.info.status != "FINISHED":
         raise SrbenchError(f"weights {spec}: run {run_id} is {run.info.status}, it has no final weights; resume "
                            f"it with `srbench train <recipe> --resume` or use run:{run_id}:best")
@@ -61,26 +69,35 @@ def resolve_run_weights(spec: str, *, dest: str | os.PathLike | None = None) -> 
     if not re.fullmatch(r"[0-9a-f]{64}", expected):
         raise SrbenchError(f"weights {spec}: run {run_id} has a malformed srbench.weights_sha256.{which} tag "
                            f"{expected!r}")
+    return run, expected
+
+
+def _cached_download(client, spec: str, run_id: str, which: str, expected: str,
+                     dest: str | os.PathLike | None) -> Path:
+    """``<dest>/<expected>.pth``: the cached file when it holds that content, else the artifact downloaded beside
+    it, checked, and renamed into place."""
+    import tempfile
+
+    from srbench.core.hashing import sha256_file
+    from srbench.core.store import store_root
+
     folder = Path(dest) if dest is not None else store_root() / "cache" / "run_weights"
     local = folder / f"{expected}.pth"
-    if not (local.is_file() and sha256_file(local) == expected):
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=folder, prefix=".download-") as tmp:
-            try:
-                fetched = Path(client.download_artifacts(run_id, f"weights/{which}.pth", tmp))
-            except Exception as exc:  # noqa: BLE001
-                raise SrbenchError(f"weights {spec}: cannot download weights/{which}.pth "
-                                   f"({str(exc).splitlines()[0][:160]})") from None
-            digest = sha256_file(fetched)
-            if digest != expected:
-                raise SrbenchError(f"weights {spec}: the downloaded weights/{which}.pth has sha256 {digest}, not the "
-                                   f"run's tag {expected}; the artifact is corrupt or was replaced")
-            os.replace(fetched, local)
-    scale = int(params.get("scale", "0"))
-    group = params.get("group")
-    build = {"model": params["model"], "group": int(group) if group not in (None, "None") else None,
-             "scales": scale if scale else (2, 3, 4)}
-    return local, expected, build
+    if local.is_file() and sha256_file(local) == expected:
+        return local
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder, prefix=".download-") as tmp:
+        try:
+            fetched = Path(client.download_artifacts(run_id, f"weights/{which}.pth", tmp))
+        except Exception as exc:  # noqa: BLE001
+            raise SrbenchError(f"weights {spec}: cannot download weights/{which}.pth "
+                               f"({str(exc).splitlines()[0][:160]})") from None
+        digest = sha256_file(fetched)
+        if digest != expected:
+            raise SrbenchError(f"weights {spec}: the downloaded weights/{which}.pth has sha256 {digest}, not the "
+                               f"run's tag {expected}; the artifact is corrupt or was replaced")
+        os.replace(fetched, local)
+    return local
 
 
 def resolve_weights(spec: str | None, model: str, *, scale: int | None = None) -> ResolvedWeights:

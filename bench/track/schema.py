@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import re
 
+from srbench.track import tags as T
+
 PER_DATASET = ("psnr", "ssim", "lpips", "n_images", "forward_s")
 COLORED = ("psnr", "ssim")
 
@@ -48,29 +50,29 @@ CONV2D = "conv2d_calls"
 #: FLOP convention (srbench.models.challenge_counts.CONVENTIONS) -> metric name, unit G
 FLOPS = {"ntire2022": "flops_g_ntire2022", "fvcore": "flops_g_fvcore"}
 PROFILE = (ACTIVATIONS, CONV2D, *FLOPS.values())
-PROFILE_IN_TAG = "srbench.profile_in"
+PROFILE_IN_TAG = T.PROFILE_IN
 RUNTIME_MEAN = "runtime_mean_ms"
 RUNTIME_MEDIAN = "runtime_median_ms"
 RUNTIME_PEAK_MEM = "runtime_peak_mem_mb"
-RUNTIME_FORM_TAG = "srbench.runtime_form"
+RUNTIME_FORM_TAG = T.RUNTIME_FORM
 #: A declared challenge score, on the invocation's parent run (srbench.track.runner.score_tags)
-SCORE_FORMULA_TAG = "srbench.score.formula"
-SCORE_REFERENCE_TAG = "srbench.score.reference"
-SCORE_DATASET_TAG = "srbench.score.dataset"
-SCORE_MARGIN_TAG = "srbench.score.psnr_margin_db"
-SCORE_THRESHOLD_TAG = "srbench.score.psnr_threshold_db"
+SCORE_FORMULA_TAG = T.SCORE_FORMULA
+SCORE_REFERENCE_TAG = T.SCORE_REFERENCE
+SCORE_DATASET_TAG = T.SCORE_DATASET
+SCORE_MARGIN_TAG = T.SCORE_MARGIN
+SCORE_THRESHOLD_TAG = T.SCORE_THRESHOLD
 
-MEASURE_OUT_TAG = "srbench.measure_out"
+MEASURE_OUT_TAG = T.MEASURE_OUT
 #: what timed a cell's latency: ``cuda_events`` (GPU work) or ``wall`` (CPU, or host work such as bicubic's numpy)
-LATENCY_CLOCK_TAG = "srbench.latency_clock"
+LATENCY_CLOCK_TAG = T.LATENCY_CLOCK
 #: The cell runs whose forward passes or latency/memory a cell reused (srbench.eval.shared_passes), comma-separated.
-SHARED_FROM_TAG = "srbench.shared_from"
+SHARED_FROM_TAG = T.SHARED_FROM
 #: How the model was run, as its row shows it: ``+`` (self-ensemble), `` [tile S/N]``, or empty (see
 #: :mod:`srbench.eval.inference`); the report appends it to the model's name, so these rows never merge with the plain
 #: model's.
-INFERENCE_TAG = "srbench.inference"
+INFERENCE_TAG = T.INFERENCE
 #: The range the network takes its input in (``1`` or ``255``; the harness converts from [0, 1]: srbench.models.zoo).
-INPUT_RANGE_TAG = "srbench.input_range"
+INPUT_RANGE_TAG = T.INPUT_RANGE
 LEGACY_MEASURE_OUT = "720x1280"
 
 _DATASET_METRIC = re.compile(r"^(psnr|ssim|lpips|n_images|forward_s)(?:_(\w+))?\.(.+)$")

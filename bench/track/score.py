@@ -19,11 +19,11 @@ import torch
 from srbench.data.datasets import dataset_fingerprint, dataset_id
 from srbench.eval.protocol import Protocol
 from srbench.eval.sr_folder import ScoredFolder
-from srbench.track import tracking
+from srbench.track import orphans, tags as T, tracking
+from srbench.track.cell_log import dataset_values, log_per_image, run_tags
 from srbench.track.cells import cell_key, code_version
 from srbench.track.logged_models import link_cell_runs
-from srbench.track.runner import (_finished_or_clean, _log_per_image, _metrics_batch, dataset_values,
-                                  mark_orphans_killed, run_tags)
+from srbench.track.run_writer import RunWriter, finished_or_clean
 
 SR_DIR = "sr-dir"  # the weights name (and arch) of a scored folder's run
 
@@ -32,8 +32,6 @@ def log_scored_folder(scored: ScoredFolder, *, label: str, protocol: Protocol, e
                       tracking_uri: str | None = None, force: bool = False) -> tuple[str, str]:
     """Log ``scored`` as a FINISHED cell run in MLflow experiment ``experiment``; returns (status, run id) with
     status ``logged``, or ``cached`` when the same cell is already there (and ``force`` is not given)."""
-    from mlflow.entities import Param
-
     result = scored.result
     dataset, scale = result.dataset, result.scale
     fingerprint = dataset_fingerprint(dataset, scale, protocol.lr_input)
@@ -41,27 +39,20 @@ def log_scored_folder(scored: ScoredFolder, *, label: str, protocol: Protocol, e
                    protocol=protocol.identity(None), datasets={dataset: fingerprint}, code=code_version())
     client = tracking.client(tracking_uri)
     experiment_id = tracking.get_or_create_experiment(client, experiment)
-    mark_orphans_killed(client, experiment_id)
-    done = _finished_or_clean(client, experiment_id, key)
+    orphans.reap(client, experiment_id)
+    done = finished_or_clean(client, experiment_id, key)
     if done is not None and not force:
         return "cached", done.info.run_id
     set_id = dataset_id(dataset)
-    tags = {"srbench.kind": "cell", "srbench.cell_key": key, "srbench.model": label, "srbench.arch": SR_DIR,
-            "srbench.label": label, "srbench.weights": SR_DIR, "srbench.weights_sha256": scored.fingerprint,
-            "srbench.weights_source": str(scored.folder), "srbench.sr_dir": str(scored.folder),
-            "srbench.scale": str(scale), "srbench.datasets": dataset,
-            **run_tags(torch.device("cpu"), protocol), f"srbench.dataset_fingerprint.{set_id}": fingerprint}
-    run = tracking.retrying(client.create_run)(experiment_id, run_name=f"{label} x{scale} (scored)", tags=tags)
-    run_id = run.info.run_id
-    try:
-        tracking.retrying(client.log_batch)(run_id, params=[Param(k, str(v)) for k, v in {
-            "model": label, "weights": SR_DIR, "scale": scale, "protocol": protocol.name}.items()],
-            metrics=_metrics_batch(dataset_values(result, set_id, protocol.color)))
+    tags = {T.KIND: T.KIND_CELL, T.CELL_KEY: key, T.MODEL: label, T.ARCH: SR_DIR,
+            T.LABEL: label, T.WEIGHTS: SR_DIR, T.WEIGHTS_SHA256: scored.fingerprint,
+            T.WEIGHTS_SOURCE: str(scored.folder), T.SR_DIR: str(scored.folder),
+            T.SCALE: str(scale), T.DATASETS: dataset,
+            **run_tags(torch.device("cpu"), protocol), T.dataset_fingerprint(set_id): fingerprint}
+    with RunWriter.create(client, experiment_id, run_name=f"{label} x{scale} (scored)", tags=tags) as run:
+        run.batch(params={"model": label, "weights": SR_DIR, "scale": scale, "protocol": protocol.name},
+                  metrics=dataset_values(result, set_id, protocol.color))
         with tempfile.TemporaryDirectory() as tmp:
-            _log_per_image(client, run_id, result, set_id, Path(tmp))
-        tracking.retrying(client.set_terminated)(run_id, "FINISHED")
-    except BaseException as exc:
-        tracking.retrying(client.set_terminated)(run_id, "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
-        raise
-    link_cell_runs(client, experiment_id, [run_id])  # a network of MLflow's Models view, like the measured ones
-    return "logged", run_id
+            log_per_image(client, run.run_id, result, set_id, Path(tmp))
+    link_cell_runs(client, experiment_id, [run.run_id])  # a network of MLflow's Models view, like the measured ones
+    return "logged", run.run_id

@@ -19,7 +19,7 @@ import socket
 from pathlib import Path
 
 from srbench.core.errors import SrbenchError
-from srbench.track import claims, hosts, tracking
+from srbench.track import claims, hosts, tags as T, tracking
 
 MOUNTS = Path("/proc/mounts")
 #: File system types whose locks may not bind other machines (``fuse.*`` network mounts included by prefix).
@@ -92,10 +92,10 @@ def other_machines(client, experiment_id: str, device_name: str) -> str | None:
     efficiency table would set latencies of different machines side by side. None when there are none."""
     quoted = device_name.replace("'", "\\'")
     runs = tracking.retrying(client.search_runs)(
-        [experiment_id], filter_string=f"tags.`srbench.kind` = 'cell' and attributes.status = 'FINISHED' and "
-                                       f"tags.`srbench.device_name` != '{quoted}'", max_results=1)
+        [experiment_id], filter_string=f"tags.`{T.KIND}` = 'cell' and attributes.status = 'FINISHED' and "
+                                       f"tags.`{T.DEVICE_NAME}` != '{quoted}'", max_results=1)
     if not runs:
         return None
-    return (f"note: this experiment holds cells measured on {runs[0].data.tags.get('srbench.device_name')}, this "
+    return (f"note: this experiment holds cells measured on {runs[0].data.tags.get(T.DEVICE_NAME)}, this "
             f"machine is {device_name}: their cells are not reused here, and latencies of both would be reported; "
             "pin one machine type and thread count for all shards (docs/scaling.md)")

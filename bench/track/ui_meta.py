@@ -29,7 +29,7 @@ import re
 import time
 from pathlib import PurePath
 
-from srbench.track import schema, tracking
+from srbench.track import schema, tags as T, tracking
 
 DIGEST_CHARS = 16
 CONTEXT = "evaluation"
@@ -76,7 +76,7 @@ def dataset_inputs(datasets: list[str], scale: int, lr_source: str) -> list:
 VIEW_KEY = "srbench-cells"
 VIEW_TAG = "mlflow.sharedViewState." + VIEW_KEY
 VIEW_NAME = "srbench: cell runs"
-CELL_FILTER = "tags.`srbench.kind` = 'cell'"
+CELL_FILTER = f"tags.`{T.KIND}` = 'cell'"
 DATASET_ORDER = ("Set5", "Set14", "B100", "Urban100")
 _QUALITY = ("psnr", "ssim", "lpips")
 _COST_COLUMNS = (schema.PARAMS, schema.MULT_ADDS, schema.LATENCY, schema.PEAK_MEM)
@@ -111,7 +111,7 @@ def prepare_ui(client) -> list[tuple[str, str, bool]]:
     out = []
     for exp in retry(client.search_experiments)():
         if not retry(client.search_runs)([exp.experiment_id], max_results=1,
-                                         filter_string="tags.`srbench.kind` LIKE '%'"):
+                                         filter_string=f"tags.`{T.KIND}` LIKE '%'"):
             continue
         if exp.tags.get(tracking.EXPERIMENT_KIND_TAG) != tracking.EXPERIMENT_KIND:
             retry(client.set_experiment_tag)(exp.experiment_id, tracking.EXPERIMENT_KIND_TAG, tracking.EXPERIMENT_KIND)

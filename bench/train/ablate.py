@@ -174,10 +174,10 @@ def _point_key(config, abl: Ablation) -> str:
 
 
 def _finished_point(client, experiment_id: str, key: str):
-    from srbench.track import tracking
+    from srbench.track import tags as T
+    from srbench.track.run_writer import find_runs
 
-    runs = tracking.retrying(client.search_runs)(
-        [experiment_id], filter_string=f"tags.`srbench.point_key` = '{key}' and tags.`srbench.point_done` = '1'")
+    runs = find_runs(client, [experiment_id], f"tags.`{T.POINT_KEY}` = '{key}' and tags.`{T.POINT_DONE}` = '1'")
     return runs[0] if runs else None
 
 
@@ -226,7 +226,8 @@ def _run_point(abl: Ablation, config, values: dict, key: str, run_label: str, cl
     from srbench.eval.protocol import get_protocol
     from srbench.eval.weights import prepare_model
     from srbench.models import create_model
-    from srbench.track import runner, tracking
+    from srbench.track import runner, tags as T
+    from srbench.track.run_writer import RunWriter
     from srbench.train import trainer
 
     protocol = get_protocol(abl.evaluate.protocol, bn_mode=abl.evaluate.bn_mode)
@@ -241,17 +242,15 @@ def _run_point(abl: Ablation, config, values: dict, key: str, run_label: str, cl
                                        config.scale, group=config.group, weights=result.final_weights,
                                        device=str(dev)))
     is_baseline = bool(abl.baseline) and all(values.get(k, getattr(config, k)) == v for k, v in abl.baseline.items())
-    tags = {"srbench.sweep": abl.name, "srbench.sweep_point": json.dumps(values, sort_keys=True),
-            "srbench.sweep_seed": str(config.seed), "srbench.point_key": key,
-            "srbench.budget": abl.gpu_budget if gpu else abl.budget, "srbench.baseline": str(is_baseline).lower(),
-            "srbench.scale": str(scale), "srbench.eval_datasets": ",".join(abl.evaluate.datasets),
-            **runner.run_tags(dev, protocol)}
-    for k, v in tags.items():
-        tracking.retrying(client.set_tag)(result.run_id, k, v)
+    run = RunWriter(client, result.run_id)  # the training run, FINISHED by the trainer: the evaluation joins it
+    run.tags({T.SWEEP: abl.name, T.SWEEP_POINT: json.dumps(values, sort_keys=True), T.SWEEP_SEED: str(config.seed),
+              T.POINT_KEY: key, T.BUDGET: abl.gpu_budget if gpu else abl.budget, T.BASELINE: str(is_baseline).lower(),
+              T.SCALE: str(scale), T.EVAL_DATASETS: ",".join(abl.evaluate.datasets),
+              **runner.run_tags(dev, protocol)})
     metrics = runner.measure_and_log(model, client=client, run_id=result.run_id, datasets=abl.evaluate.datasets,
                                      scale=scale, protocol=protocol, device=dev, measure=measure,
                                      progress=progress)
-    tracking.retrying(client.set_tag)(result.run_id, "srbench.point_done", "1")
+    run.tags({T.POINT_DONE: "1"})  # last: a run without it is not finished
     del model
     if torch.cuda.is_available():
         torch.cuda.empty_cache()

@@ -101,3 +101,21 @@ def checked_values(losses: list[torch.Tensor], stop: bool, world: int) -> tuple[
         flags[:-1] /= world
     values = flags.tolist()
     return values[:-1], bool(values[-1])
+
+
+def gather_from_all(obj, world: int) -> list:
+    """``obj`` of every rank, in rank order (collective: every rank calls it); ``[obj]`` in a single process."""
+    if world == 1:
+        return [obj]
+    everyone = [None] * world
+    torch.distributed.all_gather_object(everyone, obj)
+    return everyone
+
+
+def broadcast_from_lead(value, world: int):
+    """Rank 0's ``value`` on every rank (collective); ``value`` itself in a single process."""
+    if world == 1:
+        return value
+    box = [value]
+    torch.distributed.broadcast_object_list(box, src=0)
+    return box[0]

@@ -45,7 +45,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-import os
 import random
 import resource
 import signal
@@ -56,17 +55,18 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 
 from srbench.core.errors import SrbenchError
+from srbench.track import tags as T
+from srbench.train.checkpoint import (atomic_save, export_weights, load_training_checkpoint, save_checkpoint,
+                                      set_rng_state, state_dict_cpu)
 from srbench.train.config import RESUMABLE_CHANGES, TrainConfig
 from srbench.train.distributed import checked_values, join, wrap_ddp
-from srbench.train.precision import Precision, describe, resolve_precision
-
-CKPT_FORMAT = "srbench-train-checkpoint/1"
-CROP_IMAGES = 2      # SR crops logged per validation (first images of the set, first validation scale)
-CROP_SIZE = 128      # HR pixels
-
+from srbench.train.precision import describe, resolve_precision
+from srbench.train.session import Session
+from srbench.train.step import build_stepper
+from srbench.train.tracker import TrainRun, train_tags
+from srbench.train.validation import cuda_peak_mb, validate_and_keep_best
 
 @dataclass
 class TrainResult:
@@ -80,136 +80,6 @@ class TrainResult:
     best_psnr: float | None
     val: dict[int, tuple[float, float]]  # last validation: scale -> (psnr, ssim)
     train_seconds: float
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# random states and checkpoints
-
-def _rng_state(device: torch.device) -> dict:
-    np_state = np.random.get_state(legacy=False)
-    np_state = {**np_state, "state": {"key": np_state["state"]["key"].tolist(), "pos": int(np_state["state"]["pos"])}}
-    state = {"python": random.getstate(), "numpy": np_state, "torch": torch.get_rng_state()}
-    if device.type == "cuda":
-        state["cuda"] = torch.cuda.get_rng_state(device)
-    return state
-
-
-def _set_rng_state(state: dict, device: torch.device) -> None:
-    random.setstate(_tuplify(state["python"]))
-    np_state = dict(state["numpy"])
-    np_state["state"] = {"key": np.asarray(np_state["state"]["key"], dtype=np.uint32),
-                         "pos": np_state["state"]["pos"]}
-    np.random.set_state(np_state)
-    torch.set_rng_state(state["torch"])
-    if device.type == "cuda" and "cuda" in state:
-        torch.cuda.set_rng_state(state["cuda"], device)
-
-
-def _tuplify(x):
-    return tuple(_tuplify(v) for v in x) if isinstance(x, (list, tuple)) else x
-
-
-def atomic_save(obj, path: Path) -> None:
-    """``torch.save`` to a temporary file beside ``path``, then rename: a reader never sees a partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def load_training_checkpoint(path: Path) -> dict:
-    """Read a checkpoint written by :func:`train` (tensors and plain data only, so ``weights_only=True``)."""
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad file
-        raise SrbenchError(f"{path}: not a readable training checkpoint ({str(exc).splitlines()[0][:200]}); "
-                           f"remove it to start over") from None
-    if not isinstance(ckpt, dict) or ckpt.get("format") != CKPT_FORMAT:
-        raise SrbenchError(f"{path}: not an srbench training checkpoint (format {CKPT_FORMAT!r} expected)")
-    return ckpt
-
-
-def _state_dict_cpu(model: torch.nn.Module) -> dict:
-    return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in model.state_dict().items()}
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# tracking helpers (rank 0 only)
-
-class _Tracker:
-    """The MLflow side of one training run; every write retried when the SQLite store is locked."""
-
-    def __init__(self, config: TrainConfig) -> None:
-        from srbench.track import tracking
-
-        self.tracking = tracking
-        self.client = tracking.client()
-        self.experiment_id = tracking.get_or_create_experiment(self.client, config.experiment)
-        self.run_id: str | None = None
-
-    def call(self, method: str, *args, **kwargs):
-        return self.tracking.retrying(getattr(self.client, method))(*args, **kwargs)
-
-    def start(self, config: TrainConfig, tags: dict, run_id: str | None, step: int, out_dir: Path) -> str:
-        from mlflow.entities import Param
-
-        if run_id is not None:
-            try:
-                run = self.call("get_run", run_id)
-            except Exception:  # noqa: BLE001 - deleted run or another store: start a fresh one
-                run = None
-            if run is not None:
-                self.run_id = run_id
-                self.call("update_run", run_id, status="RUNNING")
-                resumed = run.data.tags.get("srbench.resumed_at")
-                self.call("set_tag", run_id, "srbench.resumed_at", f"{resumed},{step}" if resumed else str(step))
-                cfg = out_dir / f"config_resume_{step}.yaml"  # the resumed config (max_steps may have changed)
-                cfg.write_text(yaml.safe_dump(_plain(dataclasses.asdict(config)), sort_keys=False))
-                self.call("log_artifact", run_id, str(cfg))
-                return run_id
-            print(f"note: MLflow run {run_id} of the checkpoint is not in this store; logging to a new run",
-                  file=sys.stderr)
-        run = self.call("create_run", self.experiment_id, run_name=config.name, tags=tags)
-        self.run_id = run.info.run_id
-        params = [Param(k, str(v)) for k, v in dataclasses.asdict(config).items()]
-        self.call("log_batch", self.run_id, params=params)
-        cfg = out_dir / "config.yaml"
-        cfg.write_text(yaml.safe_dump(_plain(dataclasses.asdict(config)), sort_keys=False))
-        self.call("log_artifact", self.run_id, str(cfg))
-        return self.run_id
-
-    def metrics(self, values: dict[str, float], step: int) -> None:
-        from mlflow.entities import Metric
-
-        now = int(time.time() * 1000)
-        self.call("log_batch", self.run_id, metrics=[Metric(k, float(v), now, step) for k, v in values.items()])
-
-    def tags(self, values: dict[str, str]) -> None:
-        from mlflow.entities import RunTag
-
-        self.call("log_batch", self.run_id, tags=[RunTag(k, str(v)) for k, v in values.items()])
-
-    def image(self, image: np.ndarray, key: str, step: int) -> None:
-        self.call("log_image", self.run_id, image, key=key, step=step)
-
-    def artifact(self, path: Path, folder: str | None = None) -> None:
-        self.call("log_artifact", self.run_id, str(path), folder)
-
-    def end(self, status: str) -> None:
-        if self.run_id is not None:
-            self.call("set_terminated", self.run_id, status=status)
-
-
-def _plain(x):
-    if isinstance(x, dict):
-        return {k: _plain(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_plain(v) for v in x]
-    return x
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -242,124 +112,8 @@ class _Interrupt:
         return False
 
 
-class Stepper:
-    """One optimisation step of the trainer, split around the loss check: ``forward`` then ``update``.
-
-    uint8 NHWC batches go to the device as uint8 and become float there (channels_last strides for free when asked);
-    the forward pass runs in ``precision``'s context (:mod:`srbench.train.precision`: autocast, and on CPU bf16 the
-    float32 weight gradients) through ``forward_fn`` (the network, or its ``torch.compile``); ``update`` does
-    backward (scaled for fp16), gradient-norm clipping and the optimizer step. Also used by
-    ``scripts/bench_train_throughput.py``.
-    """
-
-    def __init__(self, net, optimizer, loss_fn, device: torch.device, *, clip: float,
-                 precision: Precision | None = None, scaler=None, channels_last: bool = False,
-                 forward_fn=None) -> None:
-        self.net, self.optimizer, self.loss_fn, self.device = net, optimizer, loss_fn, device
-        self.clip, self.scaler, self.channels_last = clip, scaler, channels_last
-        self.precision = precision if precision is not None else resolve_precision("none", device)
-        self.forward_fn = forward_fn if forward_fn is not None else net
-        self.params = [p for group in optimizer.param_groups for p in group["params"]]
-
-    def forward(self, scale: int, lr_u8: np.ndarray, hr_u8: np.ndarray) -> torch.Tensor:
-        from srbench.train.data import to_tensor
-
-        x = to_tensor(lr_u8, self.device, channels_last=self.channels_last)
-        y = to_tensor(hr_u8, self.device, channels_last=self.channels_last)
-        with self.precision.autocast():
-            sr = self.forward_fn(x, scale)
-        return self.loss_fn(sr, y)
-
-    def update(self, loss: torch.Tensor) -> None:
-        self.optimizer.zero_grad(set_to_none=True)
-        if self.scaler is not None:
-            self.scaler.scale(loss).backward()
-            self.scaler.unscale_(self.optimizer)
-        else:
-            loss.backward()
-        if self.clip > 0:
-            torch.nn.utils.clip_grad_norm_(self.params, self.clip)
-        if self.scaler is not None:
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-        else:
-            self.optimizer.step()
-
-
-def build_stepper(config: TrainConfig, model: torch.nn.Module, device: torch.device, precision: Precision, *,
-                  net: torch.nn.Module | None = None) -> Stepper:
-    """The trainer's step for ``model`` per ``config`` (optimizer, loss, clipping, precision, channels_last, compile);
-    ``net`` is the module the step calls (the DistributedDataParallel wrapper under torchrun)."""
-    from srbench.train.losses import get_loss
-
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    if not trainable:
-        raise SrbenchError(f"model {config.model!r} has no trainable parameters")
-    optimizer = torch.optim.Adam(trainable, lr=config.lr)
-    scaler = torch.amp.GradScaler("cuda") if precision.dtype == torch.float16 else None
-    loss_fn = get_loss(config.loss, smoothl1_beta=config.smoothl1_beta, charbonnier_eps=config.charbonnier_eps)
-    net = net if net is not None else model
-    forward_fn = torch.compile(net) if config.compile else net
-    return Stepper(net, optimizer, loss_fn, device, clip=config.clip, precision=precision, scaler=scaler,
-                   channels_last=config.channels_last, forward_fn=forward_fn)
-
-
 # ----------------------------------------------------------------------------------------------------------------
 # a training session: its parts, built by the setup functions below, advanced by _loop
-
-@dataclass
-class _Session:
-    """Everything one :func:`train` call works with (one process of the run)."""
-
-    config: TrainConfig
-    device: torch.device
-    world: int
-    rank: int
-    progress: bool
-    precision: Precision
-    owns_group: bool = False
-    images: object = None                # srbench.train.data.H5Images
-    h5_path: Path | None = None
-    sampler: object = None               # PatchSampler
-    batches: object = None               # Prefetcher over the sampler
-    model: torch.nn.Module | None = None
-    stepper: Stepper | None = None
-    tracker: _Tracker | None = None
-    step: int = 0
-    start_step: int = 0
-    best_psnr: float | None = None
-    best_step: int | None = None
-    run_id: str | None = None
-    seconds_before: float = 0.0
-    images_before: int = 0
-    session_start: float = 0.0
-    last_val: dict = dataclasses.field(default_factory=dict)
-    pending: list = dataclasses.field(default_factory=list)  # (step, scale, loss on the device) not yet checked
-    train_peak_mb: float = 0.0           # CUDA peak of the current log window before a validation reset it
-
-    @property
-    def lead(self) -> bool:
-        return self.rank == 0
-
-    @property
-    def out_dir(self) -> Path:
-        return Path(self.config.out_dir)
-
-    @property
-    def last_path(self) -> Path:
-        return self.out_dir / "last.pt"
-
-    @property
-    def best_path(self) -> Path:
-        return self.out_dir / "best.pt"
-
-    def seconds(self) -> float:
-        """Training wall time of every session so far, this one included."""
-        return self.seconds_before + time.perf_counter() - self.session_start
-
-    def images_seen(self) -> int:
-        return self.images_before + (self.step - self.start_step) * self.config.batch_size
-
 
 def _open_checkpoint(config: TrainConfig, resume: bool) -> dict | None:
     """The checkpoint to resume from (None: a fresh run); refuses to overwrite a run or resume a missing one."""
@@ -389,7 +143,7 @@ def _check_resume(saved: dict, config: TrainConfig, path: Path) -> None:
                                f"{key}={old!r} (only {', '.join(RESUMABLE_CHANGES)} may change)")
 
 
-def _build(s: _Session, ckpt: dict | None) -> None:
+def _build(s: Session, ckpt: dict | None) -> None:
     """Data, seeds, model and step of the session (the model's state restored from ``ckpt`` by :func:`_restore`)."""
     from srbench.models import create_model
     from srbench.train.data import H5Images, PatchSampler
@@ -417,7 +171,7 @@ def _build(s: _Session, ckpt: dict | None) -> None:
     s.stepper = build_stepper(config, model, s.device, s.precision, net=wrap_ddp(model, config, s.device, s.world))
 
 
-def _restore(s: _Session, ckpt: dict) -> None:
+def _restore(s: Session, ckpt: dict) -> None:
     """Model, optimizer, scaler, counters and every random state from a checkpoint."""
     s.model.load_state_dict(ckpt["model"])
     s.stepper.optimizer.load_state_dict(ckpt["optimizer"])
@@ -429,53 +183,20 @@ def _restore(s: _Session, ckpt: dict) -> None:
     states = ckpt["rng"]
     if len(states) != s.world:
         raise SrbenchError(f"{s.last_path}: saved by {len(states)} process(es), resumed with {s.world}")
-    _set_rng_state(states[s.rank]["global"], s.device)
+    set_rng_state(states[s.rank]["global"], s.device)
     s.sampler.load_state_dict(states[s.rank]["sampler"])
 
 
-def _start_tracking(s: _Session, recipe: str | None) -> None:
+def _start_tracking(s: Session, recipe: str | None) -> None:
     """The MLflow run (rank 0): created, or the checkpoint's run continued."""
-    from srbench.eval.device import describe_device
-    from srbench.track.tracking import git_commit
-
-    config = s.config
-    s.tracker = _Tracker(config)
+    s.tracker = TrainRun(s.config)
     s.out_dir.mkdir(parents=True, exist_ok=True)
-    tags = {"srbench.kind": "train", "srbench.model": config.model, "srbench.group": str(config.group),
-            "srbench.scale": str(config.scale), "srbench.loss": config.loss, "srbench.git_commit": git_commit(),
-            "srbench.device": describe_device(s.device), "srbench.torch": torch.__version__,
-            "srbench.recipe": recipe or "", "srbench.train_data": str(s.h5_path),
-            "srbench.amp_effective": s.precision.effective, "srbench.amp_reason": s.precision.reason,
-            "srbench.world_size": str(s.world)}
-    if s.images.fingerprint is not None:
-        tags["srbench.train_data_fingerprint"] = s.images.fingerprint
+    tags = train_tags(s.config, device=s.device, recipe=recipe, train_data=s.h5_path,
+                      train_data_fingerprint=s.images.fingerprint, precision=s.precision, world=s.world)
     resuming = s.run_id is not None
-    s.run_id = s.tracker.start(config, tags, s.run_id, s.step, s.out_dir)
+    s.run_id = s.tracker.start(s.config, tags, s.run_id, s.step, s.out_dir)
     if resuming:  # a continued run keeps its creation tags: this session's precision (device may differ) is logged
-        s.tracker.tags({"srbench.amp_effective": s.precision.effective, "srbench.amp_reason": s.precision.reason})
-
-
-def _gather_rng(s: _Session) -> list:
-    mine = {"global": _rng_state(s.device), "sampler": s.batches.state_dict()}
-    if s.world == 1:
-        return [mine]
-    everyone = [None] * s.world
-    torch.distributed.all_gather_object(everyone, mine)
-    return everyone
-
-
-def _checkpoint(s: _Session, path: Path) -> None:
-    """Write the session's state to ``path`` (collective: every rank takes part, rank 0 writes)."""
-    states = _gather_rng(s)
-    if not s.lead:
-        return
-    stepper = s.stepper
-    atomic_save({"format": CKPT_FORMAT, "step": s.step, "model": _state_dict_cpu(s.model),
-                 "optimizer": stepper.optimizer.state_dict(),
-                 "scaler": stepper.scaler.state_dict() if stepper.scaler else None,
-                 "rng": states, "run_id": s.run_id, "config": _plain(dataclasses.asdict(s.config)),
-                 "best_psnr": s.best_psnr, "best_step": s.best_step, "train_seconds": s.seconds(),
-                 "images_seen": s.images_seen()}, path)
+        s.tracker.tags({T.AMP_EFFECTIVE: s.precision.effective, T.AMP_REASON: s.precision.reason})
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -492,7 +213,7 @@ class _Window:
     seconds: float = 0.0
 
 
-def _check_due(s: _Session, step: int) -> bool:
+def _check_due(s: Session, step: int) -> bool:
     """Whether the host checks the losses and Ctrl-C after ``step``: every step where that is free (one CPU
     process: no device sync, no collective), else every ``check_every`` steps and at every log, validation,
     checkpoint and last step (so no checkpoint or validation ever holds weights updated from an unchecked loss)."""
@@ -504,7 +225,7 @@ def _check_due(s: _Session, step: int) -> bool:
             or bool(config.val_dataset) and step % config.val_every == 0)
 
 
-def _train_step(s: _Session, interrupt: _Interrupt) -> tuple[list[float], bool, float]:
+def _train_step(s: Session, interrupt: _Interrupt) -> tuple[list[float], bool, float]:
     """One step: (the losses checked now, in step order; whether Ctrl-C asked to stop on any rank; lr).
 
     The loss stays on the device until a check (:func:`_check_due`): then one transfer (and under DDP one
@@ -530,90 +251,25 @@ def _train_step(s: _Session, interrupt: _Interrupt) -> tuple[list[float], bool, 
     return values, stop, lr
 
 
-def _non_finite(s: _Session, step: int, scale: int, value: float) -> None:
+def _non_finite(s: Session, step: int, scale: int, value: float) -> None:
     if s.tracker:
-        s.tracker.tags({"srbench.failure": f"non-finite loss at step {step}"})
+        s.tracker.tags({T.FAILURE: f"non-finite loss at step {step}"})
     raise SrbenchError(f"loss is {value} at step {step} (scale x{scale}); training stopped before the weights it "
                        f"updated reached a checkpoint. Last good checkpoint: {s.last_path}; lower lr, keep clip > 0 "
                        f"or check the training data")
 
 
-def _cuda_peak_mb(s: _Session) -> float:
-    """Peak CUDA memory (MiB) since the last call, which resets it (windows and validations each get their own)."""
-    peak = torch.cuda.max_memory_allocated(s.device) / 2**20
-    torch.cuda.reset_peak_memory_stats(s.device)
-    return peak
-
-
-def _log_window(s: _Session, window: _Window, lr: float) -> None:
+def _log_window(s: Session, window: _Window, lr: float) -> None:
     values = {"loss": window.loss / max(window.losses, 1), "lr": lr,
               "images_per_s": window.steps * s.config.batch_size / max(window.seconds, 1e-9),
               "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     if s.device.type == "cuda":
-        values["cuda_mem_mb"] = max(_cuda_peak_mb(s), s.train_peak_mb)
+        values["cuda_mem_mb"] = max(cuda_peak_mb(s), s.train_peak_mb)
         s.train_peak_mb = 0.0
     s.tracker.metrics(values, s.step)
 
 
-def _validate(model, config: TrainConfig, device: torch.device, on_image) -> list:
-    """Every validation scale of ``config.val_dataset`` through the public API, :func:`srbench.api.evaluate` (the
-    standard protocol, BN in eval mode, float32), which leaves the model in training mode as it found it; one
-    :class:`srbench.api.EvaluationResult` per scale."""
-    from srbench.api import evaluate
-
-    return [evaluate(model, config.val_dataset, s, "standard", device=str(device),
-                     on_image=(lambda name, sr, s=s: on_image(s, name, sr)) if i == 0 else None)
-            for i, s in enumerate(config.val_scales)]
-
-
-def _crop(img: np.ndarray, size: int = CROP_SIZE) -> np.ndarray:
-    h, w = img.shape[:2]
-    top, left = max(0, (h - size) // 2), max(0, (w - size) // 2)
-    return np.ascontiguousarray(img[top:top + size, left:left + size])
-
-
-def _validate_and_keep_best(s: _Session, bar) -> None:
-    """Validate (rank 0), log it, and checkpoint ``best.pt`` (all ranks) when the mean PSNR improved."""
-    best_save = False
-    if s.lead:
-        crops: list[tuple[str, np.ndarray]] = []
-
-        def on_image(scale, name, sr):
-            if len(crops) < CROP_IMAGES:
-                crops.append((f"val_x{scale}_{name}", _crop(sr)))
-
-        from srbench.api.log import validation_metrics, validation_tags
-
-        if s.device.type == "cuda":  # the training window's peak so far, then validation's own
-            s.train_peak_mb = max(s.train_peak_mb, _cuda_peak_mb(s))
-        results = _validate(s.model, s.config, s.device, on_image)
-        s.last_val = {r.scale: (r.psnr, r.ssim) for r in results}
-        mean_psnr = float(np.mean([p for p, _ in s.last_val.values()]))
-        values = {f"val_psnr.x{k}": p for k, (p, _) in s.last_val.items()}
-        values.update({f"val_ssim.x{k}": q for k, (_, q) in s.last_val.items()})
-        values["val_psnr"] = mean_psnr
-        for r in results:  # the benchmark's names too (srbench.log_validation's), so curves and tables share them
-            values.update(validation_metrics(r, scale_suffix=len(results) > 1))
-        if s.device.type == "cuda":
-            values["val_cuda_mem_mb"] = _cuda_peak_mb(s)
-        s.tracker.metrics(values, s.step)
-        s.tracker.tags({k: v for r in results for k, v in validation_tags(r).items()})
-        for key, img in crops:
-            s.tracker.image(img, key, s.step)
-        bar.write(f"step {s.step}: " + ", ".join(f"x{k} {p:.3f} dB / {q:.4f}" for k, (p, q) in s.last_val.items()))
-        if s.best_psnr is None or mean_psnr > s.best_psnr:
-            s.best_psnr, s.best_step, best_save = mean_psnr, s.step, True
-    if s.world > 1:
-        flag = [best_save]
-        torch.distributed.broadcast_object_list(flag, src=0)
-        best_save = flag[0]
-    if best_save:
-        _checkpoint(s, s.best_path)
-        if s.lead:
-            _export_weights(s.best_path, s.out_dir / "best.pth", s.tracker, "best")
-
-
-def _loop(s: _Session, bar) -> bool:
+def _loop(s: Session, bar) -> bool:
     """Steps until ``max_steps`` (True) or a Ctrl-C (False, after checkpointing the step it finished)."""
     config = s.config
     window = _Window()
@@ -635,15 +291,15 @@ def _loop(s: _Session, bar) -> bool:
                 _log_window(s, window, lr)
                 window = _Window()
             if config.val_dataset and (s.step % config.val_every == 0 or last):
-                _validate_and_keep_best(s, bar)
+                validate_and_keep_best(s, bar)
             if s.step % config.ckpt_every == 0 or last or stop:
-                _checkpoint(s, s.last_path)
+                save_checkpoint(s, s.last_path)
             if stop:
                 return False
     return True
 
 
-def _finish(s: _Session) -> TrainResult:
+def _finish(s: Session) -> TrainResult:
     """Final weights, their sha256, the time totals; the MLflow run ends FINISHED."""
     from srbench.core.hashing import sha256_file
 
@@ -651,15 +307,15 @@ def _finish(s: _Session) -> TrainResult:
     final_path = s.out_dir / "final.pth"
     best_weights = s.out_dir / "best.pth" if s.best_path.is_file() else None
     if s.lead:
-        atomic_save(_state_dict_cpu(s.model), final_path)
+        atomic_save(state_dict_cpu(s.model), final_path)
         s.tracker.artifact(final_path, "weights")
         if best_weights is not None and not best_weights.is_file():
-            _export_weights(s.best_path, best_weights, s.tracker, "best")
-        s.tracker.tags({"srbench.weights_sha256.final": sha256_file(final_path),
-                        "srbench.train_seconds": f"{total_seconds:.1f}"})
+            export_weights(s.best_path, best_weights, s.tracker, "best")
+        s.tracker.tags({T.trained_weights_sha256("final"): sha256_file(final_path),
+                        T.TRAIN_SECONDS: f"{total_seconds:.1f}"})
         s.tracker.metrics({"train_seconds": total_seconds,
                            "images_per_s_total": s.images_seen() / max(total_seconds, 1e-9)}, s.step)
-        s.tracker.end("FINISHED")
+        s.tracker.end_after(None)
     return TrainResult(run_id=s.run_id, step=s.step, out_dir=s.out_dir, final_weights=final_path if s.lead else None,
                        best_weights=best_weights, best_psnr=s.best_psnr, val=s.last_val, train_seconds=total_seconds)
 
@@ -676,11 +332,11 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True,
         config = resolve(config)
     world, rank, device, owns_group, h5_path = join(config, recipe, progress)
     precision = resolve_precision(config.amp, device)
-    s = _Session(config=config, device=device, world=world, rank=rank, progress=progress and rank == 0,
+    s = Session(config=config, device=device, world=world, rank=rank, progress=progress and rank == 0,
                  precision=precision, owns_group=owns_group, h5_path=h5_path)
     if device.type == "cuda":  # cuda_mem_mb is this run's (an ablation trains several runs in one process)
         torch.cuda.reset_peak_memory_stats(device)
-    bar, status = None, "FAILED"
+    bar, finished = None, False
     try:
         ckpt = _open_checkpoint(config, resume)
         if s.lead and precision.requested != "none":
@@ -693,21 +349,19 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True,
             _start_tracking(s, recipe)
         s.session_start, s.start_step = time.perf_counter(), s.step
         if ckpt is None:
-            _checkpoint(s, s.last_path)  # step 0: a run killed before its first checkpoint can still be resumed
+            save_checkpoint(s, s.last_path)  # step 0: a run killed before its first checkpoint can still be resumed
         bar = tqdm(total=s.config.max_steps, initial=s.step, desc=s.config.name, unit="it", disable=not s.progress,
                    dynamic_ncols=True)
         if not _loop(s, bar):
-            status = "KILLED"
-            raise KeyboardInterrupt
+            raise KeyboardInterrupt  # Ctrl-C, after checkpointing: the run ends KILLED
         bar.close()
         result = _finish(s)
-        status = "FINISHED"
+        finished = True
         return result
-    except BaseException:
-        if s.tracker is not None and status != "FINISHED":
+    except BaseException as exc:
+        if s.tracker is not None and not finished:
             with contextlib.suppress(Exception):
-                s.tracker.end("KILLED" if status == "KILLED" or sys.exc_info()[0] is KeyboardInterrupt
-                              else "FAILED")
+                s.tracker.end_after(exc)
         raise
     finally:
         if bar is not None:
@@ -718,13 +372,3 @@ def train(config: TrainConfig, *, resume: bool = False, progress: bool = True,
             s.images.close()
         if owns_group:
             torch.distributed.destroy_process_group()
-
-
-def _export_weights(ckpt_path: Path, out: Path, tracker: _Tracker, which: str) -> None:
-    """Write the model of a checkpoint as a plain state_dict file, log it and its sha256 tag."""
-    from srbench.core.hashing import sha256_file
-
-    state = load_training_checkpoint(ckpt_path)["model"]
-    atomic_save(state, out)
-    tracker.artifact(out, "weights")
-    tracker.tags({f"srbench.weights_sha256.{which}": sha256_file(out)})
