@@ -86,9 +86,8 @@ def evaluate_named(model: str, weights_spec: str | None, *, datasets: list, scal
     """Build ``model`` with its weights once, then evaluate it on every dataset at every scale (scales outer), on
     the runtime ``runtime`` names (``auto``: the fastest that passes the fidelity gate). ``srbench evaluate`` and
     :func:`evaluate` both run this."""
-    from srbench.eval.runtimes import RuntimeDeclined, check_runtime_name, declined_error
-    from srbench.eval.weights import load_eval_model, network_digest
-    from srbench.track.cell_runtimes import CellRuntimes
+    from srbench.eval.runtimes import check_runtime_name
+    from srbench.track.cell_runtimes import CellRuntimes, Network
     from srbench.track.run_weights import weights_per_scale
 
     inference = inference or Inference()
@@ -103,22 +102,13 @@ def evaluate_named(model: str, weights_spec: str | None, *, datasets: list, scal
     built: dict[str, nn.Module] = {}
     for scale in scales:
         weights = per_scale[scale]
+        net = Network(model, weights, weights_key=weights_key, inference=inference)
         if weights.sha256 not in built:  # one network per weights file (a field model: one file per scale)
-            built[weights.sha256] = load_eval_model(
-                model, weights, device=device, weights_key=weights_key, inference=inference,
-                scales=[s for s in scales if per_scale[s].sha256 == weights.sha256])
-        net = built[weights.sha256]
-        network = (model, weights.sha256, weights_key, inference)
-        runtime_args = dict(scale=scale, bn_mode=protocol.bn_mode,
-                            weights_sha256=network_digest(model, weights, weights_key), dataset=datasets[0],
-                            protocol=protocol)
-        use = runtimes.use(network, runtime, lambda net=net: net, label=model, **runtime_args)
-        try:
-            runner = runtimes.runner(network, use, net, **runtime_args)
-        except RuntimeDeclined as exc:
-            raise declined_error(exc, net, scale, protocol.bn_mode) from exc
+            built[weights.sha256] = net.load(device, [s for s in scales if per_scale[s].sha256 == weights.sha256])
+        use = runtimes.ready(net, runtime, built[weights.sha256], scale=scale, bn_mode=protocol.bn_mode,
+                             dataset=datasets[0], protocol=protocol, label=model)
         for dataset in datasets:
-            result = evaluate_dataset(runner, dataset, scale, protocol, device=device, progress=progress,
+            result = evaluate_dataset(use.runner, dataset, scale, protocol, device=device, progress=progress,
                                       lpips=lpips, on_image=on_image)
             yield NamedEvaluation(result, weights, use.runtime, use.versions)
 

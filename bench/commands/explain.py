@@ -60,27 +60,21 @@ def table_markdown(explained, title: str) -> str:
     return f"{title}\n\n{body}\n"
 
 
-def _runner_factory(args, model_name, weights, model, device, base, say):
-    from srbench.eval.runtimes import RuntimeDeclined, check_runtime_name, declined_error
-    from srbench.eval.weights import network_digest
+def _runner_factory(args, net, model, device, base, say):
+    """``runner_for(bn_mode)``: the loaded ``model`` on the runtime ``--runtime`` decides for that BN mode, prepared
+    (:meth:`srbench.track.cell_runtimes.CellRuntimes.ready`); ``used``: BN mode -> the runtime that ran."""
+    from srbench.eval.runtimes import check_runtime_name
     from srbench.track.cell_runtimes import CellRuntimes
 
     check_runtime_name(args.runtime, "--runtime")
     runtimes = CellRuntimes(device, say=say)
-    network = (model_name, weights.sha256, args.weights_key, None)
-    digest = network_digest(model_name, weights, args.weights_key)
     used: dict[str, str] = {}
 
     def runner_for(bn_mode: str):
-        runtime_args = dict(scale=args.scale, bn_mode=bn_mode, weights_sha256=digest, dataset=args.dataset,
-                            protocol=base.with_(bn_mode=bn_mode))
-        use = runtimes.use(network, args.runtime, lambda: model, label=model_name, **runtime_args)
-        try:
-            runner = runtimes.runner(network, use, model, **runtime_args)
-        except RuntimeDeclined as exc:
-            raise declined_error(exc, model, args.scale, bn_mode) from exc
+        use = runtimes.ready(net, args.runtime, model, scale=args.scale, bn_mode=bn_mode, dataset=args.dataset,
+                             protocol=base.with_(bn_mode=bn_mode), label=net.model)
         used[bn_mode] = use.runtime
-        return runner
+        return use.runner
 
     return runner_for, used
 
@@ -129,8 +123,8 @@ def run_cell(args) -> int:
     from srbench.eval.device import resolve_device
     from srbench.eval.explain import Printed, deviations, explain_cell, match_published, pair_deviations
     from srbench.eval.protocol import get_protocol
-    from srbench.eval.weights import load_eval_model
     from srbench.models import has_batchnorm
+    from srbench.track.cell_runtimes import Network
     from srbench.track.run_weights import resolve_weights
 
     start = time.perf_counter()
@@ -143,7 +137,8 @@ def run_cell(args) -> int:
     resolve_dataset(args.dataset)
     device = resolve_device(args.device)
     weights = resolve_weights(args.weights if args.weights is not None else default_weights(args.model), args.model)
-    model = load_eval_model(args.model, weights, device=device, scales=[args.scale], weights_key=args.weights_key)
+    net = Network(args.model, weights, weights_key=args.weights_key)
+    model = net.load(device, [args.scale])
     notes: list[str] = []
     variants = deviations(base, has_bn=has_batchnorm(model), notes=notes)
     if args.pairs:
@@ -162,7 +157,7 @@ def run_cell(args) -> int:
             say(f"already logged (same model, data, protocol and code): run {done} in MLflow experiment "
                 f"{args.experiment!r}; --force measures again")
             return 0
-    runner_for, used = _runner_factory(args, args.model, weights, model, device, base, say)
+    runner_for, used = _runner_factory(args, net, model, device, base, say)
     explained = explain_cell(runner_for, args.dataset, args.scale, base=base, variants=variants, device=device,
                              progress=not args.no_progress, notes=notes)
     match = match_published(explained.rows, printed) if printed is not None else None

@@ -21,6 +21,7 @@ from srbench.eval.weights import ResolvedWeights
 from srbench.models import input_range, model_code, model_info
 from srbench.track import schema, tags as T, tracking
 from srbench.track.cell_log import run_tags
+from srbench.track.cell_runtimes import Network
 from srbench.track.cells import code_version
 from srbench.track.experiment import Experiment, ModelEntry, cell_bn_modes, entry_runtimes
 from srbench.track.metric_plan import cell_metrics, lpips_datasets
@@ -52,10 +53,15 @@ class Cell:
     compare: bool = False  # one of an entry's several runtimes (a runtime comparison)
 
     @property
+    def net(self) -> Network:
+        """The network it measures (:class:`srbench.track.cell_runtimes.Network`)."""
+        return Network(self.entry.model, self.weights, self.entry.group, self.entry.weights_key, self.entry.inference)
+
+    @property
     def network(self) -> tuple:
         """The network it measures, by content (never by name): model, weights sha256, group, checkpoint key and
         inference knobs."""
-        return (self.entry.model, self.weights.sha256, self.entry.group, self.entry.weights_key, self.entry.inference)
+        return self.net.identity
 
     @property
     def shard_group(self) -> tuple:

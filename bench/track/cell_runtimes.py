@@ -11,21 +11,58 @@ The probe of the fidelity gate and of auto's timing is the first image of the fi
 
 Prepared runtimes (ONNX Runtime sessions, compiled OpenVINO models) are kept while their network is in memory
 (:meth:`CellRuntimes.forget_runners` when the runner drops the network). Each decision prints one line.
+
+This is the one path that loads a network and prepares its runtime, for the benchmark runner, ``srbench evaluate``
+(:func:`srbench.api.evaluation.evaluate_named`) and ``srbench explain``: a :class:`Network` names a network by content
+and loads it (:meth:`Network.load`); :meth:`CellRuntimes.use` decides its runtime, :meth:`CellRuntimes.runner`
+prepares it (through the fidelity gate), and :meth:`CellRuntimes.ready` does both, turning a declared runtime that
+declines into a one-line error.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from srbench.core.store import cache_root
+from srbench.eval.inference import Inference
 from srbench.eval.protocol import Protocol
-from srbench.eval.runtimes import (CHOICE_KEY_TAG, SELECTION_TAG, Probe, Runner, RuntimeUse, choose_runtime,
-                                   prepare_use, probe_sample)
+from srbench.eval.runtimes import (CHOICE_KEY_TAG, SELECTION_TAG, Probe, Runner, RuntimeDeclined, RuntimeUse,
+                                   choose_runtime, declined_error, prepare_use, probe_sample)
+from srbench.eval.weights import ResolvedWeights, load_eval_model, network_digest
 from srbench.track import tracking
+
+
+@dataclass(frozen=True)
+class Network:
+    """A network to evaluate, named by content: the model, its resolved weights (sha256), the group override, the
+    checkpoint key and the inference knobs (ensemble, tiling)."""
+
+    model: str
+    weights: ResolvedWeights
+    group: int | None = None
+    weights_key: str | None = None
+    inference: Inference = field(default_factory=Inference)
+
+    @property
+    def identity(self) -> tuple:
+        """What one in-memory network and its runtime decisions are keyed by (never the weights' name)."""
+        return (self.model, self.weights.sha256, self.group, self.weights_key, self.inference)
+
+    @property
+    def digest(self) -> str:
+        """The sha256 a captured runtime graph is keyed by (:func:`srbench.eval.weights.network_digest`)."""
+        return network_digest(self.model, self.weights, self.weights_key)
+
+    def load(self, device: torch.device, scales) -> torch.nn.Module:
+        """The network built for ``scales``, weights loaded strictly, ready for inference on ``device``
+        (:func:`srbench.eval.weights.load_eval_model`)."""
+        return load_eval_model(self.model, self.weights, device=device, group=self.group, scales=tuple(scales),
+                               weights_key=self.weights_key, inference=self.inference)
 
 
 def runtime_cache_dir() -> Path:
@@ -102,6 +139,18 @@ class CellRuntimes:
                                              protocol=protocol)
         use.runner = self._runners[key]
         return use.runner
+
+    def ready(self, net: Network, requested: str, model: torch.nn.Module, *, scale: int, bn_mode: str,
+              dataset: str, protocol: Protocol, label: str) -> RuntimeUse:
+        """``model`` (the loaded ``net``) on the runtime ``requested`` decides, prepared: the decision and the
+        prepared runtime (``use.runner``); a runtime that declines is a one-line error (auto falls back instead)."""
+        where = dict(scale=scale, bn_mode=bn_mode, weights_sha256=net.digest, dataset=dataset, protocol=protocol)
+        use = self.use(net.identity, requested, lambda: model, label=label, **where)
+        try:
+            self.runner(net.identity, use, model, **where)
+        except RuntimeDeclined as exc:
+            raise declined_error(exc, model, scale, bn_mode) from exc
+        return use
 
     def forget_runners(self) -> None:
         """Drop the prepared runtimes (their network left memory); the decisions stay."""

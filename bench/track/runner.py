@@ -36,7 +36,6 @@ from srbench.eval.evaluate import DatasetResult
 from srbench.eval.protocol import get_protocol
 from srbench.eval.runtimes import RuntimeDeclined, RuntimeUse, declined_error
 from srbench.eval.shared_passes import PassScope, SharedPasses
-from srbench.eval.weights import load_eval_model, network_digest
 from srbench.models import has_batchnorm
 from srbench.track import hosts, orphans, schema, tags as T, tracking
 from srbench.track.cell_log import dataset_values, log_per_image as _log_per_image, run_tags
@@ -228,7 +227,7 @@ class Benchmark:
         ``wait`` is not set)."""
         protocol = self.protocol_of(cell)
         args = dict(scale=cell.scale, bn_mode=self.runtime_bn(cell), dataset=cell.datasets[0], protocol=protocol,
-                    weights_sha256=network_digest(cell.entry.model, cell.weights, cell.entry.weights_key))
+                    weights_sha256=cell.net.digest)
         try:
             use = self.runtimes.use(cell.network, cell.runtime, lambda cell=cell: self.network(cell),
                                     label=cell.entry.display, **args)
@@ -281,11 +280,8 @@ class Benchmark:
             self.built.clear()
             self.runtimes.forget_runners()
             self.passes.clear()
-            entry = cell.entry
-            scales = tuple(sorted({c.scale for c in self.cells if c.network == cell.network}))
-            self.built[cell.network] = load_eval_model(entry.model, cell.weights, device=self.device,
-                                                       group=entry.group, scales=scales,
-                                                       weights_key=entry.weights_key, inference=entry.inference)
+            scales = sorted({c.scale for c in self.cells if c.network == cell.network})
+            self.built[cell.network] = cell.net.load(self.device, scales)
             self.batchnorm[cell.network] = has_batchnorm(self.built[cell.network])
             for j, other in enumerate(self.cells):  # the network's pending cells: what each will measure
                 if other.network == cell.network and j not in self.handled and j not in self.registered:
