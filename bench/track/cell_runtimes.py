@@ -34,7 +34,7 @@ from srbench.eval.protocol import Protocol
 from srbench.eval.runtimes import (CHOICE_KEY_TAG, SELECTION_TAG, Probe, Runner, RuntimeDeclined, RuntimeUse,
                                    choose_runtime, declined_error, prepare_use, probe_sample)
 from srbench.eval.weights import ResolvedWeights, load_eval_model, network_digest
-from srbench.track import tracking
+from srbench.track.run_writer import call
 
 
 @dataclass(frozen=True)
@@ -77,8 +77,8 @@ def stored_choices(client, experiment_id: str) -> Callable[[str], dict | None]:
     from mlflow.entities import ViewType
 
     def lookup(key: str) -> dict | None:
-        runs = tracking.retrying(client.search_runs)([experiment_id], f"tags.`{CHOICE_KEY_TAG}` = '{key}'",
-                                                      run_view_type=ViewType.ALL, max_results=50)
+        runs = call(client, "search_runs", [experiment_id], f"tags.`{CHOICE_KEY_TAG}` = '{key}'",
+                    run_view_type=ViewType.ALL, max_results=50)
         for run in sorted(runs, key=lambda r: (r.info.status != "FINISHED", r.info.run_id)):
             try:
                 return json.loads(run.data.tags.get(SELECTION_TAG, ""))

@@ -27,7 +27,8 @@ import time
 from pathlib import Path
 from collections.abc import Iterator
 
-from srbench.track import hosts, orphans, tags as T, tracking
+from srbench.track import hosts, orphans, tags as T
+from srbench.track.run_writer import KILLED, RunWriter, call
 
 POLL_S = 2.0
 CLAIM_TAG = T.CLAIM_KEY
@@ -102,12 +103,12 @@ class CellClaims:
                 yield True
         finally:
             with contextlib.suppress(Exception):  # an unreleased claim goes stale on its own
-                tracking.retrying(self.client.delete_run)(run_id)
+                call(self.client, "delete_run", run_id)
 
     def _live_claims(self, key: str, mine: str | None = None) -> list:
         """The RUNNING claim runs of ``key`` other than ``mine`` whose holder is not dead."""
-        claims = tracking.retrying(self.client.search_runs)(
-            [self.experiment_id], filter_string=f"tags.`{CLAIM_TAG}` = '{key}' and attributes.status = 'RUNNING'")
+        claims = call(self.client, "search_runs", [self.experiment_id],
+                      filter_string=f"tags.`{CLAIM_TAG}` = '{key}' and attributes.status = 'RUNNING'")
         return [r for r in claims if r.info.run_id != mine and not self._stale(r)]
 
     def _try_claim(self, key: str) -> str | None:
@@ -115,10 +116,10 @@ class CellClaims:
         tags = {T.KIND: "claim", CLAIM_TAG: key, orphans.HEARTBEAT_TAG: "0", **hosts.identity_tags()}
         if self.owner:
             tags[orphans.OWNER_TAG] = self.owner
-        mine = tracking.retrying(self.client.create_run)(self.experiment_id, run_name=f"claim {key}", tags=tags)
+        mine = call(self.client, "create_run", self.experiment_id, run_name=f"claim {key}", tags=tags)
         if not self._live_claims(key, mine.info.run_id):
             return mine.info.run_id
-        tracking.retrying(self.client.delete_run)(mine.info.run_id)
+        call(self.client, "delete_run", mine.info.run_id)
         return None
 
     def _stale(self, run) -> bool:
@@ -126,7 +127,7 @@ class CellClaims:
         if not self.watch.dead(run):
             return False
         with contextlib.suppress(Exception):
-            tracking.retrying(self.client.set_terminated)(run.info.run_id, "KILLED")
+            RunWriter(self.client, run.info.run_id).end(KILLED)
             owner = run.data.tags.get(orphans.OWNER_TAG)
             if owner and owner != self.owner:
                 orphans.kill_owner(self.client, self.experiment_id, owner)

@@ -25,8 +25,9 @@ import hashlib
 import json
 import time
 
-from srbench.track import schema, tags as T, tracking
+from srbench.track import schema, tags as T
 from srbench.track.ui_meta import DIGEST_CHARS
+from srbench.track.run_writer import call
 
 MODEL_KEY_TAG = T.MODEL_KEY
 RUN_LINK_TAG = T.LOGGED_MODEL_ID
@@ -91,8 +92,8 @@ def _known_models(client, experiment_id: str) -> dict[str, str]:
     """Model key -> model id of the experiment's srbench model records."""
     known, token = {}, None
     while True:
-        page = tracking.retrying(client.search_logged_models)(
-            [experiment_id], filter_string=f"model_type = '{MODEL_TYPE}'", max_results=100, page_token=token)
+        page = call(client, "search_logged_models", [experiment_id], filter_string=f"model_type = '{MODEL_TYPE}'",
+                    max_results=100, page_token=token)
         for model in page:
             key = model.tags.get(MODEL_KEY_TAG)
             if key and key not in known:
@@ -106,10 +107,9 @@ def _create(client, experiment_id: str, run) -> str:
     from mlflow.entities import LoggedModelStatus
 
     tags, params = _record(run)
-    model = tracking.retrying(client.create_logged_model)(
-        experiment_id, name=model_name(run.data.tags), source_run_id=run.info.run_id, tags=tags, params=params,
-        model_type=MODEL_TYPE)
-    tracking.retrying(client.finalize_logged_model)(model.model_id, LoggedModelStatus.READY)
+    model = call(client, "create_logged_model", experiment_id, name=model_name(run.data.tags),
+                 source_run_id=run.info.run_id, tags=tags, params=params, model_type=MODEL_TYPE)
+    call(client, "finalize_logged_model", model.model_id, LoggedModelStatus.READY)
     return model.model_id
 
 
@@ -137,12 +137,11 @@ def link_cell_runs(client, experiment_id: str, runs) -> dict[str, str]:
         return {}
     from mlflow.entities import LoggedModelInput, RunTag
 
-    retry = tracking.retrying
     known = _known_models(client, experiment_id)
     ids = set(known.values())
     out = {}
     for run in runs:
-        run = retry(client.get_run)(run) if isinstance(run, str) else run
+        run = call(client, "get_run", run) if isinstance(run, str) else run
         tags = run.data.tags
         if tags.get(T.KIND) != "cell" or run.info.status != "FINISHED":
             continue
@@ -154,9 +153,9 @@ def link_cell_runs(client, experiment_id: str, runs) -> dict[str, str]:
             known[key] = _create(client, experiment_id, run)
             ids.add(known[key])
         model_id = known[key]
-        retry(client.log_batch)(run.info.run_id, metrics=linked_metrics(run, model_id, int(time.time() * 1000)),
-                                tags=[RunTag(RUN_LINK_TAG, model_id)])
-        retry(client.log_inputs)(run.info.run_id, models=[LoggedModelInput(model_id)])
+        call(client, "log_batch", run.info.run_id, metrics=linked_metrics(run, model_id, int(time.time() * 1000)),
+             tags=[RunTag(RUN_LINK_TAG, model_id)])
+        call(client, "log_inputs", run.info.run_id, models=[LoggedModelInput(model_id)])
         out[run.info.run_id] = model_id
     return out
 
@@ -165,13 +164,12 @@ def link_store(client) -> int:
     """Link every FINISHED cell run of every experiment in the store (``srbench ui`` runs this before the server
     starts, so a store written before model records existed shows its networks too); returns how many runs were
     linked or already were."""
-    retry = tracking.retrying
     count = 0
-    for exp in retry(client.search_experiments)():
+    for exp in call(client, "search_experiments"):
         token = None
         while True:
-            page = retry(client.search_runs)([exp.experiment_id], filter_string=f"tags.`{T.KIND}` = 'cell' AND "
-                                             "attributes.status = 'FINISHED'", max_results=1000, page_token=token)
+            page = call(client, "search_runs", [exp.experiment_id], filter_string=f"tags.`{T.KIND}` = 'cell' AND "
+                        "attributes.status = 'FINISHED'", max_results=1000, page_token=token)
             count += len(link_cell_runs(client, exp.experiment_id, list(page)))
             token = page.token
             if not token:

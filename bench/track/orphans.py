@@ -20,7 +20,8 @@ import contextlib
 import threading
 import time
 
-from srbench.track import hosts, tags as T, tracking
+from srbench.track import hosts, tags as T
+from srbench.track.run_writer import KILLED, RunWriter, call
 
 HEARTBEAT_S = 15.0
 #: A run of another host whose heartbeat has not changed for this long (observer's clock) is dead; the longest a
@@ -54,7 +55,7 @@ class Watch:
 
 def _running(client, experiment_id: str, extra: str = ""):
     query = "attributes.status = 'RUNNING'" + (f" and {extra}" if extra else "")
-    return tracking.retrying(client.search_runs)([experiment_id], filter_string=query)
+    return call(client, "search_runs", [experiment_id], filter_string=query)
 
 
 def kill_owner(client, experiment_id: str, owner_id: str) -> int:
@@ -63,10 +64,10 @@ def kill_owner(client, experiment_id: str, owner_id: str) -> int:
     runs += _running(client, experiment_id, f"tags.`{OWNER_TAG}` = '{owner_id}'")
     ids = [r.info.run_id for r in runs]
     with contextlib.suppress(Exception):  # the parent may be gone already (deleted), which is fine
-        if tracking.retrying(client.get_run)(owner_id).info.status == "RUNNING":
+        if call(client, "get_run", owner_id).info.status == "RUNNING":
             ids.append(owner_id)
     for run_id in ids:
-        tracking.retrying(client.set_terminated)(run_id, "KILLED")
+        RunWriter(client, run_id).end(KILLED)
     return len(ids)
 
 
@@ -80,7 +81,7 @@ def reap(client, experiment_id: str, watch: Watch | None = None) -> int:
         if tags.get(T.KIND) == "benchmark" and watch.dead(run):  # never this process's own: its pid lives
             killed += kill_owner(client, experiment_id, run.info.run_id)
         elif hosts.process_gone(tags):
-            tracking.retrying(client.set_terminated)(run.info.run_id, "KILLED")
+            RunWriter(client, run.info.run_id).end(KILLED)
             killed += 1
     return killed
 

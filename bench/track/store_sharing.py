@@ -19,7 +19,8 @@ import socket
 from pathlib import Path
 
 from srbench.core.errors import SrbenchError
-from srbench.track import claims, hosts, tags as T, tracking
+from srbench.track import claims, hosts, tags as T
+from srbench.track.run_writer import call
 
 MOUNTS = Path("/proc/mounts")
 #: File system types whose locks may not bind other machines (``fuse.*`` network mounts included by prefix).
@@ -75,7 +76,7 @@ def check_shard_writers(client, experiment_id: str) -> None:
     if claims.local_lock_dir(client) is None:
         return
     mine = hosts.kernel_id()
-    runs = tracking.retrying(client.search_runs)([experiment_id], filter_string="attributes.status = 'RUNNING'")
+    runs = call(client, "search_runs", [experiment_id], filter_string="attributes.status = 'RUNNING'")
     for run in runs:
         tags = run.data.tags
         other = tags.get(hosts.HOST_ID_TAG)
@@ -91,9 +92,9 @@ def other_machines(client, experiment_id: str, device_name: str) -> str | None:
     thread count, or GPU model): their keys differ from this machine's, so its cells are computed again and the
     efficiency table would set latencies of different machines side by side. None when there are none."""
     quoted = device_name.replace("'", "\\'")
-    runs = tracking.retrying(client.search_runs)(
-        [experiment_id], filter_string=f"tags.`{T.KIND}` = 'cell' and attributes.status = 'FINISHED' and "
-                                       f"tags.`{T.DEVICE_NAME}` != '{quoted}'", max_results=1)
+    runs = call(client, "search_runs", [experiment_id],
+                filter_string=f"tags.`{T.KIND}` = 'cell' and attributes.status = 'FINISHED' and "
+                              f"tags.`{T.DEVICE_NAME}` != '{quoted}'", max_results=1)
     if not runs:
         return None
     return (f"note: this experiment holds cells measured on {runs[0].data.tags.get(T.DEVICE_NAME)}, this "
