@@ -105,3 +105,6 @@ def test_a_cell_whose_measurement_stops_is_never_finished(tmp_path, tiny_dataset
     assert outcome.status == "computed"
     cells = plain.search_runs([eid], filter_string="tags.`srbench.kind` = 'cell'")
     assert [r.info.status for r in cells] == ["FINISHED"] and cells[0].info.run_id != runs["cell"].info.run_id
+    unknown = [k for k in cells[0].data.tags if k.startswith("srbench.") and not T.is_known(k)]
+    assert not unknown, f"tags missing from srbench.track.tags: {unknown}"
+    assert {T.CELL_KEY, T.MODEL, T.RUNTIME, T.MEASURE_OUT, T.env("torch")} <= set(cells[0].data.tags)

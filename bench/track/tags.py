@@ -10,8 +10,9 @@ Writers: ``runner`` (:mod:`srbench.track.runner`: benchmark cells and their pare
 (:mod:`srbench.train.trainer`), ``ablate`` (:mod:`srbench.train.ablate`), ``claims``/``orphans``/``hosts`` (concurrency bookkeeping), ``logged_models``
 (:mod:`srbench.track.logged_models`), ``api`` (:mod:`srbench.api.log`). Readers: :mod:`srbench.report.collect` and the
 other report modules, :mod:`srbench.track.logged_models`, :mod:`srbench.track.run_weights`, the UI helpers.
-(``srbench.runtime*`` tags are written by :mod:`srbench.eval.runtimes`, which this layer may not be imported by; they
-are registered here by name.)
+(``srbench.runtime*`` tags are written by :mod:`srbench.eval.runtimes` (writer ``runtimes``), which sits below this
+layer and cannot import it: they are registered here by name, and a test checks that a cell run carries no tag this
+schema lacks.)
 """
 
 from __future__ import annotations
@@ -86,8 +87,25 @@ GIT_COMMIT = _tag("srbench.git_commit", "the checkout's commit (-dirty with loca
                   "runner", "score", "explain", "trainer", "ablate")
 CODE_VERSION = _tag("srbench.code_version", "hash of srbench.eval's import closure (srbench.track.cells)",
                     "runner", "score", "explain", "ablate")
-RUNTIME = _tag("srbench.runtime", "the inference runtime that ran the forward passes (absent: eager)", "runtimes")
+RUNTIME = _tag("srbench.runtime", "the inference runtime that ran the forward passes (absent: eager)",
+               "runtimes", "explain")
+RUNTIME_REQUESTED = _tag("srbench.runtime_requested", "the runtime asked for: auto or a declared one", "runtimes")
+RUNTIME_VERSIONS = _tag("srbench.runtime_versions", "the runtime's package versions, name=version", "runtimes")
+RUNTIME_CHOICE = _tag("srbench.runtime_choice", "how auto chose, one line", "runtimes")
+RUNTIME_GATE = _tag("srbench.runtime_gate", "the fidelity gate's verdict, one line", "runtimes")
+RUNTIME_CHOICE_KEY = _tag("srbench.runtime_choice_key", "the key of auto's choice (what other machines look up)",
+                          "runtimes")
+RUNTIME_SELECTION = _tag("srbench.runtime_selection", "auto's choice as JSON (its timings and verdicts)", "runtimes")
 RUNTIME_COMPARE = _tag("srbench.runtime_compare", "1 on the cells of a runtime comparison", "runner")
+
+
+#: The families of tags with a variable tail (see the functions below).
+FAMILIES = ("srbench.env.", "srbench.cuda.", "srbench.dataset_fingerprint.", "srbench.weights_sha256.")
+
+
+def is_known(name: str) -> bool:
+    """Whether ``name`` is a tag of this schema (a registered one, or one of a family)."""
+    return name in TAGS or name.startswith(FAMILIES)
 
 
 def env(library: str) -> str:

@@ -5,6 +5,9 @@ Store: ``$MLFLOW_TRACKING_URI`` or ``--tracking-uri`` when given, else a local S
 
 Schema (what the runner writes and the reports read)
 ----------------------------------------------------
+Every ``srbench.*`` tag below is declared, with its meaning and writers, in :mod:`srbench.track.tags`; runs are
+written through :mod:`srbench.track.run_writer`.
+
 Parent run (one per ``srbench benchmark`` invocation): tags ``srbench.kind=benchmark``, ``srbench.experiment_file``;
 artifact ``experiment.yaml`` (the resolved experiment).
 

@@ -227,6 +227,7 @@ def _run_point(abl: Ablation, config, values: dict, key: str, run_label: str, cl
     from srbench.eval.weights import prepare_model
     from srbench.models import create_model
     from srbench.track import runner, tags as T
+    from srbench.track.cell_log import run_tags
     from srbench.track.run_writer import RunWriter
     from srbench.train import trainer
 
@@ -246,7 +247,7 @@ def _run_point(abl: Ablation, config, values: dict, key: str, run_label: str, cl
     run.tags({T.SWEEP: abl.name, T.SWEEP_POINT: json.dumps(values, sort_keys=True), T.SWEEP_SEED: str(config.seed),
               T.POINT_KEY: key, T.BUDGET: abl.gpu_budget if gpu else abl.budget, T.BASELINE: str(is_baseline).lower(),
               T.SCALE: str(scale), T.EVAL_DATASETS: ",".join(abl.evaluate.datasets),
-              **runner.run_tags(dev, protocol)})
+              **run_tags(dev, protocol)})
     metrics = runner.measure_and_log(model, client=client, run_id=result.run_id, datasets=abl.evaluate.datasets,
                                      scale=scale, protocol=protocol, device=dev, measure=measure,
                                      progress=progress)
