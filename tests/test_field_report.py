@@ -12,8 +12,6 @@ PSNR with border crop = scale.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
