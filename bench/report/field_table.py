@@ -237,5 +237,8 @@ def read_field(store: collect.Store) -> Field | None:
         return None
     by_scale = {s: field_rows(results, cells, s) for s in sorted(set(cells["scale"]))}
     by_scale = {s: rows for s, rows in by_scale.items() if rows}
+    read = (f"Cells of experiment(s) {', '.join(f'`{n}`' for n in names)}: protocol {PROTOCOL}, released weights, "
+            f"BatchNorm {BN_MODE}; a cell two experiments share (one `srbench.cell_key`) counts once.")
     return Field(rows=by_scale, tables=[field_table(rows, s) for s, rows in by_scale.items()],
-                 sentences=[t for s, rows in by_scale.items() for t in field_sentences(rows, s)], experiments=names)
+                 sentences=[read, *(t for s, rows in by_scale.items() for t in field_sentences(rows, s))],
+                 experiments=names)
