@@ -124,6 +124,11 @@ def _pair(psnr: float | None, ssim: float | None) -> str:
     return f"{psnr:.2f}/{ssim:.4f}" if ssim is not None else f"{psnr:.2f}/{DASH}"
 
 
+def _signed(value: float | None) -> str:
+    """A difference to 0.01 dB with its sign; one that rounds to zero is +0.00 (never -0.00)."""
+    return DASH if value is None else f"{round(value, 2) + 0.0:+.2f}"
+
+
 def _madds(value: float | None) -> str:
     """G Mult-Adds to 0.1 G, or to three decimals below 1 G (a small output size)."""
     if not value:
@@ -155,7 +160,7 @@ def field_table(rows: list[FieldRow], scale: int) -> Table:
                "measure_out": r.measure_out}
         for d in cols:
             m, p, dp = r.scores.get(d), r.published.get(d), delta(r, d)
-            cells += [_pair(*m) if m else DASH, _published_cell(p), f"{dp:+.2f}" if dp is not None else DASH]
+            cells += [_pair(*m) if m else DASH, _published_cell(p), _signed(dp)]
             rec.update({f"psnr_{d}": m[0] if m else None, f"ssim_{d}": m[1] if m else None,
                         f"psnr_published_{d}": p.psnr if p else None, f"ssim_published_{d}": p.ssim if p else None,
                         f"psnr_delta_{d}": dp, f"published_for_released_weights_{d}":
@@ -212,7 +217,7 @@ def field_sentences(rows: list[FieldRow], scale: int) -> list[str]:
                   if r.published[c].for_released_weights == exact and (d := delta(r, c)) is not None]
         if deltas:
             _, d, r, c = max(deltas, key=lambda t: (t[0], t[2].label, t[3]))
-            out.append(f"x{scale}: largest |measured − published| {what}: {r.label} on {c}, {d:+.2f} dB "
+            out.append(f"x{scale}: largest |measured − published| {what}: {r.label} on {c}, {_signed(d)} dB "
                        f"(measured {r.scores[c][0]:.2f}, published {r.published[c].psnr:.2f}; "
                        f"{len(deltas)} comparison(s)).")
     return out
