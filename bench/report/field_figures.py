@@ -46,5 +46,6 @@ def field_bubbles(field: Field, out_dir: Path) -> tuple[list[Path], list[tuple[s
         written += figures.bubble_chart(points, dataset=dataset, scale=scale, out_dir=out_dir, stem=stem,
                                         bicubic_psnr=bicubic, protocol=PROTOCOL, bn_mode=BN_MODE, measure_out=out)
         captions.append((stem, f"The field on {dataset} x{scale}: measured PSNR against Mult-Adds (log scale), "
-                               f"bubble area ∝ parameters, {len(points)} models; dashed: bicubic."))
+                               f"bubble area ∝ parameters, {len(points)} models; measured bicubic: the dashed line "
+                               "(or a note in the corner when below the range)."))
     return written, captions
