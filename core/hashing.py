@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from srbench.core.atomic import write_text_atomic
+
 _CHUNK = 1 << 20
 
 
@@ -76,10 +78,7 @@ class HashCache:
         """Write the JSON file atomically (no-op for an in-memory cache or when nothing changed)."""
         if self.json_path is None or not self._dirty:
             return
-        self.json_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.json_path.with_name(f".{self.json_path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(self._entries, indent=0, sort_keys=True))
-        os.replace(tmp, self.json_path)
+        write_text_atomic(self.json_path, json.dumps(self._entries, indent=0, sort_keys=True))
         self._dirty = False
 
 
