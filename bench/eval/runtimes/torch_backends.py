@@ -11,6 +11,7 @@ compile      ``torch.compile(dynamic=True)`` of a captured copy (every test imag
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -24,34 +25,34 @@ from srbench.eval.weights import prepare_model
 from srbench.models.bn import set_bn_mode
 
 
+def _eager_runner(name: str, net: nn.Module, model: nn.Module, *, scale: int, bn_mode: str, device: torch.device,
+                  detail: str, convert: Callable[[torch.Tensor], torch.Tensor] | None = None) -> Runner:
+    """``net(x, scale)`` in inference mode (``convert`` applied to the input inside the timed call)."""
+
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode():
+            return net(x if convert is None else convert(x), scale)
+
+    runner = Runner(name, forward, scale=scale, bn_mode=bn_mode, device=device, versions=package_versions(name),
+                    detail=detail)
+    runner.host_compute = host_compute(model)
+    return runner
+
+
 def eager(model: nn.Module, *, scale: int, bn_mode: str, device: torch.device, weights_sha256: str | None = None,
           cache_dir: Path | None = None) -> Runner:
     """The model itself in ``bn_mode`` on ``device``, channels-last (the evaluation's reference path)."""
     net = prepare_model(set_bn_mode(model, bn_mode).to(device))
-
-    def forward(x: torch.Tensor) -> torch.Tensor:
-        with torch.inference_mode():
-            return net(x, scale)
-
-    runner = Runner("eager", forward, scale=scale, bn_mode=bn_mode, device=device,
-                    versions=package_versions("eager"), detail=f"PyTorch eager, channels-last, {device.type}")
-    runner.host_compute = host_compute(model)
-    return runner
+    return _eager_runner("eager", net, model, scale=scale, bn_mode=bn_mode, device=device,
+                         detail=f"PyTorch eager, channels-last, {device.type}")
 
 
 def eager_nchw(model: nn.Module, *, scale: int, bn_mode: str, device: torch.device,
                weights_sha256: str | None = None, cache_dir: Path | None = None) -> Runner:
     """Eager on an NCHW copy, its input made contiguous inside the timed call."""
     net = set_bn_mode(copy.deepcopy(model), bn_mode).to(device).to(memory_format=torch.contiguous_format)
-
-    def forward(x: torch.Tensor) -> torch.Tensor:
-        with torch.inference_mode():
-            return net(x.contiguous(), scale)
-
-    runner = Runner("eager_nchw", forward, scale=scale, bn_mode=bn_mode, device=device,
-                    versions=package_versions("eager_nchw"), detail=f"PyTorch eager, NCHW, {device.type}")
-    runner.host_compute = host_compute(model)
-    return runner
+    return _eager_runner("eager_nchw", net, model, scale=scale, bn_mode=bn_mode, device=device,
+                         detail=f"PyTorch eager, NCHW, {device.type}", convert=torch.Tensor.contiguous)
 
 
 def compiled(model: nn.Module, *, scale: int, bn_mode: str, device: torch.device,
