@@ -2,7 +2,7 @@
 
 There is one evaluation path: a registry name runs exactly what ``srbench evaluate`` runs (:func:`evaluate_named`,
 which the command calls too: weights resolved and verified, the model built and prepared, the inference runtime
-chosen by :class:`srbench.track.cell_runtimes.CellRuntimes`, then :func:`srbench.eval.evaluate.evaluate`); a module
+chosen by :class:`srbench.runtime_choice.CellRuntimes` (:mod:`srbench.track.networks`), then :func:`srbench.eval.evaluate.evaluate`); a module
 passed in goes through the same :func:`srbench.eval.evaluate.evaluate` as it is, in the protocol's BatchNorm mode,
 and is left in the training/eval mode and on the device it came in.
 """
@@ -87,7 +87,8 @@ def evaluate_named(model: str, weights_spec: str | None, *, datasets: list, scal
     the runtime ``runtime`` names (``auto``: the fastest that passes the fidelity gate). ``srbench evaluate`` and
     :func:`evaluate` both run this."""
     from srbench.eval.runtimes import check_runtime_name
-    from srbench.track.cell_runtimes import CellRuntimes, Network
+    from srbench.runtime_choice import CellRuntimes
+    from srbench.track.networks import Network, ready
     from srbench.track.run_weights import weights_per_scale
 
     inference = inference or Inference()
@@ -105,8 +106,8 @@ def evaluate_named(model: str, weights_spec: str | None, *, datasets: list, scal
         net = Network(model, weights, weights_key=weights_key, inference=inference)
         if weights.sha256 not in built:  # one network per weights file (a field model: one file per scale)
             built[weights.sha256] = net.load(device, [s for s in scales if per_scale[s].sha256 == weights.sha256])
-        use = runtimes.ready(net, runtime, built[weights.sha256], scale=scale, bn_mode=protocol.bn_mode,
-                             dataset=datasets[0], protocol=protocol, label=model)
+        use = ready(runtimes, net, runtime, built[weights.sha256], scale=scale, bn_mode=protocol.bn_mode,
+                    dataset=datasets[0], protocol=protocol, label=model)
         for dataset in datasets:
             result = evaluate_dataset(use.runner, dataset, scale, protocol, device=device, progress=progress,
                                       lpips=lpips, on_image=on_image)

@@ -62,17 +62,18 @@ def table_markdown(explained, title: str) -> str:
 
 def _runner_factory(args, net, model, device, base, say):
     """``runner_for(bn_mode)``: the loaded ``model`` on the runtime ``--runtime`` decides for that BN mode, prepared
-    (:meth:`srbench.track.cell_runtimes.CellRuntimes.ready`); ``used``: BN mode -> the runtime that ran."""
+    (:func:`srbench.track.networks.ready`); ``used``: BN mode -> the runtime that ran."""
     from srbench.eval.runtimes import check_runtime_name
-    from srbench.track.cell_runtimes import CellRuntimes
+    from srbench.runtime_choice import CellRuntimes
+    from srbench.track.networks import ready
 
     check_runtime_name(args.runtime, "--runtime")
     runtimes = CellRuntimes(device, say=say)
     used: dict[str, str] = {}
 
     def runner_for(bn_mode: str):
-        use = runtimes.ready(net, args.runtime, model, scale=args.scale, bn_mode=bn_mode, dataset=args.dataset,
-                             protocol=base.with_(bn_mode=bn_mode), label=net.model)
+        use = ready(runtimes, net, args.runtime, model, scale=args.scale, bn_mode=bn_mode, dataset=args.dataset,
+                    protocol=base.with_(bn_mode=bn_mode), label=net.model)
         used[bn_mode] = use.runtime
         return use.runner
 
@@ -124,7 +125,7 @@ def run_cell(args) -> int:
     from srbench.eval.explain import Printed, deviations, explain_cell, match_published, pair_deviations
     from srbench.eval.protocol import get_protocol
     from srbench.models import has_batchnorm
-    from srbench.track.cell_runtimes import Network
+    from srbench.track.networks import Network
     from srbench.track.run_weights import resolve_weights
 
     start = time.perf_counter()

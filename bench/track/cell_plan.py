@@ -16,12 +16,12 @@ from srbench.core.strict import to_mapping
 from srbench.data.datasets import dataset_fingerprint, dataset_id, resolve_dataset
 from srbench.eval.device import cuda_identity, describe_device
 from srbench.eval.environment import measurement_environment
-from srbench.eval.runtimes import RuntimeUse
 from srbench.eval.weights import ResolvedWeights
 from srbench.models import input_range, model_code, model_info
+from srbench.runtime_choice import RuntimeUse
 from srbench.track import schema, tags as T, tracking
 from srbench.track.cell_log import run_tags
-from srbench.track.cell_runtimes import Network
+from srbench.track.networks import Network
 from srbench.track.cells import code_version
 from srbench.track.experiment import Experiment, ModelEntry, cell_bn_modes, entry_runtimes
 from srbench.track.metric_plan import cell_metrics, lpips_datasets

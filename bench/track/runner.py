@@ -34,13 +34,14 @@ from srbench.eval.cell import CostSettings, measure_cell
 from srbench.eval.device import describe_device, resolve_device
 from srbench.eval.evaluate import DatasetResult
 from srbench.eval.protocol import get_protocol
-from srbench.eval.runtimes import RuntimeDeclined, RuntimeUse, declined_error
+from srbench.eval.runtimes import RuntimeDeclined
 from srbench.eval.shared_passes import PassScope, SharedPasses
 from srbench.models import has_batchnorm
+from srbench.runtime_choice import CellRuntimes, RuntimeUse, declined_error
 from srbench.track import hosts, orphans, schema, tags as T, tracking
 from srbench.track.cell_log import dataset_values, log_per_image as _log_per_image, run_tags
 from srbench.track.cell_plan import Cell, CellOutcome, Fingerprints, cell_identity, cell_params, cell_tags, plan
-from srbench.track.cell_runtimes import CellRuntimes, stored_choices
+from srbench.track.cell_runtimes import stored_choices
 from srbench.track.cells import cell_key
 from srbench.track.claims import CellClaims
 from srbench.track.experiment import Experiment, score_tags
