@@ -167,7 +167,7 @@ def _results_sections(report: Report, store: Store, bench: Benchmark, main: str,
         if t:
             t.notes += caveats.below_bicubic(bench.results, proto)
             sec.tables.append(t)
-    t, note = tables.reference_table(bench, store, main, reference, **boot)
+    t, note = tables.reference_table(bench, main, reference, **boot)
     if t:
         sec.tables.append(t)
     if note:
@@ -180,7 +180,7 @@ def _published_section(report: Report, store: Store, bench: Benchmark, y_protoco
     sec = Section("Published versus measured")
     explained = sensitivity.read_explain_runs(store)
     nearest = functools.partial(sensitivity.nearest_knob, explained) if explained else None
-    t, notes = tables.paper_vs_measured(bench, store, y_protocols, nearest=nearest, **boot)
+    t, notes = tables.paper_vs_measured(bench, y_protocols, nearest=nearest, **boot)
     if t:
         sec.tables.append(t)
     else:
@@ -212,7 +212,7 @@ def _table1_section(report: Report, store: Store, bench: Benchmark, all_protocol
         "other protocols are shown for the same rows without that comparison: they lack the 48.13 dB per image "
         "and differ in the other knobs.")
     for proto in all_protocols:
-        t, note = tables.ecdn_table1(bench, store, proto)
+        t, note = tables.ecdn_table1(bench, proto)
         if t:
             sec.tables.append(t)
         if note:
@@ -244,7 +244,7 @@ def _efficiency_section(report: Report, bench: Benchmark, main: str, dataset: st
 def _bn_section(report: Report, store: Store, bench: Benchmark, main: str, boot: dict) -> None:
     """BatchNorm eval versus batch statistics."""
     sec = Section("BatchNorm mode: eval versus batch statistics")
-    t = tables.bn_table(bench, store, main, **boot)
+    t = tables.bn_table(bench, main, **boot)
     if t:
         sec.text += caveats.below_bicubic(bench.results, main)
         sec.tables.append(t)
@@ -287,7 +287,7 @@ def _bubble(report: Report, bench: Benchmark, protocol: str, dataset: str, scale
     out = max(sorted(set(sizes)), key=lambda size: (size == ref.PUBLISHED_MEASURE_OUT, sizes.count(size)))
     points, bicubic, other = [], None, []
     for r in res.itertuples(index=False):
-        c = tables._select(cells, model=r.model, weights=r.weights, group=r.group, bn_mode=r.bn_mode)
+        c = tables.select(cells, model=r.model, weights=r.weights, group=r.group, bn_mode=r.bn_mode)
         if r.model == "bicubic":
             bicubic = r.psnr
             continue
@@ -372,7 +372,7 @@ def _crop_figure(report: Report, store: Store, bench: Benchmark, protocol: str, 
         whole = row.iloc[0] if row is not None and len(row) == 1 else {}
         tiles.append({"label": f"{r.label}", "crop": crop, "psnr": psnr_fn(crop_y, hr_y),
                       "ssim": ssim_fn(crop_y, hr_y) if min(h, w) >= SSIM_WIN else None,
-                      "image_psnr": tables._num(whole.get("psnr")), "image_ssim": tables._num(whole.get("ssim"))})
+                      "image_psnr": tables.num(whole.get("psnr")), "image_ssim": tables.num(whole.get("ssim"))})
     if missing:
         report.notes.append(f"Crop {name}: artifact `{artifact}` missing for " + ", ".join(missing) + ".")
     if not tiles:
@@ -433,12 +433,12 @@ def _ablation_sections(report: Report, store: Store, ablations: dict, bn_ablatio
             continue
         for sweep in sorted(set(frame["sweep"])):
             pts_frame = frame[frame["sweep"] == sweep]
-            t = tables.ablation_table(store, name, sweep, pts_frame, **boot)
+            t = tables.ablation_table(name, sweep, pts_frame, **boot)
             if t is None:
                 continue
             sec.tables.append(t)
             varying, primary, pts = tables.ablation_points(pts_frame)
-            datasets = tables._sweep_datasets(pts)
+            datasets = tables.sweep_datasets(pts)
             plot_pts = [_ablation_plot_point(p, primary, datasets) for _, p in pts.iterrows()]
             seeds = sorted({len(p["runs"]) for _, p in pts.iterrows()})
             spread = (f"mean over {seeds[0]} seed(s) per point" if len(seeds) == 1 else
@@ -462,7 +462,7 @@ def _ablation_sections(report: Report, store: Store, ablations: dict, bn_ablatio
         if not any(src.startswith(f"`{BN_ABLATION}`") for src in report.sources):
             report.sources.append(f"`{BN_ABLATION}`: {bn_ablation.n_finished} finished cell run(s)")
         protos = tables.protocols(bn_ablation, None, protocol)
-        t = tables.bn_table(bn_ablation, store, protos[0], name="ablation_bn", **boot) if protos else None
+        t = tables.bn_table(bn_ablation, protos[0], name="ablation_bn", **boot) if protos else None
         if t:
             t.title = "BatchNorm ablation (experiments/ablation_bn.yaml, evaluation only): " + t.title
             sec.tables.append(t)
