@@ -382,3 +382,16 @@ def test_ablation_category_axis_spans_the_error_bars():
     ax = F.ablation_category_figure(pts, ["Set5"], title="loss").axes[0]
     lo, hi = ax.get_xlim()
     assert lo <= 34.5 - 0.5 and hi >= 34.7 + 0.5   # the outermost bar ends, by hand
+
+
+def test_figures_leave_the_global_rcparams_alone(tmp_path):
+    """The report draws under its own settings in an rc_context: a program's matplotlib settings survive it, and the
+    figure itself still gets the report's font sizes."""
+    import matplotlib
+    before = dict(matplotlib.rcParams)
+    with matplotlib.rc_context({"font.size": 13.0}):
+        fig = F.ablation_category_figure([{"label": "a", "psnr": {"Set5": 30.0}, "params": 1e5}], ["Set5"], title="t")
+        assert matplotlib.rcParams["font.size"] == 13.0
+    assert fig.axes[0].title.get_fontsize() == 8.5     # axes.titlesize of the report's style
+    F.save(fig, tmp_path, "x")
+    assert dict(matplotlib.rcParams) == before
