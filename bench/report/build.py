@@ -14,12 +14,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from srbench.core.errors import SrbenchError
-from srbench.report import LOCAL_OUT, caveats, collect, figures, reference as ref, sensitivity, tables
+from srbench.report import LOCAL_OUT, caveats, collect, crop_data, figures, reference as ref, sensitivity, tables
 from srbench.report.collect import Benchmark, Store, dataset_rank
 from srbench.report.render import Table, write_table
+from srbench.track import schema
 
 #: the list of files the last report run wrote into its output folder (the only files it may later remove)
 MANIFEST = ".srbench-report-files"
@@ -313,82 +312,47 @@ def _bubble(report: Report, bench: Benchmark, protocol: str, dataset: str, scale
     return True
 
 
-def _load_hr(dataset: str, image: str, scale: int):
-    """The HR image (uint8 HxWx3, cropped to a multiple of the scale) via data.datasets, or a reason string."""
-    try:
-        from srbench.data.datasets import load_samples
-        from srbench.data.images import to_rgb
-    except ImportError as exc:
-        return f"data.datasets is not available ({exc})"
-    try:
-        for sample in load_samples(dataset, scale):
-            if sample.name == image:
-                hr = np.asarray(sample.hr)
-                break
-        else:
-            return f"image {image!r} is not in {dataset}"
-    except SrbenchError as exc:
-        return str(exc)
-    except Exception as exc:  # a dataset that is not in the store, an unreadable file
-        return f"{type(exc).__name__}: {exc}"
-    return to_rgb(hr)  # the samples' HR is already cropped to a multiple of the scale
-
-
 def _crop_figure(report: Report, store: Store, bench: Benchmark, protocol: str, spec: dict):
-    from srbench.data.images import read_image, to_rgb
-    from srbench.eval.metrics import SSIM_WIN, psnr as psnr_fn, rgb_to_y, ssim as ssim_fn
-
+    """One crop grid from what the runs logged (:mod:`srbench.report.crop_data`): (stem, caption), or (None, text)."""
     d, image, s, (top, left, h, w) = spec["dataset"], spec["image"], spec["scale"], spec["box"]
     name = f"{d}/{image} x{s} [{top},{left},{h},{w}]"
-    res = bench.results[(bench.results["protocol"] == protocol) & (bench.results["dataset"] == d)
-                        & (bench.results["scale"] == s)]
-    if res.empty:
-        return None, f"Crop {name}: no cell runs for {d} x{s} under protocol {protocol}."
-    hr = _load_hr(d, image, s)
-    if isinstance(hr, str):
-        report.notes.append(f"Crop {name}: HR image unavailable: {hr}.")
-        return None, f"Crop {name}: the HR image is unavailable ({hr}); no figure."
-    if top + h > hr.shape[0] or left + w > hr.shape[1]:
-        report.notes.append(f"Crop {name}: the box lies outside the {hr.shape[0]}x{hr.shape[1]} HR image.")
-        return None, None
-    hr_crop = hr[top:top + h, left:left + w]
-    hr_y = rgb_to_y(hr_crop)
-    tiles, missing = [], []
-    artifact = f"crops/{d}/{image}_x{s}.png"
-    for r in res.itertuples(index=False):
-        path = store.artifact(r.run_id, artifact)
-        if path is None:
-            missing.append(f"{r.label} (run {r.short})")
-            continue
-        sr = to_rgb(read_image(path))
-        if sr.shape != hr.shape:
-            missing.append(f"{r.label} (run {r.short}: SR image is {sr.shape[0]}x{sr.shape[1]}, HR "
-                           f"{hr.shape[0]}x{hr.shape[1]})")
-            continue
-        crop = sr[top:top + h, left:left + w]
-        crop_y = rgb_to_y(crop)
-        per = store.per_image(r.run_id, d)   # the whole image's values as the cell measured them
-        row = per[per["name"] == image] if per is not None else None
-        whole = row.iloc[0] if row is not None and len(row) == 1 else {}
-        tiles.append({"label": f"{r.label}", "crop": crop, "psnr": psnr_fn(crop_y, hr_y),
-                      "ssim": ssim_fn(crop_y, hr_y) if min(h, w) >= SSIM_WIN else None,
-                      "image_psnr": tables.num(whole.get("psnr")), "image_ssim": tables.num(whole.get("ssim"))})
-    if missing:
-        report.notes.append(f"Crop {name}: artifact `{artifact}` missing for " + ", ".join(missing) + ".")
-    if not tiles:
+    panel = crop_data.read_crop(store, bench, protocol, spec)
+    if isinstance(panel, str):
+        return None, f"Crop {name}: {panel}."
+    artifact = schema.crop_artifact(d, image, s)
+    if panel.missing:
+        report.notes.append(f"Crop {name}: artifact `{artifact}` missing for " + ", ".join(panel.missing) + ".")
+    if not panel.tiles:
         return None, f"Crop {name}: no cell run holds the SR crop artifact `{artifact}`; no figure."
-    tiles.append({"label": "HR (crop)", "crop": hr_crop, "psnr": None})
+    tiles = panel.tiles + ([{"label": "HR (crop)", "crop": panel.hr[top:top + h, left:left + w], "psnr": None}]
+                           if panel.hr is not None else [])
     stem = f"crop_{d}_{re.sub(r'[^A-Za-z0-9_-]', '_', image)}_x{s}_{top}_{left}_{h}_{w}"
-    color = res["metric_color"].iloc[0] if "metric_color" in res else "y"
-    note = (f"crop: PSNR (dB) / SSIM on Y over the {h}x{w} box; image: the whole image as the cell measured it "
-            f"(protocol {protocol}, {str(color).upper()})")
-    report.written += figures.crop_grid(hr, (top, left, h, w), tiles, title=f"{d} {image} x{s}",
+    crop_text = (f"crop: PSNR (dB) / SSIM on Y over the {h}x{w} box" if panel.hr is not None else
+                 "crop: no PSNR/SSIM (the store logged no HR image)")
+    note = (f"{crop_text}; image: the whole image as the cell measured it (protocol {protocol}, "
+            f"{panel.color.upper()})")
+    report.written += figures.crop_grid(panel.hr, (top, left, h, w), tiles, title=f"{d} {image} x{s}",
                                         out_dir=report.out / "figures", stem=stem, note=note)
-    psnrs = ", ".join(f"{t['label']} {t['psnr']:.2f} dB" for t in tiles if t["psnr"] is not None)
-    return stem, (f"{d} `{image}` x{s}, box top={top}, left={left}, {h}x{w}: the HR image with the box, then the "
-                  f"same crop from every model (protocol {protocol}), each captioned with the crop's and the whole "
-                  f"image's PSNR/SSIM. Crop PSNR on Y: {psnrs}.")
+    caption = (f"{d} `{image}` x{s}, box top={top}, left={left}, {h}x{w}: "
+               + ("the HR image with the box, then " if panel.hr is not None else "")
+               + f"the same crop from every model (protocol {protocol}), each captioned with the crop's and the "
+               "whole image's PSNR/SSIM.")
+    return stem, caption + _crop_provenance(panel, spec)
 
+
+def _crop_provenance(panel: crop_data.CropPanel, spec: dict) -> str:
+    """The caption's account of where the crop scores come from, and what an older store lacks."""
+    if panel.hr is None:
+        hr_artifact = schema.crop_hr_artifact(spec["dataset"], spec["image"], spec["scale"])
+        return (f" This store's runs logged the SR images but no HR image (`{hr_artifact}`): they were written "
+                "before srbench logged it, so the figure has no HR panel and no crop PSNR/SSIM (the report reads "
+                "MLflow alone; `srbench benchmark --force` recomputes the cells, which then log them).")
+    psnrs = ", ".join(f"{t['label']} {t['psnr']:.2f} dB" for t in panel.tiles if t["psnr"] is not None)
+    text = f" Crop PSNR on Y: {psnrs}."
+    if panel.computed:
+        text += (" Computed by the report from the logged HR and SR images for "
+                 + ", ".join(panel.computed) + " (their runs logged no scores for this box).")
+    return text
 
 
 # -------------------------------------------------------------------------------------------------------- training

@@ -310,6 +310,8 @@ class Benchmark:
     per_image: dict = field(default_factory=dict)
     #: weights name -> its training time as the tables print it (:func:`training_time`), for every row of ``results``
     training_times: dict = field(default_factory=dict)
+    #: run id -> the crop scores it logged (metrics ``crop.*``, :mod:`srbench.track.schema`), runs that logged some
+    crop_metrics: dict = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -332,7 +334,13 @@ def read_benchmark(store: Store, name: str) -> Benchmark | None:
     weights = [] if results.empty else sorted(set(results["weights"]))
     return Benchmark(name=name, results=results, cells=cells, n_finished=len(runs), parents=parents,
                      runtimes=runtime_frame(runs), per_image={p: store.per_image(*p) for p in pairs},
-                     training_times={w: training_time(store, w) for w in weights})
+                     training_times={w: training_time(store, w) for w in weights}, crop_metrics=_crop_metrics(runs))
+
+
+def _crop_metrics(runs: list) -> dict:
+    """run id -> its ``crop.*`` metrics, for the runs that logged any."""
+    found = {r.info.run_id: {k: v for k, v in r.data.metrics.items() if k.startswith("crop.")} for r in runs}
+    return {run_id: values for run_id, values in found.items() if values}
 
 
 def read_training(store: Store, name: str = "training", sweeps: bool = False) -> pd.DataFrame | None:

@@ -55,7 +55,7 @@ from srbench.track.ui_meta import cell_run_name, dataset_inputs
 from srbench.track.run_weights import weights_per_scale
 from srbench.core.strict import to_mapping
 from srbench.data.datasets import dataset_fingerprint, dataset_id, resolve_dataset
-from srbench.data.images import write_image
+from srbench.track.crops import log_crop
 
 
 @dataclass
@@ -270,15 +270,15 @@ def dataset_values(result: DatasetResult, dataset_key: str, color: str) -> dict[
 
 
 def measure_and_log(model: torch.nn.Module, *, client, run_id: str, datasets: list[str], scale: int, protocol,
-                    device: torch.device, measure: CostSettings, crops: set[tuple[str, str]] = frozenset(),
+                    device: torch.device, measure: CostSettings, crops: dict[tuple[str, str], list] | None = None,
                     lpips: frozenset[str] = frozenset(), progress: bool = True, runner=None,
                     passes: PassScope | None = None) -> dict[str, float]:
     """Measure a cell (:func:`srbench.eval.cell.measure_cell`) and log everything to run ``run_id`` as it arrives.
 
     ``lpips``: the datasets (as named in ``datasets``) on which LPIPS is measured too. Logs the per-dataset metrics as
-    each dataset finishes, per-image CSV artifacts, the SR images named in
-    ``crops`` ((Set, image) pairs), then the cost figures and the ``srbench.measure_out`` tag. The caller marks the
-    run finished. ``runner``: the prepared runtime that runs the forward passes (default: the model). ``passes``:
+    each dataset finishes, per-image CSV artifacts, the crops named in ``crops`` ((Set, image) -> its boxes
+    [top, left, h, w]: :func:`srbench.track.crops.log_crop`), then the cost figures and the ``srbench.measure_out``
+    tag. The caller marks the run finished. ``runner``: the prepared runtime that runs the forward passes (default: the model). ``passes``:
     the passes this cell shares with others of the invocation (:mod:`srbench.eval.shared_passes`); the runs that
     computed what it reused are named in the ``srbench.shared_from`` tag. Shared by the benchmark cells and the
     ablation points.
@@ -296,11 +296,9 @@ def measure_and_log(model: torch.nn.Module, *, client, run_id: str, datasets: li
             _log_per_image(client, run_id, result, key, workdir)
 
         def keep_crop(dataset: str, name: str, sr) -> None:
-            set_name = dataset_id(dataset)
-            if (set_name, name) in crops:
-                out = workdir / "crops" / set_name / f"{name}_x{scale}.png"
-                write_image(out, sr)
-                tracking.retrying(client.log_artifact)(run_id, str(out), f"crops/{set_name}")
+            boxes = crops.get((dataset_id(dataset), name))
+            if boxes is not None:  # SR and HR images, the boxes' Y PSNR/SSIM (names: srbench.track.schema)
+                log_crop(client, run_id, workdir, dataset=dataset, image=name, scale=scale, sr=sr, boxes=boxes)
 
         measured = measure_cell(model, datasets=datasets, scale=scale, protocol=protocol, device=device,
                                 settings=measure, progress=progress, lpips=lpips, on_dataset=on_dataset,
@@ -359,7 +357,10 @@ def _run_cell(cell: Cell, model: torch.nn.Module, exp: Experiment, protocol, dev
             "bn_mode": cell.bn_mode, "runtime": use.runtime if use is not None else "eager",
             "input_range": f"{input_range(cell.entry.model, cell.weights.build):g}",
             **cell.entry.inference.as_dict()}.items()])
-        crops = {(c["dataset"], str(c["image"])) for c in exp.crops if c.get("scale") == cell.scale}
+        crops: dict = {}
+        for c in exp.crops:  # (Set, image) -> the boxes declared at this cell's scale
+            if c.get("scale") == cell.scale:
+                crops.setdefault((c["dataset"], str(c["image"])), []).append(c["box"])
         metrics = measure_and_log(model, client=client, run_id=run_id, datasets=cell.datasets, scale=cell.scale,
                                   protocol=protocol, device=device, measure=exp.measure, crops=crops,
                                   lpips=lpips_datasets(cell.metrics), progress=progress,

@@ -58,40 +58,44 @@ def _tiles(n: int, box: tuple, cap_w: float, dpi: int, avail: float, L: SimpleNa
     L.ncols = 1
     balanced = math.ceil(n / math.ceil(n / 4))
     for cols in range(balanced, 0, -1):
-        if cols * L.t + (cols - 1) * L.gap + L.hr_gap + 1.2 <= avail:
+        if cols * L.t + (cols - 1) * L.gap + L.hr_gap + L.hr_min <= avail:
             L.ncols = cols
             break
 
 
-def _layout(fig, hr: np.ndarray, box: tuple, captions: list[str], title: str, note: str, dpi: int) -> SimpleNamespace:
+def _layout(fig, hr: np.ndarray | None, box: tuple, captions: list[str], title: str, note: str, dpi: int) -> SimpleNamespace:
     """Every size and position of a crop grid (inches), measured with the figure's own renderer."""
     n, (h, w) = max(len(captions), 1), box[2:]
     cap_kw = {"fontsize": 6.0, "linespacing": 1.15, "ha": "center", "va": "top"}
     cap_sizes = [_text_size(fig, c, **cap_kw) for c in captions] or [(0.0, 0.0)]
-    L = SimpleNamespace(dpi=dpi, cap_kw=cap_kw, cap_h=max(s[1] for s in cap_sizes), margin=0.04, hr_gap=0.14,
-                        row_gap=0.08, cap_pad=0.03, gap=0.08, title_h=_text_size(fig, title, fontsize=8.5)[1],
-                        hr_cap_h=_text_size(fig, "HR", fontsize=7)[1] + 0.04)
+    with_hr = hr is not None   # without one (a store from before it was logged) the tiles fill the width
+    L = SimpleNamespace(dpi=dpi, cap_kw=cap_kw, cap_h=max(s[1] for s in cap_sizes), margin=0.04,
+                        hr_gap=0.14 if with_hr else 0.0, hr_min=1.2 if with_hr else 0.0, row_gap=0.08, cap_pad=0.03,
+                        gap=0.08, title_h=_text_size(fig, title, fontsize=8.5)[1],
+                        hr_cap_h=_text_size(fig, "HR", fontsize=7)[1] + 0.04 if with_hr else 0.0)
     L.head = L.title_h + (_text_size(fig, note, fontsize=6)[1] + 0.03 if note else 0.0) + 0.08
     L.avail = PAGE_WIDTH - 2 * L.margin
     _tiles(n, box, max(s[0] for s in cap_sizes), dpi, L.avail, L)
     nrows = math.ceil(n / L.ncols)
     L.grid_w = L.ncols * L.t + (L.ncols - 1) * L.gap
     L.grid_h = nrows * (L.th + L.cap_pad + L.cap_h) + (nrows - 1) * L.row_gap
-    hr_aspect = hr.shape[1] / hr.shape[0]     # width / height
-    budget = max(HR_PIXELS - n * h * w, HR_PIXELS // 4)
-    hr_w = min(L.avail - L.hr_gap - L.grid_w,                    # the page width
-               hr_aspect * max(L.grid_h - L.hr_cap_h, L.th),     # as tall as the grid
-               math.sqrt(budget * hr_aspect) / dpi,              # the pixel budget
-               2 * hr.shape[1] / dpi)                            # at most 2x upsampling
-    L.hr_w = round(max(hr_w, 0.5) * dpi) / dpi
-    L.hr_h = round(L.hr_w / hr_aspect * dpi) / dpi
+    L.hr_w = L.hr_h = 0.0
+    if with_hr:
+        hr_aspect = hr.shape[1] / hr.shape[0]     # width / height
+        budget = max(HR_PIXELS - n * h * w, HR_PIXELS // 4)
+        hr_w = min(L.avail - L.hr_gap - L.grid_w,                    # the page width
+                   hr_aspect * max(L.grid_h - L.hr_cap_h, L.th),     # as tall as the grid
+                   math.sqrt(budget * hr_aspect) / dpi,              # the pixel budget
+                   2 * hr.shape[1] / dpi)                            # at most 2x upsampling
+        L.hr_w = round(max(hr_w, 0.5) * dpi) / dpi
+        L.hr_h = round(L.hr_w / hr_aspect * dpi) / dpi
     L.body = max(L.grid_h, L.hr_h + L.hr_cap_h)
     L.height = round((L.margin + L.head + L.body + L.margin) * dpi) / dpi
     return L
 
 
 @styled
-def crop_figure(hr: np.ndarray, box: tuple[int, int, int, int], tiles: list[dict], *, title: str, note: str = "",
+def crop_figure(hr: np.ndarray | None, box: tuple[int, int, int, int], tiles: list[dict], *, title: str, note: str = "",
                 dpi: int = CROP_DPI):
     """The layout of the ECDN report's Figures 3-5; returns the Figure.
 
@@ -104,7 +108,8 @@ def crop_figure(hr: np.ndarray, box: tuple[int, int, int, int], tiles: list[dict
     an image. The HR panel is as tall as the grid where the page width allows, at most ``HR_PIXELS`` pixels (less
     the tiles' own pixels) so the PNG stays under ``CROP_PNG_LIMIT``.
 
-    ``hr``: uint8 HxWx3; ``box``: (top, left, h, w); ``tiles``: dicts with label, crop (uint8 hxwx3), psnr, and
+    ``hr``: uint8 HxWx3, or None (a store from before the HR image was logged: no HR panel, the tiles alone);
+    ``box``: (top, left, h, w); ``tiles``: dicts with label, crop (uint8 hxwx3), psnr, and
     optionally ssim, image_psnr, image_ssim. Tile axes carry gids ``crop-tile-<i>``, the HR axes ``crop-hr``."""
     captions = [crop_caption(t) for t in tiles]
     fig = pyplot().figure(figsize=(PAGE_WIDTH, 3.0))
@@ -114,59 +119,58 @@ def crop_figure(hr: np.ndarray, box: tuple[int, int, int, int], tiles: list[dict
     return fig
 
 
-def _draw_crop_grid(fig, hr: np.ndarray, box: tuple[int, int, int, int], tiles: list[dict], captions: list[str],
-                    layout: SimpleNamespace, *, title: str, note: str) -> None:
-    """Draw the HR panel with its box and the captioned tiles at the positions :func:`crop_figure` computed."""
+def _axes_at(fig, L: SimpleNamespace, x: float, y_top: float, width: float, h_in: float):
+    """Axes at ``x`` inches from the left and ``y_top`` from the top, snapped to the pixel grid."""
+    x, y0 = round(x * L.dpi) / L.dpi, round((L.height - y_top - h_in) * L.dpi) / L.dpi
+    return fig.add_axes((x / PAGE_WIDTH, y0 / L.height, width / PAGE_WIDTH, h_in / L.height))
+
+
+def _draw_hr(fig, hr: np.ndarray, box: tuple, L: SimpleNamespace, x_hr: float, hr_top: float) -> None:
+    """The HR panel with the crop box drawn on it, captioned "HR"."""
     from matplotlib.patches import Rectangle
 
     top, left, h, w = box
-    L = layout
-    height, dpi, k, t, th, gap, ncols = L.height, L.dpi, L.k, L.t, L.th, L.gap, L.ncols
-    hr_w, hr_h, hr_gap, hr_cap_h, grid_w, grid_h, body = L.hr_w, L.hr_h, L.hr_gap, L.hr_cap_h, L.grid_w, L.grid_h, L.body
-    avail, margin, head, cap_pad, cap_h, row_gap, title_h, cap_kw = (L.avail, L.margin, L.head, L.cap_pad, L.cap_h,
-                                                                     L.row_gap, L.title_h, L.cap_kw)
-
-    def snap(v: float) -> float:
-        return round(v * dpi) / dpi
-
-    def axes_at(x: float, y_top: float, width: float, h_in: float):   # inches from the left and from the top
-        x, y0 = snap(x), snap(height - y_top - h_in)
-        return fig.add_axes((x / PAGE_WIDTH, y0 / height, width / PAGE_WIDTH, h_in / height))
-
-    x_hr = margin + max(0.0, (avail - hr_w - hr_gap - grid_w) / 2)   # the whole block centred on the page
-    body_top = margin + head
-    hr_top = body_top + (body - hr_h - hr_cap_h) / 2
-    ax = axes_at(x_hr, hr_top, hr_w, hr_h)
+    ax = _axes_at(fig, L, x_hr, hr_top, L.hr_w, L.hr_h)
     ax.set_gid("crop-hr")
     ax.imshow(hr, interpolation="antialiased", aspect="auto")
     ax.add_patch(Rectangle((left - 0.5, top - 0.5), w, h, fill=False, edgecolor="#ff2020", linewidth=1.2))
     ax.set_xticks([])
     ax.set_yticks([])
-    fig.text((x_hr + hr_w / 2) / PAGE_WIDTH, (height - hr_top - hr_h - 0.04) / height, "HR", fontsize=7,
+    fig.text((x_hr + L.hr_w / 2) / PAGE_WIDTH, (L.height - hr_top - L.hr_h - 0.04) / L.height, "HR", fontsize=7,
              ha="center", va="top")
-    x0 = x_hr + hr_w + hr_gap
+
+
+def _draw_crop_grid(fig, hr: np.ndarray | None, box: tuple[int, int, int, int], tiles: list[dict],
+                    captions: list[str], L: SimpleNamespace, *, title: str, note: str) -> None:
+    """Draw the HR panel with its box (where there is an HR image) and the captioned tiles at the positions
+    :func:`_layout` computed."""
+    x_hr = L.margin + max(0.0, (L.avail - L.hr_w - L.hr_gap - L.grid_w) / 2)   # the whole block centred on the page
+    body_top = L.margin + L.head
+    if hr is not None:
+        _draw_hr(fig, hr, box, L, x_hr, body_top + (L.body - L.hr_h - L.hr_cap_h) / 2)
+    x0 = x_hr + L.hr_w + L.hr_gap
     for i, tile in enumerate(tiles):
-        r, c = divmod(i, ncols)
-        x = x0 + c * (t + gap)
-        y = body_top + (body - grid_h) / 2 + r * (th + cap_pad + cap_h + row_gap)
-        a = axes_at(x, y, t, th)
+        r, c = divmod(i, L.ncols)
+        x = x0 + c * (L.t + L.gap)
+        y = body_top + (L.body - L.grid_h) / 2 + r * (L.th + L.cap_pad + L.cap_h + L.row_gap)
+        a = _axes_at(fig, L, x, y, L.t, L.th)
         a.set_gid(f"crop-tile-{i}")
         crop = np.asarray(tile["crop"])
-        a.imshow(np.repeat(np.repeat(crop, k, axis=0), k, axis=1), interpolation="none", aspect="auto")
+        a.imshow(np.repeat(np.repeat(crop, L.k, axis=0), L.k, axis=1), interpolation="none", aspect="auto")
         a.set_xticks([])
         a.set_yticks([])
         for spine in a.spines.values():
             spine.set_linewidth(0.5)
             spine.set_color("#888888")
-        fig.text((x + t / 2) / PAGE_WIDTH, (height - y - th - cap_pad) / height, captions[i], **cap_kw)
-    fig.text(0.5, (height - margin) / height, title, fontsize=8.5, ha="center", va="top")
+        fig.text((x + L.t / 2) / PAGE_WIDTH, (L.height - y - L.th - L.cap_pad) / L.height, captions[i], **L.cap_kw)
+    fig.text(0.5, (L.height - L.margin) / L.height, title, fontsize=8.5, ha="center", va="top")
     if note:
-        fig.text(0.5, (height - margin - title_h - 0.03) / height, note, fontsize=6, ha="center", va="top",
+        fig.text(0.5, (L.height - L.margin - L.title_h - 0.03) / L.height, note, fontsize=6, ha="center", va="top",
                  color="#444444")
 
 
 @styled
-def crop_grid(hr: np.ndarray, box: tuple[int, int, int, int], tiles: list[dict], *, title: str, out_dir: Path,
+def crop_grid(hr: np.ndarray | None, box: tuple[int, int, int, int], tiles: list[dict], *, title: str, out_dir: Path,
               stem: str, note: str = "") -> list[Path]:
     """:func:`crop_figure`, written as PNG at ``CROP_DPI`` (lower only if the PNG would exceed ``CROP_PNG_LIMIT``;
     the figure is not trimmed, so the tiles stay on the pixel grid) and PDF."""
