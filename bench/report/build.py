@@ -260,11 +260,10 @@ def _crops_section(report: Report, store: Store, bench: Benchmark, main: str, da
     if not specs:
         sec.text.append("No crops declared (experiment `crops:` or `--crop`).")
     for key in sorted(specs, key=lambda k: (dataset_rank(k[0]), k[1], k[2], k[3])):
-        stem, caption = _crop_figure(report, store, bench, main, specs[key])
-        if stem:
-            sec.figures.append((stem, caption))
-        elif caption:
-            sec.text.append(caption)
+        shown, text = _crop_figure(report, store, bench, main, specs[key])
+        sec.figures.extend(shown)
+        if text:
+            sec.text.append(text)
     report.sections.append(sec)
 
 def _bn_mode(protocol: str) -> str:
@@ -313,31 +312,38 @@ def _bubble(report: Report, bench: Benchmark, protocol: str, dataset: str, scale
 
 
 def _crop_figure(report: Report, store: Store, bench: Benchmark, protocol: str, spec: dict):
-    """One crop grid from what the runs logged (:mod:`srbench.report.crop_data`): (stem, caption), or (None, text)."""
+    """The crop grid(s) of one crop from what the runs logged (:mod:`srbench.report.crop_data`; more than
+    ``figures.crops.MAX_TILES`` models make several figures): ([(stem, caption)], None), or ([], text)."""
     d, image, s, (top, left, h, w) = spec["dataset"], spec["image"], spec["scale"], spec["box"]
     name = f"{d}/{image} x{s} [{top},{left},{h},{w}]"
     panel = crop_data.read_crop(store, bench, protocol, spec)
     if isinstance(panel, str):
-        return None, f"Crop {name}: {panel}."
+        return [], f"Crop {name}: {panel}."
     artifact = schema.crop_artifact(d, image, s)
     if panel.missing:
         report.notes.append(f"Crop {name}: artifact `{artifact}` missing for " + ", ".join(panel.missing) + ".")
     if not panel.tiles:
-        return None, f"Crop {name}: no cell run holds the SR crop artifact `{artifact}`; no figure."
-    tiles = panel.tiles + ([{"label": "HR (crop)", "crop": panel.hr[top:top + h, left:left + w], "psnr": None}]
-                           if panel.hr is not None else [])
+        return [], f"Crop {name}: no cell run holds the SR crop artifact `{artifact}`; no figure."
+    hr_tile = ({"label": "HR (crop)", "crop": panel.hr[top:top + h, left:left + w], "psnr": None}
+               if panel.hr is not None else None)
     stem = f"crop_{d}_{re.sub(r'[^A-Za-z0-9_-]', '_', image)}_x{s}_{top}_{left}_{h}_{w}"
     crop_text = (f"crop: PSNR (dB) / SSIM on Y over the {h}x{w} box" if panel.hr is not None else
                  "crop: no PSNR/SSIM (the store logged no HR image)")
     note = (f"{crop_text}; image: the whole image as the cell measured it (protocol {protocol}, "
             f"{panel.color.upper()})")
-    report.written += figures.crop_grid(panel.hr, (top, left, h, w), tiles, title=f"{d} {image} x{s}",
-                                        out_dir=report.out / "figures", stem=stem, note=note)
     caption = (f"{d} `{image}` x{s}, box top={top}, left={left}, {h}x{w}: "
                + ("the HR image with the box, then " if panel.hr is not None else "")
                + f"the same crop from every model (protocol {protocol}), each captioned with the crop's and the "
-               "whole image's PSNR/SSIM.")
-    return stem, caption + _crop_provenance(panel, spec)
+               "whole image's PSNR/SSIM." + _crop_provenance(panel, spec))
+    parts = figures.crop_parts(panel.tiles, hr_tile)
+    shown = []
+    for i, tiles in enumerate(parts, 1):
+        part_stem = stem if i == 1 else f"{stem}_part{i}"
+        part = f" ({i}/{len(parts)})" if len(parts) > 1 else ""
+        report.written += figures.crop_grid(panel.hr, (top, left, h, w), tiles, title=f"{d} {image} x{s}{part}",
+                                            out_dir=report.out / "figures", stem=part_stem, note=note)
+        shown.append((part_stem, (f"Part {i} of {len(parts)}. " if len(parts) > 1 else "") + caption))
+    return shown, None
 
 
 def _crop_provenance(panel: crop_data.CropPanel, spec: dict) -> str:

@@ -13,10 +13,12 @@ import numpy as np
 
 from srbench.report.figures.style import PAGE_WIDTH, pyplot, save, styled, wrap_label
 
-CROP_PNG_LIMIT = 580 * 1024     # bytes, crop grids (photographic content)
+CROP_PNG_LIMIT = 290 * 1024     # bytes, crop grids (photographic content): small enough to commit
+CROP_PDF_DPI = 100              # resolution of the HR overview inside the PDF (the tiles are embedded unresampled)
+MAX_TILES = 4                   # model tiles per crop figure: more models make more figures (see crop_parts)
 MIN_TILE_PX = 160               # a crop tile is drawn at least this many pixels wide (nearest-neighbour)
 CROP_DPI = 200                  # resolution of the crop grids' PNG
-HR_PIXELS = 240_000             # pixel budget of a crop grid's photographs (HR panel plus the crops' own pixels)
+HR_PIXELS = 50_000              # pixel budget of the HR overview panel (the crops are what is compared)
 
 
 def _fmt_pair(psnr, ssim) -> str | None:
@@ -65,7 +67,7 @@ def _tiles(n: int, box: tuple, cap_w: float, dpi: int, avail: float, L: SimpleNa
 
 def _layout(fig, hr: np.ndarray | None, box: tuple, captions: list[str], title: str, note: str, dpi: int) -> SimpleNamespace:
     """Every size and position of a crop grid (inches), measured with the figure's own renderer."""
-    n, (h, w) = max(len(captions), 1), box[2:]
+    n = max(len(captions), 1)
     cap_kw = {"fontsize": 6.0, "linespacing": 1.15, "ha": "center", "va": "top"}
     cap_sizes = [_text_size(fig, c, **cap_kw) for c in captions] or [(0.0, 0.0)]
     with_hr = hr is not None   # without one (a store from before it was logged) the tiles fill the width
@@ -82,7 +84,7 @@ def _layout(fig, hr: np.ndarray | None, box: tuple, captions: list[str], title: 
     L.hr_w = L.hr_h = 0.0
     if with_hr:
         hr_aspect = hr.shape[1] / hr.shape[0]     # width / height
-        budget = max(HR_PIXELS - n * h * w, HR_PIXELS // 4)
+        budget = HR_PIXELS
         hr_w = min(L.avail - L.hr_gap - L.grid_w,                    # the page width
                    hr_aspect * max(L.grid_h - L.hr_cap_h, L.th),     # as tall as the grid
                    math.sqrt(budget * hr_aspect) / dpi,              # the pixel budget
@@ -105,8 +107,8 @@ def crop_figure(hr: np.ndarray | None, box: tuple[int, int, int, int], tiles: li
     to the pixel grid, which also keeps the PNG small). Each tile is captioned with its label (wrapped onto two lines
     when long) and the crop's and the whole image's PSNR/SSIM; the figure is sized from the number of tiles and the
     measured caption extents (a tile is at least as wide as the widest caption), so no caption overlaps another or
-    an image. The HR panel is as tall as the grid where the page width allows, at most ``HR_PIXELS`` pixels (less
-    the tiles' own pixels) so the PNG stays under ``CROP_PNG_LIMIT``.
+    an image. The HR panel is as tall as the grid where the page width allows, at most ``HR_PIXELS`` pixels, so that
+    with at most ``MAX_TILES`` model tiles (:func:`crop_parts`) the PNG stays under ``CROP_PNG_LIMIT``.
 
     ``hr``: uint8 HxWx3, or None (a store from before the HR image was logged: no HR panel, the tiles alone);
     ``box``: (top, left, h, w); ``tiles``: dicts with label, crop (uint8 hxwx3), psnr, and
@@ -155,8 +157,9 @@ def _draw_crop_grid(fig, hr: np.ndarray | None, box: tuple[int, int, int, int], 
         y = body_top + (L.body - L.grid_h) / 2 + r * (L.th + L.cap_pad + L.cap_h + L.row_gap)
         a = _axes_at(fig, L, x, y, L.t, L.th)
         a.set_gid(f"crop-tile-{i}")
-        crop = np.asarray(tile["crop"])
-        a.imshow(np.repeat(np.repeat(crop, L.k, axis=0), L.k, axis=1), interpolation="none", aspect="auto")
+        # the crop's own pixels, each drawn as k x k PNG pixels (the axes hold exactly k * w of them); a PDF
+        # embeds the crop unresampled
+        a.imshow(np.asarray(tile["crop"]), interpolation="none", aspect="auto")
         a.set_xticks([])
         a.set_yticks([])
         for spine in a.spines.values():
@@ -169,10 +172,21 @@ def _draw_crop_grid(fig, hr: np.ndarray | None, box: tuple[int, int, int, int], 
                  color="#444444")
 
 
+def crop_parts(tiles: list[dict], hr_tile: dict | None = None) -> list[list[dict]]:
+    """The tiles of one crop split into figures of at most ``MAX_TILES`` model tiles, as even as possible and in
+    their order, each ending with ``hr_tile`` (the HR crop) where there is one: a PNG of photographic crops costs
+    about 2 bytes per pixel without loss, so a figure with every model of a full benchmark would not stay small."""
+    n = max(1, math.ceil(len(tiles) / MAX_TILES))
+    size = math.ceil(len(tiles) / n) if tiles else 0
+    parts = [tiles[i:i + size] for i in range(0, len(tiles), size)] if tiles else [[]]
+    return [part + ([hr_tile] if hr_tile is not None else []) for part in parts]
+
+
 @styled
 def crop_grid(hr: np.ndarray | None, box: tuple[int, int, int, int], tiles: list[dict], *, title: str, out_dir: Path,
               stem: str, note: str = "") -> list[Path]:
-    """:func:`crop_figure`, written as PNG at ``CROP_DPI`` (lower only if the PNG would exceed ``CROP_PNG_LIMIT``;
-    the figure is not trimmed, so the tiles stay on the pixel grid) and PDF."""
+    """:func:`crop_figure`, written as PNG (RGB) at ``CROP_DPI`` (lower only if the PNG would exceed
+    ``CROP_PNG_LIMIT``; the figure is not trimmed, so the tiles stay on the pixel grid) and PDF."""
     fig = crop_figure(hr, box, tiles, title=title, note=note, dpi=CROP_DPI)
-    return save(fig, out_dir, stem, dpi=CROP_DPI, limit=CROP_PNG_LIMIT, tight=False)
+    return save(fig, out_dir, stem, dpi=CROP_DPI, limit=CROP_PNG_LIMIT, tight=False, pdf_dpi=CROP_PDF_DPI,
+                opaque=True)

@@ -56,25 +56,38 @@ def wrap_label(text: str, width: int = LABEL_WIDTH) -> str:
     return text[:i] + "\n" + text[i + 1:]
 
 
+def _png(fig, dpi: int, bbox: dict, opaque: bool) -> bytes:
+    """The figure as PNG bytes at ``dpi``; ``opaque``: written as RGB (no alpha channel: the figure is opaque)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None}, pil_kwargs={"optimize": True}, **bbox)
+    if not opaque:
+        return buf.getvalue()
+    from PIL import Image
+    out = io.BytesIO()
+    Image.open(buf).convert("RGB").save(out, format="png", optimize=True)
+    return out.getvalue()
+
+
 @styled
-def save(fig, out_dir: Path, stem: str, *, dpi: int = 200, limit: int = PNG_LIMIT, tight: bool = True) -> list[Path]:
-    """Write ``<stem>.png`` (lowering the resolution until it is at most ``limit`` bytes) and ``<stem>.pdf``;
-    ``tight`` trims the figure to its content (else it is saved at its own size)."""
+def save(fig, out_dir: Path, stem: str, *, dpi: int = 200, limit: int = PNG_LIMIT, tight: bool = True,
+         pdf_dpi: int = PDF_IMAGE_DPI, opaque: bool = False) -> list[Path]:
+    """Write ``<stem>.png`` (lowering the resolution until it is at most ``limit`` bytes; RGB where ``opaque``) and
+    ``<stem>.pdf`` (raster images resampled at ``pdf_dpi``, those drawn with ``interpolation="none"`` embedded as
+    they are); ``tight`` trims the figure to its content (else it is saved at its own size)."""
     plt = pyplot()
     out_dir.mkdir(parents=True, exist_ok=True)
     bbox = {"bbox_inches": "tight", "pad_inches": 0.04} if tight else {}
     while True:
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None}, pil_kwargs={"optimize": True}, **bbox)
-        if buf.tell() <= limit or dpi <= 60:
+        data = _png(fig, dpi, bbox, opaque)
+        if len(data) <= limit or dpi <= 60:
             break
         # the size grows about as dpi^2: aim just under the limit (at least 5 % lower each time)
-        dpi = max(60, min(int(dpi * 0.95), int(dpi * 0.97 * math.sqrt(limit / buf.tell()))))
+        dpi = max(60, min(int(dpi * 0.95), int(dpi * 0.97 * math.sqrt(limit / len(data)))))
     png = out_dir / f"{stem}.png"
-    png.write_bytes(buf.getvalue())
+    png.write_bytes(data)
     pdf = out_dir / f"{stem}.pdf"
-    fig.savefig(pdf, format="pdf", dpi=PDF_IMAGE_DPI, metadata={"CreationDate": None, "Producer": None,
-                                                               "Creator": None}, **bbox)
+    fig.savefig(pdf, format="pdf", dpi=pdf_dpi, metadata={"CreationDate": None, "Producer": None,
+                                                          "Creator": None}, **bbox)
     plt.close(fig)
     return [png, pdf]
 
