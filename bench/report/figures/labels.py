@@ -67,6 +67,16 @@ _FAR_DIRECTIONS = _NEAR_DIRECTIONS + (15, -15, 165, -165, 50, -50, 130, -130, 78
 _SLIDES = (0.5, 0.8, 0.2, 0.95, 0.05)
 
 
+def _side(u: float, anchor: float, size: float, slide: float, after: str, before: str) -> tuple[float, str]:
+    """Along one axis, where a label box of ``size`` starts for a direction component ``u`` from its bubble, and its
+    text alignment: after the anchor (``u`` > 0.3), before it (``u`` < -0.3), or sliding across it."""
+    if u > 0.3:
+        return anchor, after
+    if u < -0.3:
+        return anchor - size, before
+    return anchor - size * slide, ("center" if slide == 0.5 else after)
+
+
 def _candidates(i: int, centres, radii, size, px_per_pt: float, rings: int = 14) -> list[_Candidate]:
     """Label positions around bubble ``i``: next to it (no leader line) when the label is then nearer to it than to
     any other bubble, and on rings further out (joined to it by a leader line). A box straight above, below, left
@@ -85,18 +95,8 @@ def _candidates(i: int, centres, radii, size, px_per_pt: float, rings: int = 14)
             ax_, ay_ = cx + dist * ux, cy + dist * uy
             side = deg in (0, 180, 90, -90)
             for slide in _SLIDES if side else (0.5,):
-                if ux > 0.3:
-                    x0, ha = ax_, "left"
-                elif ux < -0.3:
-                    x0, ha = ax_ - w, "right"
-                else:
-                    x0, ha = ax_ - w * slide, ("center" if slide == 0.5 else "left")
-                if uy > 0.3:
-                    y0, va = ay_, "bottom"
-                elif uy < -0.3:
-                    y0, va = ay_ - h, "top"
-                else:
-                    y0, va = ay_ - h * slide, ("center" if slide == 0.5 else "bottom")
+                x0, ha = _side(ux, ax_, w, slide, "left", "right")
+                y0, va = _side(uy, ay_, h, slide, "bottom", "top")
                 box = (x0, y0, x0 + w, y0 + h)
                 rank += 1
                 leader = k > 0
