@@ -37,7 +37,8 @@ REPORT_KNOBS = {"name": "ecdn_report", "color": "rgb", "border": "0", "quantize"
 
 
 FAKE_HR = np.random.default_rng(0).integers(0, 250, size=(16, 20, 3), dtype=np.uint8)   # no clipping at +3
-CROPS = ["Set5/baby@2:2,3,4,5"]   # a crop given at report time (--crop), of the x2 run without an HR image
+# crops given at report time (--crop): of the x2 run without an HR image, and a second box of the x4 image
+CROPS = ["Set5/baby@2:2,3,4,5", "Set5/baby@4:3,4,3,3"]
 ECDN_CROP_PSNR = 41.5   # the crop PSNR the fake ecdn cell "logged" for the declared box (the report must show it)
 
 
@@ -404,6 +405,9 @@ def test_crop_psnr_is_measured_on_the_box(report):
     assert f"carn_m {expected:.2f} dB" in readme          # computed from the logged HR and SR images
     assert f"ecdn {ECDN_CROP_PSNR:.2f} dB" in readme        # as the run logged it, not recomputed
     assert "Computed by the report from the logged HR and SR images for carn_m (" in readme
+    # a second box of the same image reads the same logged SR image again (not the HR image beside it)
+    caption = next(line for line in readme.splitlines() if "`baby` x4, box top=3, left=4, 3x3" in line)
+    assert f"carn_m {expected:.2f} dB" in caption
 
 
 def test_crop_of_a_store_without_hr_images_says_so(report):

@@ -146,7 +146,9 @@ class Store:
             return None
         if self._tmp is None:
             self._tmp = Path(tempfile.mkdtemp(prefix="srbench-report-"))
-        dst = self._tmp / run_id
+        # one folder per artifact folder: MLflow may write a downloaded file under its base name only, and two
+        # artifacts of one run with one name (crops/Set5/baby_x4.png, crops/Set5/hr/baby_x4.png) must not collide
+        dst = self._tmp / run_id / parent
         dst.mkdir(parents=True, exist_ok=True)
         local = Path(self._client.download_artifacts(run_id, path, str(dst)))
         self._cache[key] = local
