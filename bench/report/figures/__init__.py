@@ -15,13 +15,13 @@ One module per kind: :mod:`.style` (settings, colours, saving), :mod:`.bubble` (
 from srbench.report.figures.ablation import (ablation_category_figure, ablation_category_plot, ablation_group_figure,
                                              ablation_group_plot)
 from srbench.report.figures.bubble import bubble_chart, bubble_figure, is_variant
-from srbench.report.figures.crops import (CROP_DPI, CROP_PNG_LIMIT, MAX_TILES, MIN_TILE_PX, crop_caption, crop_figure,
-                                          crop_grid, crop_parts)
+from srbench.report.figures.crops import (CROP_DPI, CROP_PNG_LIMIT, MAX_TILES, MIN_TILE_PX, crop_caption,
+                                          crop_figure, crop_grid, crop_parts)
 from srbench.report.figures.labels import place_labels
 from srbench.report.figures.style import PAGE_WIDTH, PNG_LIMIT, color_for, pyplot, save, styled, wrap_label
 from srbench.report.figures.training import training_curves
 
-__all__ = ["CROP_DPI", "CROP_PNG_LIMIT", "MAX_TILES", "MIN_TILE_PX", "PAGE_WIDTH", "PNG_LIMIT", "ablation_category_figure",
-           "ablation_category_plot", "ablation_group_figure", "ablation_group_plot", "bubble_chart", "bubble_figure",
-           "color_for", "crop_caption", "crop_figure", "crop_grid", "crop_parts", "is_variant", "place_labels", "pyplot", "save",
-           "styled", "training_curves", "wrap_label"]
+__all__ = ["CROP_DPI", "CROP_PNG_LIMIT", "MAX_TILES", "MIN_TILE_PX", "PAGE_WIDTH", "PNG_LIMIT",
+           "ablation_category_figure", "ablation_category_plot", "ablation_group_figure", "ablation_group_plot", "bubble_chart", "bubble_figure",
+           "color_for", "crop_caption", "crop_figure", "crop_grid", "crop_parts", "is_variant", "place_labels",
+           "pyplot", "save", "styled", "training_curves", "wrap_label"]

@@ -76,8 +76,9 @@ def _metric_handles(metrics: list[tuple], color: str | None = None, linewidth: f
     """Legend entries of the efficiency metrics (their own colours unless ``color``)."""
     from matplotlib.lines import Line2D
     size = 3.5 if color else 4
-    return ([Line2D([], [], color=color or c, marker=marker, markersize=size,
-                    **({"linewidth": linewidth} if linewidth else {"linestyle": "none"})) for _, _, _, marker, c in metrics],
+    line = {"linewidth": linewidth} if linewidth else {"linestyle": "none"}
+    return ([Line2D([], [], color=color or c, marker=marker, markersize=size, **line)
+             for _, _, _, marker, c in metrics],
             [lab for _, _, lab, _, _ in metrics])
 
 

@@ -65,7 +65,8 @@ def _tiles(n: int, box: tuple, cap_w: float, dpi: int, avail: float, L: SimpleNa
             break
 
 
-def _layout(fig, hr: np.ndarray | None, box: tuple, captions: list[str], title: str, note: str, dpi: int) -> SimpleNamespace:
+def _layout(fig, hr: np.ndarray | None, box: tuple, captions: list[str], title: str, note: str,
+            dpi: int) -> SimpleNamespace:
     """Every size and position of a crop grid (inches), measured with the figure's own renderer."""
     n = max(len(captions), 1)
     cap_kw = {"fontsize": 6.0, "linespacing": 1.15, "ha": "center", "va": "top"}

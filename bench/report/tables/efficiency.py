@@ -40,9 +40,9 @@ def efficiency_table(bench: Benchmark, protocol: str, dataset: str = "Set14") ->
         csv_rows.append({"model": c.label, "arch": c.model, "weights": c.weights, "bn_mode": c.bn_mode,
                          "scale": c.scale, "params": c.params, "params_effective": c.params_effective,
                          "measure_out": c.measure_out, "mult_adds_g": c.mult_adds_g, "latency_ms": c.latency_ms,
-                         "latency_iqr_ms": c.latency_iqr_ms, "device": c.device_name, "runtime": c.runtime, "peak_mem_mb": c.peak_mem_mb,
-                         f"psnr_{dataset}": psnr,
-                         "psnr_per_gmult_add": per_madd, "run": c.short})
+                         "latency_iqr_ms": c.latency_iqr_ms, "device": c.device_name, "runtime": c.runtime,
+                         "peak_mem_mb": c.peak_mem_mb, f"psnr_{dataset}": psnr, "psnr_per_gmult_add": per_madd,
+                         "run": c.short})
     order = sorted(range(len(rows)), key=lambda i: (csv_rows[i]["scale"],) + row_sort_key(
         csv_rows[i]["arch"], csv_rows[i]["weights"], "", csv_rows[i]["bn_mode"]))
     rows = [rows[i] for i in order]
@@ -53,8 +53,9 @@ def efficiency_table(bench: Benchmark, protocol: str, dataset: str = "Set14") ->
              "one forward pass producing the output size (height x width) "
              f"{f'in the headers ({at})' if at else 'in the Output column'}. "
              "Latency: median and interquartile range of the timed repeats on the named device and inference runtime "
-             "(the one that ran the cell's forward passes; compare latencies only within one device and one run). Peak memory: MiB (2^20 bytes) of the pass's live tensors at their "
-             "peak (activations, workspace and output; not the weights).",
+             "(the one that ran the cell's forward passes; compare latencies only within one device and one run). "
+             "Peak memory: MiB (2^20 bytes) of the pass's live tensors at their peak (activations, workspace and "
+             "output; not the weights).",
              f"PSNR / GMult-Adds: the PSNR on {dataset} at the row's scale divided by the Mult-Adds in G."]
     return Table(name="efficiency", title=f"Efficiency — protocol {protocol}", columns=header, rows=rows, csv=csv,
                  notes=notes, align="llrr" + ("" if at else "l") + "rrrllrrrl")

@@ -64,7 +64,8 @@ def marks(values: list, digits: int) -> list[str | None]:
 
 
 def ci_record(prefix: str, ci) -> dict:
-    """The CSV fields of a confidence interval (None where there is none): ``<prefix>_delta``, ``_ci_low``, ``_ci_high``."""
+    """The CSV fields of a confidence interval (None where there is none): ``<prefix>_delta``, ``_ci_low`` and
+    ``_ci_high``."""
     if ci is None:
         return {f"{prefix}_delta": None, f"{prefix}_ci_low": None, f"{prefix}_ci_high": None}
     return {f"{prefix}_delta": ci.mean, f"{prefix}_ci_low": ci.low, f"{prefix}_ci_high": ci.high}

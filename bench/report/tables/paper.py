@@ -32,7 +32,8 @@ def _measured(res: pd.DataFrame, cells: pd.DataFrame, ident: tuple) -> dict:
     r = select_identity(res, ident)
     c = select_identity(cells, ident)
     return {"label": newest_label(r), "ident": ident, "runs": run_ids(r), "measure_out": measured_at(c),
-            "vals": {(d, int(s)): (p, q) for d, s, p, q in r[["dataset", "scale", "psnr", "ssim"]].itertuples(index=False)},
+            "vals": {(d, int(s)): (p, q)
+                     for d, s, p, q in r[["dataset", "scale", "psnr", "ssim"]].itertuples(index=False)},
             "params": sorted({int(p) for p in c["params"] if ok(p)}),
             "madds": {int(s): m for s, m in c[["scale", "mult_adds_g"]].itertuples(index=False)}}
 
