@@ -15,16 +15,31 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux reports it (``os.umask`` can only set it)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, *, suffix: str = ".tmp", fsync: bool = False) -> Iterator[Path]:
     """Yield a fresh temporary path beside ``path``; on a normal exit rename it to ``path`` (replacing it), on an
-    exception delete it. The block writes the temporary file (any library, any mode). ``fsync`` flushes it to disk
+    exception delete it. The block writes the temporary file (any library, any mode); it exists, empty, with the
+    permissions a new file gets under the process's umask. ``fsync`` flushes it to disk
     before the rename (for files that must survive a power cut, such as exported graphs)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     os.close(fd)
     tmp = Path(name)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; a plain open() would respect the umask
     try:
         yield tmp
         if fsync:

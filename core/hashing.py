@@ -1,21 +1,21 @@
-"""Checksums: of files (computed once per file version), of decoded pixels, and of code.
+"""Checksums: of files (computed once per file version) and of decoded pixels (code: :mod:`srbench.core.code_identity`).
 
 File checksums use a cache keyed by (path, size, mtime), used by the store check (``data.fetch``, persisted to a small
 JSON file so a re-run takes about a second) and by dataset fingerprints (``data.datasets``, in memory). A file whose
 size or modification time changed is hashed again. ``array_sha256`` identifies decoded pixels (a cached LR image is
-checked by it), ``source_fingerprint`` identifies what code does (the generated-LR version is keyed by it).
+checked by it).
 """
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 import os
-import textwrap
 from pathlib import Path
 
 import numpy as np
+
+from srbench.core.atomic import write_text_atomic
 
 _CHUNK = 1 << 20
 
@@ -43,16 +43,6 @@ def array_sha256(array: np.ndarray) -> str:
     array = np.ascontiguousarray(array)
     h = hashlib.sha256(f"{array.dtype.str}{array.shape}".encode())
     h.update(array.tobytes())
-    return h.hexdigest()
-
-
-def source_fingerprint(*sources: str) -> str:
-    """Hex sha256 of several sources' :func:`code_fingerprint` (a method's indented source may be given as is)."""
-    h = hashlib.sha256()
-    for source in sources:
-        dump = code_fingerprint(textwrap.dedent(source)).encode()
-        h.update(f"{len(dump)}\0".encode())
-        h.update(dump)
     return h.hexdigest()
 
 
@@ -88,10 +78,7 @@ class HashCache:
         """Write the JSON file atomically (no-op for an in-memory cache or when nothing changed)."""
         if self.json_path is None or not self._dirty:
             return
-        self.json_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.json_path.with_name(f".{self.json_path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(self._entries, indent=0, sort_keys=True))
-        os.replace(tmp, self.json_path)
+        write_text_atomic(self.json_path, json.dumps(self._entries, indent=0, sort_keys=True))
         self._dirty = False
 
 
@@ -101,15 +88,3 @@ MEMORY = HashCache()
 def cached_sha256(path: str | os.PathLike) -> str:
     """sha256 through the process-wide in-memory cache."""
     return MEMORY.sha256(path)
-
-
-def code_fingerprint(source: str) -> str:
-    """The source's syntax tree without docstrings, as text: what the code does, not how it is documented."""
-    tree = ast.parse(source)
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
-            first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
-                    and isinstance(first.value.value, str):
-                node.body = node.body[1:] or [ast.Pass()]
-    return ast.dump(tree, include_attributes=False)

@@ -1,12 +1,12 @@
 """Where each installed package's source lives in the checkout (the same mapping as pyproject's ``package-dir``).
 
-Used to follow imports through the syntax tree without importing anything: the cell key hashes the import closure
-of the measurement package (``srbench.track.cells``) and the layer test checks every import against the layers.
+Used to follow imports through the syntax tree without importing anything (:mod:`srbench.core.code_identity`):
+the cell key hashes the import closure of the measurement package and the layer test checks every import against
+the layers.
 """
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 from srbench.core.store import IN_CHECKOUT, REPO_ROOT
@@ -51,41 +51,3 @@ def module_name(path: Path, root: Path = REPO_ROOT) -> str | None:
                 parts = parts[:-1]
             return ".".join([package, *parts])
     return None
-
-
-def imported_modules(path: Path, root: Path = REPO_ROOT, *, parents: bool = True) -> set[str]:
-    """Every project module ``path`` imports, at the top level or inside functions (``from a import b`` counts as
-    ``a.b`` when that is a module, else as ``a``), plus (``parents``) the parent packages that importing them runs."""
-    tree = ast.parse(path.read_text(), filename=str(path))
-    found: set[str] = set()
-    for node in ast.walk(tree):
-        names: list[str] = []
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names = [f"{node.module}.{alias.name}" if module_file(f"{node.module}.{alias.name}", root)
-                     else node.module for alias in node.names]
-        for name in names:
-            if module_file(name, root) is None:
-                continue
-            if not parents:
-                found.add(name)
-                continue
-            parts = name.split(".")
-            found.update(".".join(parts[:i]) for i in range(1, len(parts) + 1)
-                         if module_file(".".join(parts[:i]), root) is not None)
-    return found
-
-
-def import_closure(package: str, root: Path = REPO_ROOT) -> list[str]:
-    """Every project module reachable by imports from the modules of ``package`` (the package included), sorted."""
-    folder = module_file(package, root).parent
-    todo = [module_name(p, root) for p in sorted(folder.rglob("*.py"))]
-    seen: set[str] = set()
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        todo.extend(imported_modules(module_file(name, root), root) - seen)
-    return sorted(seen)

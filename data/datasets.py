@@ -52,7 +52,8 @@ import numpy as np
 
 from srbench.core import imresize as imresize_module
 from srbench.core.errors import SrbenchError
-from srbench.core.hashing import array_sha256, cached_sha256, source_fingerprint
+from srbench.core.code_identity import source_fingerprint
+from srbench.core.hashing import array_sha256, cached_sha256
 from srbench.core.imresize import imresize
 from srbench.core.store import benchmark_root, cache_root, store_root
 from srbench.data import lr_generators

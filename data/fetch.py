@@ -21,7 +21,6 @@ import csv
 import hashlib
 import http.client
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from srbench.core.atomic import atomic_path
 from srbench.core.errors import SrbenchError
 from srbench.core.hashing import HashCache, git_blob_sha1
 from srbench.core.store import mirror_root, store_root
@@ -110,24 +110,26 @@ class _Offline(Exception):
     """The network is unreachable: stop trying it for the remaining files."""
 
 
+class _Mismatch(Exception):
+    """The streamed bytes are not the expected file: abandon the atomic write."""
+
+
 def _atomic_fill(dest: Path, source, expected_sha: str) -> bool:
     """Stream the binary file object ``source`` into a temp file beside ``dest``; rename it to ``dest`` only if its
     sha256 is ``expected_sha``."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     try:
-        os.chmod(tmp, 0o644)  # writable copy, whatever the (read-only) mirror's mode
-        digest = hashlib.sha256()
-        with os.fdopen(fd, "wb") as fh:
-            for block in iter(lambda: source.read(1 << 20), b""):
-                digest.update(block)
-                fh.write(block)
-        if digest.hexdigest() != expected_sha:
-            return False
-        os.replace(tmp, dest)
-        return True
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+        with atomic_path(dest, suffix=".part") as tmp:
+            os.chmod(tmp, 0o644)  # writable copy, whatever the (read-only) mirror's mode
+            digest = hashlib.sha256()
+            with open(tmp, "wb") as fh:
+                for block in iter(lambda: source.read(1 << 20), b""):
+                    digest.update(block)
+                    fh.write(block)
+            if digest.hexdigest() != expected_sha:
+                raise _Mismatch
+    except _Mismatch:  # the temporary file is gone, the destination untouched
+        return False
+    return True
 
 
 def _copy_from_mirror(src: Path, dest: Path, sha: str) -> bool:

@@ -4,7 +4,7 @@
 grayscale-with-alpha become RGB); 16-bit and float images are refused rather than silently rescaled. That includes
 the 16-bit colour PNGs and TIFFs that PIL itself opens as 8-bit RGB(A), dropping the low byte: their bit depth is read
 from the file (the PNG IHDR chunk, the TIFF BitsPerSample tag). ``write_image`` writes to a temporary file beside the
-target and renames it, so a reader never sees a partial file.
+target and renames it (``srbench.core.atomic``), so a reader never sees a partial file.
 
 ``image_files`` lists the images of a folder by suffix, case-insensitively (``IMAGE_SUFFIXES``), and refuses anything
 it would otherwise skip silently: other files, broken or looping symbolic links, two images with one name.
@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
+from srbench.core.atomic import atomic_path
 from srbench.core.errors import SrbenchError
 
 _EIGHT_BIT_MODES = {"L", "RGB", "RGBA", "P", "PA", "LA", "CMYK", "YCbCr", "1"}
@@ -152,25 +152,19 @@ def write_image(path: str | os.PathLike, array: np.ndarray, *, text: dict[str, s
     path = Path(path)
     if array.dtype != np.uint8 or array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] != 3):
         raise SrbenchError(f"{path}: can only write uint8 HxW or HxWx3 images, got {array.dtype} {array.shape}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files
-        fmt = Image.registered_extensions().get(path.suffix.lower(), "PNG")
-        options = {}
-        if text and fmt == "PNG":
-            info = PngImagePlugin.PngInfo()
-            for key, value in text.items():
-                info.add_text(key, value)
-            options["pnginfo"] = info
-        if compress_level is not None and fmt == "PNG":
-            options["compress_level"] = int(compress_level)
-        with os.fdopen(fd, "wb") as fh:
+    fmt = Image.registered_extensions().get(path.suffix.lower(), "PNG")
+    options = {}
+    if text and fmt == "PNG":
+        info = PngImagePlugin.PngInfo()
+        for key, value in text.items():
+            info.add_text(key, value)
+        options["pnginfo"] = info
+    if compress_level is not None and fmt == "PNG":
+        options["compress_level"] = int(compress_level)
+    with atomic_path(path) as tmp:
+        os.chmod(tmp, 0o644)
+        with open(tmp, "wb") as fh:
             Image.fromarray(array).save(fh, format=fmt, **options)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def to_rgb(img: np.ndarray) -> np.ndarray:

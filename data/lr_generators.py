@@ -40,7 +40,7 @@ import numpy as np
 
 from srbench.core.constants import LR_SOURCES
 from srbench.core.errors import SrbenchError
-from srbench.core.hashing import source_fingerprint
+from srbench.core.code_identity import source_fingerprint
 from srbench.core.imresize import output_length, resize_axis, imresize
 from srbench.core.store import cache_root
 

@@ -26,8 +26,8 @@ is stored uncropped, once for all scales: a training patch at LR position ``(y, 
 ``(s·y, s·x)``, which always lies inside the crop, so LR and HR stay aligned for every scale without throwing away up
 to 11 rows/columns (what cropping to a multiple of 12 would do).
 
-The file is written to ``<out>.tmp`` and renamed when complete: an unreadable input image aborts with its name before
-anything final is written.
+The file is written to a temporary file beside ``<out>`` and renamed when complete (``srbench.core.atomic``): an
+unreadable input image aborts with its name before anything final is written, and leaves no temporary file.
 
 An image folder given to ``srbench train`` is prepared once into the store's cache, at
 ``<store>/cache/h5/<fingerprint>.h5`` (``cached_h5_for_folder``): named by the content it derives from, so a folder
@@ -45,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
+from srbench.core.atomic import atomic_path
 from srbench.core.errors import SrbenchError
 from srbench.data.images import IMAGE_SUFFIXES, crop_to_scale, image_files
 
@@ -145,40 +146,33 @@ def prepare(root: str | os.PathLike, out: str | os.PathLike, scales: tuple[int, 
     fp = fingerprint(source, scales)
     if out.is_file() and not force and read_fingerprint(out) == fp:
         return out, False
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    try:
-        with h5py.File(tmp, "w") as f:
-            groups = {"HR": f.create_group("HR")}
+    with atomic_path(out) as tmp, h5py.File(tmp, "w") as f:
+        groups = {"HR": f.create_group("HR")}
+        for s in scales:
+            groups[s] = f.create_group(f"X{s}")
+        bar = tqdm(range(len(source.names)), desc=f"prepare {out.name}", unit="img", disable=not progress)
+        for i in bar:
+            hr = _read_rgb(source.hr[i])
+            groups["HR"].create_dataset(str(i), data=hr)
             for s in scales:
-                groups[s] = f.create_group(f"X{s}")
-            bar = tqdm(range(len(source.names)), desc=f"prepare {out.name}", unit="img", disable=not progress)
-            for i in bar:
-                hr = _read_rgb(source.hr[i])
-                groups["HR"].create_dataset(str(i), data=hr)
-                for s in scales:
-                    given = source.lr[s]
-                    if given is not None:
-                        lr = _read_rgb(given[i])
-                        if lr.shape[0] * s > hr.shape[0] or lr.shape[1] * s > hr.shape[1]:
-                            raise SrbenchError(f"{given[i]}: LR size {lr.shape[1]}x{lr.shape[0]} times {s} exceeds "
-                                               f"its HR {source.hr[i].name} ({hr.shape[1]}x{hr.shape[0]})")
-                    else:
-                        if min(hr.shape[:2]) < s:
-                            raise SrbenchError(f"{source.hr[i]}: too small ({hr.shape[1]}x{hr.shape[0]}) for x{s}")
-                        lr = make_lr(hr, s)
-                    groups[s].create_dataset(str(i), data=lr)
-            f.attrs["format"] = FORMAT
-            f.attrs["names"] = json.dumps(list(source.names))
-            f.attrs["scales"] = json.dumps(list(scales))
-            f.attrs["lr_source"] = json.dumps({str(s): "given" if source.lr[s] is not None else "imresize"
-                                               for s in scales})
-            f.attrs["source"] = str(source.root.resolve())
-            f.attrs["fingerprint"] = fp  # written last
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+                given = source.lr[s]
+                if given is not None:
+                    lr = _read_rgb(given[i])
+                    if lr.shape[0] * s > hr.shape[0] or lr.shape[1] * s > hr.shape[1]:
+                        raise SrbenchError(f"{given[i]}: LR size {lr.shape[1]}x{lr.shape[0]} times {s} exceeds "
+                                           f"its HR {source.hr[i].name} ({hr.shape[1]}x{hr.shape[0]})")
+                else:
+                    if min(hr.shape[:2]) < s:
+                        raise SrbenchError(f"{source.hr[i]}: too small ({hr.shape[1]}x{hr.shape[0]}) for x{s}")
+                    lr = make_lr(hr, s)
+                groups[s].create_dataset(str(i), data=lr)
+        f.attrs["format"] = FORMAT
+        f.attrs["names"] = json.dumps(list(source.names))
+        f.attrs["scales"] = json.dumps(list(scales))
+        f.attrs["lr_source"] = json.dumps({str(s): "given" if source.lr[s] is not None else "imresize"
+                                           for s in scales})
+        f.attrs["source"] = str(source.root.resolve())
+        f.attrs["fingerprint"] = fp  # written last
     return out, True
 
 

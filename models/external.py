@@ -23,7 +23,7 @@ no scale (``forward(x)``) must declare its one scale, ``scales = (4,)`` or ``sca
 complexity counters use.
 
 The code hash (:attr:`ExternalModel.code_hash`) identifies what the model computes: the syntax trees (docstrings and
-comments excluded, :func:`srbench.core.hashing.code_fingerprint`) of the builder's module and of every module it
+comments excluded, :func:`srbench.core.code_identity.code_fingerprint`) of the builder's module and of every module it
 imports, at any depth, that lives in the same folder tree (the file's folder for a file spec, the top-level package's
 folder for a module in a package, the file alone for a top-level module). It is part of the benchmark's cell key and
 logged as the tag ``srbench.model_code``.
@@ -34,7 +34,6 @@ Whether the model really produces SR images is checked by running it on a small 
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import importlib
 import importlib.metadata
@@ -51,7 +50,7 @@ from types import ModuleType
 from torch import nn
 
 from srbench.core.errors import SrbenchError
-from srbench.core.hashing import code_fingerprint
+from srbench.core.code_identity import code_fingerprint, imported_names
 from srbench.core.names import suggest
 
 ENTRY_POINT_GROUP = "srbench.models"
@@ -199,29 +198,6 @@ def _hash_root(module: ModuleType, file_spec: bool) -> tuple[Path, bool]:
     return path, False  # a top-level module (e.g. in site-packages): its own file only
 
 
-def _imports(path: Path, package: str | None) -> set[str]:
-    """Absolute names of every module the file imports (top level or in functions; ``from a import b`` also tries
-    ``a.b``); relative imports are resolved against ``package``."""
-    tree = ast.parse(path.read_text(), filename=str(path))
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                if not package:
-                    continue
-                parts = package.split(".")
-                if node.level > 1:
-                    parts = parts[:-(node.level - 1)]
-                base = ".".join(parts + ([node.module] if node.module else []))
-            if base:
-                names.add(base)
-                names.update(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")
-    return names
-
-
 def _origin(name: str) -> tuple[Path, str | None] | None:
     """(file, package) of an importable module, using what is already imported first; None when not found."""
     module = sys.modules.get(name)
@@ -252,7 +228,7 @@ def code_hash(module: ModuleType, *, file_spec: bool) -> tuple[str, tuple[str, .
         files[path] = None
         if not tree:
             break
-        for name in sorted(_imports(path, package)):
+        for name in sorted(imported_names(path, package)):
             found = _origin(name)
             if found is not None and found[0].suffix == ".py" and found[0].is_relative_to(root):
                 todo.append(found)

@@ -20,7 +20,7 @@ from types import ModuleType
 
 from torch import nn
 
-from srbench.models import bsrn, fmen, imdn, imdn_ntire, rfdn, rlfn, safmn, span
+from srbench.models import bsrn, fmen, imdn, imdn_ntire, published, rfdn, rlfn, safmn, span
 from srbench.models.records import WeightsRecord
 
 NTIRE22 = ("ofsoundof/NTIRE2022_ESR", "e95ba4a4916bb13d6348f7ee172827e2452e8a31")
@@ -28,7 +28,7 @@ NTIRE22 = ("ofsoundof/NTIRE2022_ESR", "e95ba4a4916bb13d6348f7ee172827e2452e8a31"
 #: ``figs/results.png`` of the challenge repository at the commit above; parameters in M to three decimals
 NTIRE22_TABLE = "NTIRE 2022 ESR challenge results table (Li et al., CVPRW 2022; figs/results.png of " \
                 "ofsoundof/NTIRE2022_ESR@e95ba4a4), #Params [M]"
-IMDN_PAPER = "Hui et al., ACM MM 2019, Table 3 (params, Mult-Adds at 720p, Set5 PSNR/SSIM on Y)"
+IMDN_PAPER = "Hui et al., ACM MM 2019, Table 3 (params, Mult-Adds at 720p; PSNR/SSIM: srbench.models.published)"
 
 
 @dataclass(frozen=True)
@@ -63,25 +63,27 @@ def _record(family: str, scale: int, *, repo: tuple[str, str], path: str, file: 
 
 
 _IMDN_REPO = ("Zheng222/IMDN", "8f158e6a5ac9db6e5857d9159fd4a6c4214da574")
-_IMDN_FILES = {  # scale: (sha256, bytes, git blob sha1, params, Mult-Adds G at 720p, paper row)
+_IMDN_FILES = {  # scale: (sha256, bytes, git blob sha1, params, Mult-Adds G at 720p, paper's params and Mult-Adds)
     2: ("740b39653592bd3f49955a21cd9e16f2d37f2c413368cc09327601b8fbe42ce1", 2_796_052,
-        "51d924747d0abd4873d18960efe60e04b1c980b0", 694_404, 158.8, (694_000, 158.8, (38.00, 0.9605))),
+        "51d924747d0abd4873d18960efe60e04b1c980b0", 694_404, 158.8, (694_000, 158.8)),
     3: ("11b1716a19bc16e5e353e1db798d476169338e631eb170c82d765559888cb028", 2_830_672,
-        "57e87c7f9e5742f1eed273d5fd9da23ef353cb78", 703_059, 71.4, (703_000, 71.5, (34.36, 0.9270))),
+        "57e87c7f9e5742f1eed273d5fd9da23ef353cb78", 703_059, 71.4, (703_000, 71.5)),
     4: ("e660c38221147217a136debeb99eb304d62d9c0f73ac421ed66281b619719714", 2_879_112,
-        "3b9bf90db6985f7f97015a6629d001c46f3e2c33", 715_176, 40.9, (715_000, 40.9, (32.21, 0.8948))),
+        "3b9bf90db6985f7f97015a6629d001c46f3e2c33", 715_176, 40.9, (715_000, 40.9)),
 }
 
 
 def _imdn_record(scale: int) -> WeightsRecord:
-    sha, size, blob, params, madds, (printed, printed_madds, set5) = _IMDN_FILES[scale]
+    sha, size, blob, params, madds, (printed, printed_madds) = _IMDN_FILES[scale]
+    set5 = published.lookup("imdn", "Set5", scale)  # the printed PSNR/SSIM live in srbench.models.published
     return _record("imdn", scale, repo=_IMDN_REPO, path=f"checkpoints/IMDN_x{scale}.pth", file=f"IMDN_x{scale}.pth",
                    sha256=sha, size=size, blob=blob, licence="no licence file in the repository",
                    constructor=imdn.RELEASED[scale], input_range=_range(imdn), params=params, madds=madds,
                    description=f"IMDN x{scale} (Hui et al., ACM MM 2019), the authors' single-scale file; keys "
                                "prefixed module. (DataParallel)",
                    metrics={"source": IMDN_PAPER, "params": printed, "params_source": IMDN_PAPER + ", in K",
-                            "mult_adds": {scale: printed_madds}, "Set5": {scale: set5}})
+                            "mult_adds": {scale: printed_madds}, "Set5": {scale: (set5.psnr, set5.ssim)},
+                            "published_source": set5.source.cite})
 
 
 def _range(module: ModuleType) -> float:

@@ -24,6 +24,7 @@ from srbench.core.hashing import git_blob_sha1
 from srbench.core.hashing import sha256_file as file_sha256  # public here too: chunked sha256 of a file
 from srbench.core.store import weights_dir
 from srbench.core.names import unknown_name_error
+from srbench.models import published
 from srbench.models.field import FAMILIES, field_records, release
 from srbench.models.records import WeightsRecord
 
@@ -31,29 +32,21 @@ _CARN_REPO = "https://raw.githubusercontent.com/nmhkahn/CARN-pytorch/40d3514f81c
 _ECDN_REPO = "https://raw.githubusercontent.com/ISTHATDISTANCE/CARN-pytorch/f3e0d0f7f6396a1d5d80c8938d1ff959f11bcd9d"
 _MULTI = (2, 3, 4)
 
-_CARN_PAPER = "Ahn et al., ECCV 2018, Table 'Quantitative results' (as in the official repository's README)"
+_CARN_PAPER = published.CARN_TABLE.cite
 _ECDN_REPORT = "ECDN report, Table 1 (parameter counts; its PSNR/LPIPS sums use a non-standard protocol)"
 
 
-def _carn_paper(params: int, mult_adds: tuple[float, float, float], table: dict[str, tuple]) -> dict:
-    """The CARN paper's row for one model: PSNR/SSIM per set and scale (x2, x3, x4), Mult-Adds in G (720p output)."""
+def _carn_paper(arch: str, params: int, mult_adds: tuple[float, float, float]) -> dict:
+    """The CARN paper's row for one model: its printed PSNR/SSIM per set and scale (read from
+    :mod:`srbench.models.published`, their one home), parameters and Mult-Adds in G (720p output) as printed."""
     metrics: dict = {"source": _CARN_PAPER, "params": params, "mult_adds": dict(zip(_MULTI, mult_adds))}
-    metrics.update({name: dict(zip(_MULTI, rows)) for name, rows in table.items()})
+    metrics.update(published.grid(arch, published.CARN_TABLE))
     return metrics
 
 
-_CARN_METRICS = _carn_paper(1_592_000, (222.8, 118.8, 90.9), {
-    "Set5": ((37.76, 0.9590), (34.29, 0.9255), (32.13, 0.8937)),
-    "Set14": ((33.52, 0.9166), (30.29, 0.8407), (28.60, 0.7806)),
-    "B100": ((32.09, 0.8978), (29.06, 0.8034), (27.58, 0.7349)),
-    "Urban100": ((31.92, 0.9256), (28.06, 0.8493), (26.07, 0.7837)),
-})
-_CARN_M_METRICS = _carn_paper(412_000, (91.2, 46.1, 32.5), {
-    "Set5": ((37.53, 0.9583), (33.99, 0.9236), (31.92, 0.8903)),
-    "Set14": ((33.26, 0.9141), (30.08, 0.8367), (28.42, 0.7762)),
-    "B100": ((31.92, 0.8960), (28.91, 0.8000), (27.44, 0.7304)),
-    "Urban100": ((31.23, 0.9193), (27.55, 0.8385), (25.62, 0.7694)),
-})
+# the CARN table's Params and MultAdds columns (published.CARN_TABLE)
+_CARN_METRICS = _carn_paper("carn", 1_592_000, (222.8, 118.8, 90.9))
+_CARN_M_METRICS = _carn_paper("carn_m", 412_000, (91.2, 46.1, 32.5))
 
 
 #: (params, params_effective, Mult-Adds in G at x2/x3/x4 for a 720x1280 output) of each architecture's released build

@@ -82,14 +82,14 @@ def main() -> None:
     from srbench.eval.latency import lr_size, measure_latency
     from srbench.eval.weights import load_eval_model, resolve_weights
     from srbench.models.complexity import mult_adds
-    from srbench.track.cell_runtimes import runtime_cache_dir
+    from srbench.runtime_choice import device_identity, runtime_cache_dir
 
     device = resolve_device(args.device)
     runtimes = args.runtimes or rt.available_runtimes()
     for name in runtimes:
         rt.check_runtime_name(name, "--runtimes")
     out_hw = (args.out_height, args.out_width)
-    print(f"device: {rt.device_identity(device)}; torch threads {torch.get_num_threads()}; output "
+    print(f"device: {device_identity(device)}; torch threads {torch.get_num_threads()}; output "
           f"{out_hw[0]}x{out_hw[1]}; BN {args.bn_mode}; warmup {args.warmup}, repeats {args.repeats}")
     print("versions: " + "; ".join(f"{r}: " + " ".join(f"{k}={v}" for k, v in rt.package_versions(r).items())
                                    for r in runtimes))

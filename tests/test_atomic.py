@@ -24,3 +24,17 @@ def test_a_failed_write_keeps_the_old_file_and_removes_the_partial_one(tmp_path)
         raise RuntimeError("interrupted")
     assert target.read_text() == "complete"
     assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+@pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_the_written_file_has_the_mode_a_plain_open_gives(tmp_path, umask, mode):
+    """Like ``open(path, 'w')``: 0o666 less the umask (a shared store stays readable), not mkstemp's 0o600."""
+    import os
+    import stat
+
+    old = os.umask(umask)
+    try:
+        write_bytes_atomic(tmp_path / "a.bin", b"x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "a.bin").stat().st_mode) == mode

@@ -1,6 +1,7 @@
 """The code version ignores documentation but not behaviour (hand-written source variants)."""
 
-from srbench.track.cells import cell_key, code_fingerprint
+from srbench.core.code_identity import code_fingerprint
+from srbench.track.cells import cell_key
 
 BASE = '''
 def psnr(a, b):

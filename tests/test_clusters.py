@@ -265,7 +265,7 @@ def test_shards_keep_shared_passes_and_runtime_choices_together(benchmark_root):
 _HOST = """
 import os, sys, time
 from pathlib import Path
-import srbench.cli, srbench.track.runner as runner, srbench.eval.runtimes as rt, mlflow.tracking
+import srbench.cli, srbench.track.runner as runner, srbench.runtime_choice.use as rt, mlflow.tracking
 from srbench.track import claims, orphans
 claims.local_lock_dir = lambda client: None  # no lock shared with the other hosts: claims are runs, as on a server
 orphans.HEARTBEAT_S, orphans.STALE_AFTER_S, claims.POLL_S = 0.5, float(os.environ["STALE_AFTER_S"]), 0.2

@@ -234,7 +234,7 @@ def test_cache_from_another_generator_version_is_regenerated(store, monkeypatch)
 
 
 def test_source_fingerprint_ignores_docstrings_and_comments():
-    from srbench.core.hashing import source_fingerprint
+    from srbench.core.code_identity import source_fingerprint
 
     base = "def f(x):\n    '''Doc.'''\n    return x + 1\n"
     assert source_fingerprint(base) == source_fingerprint("def f(x):\n    '''Other doc.'''\n    # note\n"

@@ -23,11 +23,12 @@ import json
 import pytest
 
 from srbench.cli import main
+from srbench.models.published import lookup
 
 pytestmark = pytest.mark.slow
 
 #: (PSNR, SSIM) printed, per model and scale, with the allowed difference (see the module docstring)
-IMDN_PAPER = {2: (38.00, 0.9605), 3: (34.36, 0.9270), 4: (32.21, 0.8948)}
+IMDN_PAPER = {2: (38.00, 0.9605), 3: (34.36, 0.9270), 4: (32.21, 0.8948)}  # also in srbench.models.published
 ROUNDING = (0.005, 0.00005)
 VARIANTS = {"rfdn": (32.24, 0.8952), "imdn_ntire": (32.21, 0.8948)}
 VARIANT_BAND = (0.15, 0.002)
@@ -38,6 +39,13 @@ def _evaluate(capsys, model: str, scales: list[int]) -> dict[int, dict]:
             "--runtime", "eager", "--device", "cpu", "--json", "--no-progress"]
     assert main(argv) == 0
     return {r["scale"]: r for r in json.loads(capsys.readouterr().out)}
+
+
+def test_the_published_records_hold_these_values():
+    for scale, value in IMDN_PAPER.items():
+        record = lookup("imdn", "Set5", scale)
+        assert (record.psnr, record.ssim) == value and record.for_released_weights
+    assert (lookup("imdn", "Set5", 4).psnr, lookup("imdn", "Set5", 4).ssim) == VARIANTS["imdn_ntire"]
 
 
 def test_imdn_reproduces_its_paper_on_set5(benchmark_root, capsys):

@@ -14,6 +14,7 @@ from torch import nn
 from fake_cuda import FakeCuda
 from srbench.core.errors import SrbenchError
 from srbench.eval import runtimes as rt
+from srbench.runtime_choice import selection
 from srbench.eval.latency import Latency
 from srbench.eval.protocol import PRESETS, Protocol, get_protocol
 
@@ -99,8 +100,8 @@ class Conv(nn.Module):
 def test_gpu_candidates_include_nchw_and_it_matches_eager():
     """On CUDA auto times NCHW eager beside channels-last (the CPU's measured choice); on CPU nothing changes.
     The NCHW runner's output equals eager's within float rounding (here on CPU)."""
-    assert "eager_nchw" in rt.default_candidates(torch.device("cuda", 0))
-    assert rt.default_candidates("cpu") == ("eager", "onnxruntime", "openvino")
+    assert "eager_nchw" in selection.default_candidates(torch.device("cuda", 0))
+    assert selection.default_candidates("cpu") == ("eager", "onnxruntime", "openvino")
     model = Conv()
     x = torch.rand(1, 3, 9, 11).contiguous(memory_format=torch.channels_last)
     nchw = rt.prepare_runtime(model, "eager_nchw", scale=2, bn_mode="eval", device="cpu")
@@ -113,7 +114,7 @@ def test_auto_counts_compiles_preparation(tmp_path, monkeypatch):
     """A compile that takes 60 s (fake clock) to save 5 ms a call loses to eager over a 100-call workload; with no
     preparation cost it would win. Cannot prove: real compile times on a GPU."""
     clock = {"t": 0.0}
-    real_prepare = rt.prepare_runtime
+    real_prepare = selection.prepare_runtime
 
     def prepare(model, runtime, **kw):
         if runtime == "compile":  # stands in for torch.compile: eager's runner, 60 s of (fake) preparation
@@ -123,16 +124,16 @@ def test_auto_counts_compiles_preparation(tmp_path, monkeypatch):
             return runner
         return real_prepare(model, runtime, **kw)
 
-    monkeypatch.setattr(rt, "prepare_runtime", prepare)
-    monkeypatch.setattr(rt, "perf_counter", lambda: clock["t"], raising=False)
-    monkeypatch.setattr(rt, "measure_latency", lambda runner, *a, **k: Latency(
+    monkeypatch.setattr(selection, "prepare_runtime", prepare)
+    monkeypatch.setattr(selection, "perf_counter", lambda: clock["t"])
+    monkeypatch.setattr(selection, "measure_latency", lambda runner, *a, **k: Latency(
         median_ms={"eager": 10.0, "compile": 5.0}[runner.name], iqr_ms=0.0, repeats=1, threads=1))
     rng = np.random.default_rng(0)
     lr = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
     args = dict(scale=2, bn_mode="eval", device="cpu", weights_sha256=None, probe_lr_u8=lr, probe_hr_u8=None,
                 candidates=("compile",), repeats=1)
-    assert rt.select_runtime(Conv(), cache_dir=tmp_path / "a", **args).runtime == "eager"
-    assert rt.select_runtime(Conv(), cache_dir=tmp_path / "b", workload_calls=100_000, **args).runtime == "compile"
+    assert selection.select_runtime(Conv(), cache_dir=tmp_path / "a", **args).runtime == "eager"
+    assert selection.select_runtime(Conv(), cache_dir=tmp_path / "b", workload_calls=100_000, **args).runtime == "compile"
 
 
 def test_cell_identity_gains_cuda_fields_only_on_cuda(monkeypatch, tmp_path, benchmark_root):

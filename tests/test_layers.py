@@ -10,14 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from srbench.core.layout import PACKAGE_DIRS, imported_modules, module_name
+from srbench.core.code_identity import imported_modules
+from srbench.core.layout import PACKAGE_DIRS, module_name
 from srbench.core.store import REPO_ROOT
 
 # Lower rank = lower layer. A module may import its own layer or lower ones, except that data and models (rank 1)
 # must not import each other. The public API (srbench.api) sits above measurement and tracking, which it calls, and
 # below the trainer, which validates through it. The package root ``srbench`` re-exports the API (lazily), so it is
 # the top layer; nothing may import it by its bare name.
-RANKS = [("srbench.core", 0), ("srbench.experiments", 0), ("srbench.data", 1), ("srbench.models", 1), ("srbench.eval", 2), ("srbench.track", 3),
+# The runtime choice (srbench.runtime_choice: which runtime a cell runs on, which cannot move a number) sits between
+# measurement and tracking: it calls the measurement's runtimes and gate, and stays outside the measurement package
+# whose import closure the cell key hashes.
+RANKS = [("srbench.core", 0), ("srbench.experiments", 0), ("srbench.data", 1), ("srbench.models", 1), ("srbench.eval", 2),
+         ("srbench.runtime_choice", 2.5), ("srbench.track", 3),
          ("srbench.api", 4), ("srbench.train", 5), ("srbench.report", 6), ("srbench.commands", 7), ("srbench.cli", 8),
          ("srbench", 0)]
 ROOT_RANK = 9
@@ -96,3 +101,13 @@ def test_install_mapping_matches_the_folders():
 def test_every_package_says_what_it_is(folder):
     for init in (REPO_ROOT / folder).rglob("__init__.py"):
         assert init.read_text().lstrip().startswith('"""'), f"{init} has no docstring"
+
+
+def test_the_measurement_closure_holds_the_runtimes_but_not_their_choice():
+    """The cell key hashes srbench.eval's import closure: the runtimes' capture, backends and gate can move a number
+    and are in it; which runtime a cell uses (srbench.runtime_choice) cannot and is not, so editing it keeps keys."""
+    from srbench.core.code_identity import import_closure
+
+    closure = import_closure("srbench.eval")
+    assert {"srbench.eval.runtimes.capture", "srbench.eval.runtimes.backends", "srbench.eval.runtimes.gate"} <= set(closure)
+    assert not [name for name in closure if name.startswith(("srbench.runtime_choice", "srbench.track"))]

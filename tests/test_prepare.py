@@ -40,7 +40,7 @@ def test_folder_layout_and_generated_lr(tmp_path):
     images = _write_images(tmp_path / "imgs")
     out, built = prepare(tmp_path / "imgs", tmp_path / "train.h5", progress=False)
     assert built and out == tmp_path / "train.h5"
-    assert not (tmp_path / "train.h5.tmp").exists()
+    assert not list(tmp_path.glob(".train.h5.*"))  # no temporary file left
     names = sorted(SIZES)
     with h5py.File(out, "r") as f:
         assert set(f.keys()) == {"HR", "X2", "X3", "X4"}

@@ -121,7 +121,7 @@ def test_kill_9_during_store_creation_leaves_a_store_the_next_command_uses(tmp_p
     run = client.create_run(experiment_id)
     client.set_terminated(run.info.run_id, "FINISHED")
     assert _runs(db) == [("FINISHED", "")]
-    assert not list(db.parent.glob(".mlflow.db.creating-*")), "the killed creation's temporary file is cleaned up"
+    assert not list(db.parent.glob(".mlflow.db.*creating*")), "the killed creation's temporary file is cleaned up"
 
 
 @pytest.mark.slow

@@ -14,6 +14,7 @@ import pytest
 
 from srbench.core.errors import SrbenchError
 from srbench.eval import runtimes as rt
+from srbench.runtime_choice import selection, use
 from srbench.track import tracking
 from srbench.track.experiment import load_experiment, narrow
 from srbench.track.runner import plan, run_benchmark
@@ -88,14 +89,18 @@ def test_set5_cells_match_eager_on_every_runtime(tmp_path, benchmark_root, mlflo
 
 
 def _count(monkeypatch, name: str) -> list:
+    """Count calls of ``name`` from the runtime choice's modules (selection and use) that call it."""
     calls = []
-    real = getattr(rt, name)
+    for module in (selection, use):
+        if not hasattr(module, name):
+            continue
+        real = getattr(module, name)
 
-    def counting(*args, **kwargs):
-        calls.append(args[1] if name == "prepare_runtime" and len(args) > 1 else kwargs.get("runtime", name))
-        return real(*args, **kwargs)
+        def counting(*args, _real=real, **kwargs):
+            calls.append(args[1] if name == "prepare_runtime" and len(args) > 1 else kwargs.get("runtime", name))
+            return _real(*args, **kwargs)
 
-    monkeypatch.setattr(rt, name, counting)
+        monkeypatch.setattr(module, name, counting)
     return calls
 
 
@@ -139,7 +144,8 @@ def test_declining_runtime_under_auto_falls_back_with_a_note(tmp_path, tiny_data
             raise rt.RuntimeDeclined("openvino", "per-image BatchNorm is not supported (test)")
         return real(model, runtime, **kw)
 
-    monkeypatch.setattr(rt, "prepare_runtime", prepare)
+    for module in (selection, use):
+        monkeypatch.setattr(module, "prepare_runtime", prepare)
     path = _experiment(tmp_path, "  - {model: ecdn_m, weights: ecdn_m, bn_modes: [batch]}\n", name="fb",
                        datasets=f"[{tiny_dataset}]", scales="[2]")
     [outcome] = run_benchmark(load_experiment(path), tracking_uri=mlflow_uri, progress=False,

@@ -6,6 +6,7 @@ References: the eager PyTorch path (an independent implementation of the same ne
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 
@@ -20,7 +21,11 @@ from srbench.eval import runtimes as rt
 from srbench.eval.evaluate import evaluate
 from srbench.eval.protocol import Protocol, get_protocol
 from srbench.eval.runtimes import (GateResult, Runner, RuntimeDeclined, RuntimeUnavailable, compare_outputs, fidelity_gate,
-                            prepare_runtime, select_runtime)
+                            prepare_runtime)
+from srbench.eval.runtimes import packages
+from srbench.runtime_choice import selection
+from srbench.runtime_choice.selection import select_runtime
+from srbench.core.errors import SrbenchError
 from srbench.data.datasets import load_samples
 from srbench.models import create_model, set_bn_mode
 from srbench.models.weights import get_weights
@@ -215,17 +220,17 @@ def test_graph_runtimes_decline_without_a_weights_digest(tmp_path, runtime):
 
 def test_missing_package_makes_runtime_unavailable(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "openvino", None)  # `import openvino` now raises ImportError
-    rt._import_failure.cache_clear()
+    packages.import_failure.cache_clear()
     try:
         assert "openvino" not in rt.available_runtimes() and "onnxruntime" in rt.available_runtimes()
         with pytest.raises(RuntimeUnavailable, match="openvino does not import"):
             prepare_runtime(Tiny(), "openvino", scale=2, bn_mode="eval", weights_sha256=TINY_SHA, cache_dir=tmp_path)
     finally:
-        rt._import_failure.cache_clear()
+        packages.import_failure.cache_clear()
 
 
 def test_bad_weights_digest_is_a_one_line_error(tmp_path):
-    with pytest.raises(rt.SrbenchError, match="64 lowercase hex") as exc:
+    with pytest.raises(SrbenchError, match="64 lowercase hex") as exc:
         prepare_runtime(Tiny(), "onnxruntime", scale=2, bn_mode="eval", weights_sha256="../x", cache_dir=tmp_path)
     assert "\n" not in str(exc.value)
 
@@ -269,7 +274,7 @@ def test_corrupt_cached_graph_is_exported_again(tmp_path, damage):
     again = prepare_runtime(model, "onnxruntime", scale=2, bn_mode="batch", weights_sha256=TINY_SHA,
                             cache_dir=tmp_path)
     assert again.exported and path.read_bytes() == good
-    assert json.loads(sidecar.read_text())["sha256"] == rt.hashlib.sha256(good).hexdigest()
+    assert json.loads(sidecar.read_text())["sha256"] == hashlib.sha256(good).hexdigest()
     eager = prepare_runtime(model, "eager", scale=2, bn_mode="batch")
     assert (again(_lr()) - eager(_lr())).abs().max().item() < 1e-5
 
@@ -344,13 +349,13 @@ def _probe():
 def test_auto_refuses_a_bad_runtime_and_caches_its_choice(tmp_path, monkeypatch):
     model = Tiny()
     lr, hr = _probe()
-    real_prepare = rt.prepare_runtime
+    real_prepare = selection.prepare_runtime
 
     def prepare(model, runtime, **kw):
         runner = real_prepare(model, runtime, **kw)
         return _perturbed(runner, 2.0 / 255, "openvino") if runtime == "openvino" else runner
 
-    monkeypatch.setattr(rt, "prepare_runtime", prepare)
+    monkeypatch.setattr(selection, "prepare_runtime", prepare)
     args = dict(scale=2, bn_mode="batch", device="cpu", weights_sha256=TINY_SHA, cache_dir=tmp_path,
                 probe_lr_u8=lr, probe_hr_u8=hr, candidates=("onnxruntime", "openvino"), repeats=2)
     first = select_runtime(model, **args)
@@ -363,8 +368,8 @@ def test_auto_refuses_a_bad_runtime_and_caches_its_choice(tmp_path, monkeypatch)
     def no_probe(*a, **k):
         raise AssertionError("a cached choice must not probe again")
 
-    monkeypatch.setattr(rt, "prepare_runtime", no_probe)
-    monkeypatch.setattr(rt, "measure_latency", no_probe)
+    monkeypatch.setattr(selection, "prepare_runtime", no_probe)
+    monkeypatch.setattr(selection, "measure_latency", no_probe)
     second = select_runtime(model, **args)
     assert second.cached and second.runtime == first.runtime and second.key == first.key
     assert second.timings_ms == first.timings_ms and second.runner is None
@@ -393,7 +398,7 @@ def test_auto_picks_the_fastest_clear_winner(tmp_path, monkeypatch, fake_ms, exp
         calls.append(runner.name)
         return Latency(median_ms=fake_ms[runner.name], iqr_ms=0.0, repeats=1, threads=1)
 
-    monkeypatch.setattr(rt, "measure_latency", fake_latency)
+    monkeypatch.setattr(selection, "measure_latency", fake_latency)
     lr, hr = _probe()
     choice = select_runtime(Tiny(), scale=2, bn_mode="eval", device="cpu", weights_sha256=TINY_SHA,
                             cache_dir=tmp_path, probe_lr_u8=lr, probe_hr_u8=hr, repeats=3)

@@ -208,8 +208,8 @@ def test_safmn_pooling_equals_adaptive_max_pool(factor):
 def test_safmn_exports_to_onnx_with_dynamic_size():
     """The project's ONNX export (tracer warnings refused) accepts SAFMN's blocks: its pooling sizes are computed from
     the input size, which ``adaptive_max_pool2d`` cannot export. One block keeps this fast."""
-    from srbench.eval.runtimes import _export_bytes
+    from srbench.eval.runtimes import export_bytes
     from srbench.models.safmn import SAFMN
 
     net = SAFMN(blocks=1).eval()
-    assert len(_export_bytes(net, "onnxruntime")) > 4 * sum(p.numel() for p in net.parameters())
+    assert len(export_bytes(net, "onnxruntime")) > 4 * sum(p.numel() for p in net.parameters())

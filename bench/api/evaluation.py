@@ -2,7 +2,7 @@
 
 There is one evaluation path: a registry name runs exactly what ``srbench evaluate`` runs (:func:`evaluate_named`,
 which the command calls too: weights resolved and verified, the model built and prepared, the inference runtime
-chosen by :class:`srbench.track.cell_runtimes.CellRuntimes`, then :func:`srbench.eval.evaluate.evaluate`); a module
+chosen by :class:`srbench.runtime_choice.CellRuntimes`, then :func:`srbench.eval.evaluate.evaluate`); a module
 passed in goes through the same :func:`srbench.eval.evaluate.evaluate` as it is, in the protocol's BatchNorm mode,
 and is left in the training/eval mode and on the device it came in.
 """
@@ -86,9 +86,9 @@ def evaluate_named(model: str, weights_spec: str | None, *, datasets: list, scal
     """Build ``model`` with its weights once, then evaluate it on every dataset at every scale (scales outer), on
     the runtime ``runtime`` names (``auto``: the fastest that passes the fidelity gate). ``srbench evaluate`` and
     :func:`evaluate` both run this."""
-    from srbench.eval.runtimes import RuntimeDeclined, check_runtime_name, declined_error
+    from srbench.eval.runtimes import RuntimeDeclined, check_runtime_name
     from srbench.eval.weights import load_eval_model, network_digest
-    from srbench.track.cell_runtimes import CellRuntimes
+    from srbench.runtime_choice import CellRuntimes, declined_error
     from srbench.track.run_weights import weights_per_scale
 
     inference = inference or Inference()

@@ -61,9 +61,9 @@ def table_markdown(explained, title: str) -> str:
 
 
 def _runner_factory(args, model_name, weights, model, device, base, say):
-    from srbench.eval.runtimes import RuntimeDeclined, check_runtime_name, declined_error
+    from srbench.eval.runtimes import RuntimeDeclined, check_runtime_name
     from srbench.eval.weights import network_digest
-    from srbench.track.cell_runtimes import CellRuntimes
+    from srbench.runtime_choice import CellRuntimes, declined_error
 
     check_runtime_name(args.runtime, "--runtime")
     runtimes = CellRuntimes(device, say=say)

@@ -4,6 +4,8 @@ srbench's own networks are multi-scale (one head per scale); the field's release
 network and file per scale (their row lists each scale's count, x2 / x3 / x4), and declare the input range their
 weights were trained on (the harness converts from [0, 1]).
 
+``published``: the PSNR/SSIM papers print for the model (:mod:`srbench.models.published`), with their sources.
+
 Per model (default build: every scale's head): ``params`` (all parameters), ``params_effective`` (those some forward
 pass at any scale uses: the ECDN report's count), ``params_x<s>`` (those a forward pass at x<s> uses; JSON only) and
 ``mult_adds_g_x<s>`` (G multiply-accumulates of one forward pass producing a 720x1280 output at x<s>), named as in
@@ -47,6 +49,15 @@ def _weights(name: str) -> list[dict]:
     return out
 
 
+def _published(name: str) -> list[dict]:
+    """The PSNR/SSIM papers print for the model (srbench.models.published), each with its source and flags."""
+    from dataclasses import asdict
+
+    from srbench.models.published import published
+
+    return [{**asdict(r), "source": r.source.cite} for r in published(name)]
+
+
 def _counts(model, scale: int) -> dict:
     from srbench.models.complexity import count_effective_params, mult_adds
     from srbench.track import schema
@@ -79,7 +90,8 @@ def model_rows() -> list[dict]:
                schema.PARAMS: count_params(largest), schema.PARAMS_EFFECTIVE: count_effective_params(largest)}
         for s, net in networks.items():
             row.update(_counts(net, s))
-        row.update({"measure_out": f"{OUT_HW[0]}x{OUT_HW[1]}", "weights": _weights(name)})
+        row.update({"measure_out": f"{OUT_HW[0]}x{OUT_HW[1]}", "weights": _weights(name),
+                    "published": _published(name)})
         if family:
             row["paper"] = family.paper
         rows.append(row)
@@ -112,7 +124,16 @@ def headers(scales) -> list[str]:
     """The text table's column headers, each with its unit and, for Mult-Adds, the output size."""
     out = f"{OUT_HW[0]}x{OUT_HW[1]}"
     return ["model", "scales", "input", "group", "params (total)", "params (effective, all heads)",
-            *[f"Mult-Adds x{s} (G, {out} out)" for s in scales], "weights"]
+            *[f"Mult-Adds x{s} (G, {out} out)" for s in scales], "weights", "published PSNR/SSIM"]
+
+
+def _published_cell(records: list[dict]) -> str:
+    """How many printed values the model has, and whether any is for another variant (``srbench models --json``
+    lists them with their sources)."""
+    if not records:
+        return "-"
+    other = sum(not r["for_released_weights"] for r in records)
+    return f"{len(records)} values" + (f" ({other} for another variant)" if other else "")
 
 
 def run(args) -> int:
@@ -138,7 +159,8 @@ def run(args) -> int:
     table = [[r["model"], "/".join(map(str, r["scales"])) + (" (single)" if r["kind"] == "field" else ""),
               f"[0, {r['input_range']:g}]", r["group"] if r["group"] is not None else "-", params(r, schema.PARAMS),
               params(r, schema.PARAMS_EFFECTIVE), *[madds(r, s) for s in scales],
-              ", ".join(w["name"] + ("" if w["available"] else " (missing)") for w in r["weights"]) or "-"]
+              ", ".join(w["name"] + ("" if w["available"] else " (missing)") for w in r["weights"]) or "-",
+              _published_cell(r["published"])]
              for r in rows]
     print(tabulate(table, headers=headers(scales), tablefmt="github", disable_numparse=True))
     return 0

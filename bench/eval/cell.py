@@ -29,6 +29,11 @@ from srbench.models.challenge_counts import CONVENTIONS, PROFILE_INPUT, challeng
 from srbench.models.complexity import count_effective_params, count_params, mult_adds
 
 
+#: CostSettings' lower bounds, checked (and reported) in pairs: ((field, least), (field, least))
+_BOUNDS = ((("repeats", 1), ("warmup", 0)), (("out_height", 1), ("out_width", 1)),
+           (("profile_height", 1), ("profile_width", 1)), (("dataset_runs", 0), ("dataset_warmup", 0)))
+
+
 @dataclass(frozen=True)
 class CostSettings:
     """How a cell's cost is measured (the ``measure:`` block of an experiment file): latency (``warmup`` untimed,
@@ -50,18 +55,12 @@ class CostSettings:
     dataset_warmup: int = 0
 
     def __post_init__(self) -> None:
-        if self.repeats < 1 or self.warmup < 0:
-            raise SrbenchError(f"measure: repeats must be >= 1 and warmup >= 0 (got repeats={self.repeats}, "
-                               f"warmup={self.warmup})")
-        if self.out_height < 1 or self.out_width < 1:
-            raise SrbenchError(f"measure: out_height and out_width must be >= 1 (got {self.out_height}x"
-                               f"{self.out_width})")
-        if self.profile_height < 1 or self.profile_width < 1:
-            raise SrbenchError(f"measure: profile_height and profile_width must be >= 1 (got "
-                               f"{self.profile_height}x{self.profile_width})")
-        if self.dataset_runs < 0 or self.dataset_warmup < 0:
-            raise SrbenchError(f"measure: dataset_runs and dataset_warmup must be >= 0 (got {self.dataset_runs}, "
-                               f"{self.dataset_warmup})")
+        for (a, least_a), (b, least_b) in _BOUNDS:
+            value_a, value_b = getattr(self, a), getattr(self, b)
+            if value_a < least_a or value_b < least_b:
+                rule = (f"{a} and {b} must be >= {least_a}" if least_a == least_b
+                        else f"{a} must be >= {least_a} and {b} >= {least_b}")
+                raise SrbenchError(f"measure: {rule} (got {a}={value_a}, {b}={value_b})")
 
     @property
     def out_hw(self) -> tuple[int, int]:

@@ -8,7 +8,9 @@ the knobs that need no new forward pass (the measuring knobs: both measured on t
 with RGB, where it does nothing). :func:`explain_cell` then measures them all:
 
 * the forward passes are grouped by what the network sees: the LR input (``Protocol.lr_input``) and the BN mode.
-  Each image of each group runs through the network exactly once;
+  Each distinct network input runs through the network exactly once: LR inputs are compared by content, so two
+  generators that make the very same pixels for an image (the shipped MATLAB file and srbench's MATLAB generator;
+  mod-crop or not when the HR sides are already multiples of the scale) share one pass and its scores;
 * each output is scored under every deviation of its group by one :class:`srbench.eval.scoring.ImageScorer`, which
   computes each quantisation, plane, MSE and SSIM once, with exactly the arithmetic of ``srbench evaluate``; the
   HR side (its measured planes and SSIM's filtered maps of them, :class:`srbench.eval.scoring.Reference`) is
@@ -21,6 +23,7 @@ ones, or else the nearest single deviation (and pair), with the residual.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -159,11 +162,20 @@ class Explained:
                 "rows": [r.as_dict() for r in self.rows]}
 
 
+def pixels_key(img: np.ndarray) -> tuple:
+    """An image's identity by content (shape, dtype and a digest of its bytes): two LR inputs with the same pixels
+    (the shipped MATLAB file and srbench's MATLAB generator; mod-crop or not when the HR sides are already multiples
+    of the scale) are one network input, run once, and their outputs are scored once."""
+    digest = hashlib.blake2b(np.ascontiguousarray(img).tobytes(), digest_size=16).hexdigest()
+    return img.shape, img.dtype.str, digest
+
+
 def explain_cell(runner_for: Callable[[str], Callable], dataset: str, scale: int, *, base: Protocol,
                  variants: list[Deviation], device="cpu", progress: bool = True,
                  notes: list[str] | None = None) -> Explained:
     """Measure ``dataset`` at ``scale`` under ``base`` and each of ``variants``: one forward pass per image and per
-    distinct (LR input, BN mode), each output scored under every variant that uses it.
+    distinct (LR input, BN mode), each output scored under every variant that uses it. LR inputs are distinct by
+    content (:func:`pixels_key`): generators that make the very same pixels share one pass and one scorer.
 
     ``runner_for(bn_mode)`` gives what runs the network in that BN mode (called once per mode needed).
     """
@@ -181,11 +193,15 @@ def explain_cell(runner_for: Callable[[str], Callable], dataset: str, scale: int
                             desc=f"{dataset} x{scale} bn={bn_mode}: {len(groups)} LR inputs", disable=not progress):
             # image by image, so that the HR side is computed once for all its LR inputs and then dropped
             ref = Reference(samples[0].hr, gray=samples[0].gray)
+            scorers: dict[tuple, ImageScorer] = {}  # by the pixels the network sees and the HR it is measured on
             for sample, members in zip(samples, groups.values()):
-                out, elapsed = forward_pass(runner, sample.lr, scale, device)
-                passes, forward_s = passes + 1, forward_s + elapsed
-                scorer = ImageScorer(out, sample.hr, scale=scale, gray=sample.gray, name=sample.name,
-                                     reference=ref if ref.matches(sample.hr, sample.gray) else None)
+                key = (pixels_key(sample.lr), pixels_key(sample.hr), sample.gray)
+                if key not in scorers:  # a distinct LR input: its one forward pass
+                    out, elapsed = forward_pass(runner, sample.lr, scale, device)
+                    passes, forward_s = passes + 1, forward_s + elapsed
+                    scorers[key] = ImageScorer(out, sample.hr, scale=scale, gray=sample.gray, name=sample.name,
+                                               reference=ref if ref.matches(sample.hr, sample.gray) else None)
+                scorer = scorers[key]
                 for v in members:
                     scores[v].append(scorer.score(v.protocol(base)))
     rows = [Row(v, dataset_psnr(scores[v], v.protocol(base)), float(np.mean([s.ssim for s in scores[v]])))

@@ -92,6 +92,7 @@ def generate(*, experiment: str = "benchmark", uri: str | None = None, out: str 
                                   else " (the store is empty)"))
         _benchmark_sections(report, store, bench, experiment, protocol, reference, dataset, scale, crop_specs, boot,
                             bubble_variants)
+        _field_section(report, store)
         if experiment != CHALLENGE:
             _challenge_section(report, store, CHALLENGE)
         _sensitivity_section(report, explained)
@@ -130,6 +131,18 @@ def _benchmark_sections(report: Report, store: Store, bench: Benchmark | None, e
     _bn_section(report, store, bench, main, boot)
     _crops_section(report, store, bench, main, dataset, crop_specs)
     _challenge_section(report, store, experiment, bench)
+
+
+def _field_section(report: Report, store: Store) -> None:
+    """The field: every experiment's released models per scale, beside the published values (field_table.py)."""
+    from srbench.report.field_figures import field_bubbles
+    from srbench.report.field_table import read_field
+
+    field_ = read_field(store)
+    if field_ is not None:
+        written, figs = field_bubbles(field_, report.out / "figures")
+        report.written += written
+        report.sections.append(Section("The field", text=field_.sentences, tables=field_.tables, figures=figs))
 
 
 def _challenge_section(report: Report, store: Store, experiment: str, bench: Benchmark | None = None) -> None:

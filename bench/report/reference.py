@@ -1,16 +1,18 @@
-"""Published reference values: the only numbers in the reports that are typed in by hand.
+"""Published reference values for the reports, as the tables use them.
 
-Every value here is copied from ``shared/reference/calibration.md`` (the CARN paper's rows live in the weights
-catalogue, ``models.weights.CATALOGUE``, and are read from there) and carries its source string; the tables print
-that source beside each published row ("(published: <source>)"). Nothing else in :mod:`bench.report` holds a number
-that did not come from MLflow.
+The printed PSNR/SSIM live in one home, :mod:`srbench.models.published` (typed, sourced records, one per model,
+dataset and scale); this module groups them per model into :class:`Published` rows and adds what only the reports
+use (the CARN paper's parameters and Mult-Adds, from the weights catalogue; the ECDN report's Table 1). The tables
+print each row's source beside it ("(published: <source>)"). Nothing else in :mod:`bench.report` holds a number that
+did not come from MLflow.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-BICUBIC_SOURCE = "bicubic as printed in the CARN paper's comparison table"
+from srbench.models import published as printed
+
 ECDN_TABLE1_SOURCE = "ECDN report, Table 1"
 
 SCALES = (2, 3, 4)
@@ -37,28 +39,26 @@ class Published:
         return f"{self.name} (published: {self.short_source or self.source})"
 
 
-def _grid(values: dict[str, list[tuple[float, float]]]) -> dict[tuple[str, int], tuple[float, float]]:
-    return {(ds, s): v for ds, row in values.items() for s, v in zip(SCALES, row)}
+def _scores(model: str, source: printed.Source) -> dict[tuple[str, int], tuple[float, float]]:
+    """The four standard sets' printed values of ``model`` from ``source`` (srbench.models.published)."""
+    return {(r.dataset, r.scale): (r.psnr, r.ssim) for r in printed.published(model, source=source)
+            if r.dataset in DATASETS}
 
 
-BICUBIC = Published(
-    name="Bicubic", model="bicubic", weights=None, source=BICUBIC_SOURCE, short_source="CARN paper, as printed",
-    scores=_grid({
-        "Set5": [(33.66, 0.9299), (30.39, 0.8682), (28.42, 0.8104)],
-        "Set14": [(30.24, 0.8688), (27.55, 0.7742), (26.00, 0.7027)],
-        "B100": [(29.56, 0.8431), (27.21, 0.7385), (25.96, 0.6675)],
-        "Urban100": [(26.88, 0.8403), (24.46, 0.7349), (23.14, 0.6577)],
-    }))
+BICUBIC_SOURCE = printed.SAFMN_TABLE.cite
+BICUBIC = Published(name="Bicubic", model="bicubic", weights=None, source=BICUBIC_SOURCE,
+                    short_source="SAFMN paper's table, as printed", scores=_scores("bicubic", printed.SAFMN_TABLE))
+
 
 def _from_catalogue(name: str, weights: str) -> Published:
-    """A published row from the weights catalogue's record (the single place those paper numbers are typed in)."""
+    """A CARN-paper row: PSNR/SSIM from srbench.models.published, parameters and Mult-Adds as the weights
+    catalogue's record holds them (the paper's Params and MultAdds columns)."""
     from srbench.models.weights import CATALOGUE
 
     metrics = CATALOGUE[weights].metrics
     return Published(
-        name=name, model=CATALOGUE[weights].arch, weights=weights, source=metrics["source"],
-        short_source="Ahn et al., ECCV 2018",
-        scores={(ds, s): tuple(v) for ds in DATASETS for s, v in metrics[ds].items()},
+        name=name, model=CATALOGUE[weights].arch, weights=weights, source=printed.CARN_TABLE.cite,
+        short_source="Ahn et al., ECCV 2018", scores=_scores(CATALOGUE[weights].arch, printed.CARN_TABLE),
         params={s: metrics["params"] for s in SCALES}, mult_adds_g=dict(metrics["mult_adds"]))
 
 

@@ -24,6 +24,7 @@ import re
 import sys
 from pathlib import Path
 
+from srbench.core.atomic import atomic_path
 from srbench.core.errors import SrbenchError
 from srbench.core.locks import file_lock
 
@@ -173,21 +174,17 @@ def _create_sqlite(db: Path) -> None:
 
     import mlflow.store.db.utils as db_utils
 
-    for leftover in db.parent.glob(f".{db.name}.creating-*"):
+    for leftover in db.parent.glob(f".{db.name}.*creating*"):  # the file and its journal (older names too)
         leftover.unlink(missing_ok=True)
-    tmp = db.with_name(f".{db.name}.creating-{os.getpid()}")
-    engine = sqlalchemy.create_engine(f"sqlite:///{tmp}")
-    try:
-        db_utils._initialize_tables(engine)
-        engine.dispose()
+    with atomic_path(db, suffix=".creating") as tmp:
+        engine = sqlalchemy.create_engine(f"sqlite:///{tmp}")  # SQLite takes the empty file as a new database
+        try:
+            db_utils._initialize_tables(engine)
+        finally:
+            engine.dispose()
+            tmp.with_name(tmp.name + "-journal").unlink(missing_ok=True)
         for suffix in ("-journal", "-wal", "-shm"):  # a stale journal would be applied to the new file
             db.with_name(db.name + suffix).unlink(missing_ok=True)
-        os.replace(tmp, db)
-    except BaseException:
-        engine.dispose()
-        tmp.unlink(missing_ok=True)
-        tmp.with_name(tmp.name + "-journal").unlink(missing_ok=True)
-        raise
 
 
 def open_sqlite(db: Path, *, write: bool = True):

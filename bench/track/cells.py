@@ -10,24 +10,20 @@ The sources are hashed as syntax trees without docstrings, so comments, docstrin
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 
-from srbench.core.hashing import code_fingerprint
-from srbench.core.layout import import_closure, module_file
+from srbench.core.code_identity import closure_version
+
+#: the package whose import closure is the measurement code (the runtime choice, srbench.runtime_choice, is outside it)
+MEASUREMENT_PACKAGE = "srbench.eval"
 
 
-
-@functools.lru_cache(maxsize=1)
 def code_version() -> str:
     """A short hash of the measurement package's import closure (``srbench.eval`` and every project module it
-    imports, at any depth: models, data, core), docstrings and comments excluded."""
-    digest = hashlib.sha256()
-    for name in import_closure("srbench.eval"):
-        digest.update(name.encode())
-        digest.update(code_fingerprint(module_file(name).read_text()).encode())
-    return digest.hexdigest()[:12]
+    imports, at any depth: models, data, core), docstrings and comments excluded
+    (:func:`srbench.core.code_identity.closure_version`)."""
+    return closure_version(MEASUREMENT_PACKAGE)
 
 
 def cell_key(**identity) -> str:

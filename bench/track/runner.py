@@ -32,7 +32,8 @@ from tqdm.auto import tqdm
 from srbench.track import tracking
 from srbench.track import hosts, orphans
 from srbench.track.claims import CellClaims
-from srbench.track.cell_runtimes import CellRuntimes, stored_choices
+from srbench.runtime_choice import CellRuntimes
+from srbench.track.cell_runtimes import stored_choices
 from srbench.track.cells import cell_key, code_version
 from srbench.track.shard import shard_cells
 from srbench.track.store_sharing import check_shard_uri, check_shard_writers, other_machines
@@ -42,7 +43,8 @@ from srbench.core.errors import SrbenchError
 from srbench.eval.cell import CostSettings, measure_cell
 from srbench.eval.evaluate import DatasetResult
 from srbench.eval.protocol import get_protocol
-from srbench.eval.runtimes import RuntimeDeclined, RuntimeUse, declined_error
+from srbench.eval.runtimes import RuntimeDeclined
+from srbench.runtime_choice import RuntimeUse, declined_error
 from srbench.eval.shared_passes import PassScope, SharedPasses
 from srbench.eval.weights import ResolvedWeights, load_eval_model, network_digest
 from srbench.models import has_batchnorm, input_range, model_code, model_info

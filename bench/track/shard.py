@@ -4,7 +4,7 @@ Assignment: the planned cells (in the experiment's order, :func:`srbench.track.r
 (:attr:`srbench.track.runner.Cell.shard_group`: one model's weights at one scale, every BN mode, protocol, inference
 knob and requested runtime), numbered 0, 1, 2, ... by first appearance; group ``i`` belongs to shard ``i mod N + 1``.
 A shard group holds every cell that can share a forward pass (:mod:`srbench.eval.shared_passes`, where a network
-without BatchNorm runs both BN modes as one) or an ``auto`` runtime choice (:mod:`srbench.track.cell_runtimes`), so
+without BatchNorm runs both BN modes as one) or an ``auto`` runtime choice (:mod:`srbench.runtime_choice`), so
 each choice is made, and each shared pass run, on one machine. The assignment depends only on the experiment file
 and the command line's narrowing, not on the store, the machine or timing: every shard must be started with the same
 file and options. The shards 1/N ... N/N together are exactly the unsharded plan, each cell in one shard.
