@@ -114,7 +114,7 @@ def test_point_interrupted_after_training_finishes_on_rerun(tmp_path, mlflow_uri
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("srbench.track.runner.measure_and_log", interrupted)
+    monkeypatch.setattr("srbench.track.cell_log.measure_and_log", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run_ablation(abl, progress=False)
     monkeypatch.undo()

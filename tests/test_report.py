@@ -37,10 +37,9 @@ REPORT_KNOBS = {"name": "ecdn_report", "color": "rgb", "border": "0", "quantize"
 
 
 FAKE_HR = np.random.default_rng(0).integers(0, 250, size=(16, 20, 3), dtype=np.uint8)   # no clipping at +3
-
-
-def _fake_hr(dataset, image, scale):
-    return FAKE_HR if (dataset, image) == ("Set5", "baby") else f"no fake image {dataset}/{image}"
+# crops given at report time (--crop): of the x2 run without an HR image, and a second box of the x4 image
+CROPS = ["Set5/baby@2:2,3,4,5", "Set5/baby@4:3,4,3,3"]
+ECDN_CROP_PSNR = 41.5   # the crop PSNR the fake ecdn cell "logged" for the declared box (the report must show it)
 
 
 def _ssim(psnr):
@@ -172,13 +171,22 @@ def store(tmp_path_factory):
     ids["failed"] = _cell(c, exp, tmp, parent, model="ecdn", weights="ecdn", scale=4, start=70, key="other",
                           per_image={"Set5": [98.0] * 5}, status="FAILED", params=1, madds=1)
     c.set_terminated(parent, "FINISHED", end_time=T0 + 1000)
-    # the SR image of Set5/baby x4 logged by the carn_m cell (a copy of the fake HR with a brightened patch)
+    # the crop images of Set5/baby x4 as a cell logs them (srbench.track.crops): the carn_m cell's SR image (a copy
+    # of the fake HR with a brightened patch) and the HR image, but no box scores (the report computes them from the
+    # two images); the ecdn cell's SR image and a logged box score (the report shows it as logged); and for x2 the
+    # carn_m cell's SR image alone, as runs from before the HR image was logged have it
     from srbench.data.images import write_image
     sr = FAKE_HR.copy()
     sr[2:6, 3:8] = np.clip(sr[2:6, 3:8].astype(int) + 3, 0, 255).astype(np.uint8)
-    (tmp / "crops").mkdir()
+    (tmp / "crops" / "hr").mkdir(parents=True)
     write_image(tmp / "crops" / "baby_x4.png", sr)
+    write_image(tmp / "crops" / "baby_x2.png", sr)
+    write_image(tmp / "crops" / "hr" / "baby_x4.png", FAKE_HR)
     c.log_artifact(ids["carn_m"], str(tmp / "crops" / "baby_x4.png"), "crops/Set5")
+    c.log_artifact(ids["carn_m"], str(tmp / "crops" / "hr" / "baby_x4.png"), "crops/Set5/hr")
+    c.log_artifact(ids["ecdn_eval"], str(tmp / "crops" / "baby_x4.png"), "crops/Set5")
+    c.log_metric(ids["ecdn_eval"], "crop.psnr_y.Set5.baby.2_3_4_5", ECDN_CROP_PSNR)
+    c.log_artifact(ids["carn_m_x2"], str(tmp / "crops" / "baby_x2.png"), "crops/Set5")
 
     # ablations and training
     ag = get_or_create_experiment(c, "ablation_group")
@@ -197,9 +205,7 @@ def store(tmp_path_factory):
 def report(store, tmp_path_factory):
     from srbench.report import build
     out = tmp_path_factory.mktemp("reports")
-    with pytest.MonkeyPatch.context() as mp:   # the HR image comes from srbench.data.datasets: a fake one here
-        mp.setattr(build, "_load_hr", _fake_hr)
-        rep = build.generate(uri=store["uri"], out=out, n_resamples=2000)
+    rep = build.generate(uri=store["uri"], out=out, n_resamples=2000, crops=CROPS)
     return {"out": out, "report": rep, **store}
 
 
@@ -396,15 +402,30 @@ def test_crop_psnr_is_measured_on_the_box(report):
     # the SR box is HR + 3 in R, G and B: Y moves by 3 * (65.481 + 128.553 + 24.966) / 255 = 3 * 219 / 255 everywhere
     expected = 20 * np.log10(255 / (3 * 219 / 255))
     readme = (report["out"] / "README.md").read_text()
-    assert f"carn_m {expected:.2f} dB" in readme
+    assert f"carn_m {expected:.2f} dB" in readme          # computed from the logged HR and SR images
+    assert f"ecdn {ECDN_CROP_PSNR:.2f} dB" in readme        # as the run logged it, not recomputed
+    assert "Computed by the report from the logged HR and SR images for carn_m (" in readme
+    # a second box of the same image reads the same logged SR image again (not the HR image beside it)
+    caption = next(line for line in readme.splitlines() if "`baby` x4, box top=3, left=4, 3x3" in line)
+    assert f"carn_m {expected:.2f} dB" in caption
+
+
+def test_crop_of_a_store_without_hr_images_says_so(report):
+    """Runs from before the HR image was logged: the figure shows their SR crops without an HR panel or crop scores,
+    and its caption says what the store lacks (nothing is read from the data store)."""
+    readme = (report["out"] / "README.md").read_text()
+    png = report["out"] / "figures" / "crop_Set5_baby_x2_2_3_4_5.png"
+    assert png.is_file() and f"figures/{png.name}" in readme
+    caption = next(line for line in readme.splitlines() if "`baby` x2" in line)
+    assert "logged the SR images but no HR image (`crops/Set5/hr/baby_x2.png`)" in caption
+    assert "the HR image with the box" not in caption and "Crop PSNR on Y" not in caption
 
 
 @pytest.mark.slow
 def test_deterministic_regeneration(report, tmp_path, monkeypatch):
     from srbench.report import build
-    monkeypatch.setattr(build, "_load_hr", _fake_hr)
     out = tmp_path / "again"
-    build.generate(uri=report["uri"], out=out, n_resamples=2000)
+    build.generate(uri=report["uri"], out=out, n_resamples=2000, crops=CROPS)
     first = {p.relative_to(report["out"]): p.read_bytes() for p in report["out"].rglob("*") if p.is_file()}
     second = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert set(first) == set(second) and len(first) > 20
@@ -419,7 +440,6 @@ def test_stale_files_removed_and_missing_experiment(report, tmp_path, monkeypatc
     import shutil
     from srbench.core.errors import SrbenchError
     from srbench.report import build
-    monkeypatch.setattr(build, "_load_hr", _fake_hr)
     out = tmp_path / "copy"
     shutil.copytree(report["out"], out)
     (out / build.MANIFEST).unlink()            # as in a fresh clone: the committed files were not written here
@@ -430,18 +450,17 @@ def test_stale_files_removed_and_missing_experiment(report, tmp_path, monkeypatc
     ablation = sorted((out / "tables").glob("ablation_group*.md"))
     assert ablation
     monkeypatch.setattr(build, "ABLATIONS", ())   # a store without the ablations: their committed tables stay
-    build.generate(uri=report["uri"], out=out, n_resamples=2000)
+    build.generate(uri=report["uri"], out=out, n_resamples=2000, crops=CROPS)
     assert foreign.exists() and keep.exists() and all(p.exists() for p in ablation)
     assert (out / "figures" / "crop_Set5_baby_x4_2_3_4_5.png").is_file()
     assert "ablation_group" not in (out / build.MANIFEST).read_text()
     # a file the report itself wrote into the folder and no longer writes is removed
     monkeypatch.undo()
-    monkeypatch.setattr(build, "_load_hr", _fake_hr)
-    build.generate(uri=report["uri"], out=out, n_resamples=2000)
+    build.generate(uri=report["uri"], out=out, n_resamples=2000, crops=CROPS)
     written = (out / build.MANIFEST).read_text().splitlines()
     assert any(name.startswith("tables/ablation_group") for name in written)
     monkeypatch.setattr(build, "ABLATIONS", ())
-    build.generate(uri=report["uri"], out=out, n_resamples=2000)
+    build.generate(uri=report["uri"], out=out, n_resamples=2000, crops=CROPS)
     assert not any(p.exists() for p in ablation) and foreign.exists() and keep.exists()
     # a missing benchmark experiment is a note when other experiments exist ...
     build.generate(uri=report["uri"], out=tmp_path / "o", experiment="nope", n_resamples=100)
@@ -507,7 +526,6 @@ def test_figure_inputs_from_the_store(report, tmp_path, monkeypatch):
     seen = {}
     monkeypatch.setattr(build.figures, "crop_grid", lambda hr, box, tiles, **kw: seen.update(tiles=tiles) or [])
     monkeypatch.setattr(build.figures, "bubble_chart", lambda points, **kw: seen.update(points=points, **kw) or [])
-    monkeypatch.setattr(build, "_load_hr", _fake_hr)
     store = collect.Store(report["uri"])
     try:
         bench = collect.read_benchmark(store, "benchmark")
@@ -537,7 +555,6 @@ def test_no_machine_paths_in_any_output(store, tmp_path, monkeypatch):
     from srbench.track.runner import CellOutcome
     root = Path(store["tmp"])
     monkeypatch.setattr(portable, "REPO_ROOT", root)
-    monkeypatch.setattr(build, "_load_hr", _fake_hr)
     out = root / "reports"
     build.generate(uri=store["uri"], out=out, n_resamples=100)
     missing = CellOutcome("carn", 0, "-", "skipped", note=f"weights 'carn': {store_root() / 'weights' / 'carn.pth'} "

@@ -69,7 +69,7 @@ def test_nearest_knob_column(store):
         assert {r.model for r in runs} == {"bicubic", "carn_m"}
         bench = collect.read_benchmark(s, "benchmark")
         import functools
-        t, _ = tables.paper_vs_measured(bench, s, ["standard"], n_resamples=200,
+        t, _ = tables.paper_vs_measured(bench, ["standard"], n_resamples=200,
                                         nearest=functools.partial(sensitivity.nearest_knob, runs))
     finally:
         s.close()

@@ -97,7 +97,7 @@ def test_ablation_table_over_seeds(seeded_store):
     store = collect.Store(seeded_store)
     try:
         frame = collect.read_training(store, "ablation_loss", sweeps=True)
-        t = tables.ablation_table(store, "ablation_loss", "ablation_loss", frame, n_resamples=500)
+        t = tables.ablation_table("ablation_loss", "ablation_loss", frame, n_resamples=500)
     finally:
         store.close()
     df = t.csv.set_index("point")

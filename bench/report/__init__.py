@@ -1,8 +1,9 @@
 """Reports: the papers' tables and figures, generated from MLflow alone (``srbench report``).
 
-Modules: :mod:`~bench.report.collect` (MLflow -> tidy frames, newest-wins selection), :mod:`~bench.report.tables`
-(the tables), :mod:`~bench.report.render` (Markdown / LaTeX booktabs / CSV), :mod:`~bench.report.figures`
-(matplotlib), :mod:`~bench.report.bootstrap` (paired bootstrap CIs), :mod:`~bench.report.reference` (published
+Modules: :mod:`~bench.report.collect` (MLflow -> tidy frames, newest-wins selection, per-image values: the report's
+MLflow reads, with :mod:`~bench.report.crop_data` for the crop images), :mod:`~bench.report.tables` (the tables:
+pure functions of those frames, one module per kind), :mod:`~bench.report.render` (Markdown / LaTeX booktabs / CSV),
+:mod:`~bench.report.figures` (matplotlib, one module per kind), :mod:`~bench.report.bootstrap` (paired bootstrap CIs), :mod:`~bench.report.reference` (published
 values with their sources), :mod:`~bench.report.readme` (README) and :mod:`~bench.report.build` (the whole report).
 Nothing heavy is imported here.
 """

@@ -14,12 +14,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from srbench.core.errors import SrbenchError
-from srbench.report import LOCAL_OUT, caveats, collect, figures, reference as ref, sensitivity, tables
+from srbench.report import LOCAL_OUT, caveats, collect, crop_data, figures, reference as ref, sensitivity, tables
 from srbench.report.collect import Benchmark, Store, dataset_rank
 from srbench.report.render import Table, write_table
+from srbench.track import schema
 
 #: the list of files the last report run wrote into its output folder (the only files it may later remove)
 MANIFEST = ".srbench-report-files"
@@ -180,7 +179,7 @@ def _results_sections(report: Report, store: Store, bench: Benchmark, main: str,
         if t:
             t.notes += caveats.below_bicubic(bench.results, proto)
             sec.tables.append(t)
-    t, note = tables.reference_table(bench, store, main, reference, **boot)
+    t, note = tables.reference_table(bench, main, reference, **boot)
     if t:
         sec.tables.append(t)
     if note:
@@ -193,7 +192,7 @@ def _published_section(report: Report, store: Store, bench: Benchmark, y_protoco
     sec = Section("Published versus measured")
     explained = sensitivity.read_explain_runs(store)
     nearest = functools.partial(sensitivity.nearest_knob, explained) if explained else None
-    t, notes = tables.paper_vs_measured(bench, store, y_protocols, nearest=nearest, **boot)
+    t, notes = tables.paper_vs_measured(bench, y_protocols, nearest=nearest, **boot)
     if t:
         sec.tables.append(t)
     else:
@@ -225,7 +224,7 @@ def _table1_section(report: Report, store: Store, bench: Benchmark, all_protocol
         "other protocols are shown for the same rows without that comparison: they lack the 48.13 dB per image "
         "and differ in the other knobs.")
     for proto in all_protocols:
-        t, note = tables.ecdn_table1(bench, store, proto)
+        t, note = tables.ecdn_table1(bench, proto)
         if t:
             sec.tables.append(t)
         if note:
@@ -257,7 +256,7 @@ def _efficiency_section(report: Report, bench: Benchmark, main: str, dataset: st
 def _bn_section(report: Report, store: Store, bench: Benchmark, main: str, boot: dict) -> None:
     """BatchNorm eval versus batch statistics."""
     sec = Section("BatchNorm mode: eval versus batch statistics")
-    t = tables.bn_table(bench, store, main, **boot)
+    t = tables.bn_table(bench, main, **boot)
     if t:
         sec.text += caveats.below_bicubic(bench.results, main)
         sec.tables.append(t)
@@ -274,11 +273,10 @@ def _crops_section(report: Report, store: Store, bench: Benchmark, main: str, da
     if not specs:
         sec.text.append("No crops declared (experiment `crops:` or `--crop`).")
     for key in sorted(specs, key=lambda k: (dataset_rank(k[0]), k[1], k[2], k[3])):
-        stem, caption = _crop_figure(report, store, bench, main, specs[key])
-        if stem:
-            sec.figures.append((stem, caption))
-        elif caption:
-            sec.text.append(caption)
+        shown, text = _crop_figure(report, store, bench, main, specs[key])
+        sec.figures.extend(shown)
+        if text:
+            sec.text.append(text)
     report.sections.append(sec)
 
 def _bn_mode(protocol: str) -> str:
@@ -300,7 +298,7 @@ def _bubble(report: Report, bench: Benchmark, protocol: str, dataset: str, scale
     out = max(sorted(set(sizes)), key=lambda size: (size == ref.PUBLISHED_MEASURE_OUT, sizes.count(size)))
     points, bicubic, other = [], None, []
     for r in res.itertuples(index=False):
-        c = tables._select(cells, model=r.model, weights=r.weights, group=r.group, bn_mode=r.bn_mode)
+        c = tables.select(cells, model=r.model, weights=r.weights, group=r.group, bn_mode=r.bn_mode)
         if r.model == "bicubic":
             bicubic = r.psnr
             continue
@@ -326,82 +324,54 @@ def _bubble(report: Report, bench: Benchmark, protocol: str, dataset: str, scale
     return True
 
 
-def _load_hr(dataset: str, image: str, scale: int):
-    """The HR image (uint8 HxWx3, cropped to a multiple of the scale) via data.datasets, or a reason string."""
-    try:
-        from srbench.data.datasets import load_samples
-        from srbench.data.images import to_rgb
-    except ImportError as exc:
-        return f"data.datasets is not available ({exc})"
-    try:
-        for sample in load_samples(dataset, scale):
-            if sample.name == image:
-                hr = np.asarray(sample.hr)
-                break
-        else:
-            return f"image {image!r} is not in {dataset}"
-    except SrbenchError as exc:
-        return str(exc)
-    except Exception as exc:  # a dataset that is not in the store, an unreadable file
-        return f"{type(exc).__name__}: {exc}"
-    return to_rgb(hr)  # the samples' HR is already cropped to a multiple of the scale
-
-
 def _crop_figure(report: Report, store: Store, bench: Benchmark, protocol: str, spec: dict):
-    from srbench.data.images import read_image, to_rgb
-    from srbench.eval.metrics import SSIM_WIN, psnr as psnr_fn, rgb_to_y, ssim as ssim_fn
-
+    """The crop grid(s) of one crop from what the runs logged (:mod:`srbench.report.crop_data`; more than
+    ``figures.crops.MAX_TILES`` models make several figures): ([(stem, caption)], None), or ([], text)."""
     d, image, s, (top, left, h, w) = spec["dataset"], spec["image"], spec["scale"], spec["box"]
     name = f"{d}/{image} x{s} [{top},{left},{h},{w}]"
-    res = bench.results[(bench.results["protocol"] == protocol) & (bench.results["dataset"] == d)
-                        & (bench.results["scale"] == s)]
-    if res.empty:
-        return None, f"Crop {name}: no cell runs for {d} x{s} under protocol {protocol}."
-    hr = _load_hr(d, image, s)
-    if isinstance(hr, str):
-        report.notes.append(f"Crop {name}: HR image unavailable: {hr}.")
-        return None, f"Crop {name}: the HR image is unavailable ({hr}); no figure."
-    if top + h > hr.shape[0] or left + w > hr.shape[1]:
-        report.notes.append(f"Crop {name}: the box lies outside the {hr.shape[0]}x{hr.shape[1]} HR image.")
-        return None, None
-    hr_crop = hr[top:top + h, left:left + w]
-    hr_y = rgb_to_y(hr_crop)
-    tiles, missing = [], []
-    artifact = f"crops/{d}/{image}_x{s}.png"
-    for r in res.itertuples(index=False):
-        path = store.artifact(r.run_id, artifact)
-        if path is None:
-            missing.append(f"{r.label} (run {r.short})")
-            continue
-        sr = to_rgb(read_image(path))
-        if sr.shape != hr.shape:
-            missing.append(f"{r.label} (run {r.short}: SR image is {sr.shape[0]}x{sr.shape[1]}, HR "
-                           f"{hr.shape[0]}x{hr.shape[1]})")
-            continue
-        crop = sr[top:top + h, left:left + w]
-        crop_y = rgb_to_y(crop)
-        per = store.per_image(r.run_id, d)   # the whole image's values as the cell measured them
-        row = per[per["name"] == image] if per is not None else None
-        whole = row.iloc[0] if row is not None and len(row) == 1 else {}
-        tiles.append({"label": f"{r.label}", "crop": crop, "psnr": psnr_fn(crop_y, hr_y),
-                      "ssim": ssim_fn(crop_y, hr_y) if min(h, w) >= SSIM_WIN else None,
-                      "image_psnr": tables._num(whole.get("psnr")), "image_ssim": tables._num(whole.get("ssim"))})
-    if missing:
-        report.notes.append(f"Crop {name}: artifact `{artifact}` missing for " + ", ".join(missing) + ".")
-    if not tiles:
-        return None, f"Crop {name}: no cell run holds the SR crop artifact `{artifact}`; no figure."
-    tiles.append({"label": "HR (crop)", "crop": hr_crop, "psnr": None})
+    panel = crop_data.read_crop(store, bench, protocol, spec)
+    if isinstance(panel, str):
+        return [], f"Crop {name}: {panel}."
+    artifact = schema.crop_artifact(d, image, s)
+    if panel.missing:
+        report.notes.append(f"Crop {name}: artifact `{artifact}` missing for " + ", ".join(panel.missing) + ".")
+    if not panel.tiles:
+        return [], f"Crop {name}: no cell run holds the SR crop artifact `{artifact}`; no figure."
+    hr_tile = ({"label": "HR (crop)", "crop": panel.hr[top:top + h, left:left + w], "psnr": None}
+               if panel.hr is not None else None)
     stem = f"crop_{d}_{re.sub(r'[^A-Za-z0-9_-]', '_', image)}_x{s}_{top}_{left}_{h}_{w}"
-    color = res["metric_color"].iloc[0] if "metric_color" in res else "y"
-    note = (f"crop: PSNR (dB) / SSIM on Y over the {h}x{w} box; image: the whole image as the cell measured it "
-            f"(protocol {protocol}, {str(color).upper()})")
-    report.written += figures.crop_grid(hr, (top, left, h, w), tiles, title=f"{d} {image} x{s}",
-                                        out_dir=report.out / "figures", stem=stem, note=note)
-    psnrs = ", ".join(f"{t['label']} {t['psnr']:.2f} dB" for t in tiles if t["psnr"] is not None)
-    return stem, (f"{d} `{image}` x{s}, box top={top}, left={left}, {h}x{w}: the HR image with the box, then the "
-                  f"same crop from every model (protocol {protocol}), each captioned with the crop's and the whole "
-                  f"image's PSNR/SSIM. Crop PSNR on Y: {psnrs}.")
+    crop_text = (f"crop: PSNR (dB) / SSIM on Y over the {h}x{w} box" if panel.hr is not None else
+                 "crop: no PSNR/SSIM (the store logged no HR image)")
+    note = (f"{crop_text}; image: the whole image as the cell measured it (protocol {protocol}, "
+            f"{panel.color.upper()})")
+    caption = (f"{d} `{image}` x{s}, box top={top}, left={left}, {h}x{w}: "
+               + ("the HR image with the box, then " if panel.hr is not None else "")
+               + f"the same crop from every model (protocol {protocol}), each captioned with the crop's and the "
+               "whole image's PSNR/SSIM." + _crop_provenance(panel, spec))
+    parts = figures.crop_parts(panel.tiles, hr_tile)
+    shown = []
+    for i, tiles in enumerate(parts, 1):
+        part_stem = stem if i == 1 else f"{stem}_part{i}"
+        part = f" ({i}/{len(parts)})" if len(parts) > 1 else ""
+        report.written += figures.crop_grid(panel.hr, (top, left, h, w), tiles, title=f"{d} {image} x{s}{part}",
+                                            out_dir=report.out / "figures", stem=part_stem, note=note)
+        shown.append((part_stem, (f"Part {i} of {len(parts)}. " if len(parts) > 1 else "") + caption))
+    return shown, None
 
+
+def _crop_provenance(panel: crop_data.CropPanel, spec: dict) -> str:
+    """The caption's account of where the crop scores come from, and what an older store lacks."""
+    if panel.hr is None:
+        hr_artifact = schema.crop_hr_artifact(spec["dataset"], spec["image"], spec["scale"])
+        return (f" This store's runs logged the SR images but no HR image (`{hr_artifact}`): they were written "
+                "before srbench logged it, so the figure has no HR panel and no crop PSNR/SSIM (the report reads "
+                "MLflow alone; `srbench benchmark --force` recomputes the cells, which then log them).")
+    psnrs = ", ".join(f"{t['label']} {t['psnr']:.2f} dB" for t in panel.tiles if t["psnr"] is not None)
+    text = f" Crop PSNR on Y: {psnrs}."
+    if panel.computed:
+        text += (" Computed by the report from the logged HR and SR images for "
+                 + ", ".join(panel.computed) + " (their runs logged no scores for this box).")
+    return text
 
 
 # -------------------------------------------------------------------------------------------------------- training
@@ -446,12 +416,12 @@ def _ablation_sections(report: Report, store: Store, ablations: dict, bn_ablatio
             continue
         for sweep in sorted(set(frame["sweep"])):
             pts_frame = frame[frame["sweep"] == sweep]
-            t = tables.ablation_table(store, name, sweep, pts_frame, **boot)
+            t = tables.ablation_table(name, sweep, pts_frame, **boot)
             if t is None:
                 continue
             sec.tables.append(t)
             varying, primary, pts = tables.ablation_points(pts_frame)
-            datasets = tables._sweep_datasets(pts)
+            datasets = tables.sweep_datasets(pts)
             plot_pts = [_ablation_plot_point(p, primary, datasets) for _, p in pts.iterrows()]
             seeds = sorted({len(p["runs"]) for _, p in pts.iterrows()})
             spread = (f"mean over {seeds[0]} seed(s) per point" if len(seeds) == 1 else
@@ -475,7 +445,7 @@ def _ablation_sections(report: Report, store: Store, ablations: dict, bn_ablatio
         if not any(src.startswith(f"`{BN_ABLATION}`") for src in report.sources):
             report.sources.append(f"`{BN_ABLATION}`: {bn_ablation.n_finished} finished cell run(s)")
         protos = tables.protocols(bn_ablation, None, protocol)
-        t = tables.bn_table(bn_ablation, store, protos[0], name="ablation_bn", **boot) if protos else None
+        t = tables.bn_table(bn_ablation, protos[0], name="ablation_bn", **boot) if protos else None
         if t:
             t.title = "BatchNorm ablation (experiments/ablation_bn.yaml, evaluation only): " + t.title
             sec.tables.append(t)

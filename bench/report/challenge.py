@@ -141,9 +141,15 @@ def challenge_table(rows: list[dict], spec: dict, stem: str) -> Table:
 def score_figure(rows: list[dict], spec: dict, out_dir, stem: str) -> list:
     """Score against PSNR on the score's dataset: one point per scored row (the reference marked), the PSNR gate as a
     dashed vertical line; lower and further right is better."""
-    from srbench.report.figures import _plt, save
+    from srbench.report.figures.style import styled
 
-    plt = _plt()
+    return styled(_score_figure)(rows, spec, out_dir, stem)
+
+
+def _score_figure(rows: list[dict], spec: dict, out_dir, stem: str) -> list:
+    from srbench.report.figures.style import pyplot, save
+
+    plt = pyplot()
     scored = [r for r in rows if "terms" in r]
     fig, ax = plt.subplots(figsize=(4.6, 3.4))
     ref = next((r for r in rows if r["label"] == spec["reference"]), None)

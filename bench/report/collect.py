@@ -146,7 +146,9 @@ class Store:
             return None
         if self._tmp is None:
             self._tmp = Path(tempfile.mkdtemp(prefix="srbench-report-"))
-        dst = self._tmp / run_id
+        # one folder per artifact folder: MLflow may write a downloaded file under its base name only, and two
+        # artifacts of one run with one name (crops/Set5/baby_x4.png, crops/Set5/hr/baby_x4.png) must not collide
+        dst = self._tmp / run_id / parent
         dst.mkdir(parents=True, exist_ok=True)
         local = Path(self._client.download_artifacts(run_id, path, str(dst)))
         self._cache[key] = local
@@ -305,10 +307,21 @@ class Benchmark:
     n_finished: int
     parents: list[str]
     runtimes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: (run id, dataset) -> the run's ``per_image/<dataset>.csv`` as a frame (None where the run logged none), for
+    #: every row of ``results``
+    per_image: dict = field(default_factory=dict)
+    #: weights name -> its training time as the tables print it (:func:`training_time`), for every row of ``results``
+    training_times: dict = field(default_factory=dict)
+    #: run id -> the crop scores it logged (metrics ``crop.*``, :mod:`srbench.track.schema`), runs that logged some
+    crop_metrics: dict = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
         return self.results.empty
+
+    def per_image_of(self, run_id: str, dataset: str) -> pd.DataFrame | None:
+        """The per-image values a results row's run logged on ``dataset`` (None when it logged none)."""
+        return self.per_image.get((run_id, dataset))
 
 
 def read_benchmark(store: Store, name: str) -> Benchmark | None:
@@ -319,13 +332,23 @@ def read_benchmark(store: Store, name: str) -> Benchmark | None:
     runs = store.finished_runs(exp_id, kind="cell")
     results, cells = cell_frames(runs)
     parents = sorted({p for p in (cells["parent"] if not cells.empty else []) if p})
+    pairs = [] if results.empty else list(zip(results["run_id"], results["dataset"]))
+    weights = [] if results.empty else sorted(set(results["weights"]))
     return Benchmark(name=name, results=results, cells=cells, n_finished=len(runs), parents=parents,
-                     runtimes=runtime_frame(runs))
+                     runtimes=runtime_frame(runs), per_image={p: store.per_image(*p) for p in pairs},
+                     training_times={w: training_time(store, w) for w in weights}, crop_metrics=_crop_metrics(runs))
+
+
+def _crop_metrics(runs: list) -> dict:
+    """run id -> its ``crop.*`` metrics, for the runs that logged any."""
+    found = {r.info.run_id: {k: v for k, v in r.data.metrics.items() if k.startswith("crop.")} for r in runs}
+    return {run_id: values for run_id, values in found.items() if values}
 
 
 def read_training(store: Store, name: str = "training", sweeps: bool = False) -> pd.DataFrame | None:
     """FINISHED training runs (``srbench.kind=train``) of an experiment: one row per run with tags, params, final
-    metrics; ``sweeps`` selects ablation points (runs with ``srbench.sweep``) instead of plain training runs.
+    metrics; ``sweeps`` selects ablation points (runs with ``srbench.sweep``) instead of plain training runs, and
+    adds their per-image values (column ``per_image_``: dataset -> frame, see :func:`_logged_per_image`).
     None when the experiment does not exist."""
     exp_id = store.experiment_id(name)
     if exp_id is None:
@@ -351,11 +374,18 @@ def read_training(store: Store, name: str = "training", sweeps: bool = False) ->
             "label": _none(tags.get(T.LABEL)), "measure_out": schema.measure_out_label(tags),
             "start_time": int(run.info.start_time or 0), "end_time": int(run.info.end_time or 0),
             "params_": dict(run.data.params), "metrics_": dict(run.data.metrics),
+            **({"per_image_": _logged_per_image(store, run)} if sweeps else {}),
         })
     frame = pd.DataFrame(rows)
     if not frame.empty:
         frame = frame.sort_values(["sweep", "start_time", "run_id"]).reset_index(drop=True)
     return frame
+
+
+def _logged_per_image(store: Store, run) -> dict:
+    """dataset -> the run's per-image frame, for every dataset it logged a mean PSNR on (None where no CSV)."""
+    sets = {p[2] for k in run.data.metrics if (p := schema.parse_dataset_metric(k)) and p[0] == "psnr"}
+    return {d: store.per_image(run.info.run_id, d) for d in sorted(sets)}
 
 
 def parent_crops(store: Store, parent_ids: list[str]) -> list[dict]:

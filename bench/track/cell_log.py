@@ -1,18 +1,24 @@
-"""What every measured run logs beside its numbers: the environment and protocol tags, the per-dataset metrics and
-the per-image CSV (shared by the benchmark's cells, scored folders, ``explain`` runs and ablation points)."""
+"""What a measured run logs: the measurement itself (:func:`measure_and_log`, shared by the benchmark's cells and the
+ablation points), the environment and protocol tags, the per-dataset metrics and the per-image CSV (also used by
+scored folders and ``explain`` runs)."""
 
 from __future__ import annotations
 
 import csv
+import tempfile
 from pathlib import Path
 
 import torch
 
+from srbench.data.datasets import dataset_id
+from srbench.eval.cell import CostSettings, measure_cell
 from srbench.eval.device import cuda_identity, describe_device
 from srbench.eval.environment import measurement_environment
 from srbench.eval.evaluate import DatasetResult
+from srbench.eval.shared_passes import PassScope
 from srbench.track import hosts, schema, tags as T, tracking
 from srbench.track.cells import code_version
+from srbench.track.crops import log_crop
 from srbench.track.run_writer import RunWriter
 
 
@@ -48,3 +54,56 @@ def log_per_image(client, run_id: str, result: DatasetResult, dataset_key: str, 
             writer.writerow([r.name, f"{r.psnr:.6f}", f"{r.ssim:.8f}", f"{r.forward_s:.6f}", int(r.gray),
                              "" if r.lpips is None else f"{r.lpips:.8f}", int(r.shared)])
     RunWriter(client, run_id).artifact(path, "per_image")
+
+
+def measure_and_log(model: torch.nn.Module, *, client, run_id: str, datasets: list[str], scale: int, protocol,
+                    device: torch.device, measure: CostSettings, crops: dict[tuple[str, str], list] | None = None,
+                    lpips: frozenset[str] = frozenset(), progress: bool = True, runner=None,
+                    passes: PassScope | None = None) -> dict[str, float]:
+    """Measure a cell (:func:`srbench.eval.cell.measure_cell`) and log everything to run ``run_id`` as it arrives.
+
+    ``lpips``: the datasets (as named in ``datasets``) on which LPIPS is measured too. Logs the per-dataset metrics as
+    each dataset finishes, per-image CSV artifacts, the crops named in ``crops`` ((Set, image) -> its boxes
+    [top, left, h, w]: :func:`srbench.track.crops.log_crop`), then the cost figures and the ``srbench.measure_out``
+    tag. The caller marks the run finished. ``runner``: the prepared runtime that runs the forward passes (default:
+    the model). ``passes``: the passes this cell shares with others of the invocation
+    (:mod:`srbench.eval.shared_passes`); the runs that computed what it reused are named in the
+    ``srbench.shared_from`` tag. Shared by the benchmark cells and the ablation points.
+    """
+    run = RunWriter(client, run_id)
+    metrics: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+
+        def on_dataset(result: DatasetResult) -> None:
+            key = dataset_id(result.dataset)
+            values = dataset_values(result, key, protocol.color)
+            metrics.update(values)
+            run.metrics(values)
+            log_per_image(client, run_id, result, key, workdir)
+
+        def keep_crop(dataset: str, name: str, sr) -> None:
+            boxes = crops.get((dataset_id(dataset), name))
+            if boxes is not None:  # SR and HR images, the boxes' Y PSNR/SSIM (names: srbench.track.schema)
+                log_crop(client, run_id, workdir, dataset=dataset, image=name, scale=scale, sr=sr, boxes=boxes)
+
+        measured = measure_cell(model, datasets=datasets, scale=scale, protocol=protocol, device=device,
+                                settings=measure, progress=progress, lpips=lpips, on_dataset=on_dataset,
+                                on_image=keep_crop if crops else None, runner=runner, passes=passes)
+    run.metrics(measured.cost)
+    run.tags(_measured_tags(measured, passes))
+    return {**metrics, **measured.cost}
+
+
+def _measured_tags(measured, passes: PassScope | None) -> dict[str, str]:
+    """What describes a measurement's figures: output size, profile input, and where they apply the runtime form,
+    the latency clock (wall: host work such as bicubic's numpy even on a GPU; cuda_events: GPU work) and the runs
+    whose passes were reused."""
+    tags = {T.MEASURE_OUT: measured.out_label, T.PROFILE_IN: measured.profile_label}
+    if measured.runtime_form:
+        tags[T.RUNTIME_FORM] = measured.runtime_form
+    if measured.latency_clock:
+        tags[T.LATENCY_CLOCK] = measured.latency_clock
+    if passes is not None and passes.sources:
+        tags[T.SHARED_FROM] = ",".join(sorted(passes.sources))
+    return tags

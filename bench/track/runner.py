@@ -28,18 +28,14 @@ import yaml
 from tqdm.auto import tqdm
 
 from srbench.core.strict import to_mapping
-from srbench.data.datasets import dataset_id
-from srbench.data.images import write_image
-from srbench.eval.cell import CostSettings, measure_cell
 from srbench.eval.device import describe_device, resolve_device
-from srbench.eval.evaluate import DatasetResult
 from srbench.eval.protocol import get_protocol
 from srbench.eval.runtimes import RuntimeDeclined
-from srbench.eval.shared_passes import PassScope, SharedPasses
+from srbench.eval.shared_passes import SharedPasses
 from srbench.models import has_batchnorm
 from srbench.runtime_choice import CellRuntimes, RuntimeUse, declined_error
-from srbench.track import hosts, orphans, schema, tags as T, tracking
-from srbench.track.cell_log import dataset_values, log_per_image as _log_per_image, run_tags
+from srbench.track import hosts, orphans, tags as T, tracking
+from srbench.track.cell_log import dataset_values, measure_and_log, run_tags
 from srbench.track.cell_plan import Cell, CellOutcome, Fingerprints, cell_identity, cell_params, cell_tags, plan
 from srbench.track.cell_runtimes import stored_choices
 from srbench.track.cells import cell_key
@@ -47,7 +43,7 @@ from srbench.track.claims import CellClaims
 from srbench.track.experiment import Experiment, score_tags
 from srbench.track.logged_models import link_cell_runs
 from srbench.track.metric_plan import lpips_datasets
-from srbench.track.run_writer import RunWriter, finished_or_clean, metrics_batch as _metrics_batch
+from srbench.track.run_writer import RunWriter, finished_or_clean
 from srbench.track.run_writer import store_experiment_ids
 from srbench.track.shard import shard_cells
 from srbench.track.store_sharing import check_shard_uri, check_shard_writers, other_machines
@@ -61,55 +57,6 @@ def mark_orphans_killed(client, experiment_id: str, watch: orphans.Watch | None 
     """Mark KILLED the RUNNING runs of this experiment whose process is gone (:func:`srbench.track.orphans.reap`);
     returns how many. Readers ignore them anyway (FINISHED only), but the MLflow UI would show them running."""
     return orphans.reap(client, experiment_id, watch)
-
-
-def measure_and_log(model: torch.nn.Module, *, client, run_id: str, datasets: list[str], scale: int, protocol,
-                    device: torch.device, measure: CostSettings, crops: set[tuple[str, str]] = frozenset(),
-                    lpips: frozenset[str] = frozenset(), progress: bool = True, runner=None,
-                    passes: PassScope | None = None) -> dict[str, float]:
-    """Measure a cell (:func:`srbench.eval.cell.measure_cell`) and log everything to run ``run_id`` as it arrives.
-
-    ``lpips``: the datasets (as named in ``datasets``) on which LPIPS is measured too. Logs the per-dataset metrics as
-    each dataset finishes, per-image CSV artifacts, the SR images named in
-    ``crops`` ((Set, image) pairs), then the cost figures and the ``srbench.measure_out`` tag. The caller marks the
-    run finished. ``runner``: the prepared runtime that runs the forward passes (default: the model). ``passes``:
-    the passes this cell shares with others of the invocation (:mod:`srbench.eval.shared_passes`); the runs that
-    computed what it reused are named in the ``srbench.shared_from`` tag. Shared by the benchmark cells and the
-    ablation points.
-    """
-    log_batch = tracking.retrying(client.log_batch)
-    metrics: dict[str, float] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
-
-        def on_dataset(result: DatasetResult) -> None:
-            key = dataset_id(result.dataset)
-            values = dataset_values(result, key, protocol.color)
-            metrics.update(values)
-            log_batch(run_id, metrics=_metrics_batch(values))
-            _log_per_image(client, run_id, result, key, workdir)
-
-        def keep_crop(dataset: str, name: str, sr) -> None:
-            set_name = dataset_id(dataset)
-            if (set_name, name) in crops:
-                out = workdir / "crops" / set_name / f"{name}_x{scale}.png"
-                write_image(out, sr)
-                tracking.retrying(client.log_artifact)(run_id, str(out), f"crops/{set_name}")
-
-        measured = measure_cell(model, datasets=datasets, scale=scale, protocol=protocol, device=device,
-                                settings=measure, progress=progress, lpips=lpips, on_dataset=on_dataset,
-                                on_image=keep_crop if crops else None, runner=runner, passes=passes)
-    log_batch(run_id, metrics=_metrics_batch(measured.cost))
-    tracking.retrying(client.set_tag)(run_id, schema.MEASURE_OUT_TAG, measured.out_label)
-    tracking.retrying(client.set_tag)(run_id, schema.PROFILE_IN_TAG, measured.profile_label)
-    if measured.runtime_form:
-        tracking.retrying(client.set_tag)(run_id, schema.RUNTIME_FORM_TAG, measured.runtime_form)
-    if measured.latency_clock:  # wall: host work (bicubic's numpy) even on a GPU; cuda_events: GPU work
-        tracking.retrying(client.set_tag)(run_id, schema.LATENCY_CLOCK_TAG, measured.latency_clock)
-    if passes is not None and passes.sources:
-        tracking.retrying(client.set_tag)(run_id, schema.SHARED_FROM_TAG, ",".join(sorted(passes.sources)))
-    return {**metrics, **measured.cost}
-
 
 
 def _parent_tags(exp: Experiment, experiment_file: str | None, device, shard: tuple[int, int] | None) -> dict:
@@ -136,7 +83,10 @@ def _run_cell(bench: Benchmark, cell: Cell, protocol, key: str, use: RuntimeUse 
     with RunWriter.create(bench.client, bench.experiment_id, tags=tags, run_name=name) as run:
         run.inputs(datasets=dataset_inputs(cell.datasets, cell.scale, protocol.lr_input))
         run.params(cell_params(cell, protocol, use))
-        crops = {(c["dataset"], str(c["image"])) for c in bench.exp.crops if c.get("scale") == cell.scale}
+        crops: dict = {}
+        for c in bench.exp.crops:  # (Set, image) -> the boxes declared at this cell's scale
+            if c.get("scale") == cell.scale:
+                crops.setdefault((c["dataset"], str(c["image"])), []).append(c["box"])
         metrics = measure_and_log(bench.network(cell), client=bench.client, run_id=run.run_id, datasets=cell.datasets,
                                   scale=cell.scale, protocol=protocol, device=bench.device, measure=bench.exp.measure,
                                   crops=crops, lpips=lpips_datasets(cell.metrics), progress=bench.progress,

@@ -112,3 +112,34 @@ def at_scale(name: str, scale: int) -> str:
 def measure_out_label(tags: dict) -> str:
     """The output size a run's Mult-Adds and latency were measured at, as ``HxW``."""
     return tags.get(MEASURE_OUT_TAG) or LEGACY_MEASURE_OUT
+
+
+# --------------------------------------------------------------------------------------------- visual-comparison crops
+# For every crop an experiment declares (``crops:``, image and box at a scale), each cell run of that scale logs
+#   the SR image:     artifact ``crops/<id>/<image>_x<scale>.png`` (the 8-bit output, as measured)
+#   the HR image:     artifact ``crops/<id>/hr/<image>_x<scale>.png`` (cropped to a multiple of the scale, as measured;
+#                     gray images replicated to RGB), so the report never reads the data store
+#   the box's scores: metrics ``crop.psnr_y.<id>.<image>.<top>_<left>_<h>_<w>`` and ``crop.ssim_y...`` (PSNR / SSIM on
+#                     the Y channel of the box, no border crop; SSIM only for boxes of at least 11x11 pixels)
+# (srbench.track.crops). Runs logged before these existed have the SR image only.
+CROP_METRICS = ("psnr", "ssim")
+_CROP_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def crop_artifact(dataset: str, image: str, scale: int) -> str:
+    """The artifact path of the SR image a cell logged for a declared crop."""
+    return f"crops/{dataset}/{image}_x{scale}.png"
+
+
+def crop_hr_artifact(dataset: str, image: str, scale: int) -> str:
+    """The artifact path of the HR image (as measured at ``scale``) a cell logged beside its SR crop image."""
+    return f"crops/{dataset}/hr/{image}_x{scale}.png"
+
+
+def crop_metric(what: str, dataset: str, image: str, box) -> str:
+    """The metric key of ``what`` (psnr or ssim, on Y) over one crop box (top, left, h, w) of an image; characters a
+    metric name cannot hold are written ``_``."""
+    if what not in CROP_METRICS:
+        raise ValueError(f"{what!r} is not a crop metric ({', '.join(CROP_METRICS)})")
+    top, left, h, w = (int(v) for v in box)
+    return f"crop.{what}_y.{_CROP_UNSAFE.sub('_', dataset)}.{_CROP_UNSAFE.sub('_', image)}.{top}_{left}_{h}_{w}"

@@ -28,7 +28,7 @@ with the baseline seed by seed (:mod:`srbench.report.seedstats`). ``seed`` there
 Each (point, seed) is one MLflow run of the training (``srbench.kind=train``) in the ablation's experiment, with the
 swept values and the seed as params (they are training config fields), tags ``srbench.sweep=<name>``,
 ``srbench.sweep_point`` (JSON of the swept values), ``srbench.sweep_seed``, ``srbench.point_key`` and
-``srbench.budget``, and the final evaluation logged into the same run by :func:`srbench.track.runner.measure_and_log`
+``srbench.budget``, and the final evaluation logged into the same run by :func:`srbench.track.cell_log.measure_and_log`
 (``psnr_y.<Set>``, per-image CSVs, params, Mult-Adds; latency and memory with the first seed only, as they do not
 depend on it). The tag ``srbench.point_done=1`` is written last: a run without it is not finished. Rerunning skips finished (point, seed) pairs; an interrupted one resumes its training
 from its last checkpoint (``runs/<name>/<point>_seed-<n>-<key>/last.pt``).
@@ -226,8 +226,8 @@ def _run_point(abl: Ablation, config, values: dict, key: str, run_label: str, cl
     from srbench.eval.protocol import get_protocol
     from srbench.eval.weights import prepare_model
     from srbench.models import create_model
-    from srbench.track import runner, tags as T
-    from srbench.track.cell_log import run_tags
+    from srbench.track import tags as T
+    from srbench.track.cell_log import measure_and_log, run_tags
     from srbench.track.run_writer import RunWriter
     from srbench.train import trainer
 
@@ -248,9 +248,8 @@ def _run_point(abl: Ablation, config, values: dict, key: str, run_label: str, cl
               T.POINT_KEY: key, T.BUDGET: abl.gpu_budget if gpu else abl.budget, T.BASELINE: str(is_baseline).lower(),
               T.SCALE: str(scale), T.EVAL_DATASETS: ",".join(abl.evaluate.datasets),
               **run_tags(dev, protocol)})
-    metrics = runner.measure_and_log(model, client=client, run_id=result.run_id, datasets=abl.evaluate.datasets,
-                                     scale=scale, protocol=protocol, device=dev, measure=measure,
-                                     progress=progress)
+    metrics = measure_and_log(model, client=client, run_id=result.run_id, datasets=abl.evaluate.datasets,
+                              scale=scale, protocol=protocol, device=dev, measure=measure, progress=progress)
     run.tags({T.POINT_DONE: "1"})  # last: a run without it is not finished
     del model
     if torch.cuda.is_available():
