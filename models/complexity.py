@@ -49,14 +49,14 @@ def count_effective_params(model: nn.Module, scales: int | Iterable[int] | None 
 
 
 def mult_adds(model: nn.Module, scale: int, out_hw: tuple[int, int] = (720, 1280), *,
-              probe_hw: tuple[int, int] = (16, 16)) -> int:
+              count_hw: tuple[int, int] = (16, 16)) -> int:
     """Multiply-accumulates of one forward pass producing ``out_hw`` at ``scale`` (CARN reports 720p, in G).
 
     Convention (the one that reproduces the CARN paper's numbers, 222.8G/118.8G/90.9G and 91.2G/46.1G/32.5G): the LR
     area is the output area divided by s², even when a side is not a multiple of s (720p at x3: 240 x 426.67 LR
     pixels). No integer LR size gives the paper's x3 numbers for both CARN and CARN-M: 240x427 gives 118.9G/46.2G and
     240x426 gives 118.6G/46.1G. Since every layer of these fully convolutional networks runs at a fixed multiple of
-    the LR resolution, MACs are exactly proportional to LR area: we count a ``probe_hw`` LR input and scale.
+    the LR resolution, MACs are exactly proportional to LR area: we count a ``count_hw`` LR input and scale.
 
     Counted by ``FlopCounterMode`` (convolutions; bias, ReLU, BatchNorm, pixel shuffle, concatenation and
     interpolation are free, as in the papers; grouped convolutions counted correctly) on the meta device;
@@ -67,6 +67,6 @@ def mult_adds(model: nn.Module, scale: int, out_hw: tuple[int, int] = (720, 1280
     meta = _meta_copy(model)
     counter = FlopCounterMode(display=False)
     with torch.no_grad(), counter:
-        meta(torch.empty(1, 3, *probe_hw, device="meta"), scale)
-    probe_macs = counter.get_total_flops() // 2
-    return round(probe_macs * out_hw[0] * out_hw[1] / (scale * scale * probe_hw[0] * probe_hw[1]))
+        meta(torch.empty(1, 3, *count_hw, device="meta"), scale)
+    counted_macs = counter.get_total_flops() // 2
+    return round(counted_macs * out_hw[0] * out_hw[1] / (scale * scale * count_hw[0] * count_hw[1]))

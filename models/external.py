@@ -28,8 +28,8 @@ imports, at any depth, that lives in the same folder tree (the file's folder for
 folder for a module in a package, the file alone for a top-level module). It is part of the benchmark's cell key and
 logged as the tag ``srbench.model_code``.
 
-Whether the model really produces SR images is checked by running it on a small probe
-(:mod:`srbench.eval.probe`): that needs the measurement layer, this module only imports and builds.
+Whether the model really produces SR images is checked by running it on a small test image
+(:mod:`srbench.eval.model_check`): that needs the measurement layer, this module only imports and builds.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ without a wrapper module: it instantiates a subclass of the network class made b
 checks the scale, multiplies the input by the declared ``input_range`` (255 for a [0, 255] network), calls the
 network's own ``forward`` and divides the output back. The subclass adds no module, parameter or buffer, so the
 state_dict keys, parameter counts and Mult-Adds are the network's own, and the released file loads strictly as it
-is. A wrong declared range is caught before anything is measured (:func:`srbench.eval.probe.check_zoo_model`).
+is. A wrong declared range is caught before anything is measured (:func:`srbench.eval.model_check.check_zoo_model`).
 
 Registered builders take ``scales`` (one scale, or a one-element tuple; default: the largest released) and
 ``input_range`` (default: the released weights'). A zoo model is inference-only: training refuses it

@@ -50,7 +50,7 @@ def main() -> None:
 
     from srbench.track import tracking
     from srbench.track.experiment import load_experiment, narrow
-    from srbench.track.runner import run_benchmark
+    from srbench.track.benchmark import run_benchmark
 
     exp = narrow(load_experiment(args.experiment), models=args.models, datasets=args.datasets, scales=args.scales,
                  device=args.device, runtime=args.runtime)

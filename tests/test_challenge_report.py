@@ -51,7 +51,7 @@ def test_scores_gate_and_comparability():
 def test_whole_path_on_srbench_models(tiny_dataset, mlflow_uri, tmp_path):
     from srbench.report.build import generate
     from srbench.track.experiment import load_experiment
-    from srbench.track.runner import run_benchmark
+    from srbench.track.benchmark import run_benchmark
 
     path = tmp_path / "ntire.yaml"
     path.write_text(f"""name: ntire

@@ -118,7 +118,7 @@ def test_weights_key_in_an_experiment_entry(tmp_path, carn_m_state, tiny_dataset
     from srbench.data.datasets import dataset_id
     from srbench.track import tracking
     from srbench.track.experiment import load_experiment, with_weights_key
-    from srbench.track.runner import run_benchmark
+    from srbench.track.benchmark import run_benchmark
 
     path = _save(tmp_path, "ema.pth", {"params": carn_m_state, "params_ema": carn_m_state})
     exp_file = tmp_path / "k.yaml"

@@ -209,7 +209,7 @@ def test_a_live_claim_of_another_host_is_honoured_while_it_beats(store, monkeypa
 
 
 def test_runs_of_another_container_with_the_same_host_name_are_not_killed(store, monkeypatch):
-    from srbench.track.runner import mark_orphans_killed
+    from srbench.track.benchmark import mark_orphans_killed
 
     client = tracking.client(store)
     eid = tracking.get_or_create_experiment(client, "containers")
@@ -237,7 +237,7 @@ def test_shards_keep_shared_passes_and_runtime_choices_together(benchmark_root):
 
     from srbench.models import create_model
     from srbench.track.experiment import load_experiment
-    from srbench.track.runner import plan
+    from srbench.track.benchmark import plan
     from srbench.track.shard import shard_cells
 
     cells, _ = plan(load_experiment(REPO / "experiments" / "benchmark.yaml"))
@@ -265,7 +265,7 @@ def test_shards_keep_shared_passes_and_runtime_choices_together(benchmark_root):
 _HOST = """
 import os, sys, time
 from pathlib import Path
-import srbench.cli, srbench.track.runner as runner, srbench.runtime_choice.use as rt, mlflow.tracking
+import srbench.cli, srbench.track.benchmark as runner, srbench.runtime_choice.use as rt, mlflow.tracking
 from srbench.track import claims, orphans
 claims.local_lock_dir = lambda client: None  # no lock shared with the other hosts: claims are runs, as on a server
 orphans.HEARTBEAT_S, orphans.STALE_AFTER_S, claims.POLL_S = 0.5, float(os.environ["STALE_AFTER_S"]), 0.2

@@ -70,7 +70,7 @@ def test_benchmark_logs_crops_and_the_report_draws_them(tmp_path, benchmark_root
     from srbench.report import build
     from srbench.track import tracking
     from srbench.track.experiment import load_experiment
-    from srbench.track.runner import run_benchmark
+    from srbench.track.benchmark import run_benchmark
 
     path = tmp_path / "c.yaml"
     path.write_text("name: c\ndatasets: [Set5]\nscales: [4]\ndevice: cpu\nmeasure: {latency: false}\n"

@@ -16,7 +16,7 @@ from srbench.cli import main
 from srbench.eval.cell import CostSettings
 from srbench.track import tracking
 from srbench.track.experiment import load_experiment
-from srbench.track.runner import run_benchmark
+from srbench.track.benchmark import run_benchmark
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -1,4 +1,4 @@
-"""External models (srbench.models.external, srbench.eval.probe): by file path and by entry point, benchmarked on Set5
+"""External models (srbench.models.external, srbench.eval.model_check): by file path and by entry point, benchmarked on Set5
 x2 against a PSNR the test computes itself with scikit-image; code hashes; one-line errors for broken builders."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from srbench.eval.weights import load_eval_model, resolve_weights
 from srbench.models import create_model, external
 from srbench.track import tracking
 from srbench.track.experiment import load_experiment
-from srbench.track.runner import run_benchmark
+from srbench.track.benchmark import run_benchmark
 
 # A nearest-neighbour x2 upsampler without a scale argument (it declares its one scale), importing a sibling module.
 NN_FILE = '''

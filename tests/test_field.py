@@ -1,6 +1,6 @@
 """The field's released models in the registry (:mod:`srbench.models.field`, :mod:`srbench.models.zoo`): strict loads
 of every released file, the adapter (keys unchanged, range converted), single-scale families, weights per scale, the
-input range in the cell key, the probe catching a wrong range, inference-only refusals.
+input range in the cell key, the model check catching a wrong range, inference-only refusals.
 
 Independent references: the files' own keys and shapes (strict load), the zoo manifest's checksums, the authors'
 interfaces (the native ``forward(x)`` of each class, in its own range).
@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from srbench.core.errors import SrbenchError
 from srbench.data import fetch
-from srbench.eval.probe import check_zoo_model
+from srbench.eval.model_check import check_zoo_model
 from srbench.eval.weights import ResolvedWeights, load_eval_model, resolve_weights
 from srbench.models import create_model, has_batchnorm, input_range
 from srbench.models.field import FAMILIES
@@ -84,10 +84,10 @@ def test_output_shape_range_and_native_equivalence(name):
 
 
 @pytest.mark.parametrize("arch", sorted(FAMILIES))
-def test_a_wrong_input_range_is_caught_by_the_probe(arch):
+def test_a_wrong_input_range_is_caught_by_the_model_check(arch):
     """Declaring the other range (RFDN, RLFN, FMEN work in [0, 255], the rest in [0, 1]) fails before anything is
     measured, through the harness's own path (load_eval_model), with the declared range named. The right range
-    passes. The [0, 255] networks fed [0, 1] pass the noise percentiles and are caught by the smooth probe."""
+    passes. The [0, 255] networks fed [0, 1] pass the noise percentiles and are caught by the smooth test image."""
     record = CATALOGUE[f"{arch}_x4"]
     wrong = 1.0 if record.input_range == 255.0 else 255.0
     path = _file(record.name)
@@ -99,8 +99,8 @@ def test_a_wrong_input_range_is_caught_by_the_probe(arch):
         load_eval_model(arch, bad, device="cpu", scales=[4])
 
 
-def test_an_untrained_field_network_fails_the_probe():
-    with pytest.raises(SrbenchError, match="smooth probe|not an RGB image"):
+def test_an_untrained_field_network_fails_the_model_check():
+    with pytest.raises(SrbenchError, match="smooth test image|not an RGB image"):
         check_zoo_model(create_model("rfdn"), "cpu")
 
 

@@ -30,7 +30,7 @@ def field_store(tmp_path_factory, benchmark_root):
     from srbench.data.images import read_image, write_image
     from srbench.track import tracking
     from srbench.track.experiment import load_experiment
-    from srbench.track.runner import run_benchmark
+    from srbench.track.benchmark import run_benchmark
 
     root = tmp_path_factory.mktemp("field")
     folder = root / "Manga109"

@@ -73,7 +73,7 @@ def test_evaluate_runs_the_network_with_tf32_off(monkeypatch, tiny_dataset):
 def test_cuda_cells_key_the_gpu_and_cudnn_and_cpu_cells_do_not(monkeypatch):
     """The cell identity of a CUDA cell names the GPU model, capability, CUDA and cuDNN versions (a new cuDNN can
     pick other kernels); a CPU cell's identity has no such field. Cannot prove: real device names."""
-    from srbench.track import runner
+    from srbench.track import benchmark as runner
 
     FakeCuda(count=2).install(monkeypatch)
     monkeypatch.setattr(torch.backends.cudnn, "version", lambda: 90100)

@@ -10,7 +10,7 @@ import pytest
 from srbench.data.datasets import dataset_id
 from srbench.track import logged_models, tracking
 from srbench.track.experiment import load_experiment
-from srbench.track.runner import run_benchmark
+from srbench.track.benchmark import run_benchmark
 
 
 def _experiment(tmp_path: Path, dataset: Path) -> Path:
@@ -35,7 +35,7 @@ def _models(client, experiment_id):
 
 def test_every_network_is_a_model_with_its_cells_metrics(tmp_path, tiny_dataset, mlflow_uri, monkeypatch):
     path = _experiment(tmp_path, tiny_dataset)
-    monkeypatch.setattr("srbench.track.runner.link_cell_runs", lambda *a, **k: {})  # a store from before records
+    monkeypatch.setattr("srbench.track.benchmark.link_cell_runs", lambda *a, **k: {})  # a store from before records
     outcomes = run_benchmark(load_experiment(path), tracking_uri=mlflow_uri, progress=False)
     assert [o.status for o in outcomes] == ["computed"] * 3
     client = tracking.client(mlflow_uri)
@@ -72,7 +72,7 @@ def test_every_network_is_a_model_with_its_cells_metrics(tmp_path, tiny_dataset,
 
 
 def test_link_store_links_runs_of_every_experiment(tmp_path, tiny_dataset, mlflow_uri, monkeypatch):
-    monkeypatch.setattr("srbench.track.runner.link_cell_runs", lambda *a, **k: {})
+    monkeypatch.setattr("srbench.track.benchmark.link_cell_runs", lambda *a, **k: {})
     run_benchmark(load_experiment(_experiment(tmp_path, tiny_dataset)), tracking_uri=mlflow_uri, progress=False)
     monkeypatch.undo()
     client = tracking.client(mlflow_uri)

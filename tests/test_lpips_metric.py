@@ -57,7 +57,7 @@ def test_lpips_pair_applies_border_and_range(net):
 # ---------------------------------------------------------------------------------------------- declared metrics
 def test_default_rule_on_the_shipped_benchmark(benchmark_root):
     from srbench.track.experiment import load_experiment
-    from srbench.track.runner import plan
+    from srbench.track.benchmark import plan
     cells, _ = plan(load_experiment(REPO / "experiments" / "benchmark.yaml"))
     on, off = set(), set()
     for cell in cells:
@@ -82,7 +82,7 @@ def _yaml(tmp_path: Path, text: str) -> Path:
 
 def test_declared_metrics_validation_and_precedence(tmp_path, tiny_dataset):
     from srbench.track.experiment import load_experiment
-    from srbench.track.runner import plan
+    from srbench.track.benchmark import plan
     with pytest.raises(SrbenchError, match=r"metric 'lpip' is unknown \(did you mean 'lpips'\?\)"):
         load_experiment(_yaml(tmp_path, "name: t\nmetrics: [psnr, ssim, lpip]\nmodels: [{model: bicubic}]\n"))
     with pytest.raises(SrbenchError, match="must list ssim"):
@@ -154,7 +154,7 @@ def test_runner_logs_per_image_and_mean_lpips(tmp_path, tiny_dataset, mlflow_uri
     from srbench.data.datasets import dataset_fingerprint, dataset_id
     from srbench.track import tracking
     from srbench.track.experiment import load_experiment
-    from srbench.track.runner import run_benchmark
+    from srbench.track.benchmark import run_benchmark
 
     client = tracking.client(mlflow_uri)
     key = dataset_id(tiny_dataset)

@@ -30,7 +30,7 @@ from srbench.track import tracking
 from srbench.track.cells import cell_key
 from srbench.track.experiment import load_experiment
 from srbench.track.cell_plan import cell_identity as _identity
-from srbench.track.runner import plan, run_benchmark
+from srbench.track.benchmark import plan, run_benchmark
 
 CPU = torch.device("cpu")
 

@@ -211,10 +211,10 @@ def test_unreachable_server_fails_within_seconds_naming_the_uri(tmp_path, capsys
     _one_line_error(capsys, uri, "unreachable")
     assert time.monotonic() - start < 60  # both commands, imports included, on a loaded machine
     assert not (tmp_path / "rep").exists() and not (tmp_path / "s.md").exists()
-    # a server that accepts the connection but never answers: refused after the probe's timeout
+    # a server that accepts the connection but never answers: refused after the server check's timeout
     from srbench.track import backend
 
-    monkeypatch.setattr(backend, "PROBE_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(backend, "SERVER_TIMEOUT_S", 0.5)
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen(1)
@@ -228,7 +228,7 @@ def test_unreachable_server_fails_within_seconds_naming_the_uri(tmp_path, capsys
     server = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)  # answers 501
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        backend.probe(f"http://127.0.0.1:{server.server_address[1]}")
+        backend.check_server(f"http://127.0.0.1:{server.server_address[1]}")
     finally:
         server.shutdown()
         server.server_close()
@@ -245,7 +245,7 @@ def test_unreachable_server_fails_within_seconds_naming_the_uri(tmp_path, capsys
 _AT_THE_SIGNAL = """
 import sys, time
 from pathlib import Path
-import srbench.cli, srbench.track.runner, mlflow.tracking  # the slow imports happen before the start line
+import srbench.cli, srbench.track.benchmark, mlflow.tracking  # the slow imports happen before the start line
 ready, go = Path(sys.argv[1]), Path(sys.argv[2])
 ready.touch()
 while not go.exists():
@@ -339,16 +339,16 @@ def test_local_claims_are_file_locks(store):
 # 9. SIGTERM is handled like Ctrl-C
 
 def test_sigterm_during_benchmark_marks_runs_killed_and_says_rerun(tmp_path, store, capsys, benchmark_root):
-    import srbench.track.runner as runner
+    import srbench.track.cell_log as cell_log
 
-    measure = runner.measure_cell
+    measure = cell_log.measure_cell
 
     def terminated_while_measuring(*args, **kwargs):
         deliver_signal(signal.SIGTERM)  # as `kill <pid>` would, while the cell's run is RUNNING
         return measure(*args, **kwargs)
 
     with _sigterm_guard(), pytest.MonkeyPatch.context() as m:
-        m.setattr(runner, "measure_cell", terminated_while_measuring)
+        m.setattr(cell_log, "measure_cell", terminated_while_measuring)
         code = main(["benchmark", str(_experiment(tmp_path, "term")), "--no-progress",
                      "--summary", str(tmp_path / "s.md")])
     err = capsys.readouterr().err
@@ -563,7 +563,7 @@ def test_narrowing_to_nothing_is_an_error_but_narrowing_some_entries_away_is_not
 @pytest.mark.parametrize("folder_name", ["Set+5", "S" * 240])
 def test_dataset_name_mlflow_rejects_is_refused_before_any_work(tmp_path, store, folder_name, benchmark_root):
     from srbench.track.experiment import load_experiment
-    from srbench.track.runner import run_benchmark
+    from srbench.track.benchmark import run_benchmark
 
     folder = tmp_path / folder_name / "HR"
     folder.mkdir(parents=True)

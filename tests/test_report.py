@@ -552,7 +552,7 @@ def test_no_machine_paths_in_any_output(store, tmp_path, monkeypatch):
     from srbench.core.store import REPO_ROOT, store_root
     from srbench.report import build, portable
     from srbench.report.summary import write_summary
-    from srbench.track.runner import CellOutcome
+    from srbench.track.benchmark import CellOutcome
     root = Path(store["tmp"])
     monkeypatch.setattr(portable, "REPO_ROOT", root)
     out = root / "reports"

@@ -10,7 +10,7 @@ import pytest
 from srbench.track import tags as T, tracking
 from srbench.track.experiment import load_experiment
 from srbench.track.run_writer import RunWriter, end_status, finished_or_clean
-from srbench.track.runner import run_benchmark
+from srbench.track.benchmark import run_benchmark
 
 
 def _experiment_id(uri: str, name: str = "w") -> str:
@@ -92,7 +92,7 @@ def test_a_cell_whose_measurement_stops_is_never_finished(tmp_path, tiny_dataset
         raise raised("stopped in the measurement")
 
     exp = load_experiment(_bicubic_x2(tmp_path, tiny_dataset))
-    monkeypatch.setattr("srbench.track.runner.measure_and_log", broken)
+    monkeypatch.setattr("srbench.track.benchmark.measure_and_log", broken)
     with pytest.raises(raised):
         run_benchmark(exp, tracking_uri=mlflow_uri, progress=False)
     plain = mlflow.MlflowClient(mlflow_uri)

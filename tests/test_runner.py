@@ -17,7 +17,7 @@ import pytest
 from srbench.data.datasets import dataset_id
 from srbench.track import tracking
 from srbench.track.experiment import load_experiment
-from srbench.track.runner import run_benchmark
+from srbench.track.benchmark import run_benchmark
 
 REPO = Path(__file__).resolve().parent.parent
 

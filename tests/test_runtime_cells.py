@@ -17,7 +17,7 @@ from srbench.eval import runtimes as rt
 from srbench.runtime_choice import selection, use
 from srbench.track import tracking
 from srbench.track.experiment import load_experiment, narrow
-from srbench.track.runner import plan, run_benchmark
+from srbench.track.benchmark import plan, run_benchmark
 from srbench.track.shard import parse_shard, shard_cells
 
 REPO = Path(__file__).resolve().parent.parent
@@ -211,7 +211,7 @@ def test_shards_partition_the_plan(benchmark_root):
             for cell in shard_cells(cells, k, n):
                 assert owner.setdefault((*cell.network, cell.bn_mode, cell.scale), k) == k
     one, two = shard_cells(cells, 1, 2), shard_cells(cells, 2, 2)
-    assert one and two and abs(len({c.shard_group for c in one}) - len({c.shard_group for c in two})) <= 1
+    assert one and two and abs(len({c.shard_unit for c in one}) - len({c.shard_unit for c in two})) <= 1
 
 
 def test_parse_shard():
@@ -338,7 +338,7 @@ def test_measure_cell_forwards_through_the_runner_and_counts_the_model(tiny_data
 
 @pytest.mark.slow
 def test_dataset_fingerprints_are_computed_once_per_invocation(tmp_path, tiny_dataset, mlflow_uri, monkeypatch):
-    import srbench.track.runner as runner_module
+    import srbench.track.benchmark as runner_module
 
     calls = []
     real = runner_module.dataset_fingerprint

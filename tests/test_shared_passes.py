@@ -30,7 +30,7 @@ from srbench.models import set_bn_mode
 from srbench.track import tracking
 from srbench.track.experiment import load_experiment
 from srbench.track.run_weights import resolve_weights
-from srbench.track.runner import run_benchmark
+from srbench.track.benchmark import run_benchmark
 
 
 def test_outputs_are_kept_only_while_another_cell_needs_them():

@@ -91,7 +91,7 @@ def _get(url: str, data: dict | None = None, timeout: float = 10) -> tuple[int, 
 def test_srbench_ui_lists_the_cell_runs(tmp_path, tiny_dataset, mlflow_uri):
     from srbench.data.datasets import dataset_fingerprint, dataset_id
     from srbench.track.experiment import load_experiment
-    from srbench.track.runner import run_benchmark
+    from srbench.track.benchmark import run_benchmark
     exp_file = tmp_path / "ui.yaml"
     exp_file.write_text(f"""
 name: benchmark

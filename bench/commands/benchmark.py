@@ -47,7 +47,7 @@ def run(args) -> int:
     from srbench.track import tracking
     from srbench.eval.device import describe_device, resolve_device
     from srbench.track.experiment import load_experiment, narrow, with_weights_key
-    from srbench.track.runner import run_benchmark
+    from srbench.track.benchmark import run_benchmark
     from srbench.report.summary import write_summary
     from srbench.commands.outputs import check_writable
     from srbench.track.shard import parse_shard

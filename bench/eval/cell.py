@@ -3,7 +3,7 @@
 A cell is one model (already built, weights loaded) at one scale under one protocol. Everything that decides a
 number lives here: the BN mode (the protocol's), the output size of the cost figures (``CostSettings``), which
 parameters count (total and effective over all heads), and the order of the passes. The tracking layer only names
-and logs what :func:`measure_cell` returns (``srbench.track.runner``), so the cell key, which hashes this package's
+and logs what :func:`measure_cell` returns (``srbench.track.benchmark``), so the cell key, which hashes this package's
 import closure, covers every decision.
 """
 

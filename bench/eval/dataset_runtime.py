@@ -6,7 +6,7 @@ images (the first, cold image included, no warm-up), and the organisers average 
 * ``runs`` passes over the dataset's LR images (the shipped files, gray replicated to RGB), each image timed alone
   by :mod:`srbench.eval.latency`'s clock (CUDA events for device work on CUDA, else the wall clock, synchronised);
   ``warmup`` untimed images before the first timed one (the challenge's form: 0, so the first image's time is in the
-  mean; the model has run only srbench's 32x32 probe and the cell's quality pass before, so "cold" means that);
+  mean; the model has run only srbench's 32x32 model check and the cell's quality pass before, so "cold" means that);
 * ``mean_ms``: the mean over runs of each run's mean over images (the challenge's figure); ``median_ms``: the median
   over every timed image of every run;
 * ``peak_mem_mb``: MiB of live tensors over one whole untimed pass over the images, above what was allocated before

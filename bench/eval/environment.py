@@ -4,7 +4,7 @@ The cell key hashes the measurement code (:func:`srbench.track.cells.code_versio
 (:func:`srbench.eval.device.describe_device`), but the numbers also depend on the libraries under that code: a new
 torch can pick other convolution kernels (latency, memory, float rounding), a new numpy or Pillow can decode or round
 differently. :func:`measurement_environment` names their versions, so a cell measured under other libraries is
-measured again, and the runner logs them as ``srbench.env.<name>`` tags.
+measured again, and the benchmark logs them as ``srbench.env.<name>`` tags.
 """
 
 from __future__ import annotations

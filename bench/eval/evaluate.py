@@ -1,6 +1,6 @@
 """Evaluate one model on one dataset at one scale under a protocol: per-image and mean PSNR/SSIM (and LPIPS).
 
-The whole measurement path lives here so that the CLI, the benchmark runner, the trainer's validation and the reports
+The whole measurement path lives here so that the CLI, the benchmark, the trainer's validation and the reports
 all produce numbers the same way: LR uint8 -> [0, 1] float -> model -> quantize to 8 bits -> protocol metrics.
 LPIPS is measured only when asked (``lpips=True``: an experiment's declared ``metrics``), on the same 8-bit output,
 with the LPIPS network on the model's device.

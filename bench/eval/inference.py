@@ -16,7 +16,7 @@ at the true image border, as untiled), so the tiled output equals the untiled on
 1e-5 before quantisation and at most one 8-bit level on a few pixels after it. With N < r the tile borders show. A
 tile at least as large as the image is one call on the whole image: bit-identical output. Tiling is refused in
 BatchNorm ``batch`` mode, where each tile would be normalised with its own statistics instead of the image's.
-Mult-Adds of a tiled model are counted like the untiled model's (on a small probe, without the overlap's extra work);
+Mult-Adds of a tiled model are counted like the untiled model's (on a small input, without the overlap's extra work);
 latency and memory are measured through the tiling, which is its point: peak memory of one tile.
 """
 

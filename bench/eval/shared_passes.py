@@ -8,7 +8,7 @@ later ones measure those under their own protocol instead of running the network
 exactly this: "a forward pass that several cells need may be computed once and measured under each protocol".
 
 A :class:`PassScope` is one computation: (network by content, runtime that runs it, the BN mode it runs in, scale,
-device). Whoever builds the key must make it name the computation exactly (``srbench.track.runner`` does: a
+device). Whoever builds the key must make it name the computation exactly (``srbench.track.benchmark`` does: a
 BN-free network's ``batch`` mode is its ``eval`` mode, nothing else is merged). Within a scope an image is named by
 (dataset, LR source, image name): the same files within one invocation. Outputs are kept only for the datasets that another
 pending cell of the scope still needs (:meth:`SharedPasses.need`, one count per cell, released by
@@ -16,7 +16,7 @@ pending cell of the scope still needs (:meth:`SharedPasses.need`, one count per 
 
 Honesty in the logs: a reused output keeps the forward time of the pass that made it, but a cell's
 ``forward_s.<dataset>`` counts only the passes it ran itself; the run that computed each reused output (and cost
-figure) is named (``PassScope.sources``, logged as the ``srbench.shared_from`` tag by the runner).
+figure) is named (``PassScope.sources``, logged as the ``srbench.shared_from`` tag by the benchmark).
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ class SharedPasses:
                 del self._outputs[out]
 
     def clear(self) -> None:
-        """Drop every kept output and cost figure (the runner's network left memory); the needs stay counted, so a
+        """Drop every kept output and cost figure (the benchmark's network left memory); the needs stay counted, so a
         cell run again later (a second pass over claimed cells) shares with its own scope as before."""
         self._outputs.clear()
         self._costs.clear()

@@ -17,7 +17,7 @@ import torch
 from srbench.core.errors import SrbenchError
 from srbench.core.hashing import cached_sha256
 from srbench.eval.inference import Inference, apply_inference
-from srbench.eval.probe import check_external_model, check_zoo_model
+from srbench.eval.model_check import check_external_model, check_zoo_model
 from srbench.models import create_model
 from srbench.models.zoo import is_zoo, zoo_scales
 from srbench.models.weights import CheckpointMismatch, get_weights, is_catalogue_name, verify_file, weights_file
@@ -125,8 +125,8 @@ def load_eval_model(model: str, weights: ResolvedWeights, *, device: torch.devic
     released checkpoints; when it does not fit that and exactly one scale is declared, it is built single-scale at that
     scale (a single-scale state_dict, e.g. from ``srbench train --set scale=4``). A declared scale the built model
     cannot run is an error here, before any work. ``weights_key`` picks the entry of a wrapped checkpoint file
-    (:func:`srbench.models.weights.load_checkpoint`). An external model is probed
-    (:func:`srbench.eval.probe.check_external_model`); ``inference`` wraps the model in the ensemble or tiling
+    (:func:`srbench.models.weights.load_checkpoint`). An external model is checked
+    (:func:`srbench.eval.model_check.check_external_model`); ``inference`` wraps the model in the ensemble or tiling
     (:mod:`srbench.eval.inference`). The model's ``weights_label`` names the weights (spec and file), so that errors
     raised while measuring it (a non-finite output, see :func:`srbench.eval.evaluate.super_resolve`) say which file
     is at fault.

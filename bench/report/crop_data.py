@@ -4,7 +4,7 @@ For a crop (dataset, image, scale, box) and a protocol: every cell run of that d
 SR image (``crops/<Set>/<image>_x<s>.png``) gives a tile; the HR panel is the HR image the runs logged beside it
 (``crops/<Set>/hr/<image>_x<s>.png``). A tile's crop PSNR/SSIM (Y, the box only) is the value its run logged for that
 box at benchmark time (``crop.psnr_y...``, declared crops); for a box the run did not score (given with ``--crop``,
-or declared after the run) it is computed here from the logged HR and SR images with the runner's own function
+or declared after the run) it is computed here from the logged HR and SR images with the benchmark's own function
 (:func:`srbench.track.crops.crop_scores`). Runs from before the HR image was logged give tiles without crop scores,
 and the figure has no HR panel: the caption says so. Names: :mod:`srbench.track.schema`.
 """

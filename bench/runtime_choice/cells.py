@@ -5,13 +5,13 @@ protocol (``standard``, ``paper_gray``, ``ecdn_report``) or datasets. For each g
 (``auto`` or a declared one) :class:`CellRuntimes` decides the runtime once, before the group's first cell is
 measured, and every cell of the group then uses it: ``auto``'s choice comes from the tracking store when any run of
 the experiment recorded one for the same network, BN mode, scale and device (``stored``, e.g.
-:func:`srbench.track.cell_runtimes.stored_choices`: a shard or a requeue on another machine takes it instead of
+:func:`srbench.track.stored_choices.stored_choices`: a shard or a requeue on another machine takes it instead of
 probing), else from this machine's cache (:func:`srbench.runtime_choice.use.choose_runtime`; a warm rerun does not
 probe), so timing noise never changes a cell key. The probe of the fidelity gate and of auto's timing is the first
 image of the first cell's first dataset.
 
 Prepared runtimes (ONNX Runtime sessions, compiled OpenVINO models) are kept while their network is in memory
-(:meth:`CellRuntimes.forget_runners` when the runner drops the network). Each decision prints one line.
+(:meth:`CellRuntimes.forget_runners` when the benchmark drops the network). Each decision prints one line.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A cell's runtime (:class:`RuntimeUse`): what was asked, what runs, and why; used by the benchmark runner and
+"""A cell's runtime (:class:`RuntimeUse`): what was asked, what runs, and why; used by the benchmark and
 ``srbench evaluate``.
 
 :func:`choose_runtime` names it (a declared runtime as it is; ``auto`` from its stored or cached choice, probing only

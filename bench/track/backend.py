@@ -1,12 +1,12 @@
-"""Opening the tracking store safely: URI checks, a fast server probe, atomic and self-repairing SQLite stores.
+"""Opening the tracking store safely: URI checks, a fast server check, atomic and self-repairing SQLite stores.
 
 Everything here runs before any work, so that a bad store stops a command at once with one line naming it:
 
 - URIs (:func:`check_uri`): a relative ``sqlite:///x.db`` is resolved against the working directory (a note says
   so); ``file:`` stores (MLflow's file store refuses to open unless ``MLFLOW_ALLOW_FILE_STORE`` is set), in-memory
   SQLite and unknown schemes are refused.
-- Servers (:func:`probe`): a tracking server must answer ``GET <uri>/health`` (a database server, a TCP connection)
-  within :data:`PROBE_TIMEOUT_S`; MLflow itself would retry for minutes and then print a traceback.
+- Servers (:func:`check_server`): a tracking server must answer ``GET <uri>/health`` (a database server: a TCP
+  connection) within :data:`SERVER_TIMEOUT_S`; MLflow itself would retry for minutes and then print a traceback.
 - SQLite (:func:`open_sqlite`): a new store's schema is created in a temporary file that is renamed into place only
   when complete, so an interruption (Ctrl-C, SIGTERM, ``kill -9``) during MLflow's table creation never leaves a
   half-made store; a store that such an interruption left incomplete (by an earlier version) is rebuilt when it holds
@@ -63,7 +63,7 @@ def check_uri(uri: str) -> str:
     return uri
 
 
-PROBE_TIMEOUT_S = 5.0
+SERVER_TIMEOUT_S = 5.0
 _DB_PORTS = {"postgresql": 5432, "mysql": 3306, "mssql": 1433}
 
 
@@ -73,7 +73,7 @@ def _redacted(uri: str) -> str:
 
 
 @functools.cache
-def probe(uri: str) -> None:
+def check_server(uri: str) -> None:
     """Fail fast, with one line naming the URI, when the tracking server (or database server) does not answer.
 
     An ``http(s)`` server gets ``GET <uri>/health``; any HTTP answer, even an error status or a TLS handshake with a
@@ -92,7 +92,7 @@ def probe(uri: str) -> None:
     hint = "start it, or pass another --tracking-uri (or $MLFLOW_TRACKING_URI)"
     if scheme in ("http", "https"):
         try:
-            urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=PROBE_TIMEOUT_S).close()
+            urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=SERVER_TIMEOUT_S).close()
         except urllib.error.HTTPError:
             return
         except (urllib.error.URLError, OSError, ValueError) as exc:
@@ -100,17 +100,17 @@ def probe(uri: str) -> None:
             if isinstance(reason, ssl.SSLError):
                 return  # it answered TLS; whether its certificate is accepted is MLflow's setting
             if isinstance(reason, TimeoutError) or "timed out" in str(reason):
-                reason = f"no answer within {PROBE_TIMEOUT_S:g} s"
+                reason = f"no answer within {SERVER_TIMEOUT_S:g} s"
             raise SrbenchError(f"tracking server {shown} is unreachable ({reason}); {hint}") from None
     elif scheme in _DB_PORTS:
         parsed = urllib.parse.urlsplit(uri)
         if not parsed.hostname:
-            return  # a local socket: nothing to probe without the driver
+            return  # a local socket: nothing to check without the driver
         try:
             socket.create_connection((parsed.hostname, parsed.port or _DB_PORTS[scheme]),
-                                     timeout=PROBE_TIMEOUT_S).close()
+                                     timeout=SERVER_TIMEOUT_S).close()
         except (OSError, ValueError) as exc:
-            reason = f"no answer within {PROBE_TIMEOUT_S:g} s" if isinstance(exc, TimeoutError) else exc
+            reason = f"no answer within {SERVER_TIMEOUT_S:g} s" if isinstance(exc, TimeoutError) else exc
             raise SrbenchError(f"tracking database {shown} is unreachable ({reason}); {hint}") from None
 
 

@@ -54,7 +54,7 @@ class Cell:
 
     @property
     def net(self) -> Network:
-        """The network it measures (:class:`srbench.track.cell_runtimes.Network`)."""
+        """The network it measures (:class:`srbench.track.stored_choices.Network`)."""
         return Network(self.entry.model, self.weights, self.entry.group, self.entry.weights_key, self.entry.inference)
 
     @property
@@ -64,7 +64,7 @@ class Cell:
         return self.net.identity
 
     @property
-    def shard_group(self) -> tuple:
+    def shard_unit(self) -> tuple:
         """What must stay on one shard: every cell of this model's weights at this scale. Cells sharing a forward
         pass or an ``auto`` choice agree on it whatever BN mode the network actually runs in (a network without
         BatchNorm runs both modes as one) and whatever its inference knobs (auto's choice is keyed by weights)."""

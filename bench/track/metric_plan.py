@@ -7,7 +7,7 @@ a second network pass per image.
 Default (no ``metrics`` anywhere): LPIPS only where the ECDN report's Table 1 reads it, so it does not slow the rest of
 the benchmark: on Set5, Set14 and B100 at x4 (:data:`TABLE1_DATASETS`, :data:`TABLE1_SCALE`), and on every dataset of
 an entry under the ``ecdn_report`` protocol. Which metrics are on is part of the cell's identity
-(``srbench.track.runner``), so turning LPIPS on recomputes the cells it concerns.
+(``srbench.track.benchmark``), so turning LPIPS on recomputes the cells it concerns.
 """
 
 from __future__ import annotations

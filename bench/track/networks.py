@@ -1,10 +1,10 @@
-"""The one path that loads a network and prepares its runtime, for the benchmark runner, ``srbench evaluate``
+"""The one path that loads a network and prepares its runtime, for the benchmark, ``srbench evaluate``
 (:func:`srbench.api.evaluation.evaluate_named`) and ``srbench explain``.
 
 A :class:`Network` names a network by content and loads it (:meth:`Network.load`: weights loaded strictly, prepared
 for inference); :class:`srbench.runtime_choice.CellRuntimes` decides its runtime (``use``) and prepares it through the
 fidelity gate (``runner``); :func:`ready` does both, turning a declared runtime that declines into a one-line error.
-The runner calls the two steps apart: the decision names the cell's key, and only a cell that is not reused is
+The benchmark calls the two steps apart: the decision names the cell's key, and only a cell that is not reused is
 prepared.
 """
 

@@ -55,7 +55,7 @@ RUNTIME_MEAN = "runtime_mean_ms"
 RUNTIME_MEDIAN = "runtime_median_ms"
 RUNTIME_PEAK_MEM = "runtime_peak_mem_mb"
 RUNTIME_FORM_TAG = T.RUNTIME_FORM
-#: A declared challenge score, on the invocation's parent run (srbench.track.runner.score_tags)
+#: A declared challenge score, on the invocation's parent run (srbench.track.benchmark.score_tags)
 SCORE_FORMULA_TAG = T.SCORE_FORMULA
 SCORE_REFERENCE_TAG = T.SCORE_REFERENCE
 SCORE_DATASET_TAG = T.SCORE_DATASET

@@ -1,7 +1,7 @@
 """``--shard K/N``: a deterministic K-th of a benchmark's cells, so N processes can fill one tracking server.
 
-Assignment: the planned cells (in the experiment's order, :func:`srbench.track.runner.plan`) are put in shard groups
-(:attr:`srbench.track.runner.Cell.shard_group`: one model's weights at one scale, every BN mode, protocol, inference
+Assignment: the planned cells (in the experiment's order, :func:`srbench.track.benchmark.plan`) are put in shard groups
+(:attr:`srbench.track.benchmark.Cell.shard_unit`: one model's weights at one scale, every BN mode, protocol, inference
 knob and requested runtime), numbered 0, 1, 2, ... by first appearance; group ``i`` belongs to shard ``i mod N + 1``.
 A shard group holds every cell that can share a forward pass (:mod:`srbench.eval.shared_passes`, where a network
 without BatchNorm runs both BN modes as one) or an ``auto`` runtime choice (:mod:`srbench.runtime_choice`), so
@@ -34,7 +34,7 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 
 def shard_cells(cells: Sequence[T], k: int, n: int,
-                group: Callable[[T], object] = lambda c: c.shard_group) -> list[T]:
+                group: Callable[[T], object] = lambda c: c.shard_unit) -> list[T]:
     """The cells of shard ``k`` of ``n`` (1-based), in planned order: group ``i`` (by first appearance) goes to shard
     ``i mod n + 1``."""
     if n < 1 or not 1 <= k <= n:

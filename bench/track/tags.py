@@ -5,7 +5,7 @@ Each tag is a plain string constant (use it as the key of a tag dict or in a sea
 function that builds its names. The names are part of every store ever written: a store written by an earlier
 srbench is read by this one, so a name here never changes (add a new tag instead).
 
-Writers: ``runner`` (:mod:`srbench.track.runner`: benchmark cells and their parent run), ``score``
+Writers: ``runner`` (:mod:`srbench.track.benchmark`: benchmark cells and their parent run), ``score``
 (:mod:`srbench.track.score`), ``explain`` (:mod:`srbench.track.explain_log`), ``trainer``
 (:mod:`srbench.train.trainer`), ``ablate`` (:mod:`srbench.train.ablate`), ``claims``/``orphans``/``hosts`` (concurrency bookkeeping), ``logged_models``
 (:mod:`srbench.track.logged_models`), ``api`` (:mod:`srbench.api.log`). Readers: :mod:`srbench.report.collect` and the

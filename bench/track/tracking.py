@@ -3,7 +3,7 @@
 Store: ``$MLFLOW_TRACKING_URI`` or ``--tracking-uri`` when given, else a local SQLite file
 ``sqlite:///<repo>/mlruns/mlflow.db`` with artifacts in ``<repo>/mlruns/artifacts``.
 
-Schema (what the runner writes and the reports read)
+Schema (what the benchmark writes and the reports read)
 ----------------------------------------------------
 Every ``srbench.*`` tag below is declared, with its meaning and writers, in :mod:`srbench.track.tags`; runs are
 written through :mod:`srbench.track.run_writer`.
@@ -50,7 +50,7 @@ from typing import TypeVar
 
 from srbench.core.errors import SrbenchError
 from srbench.core.store import IN_CHECKOUT, REPO_ROOT, mlruns_dir
-from srbench.track.backend import check_uri, open_sqlite, probe
+from srbench.track.backend import check_server, check_uri, open_sqlite
 
 T = TypeVar("T")
 
@@ -94,7 +94,7 @@ def client(uri: str | None = None, *, write: bool = True):
     uri = tracking_uri(uri)
     _quiet_mlflow()
     if not uri.startswith("sqlite:///"):
-        probe(uri)
+        check_server(uri)
         from mlflow.tracking import MlflowClient
         return MlflowClient(tracking_uri=uri)
     return open_sqlite(Path(uri[len("sqlite:///"):]), write=write)

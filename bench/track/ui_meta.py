@@ -1,6 +1,6 @@
 """What makes a run readable in the MLflow UI: its name and its dataset inputs (the runs table's Dataset column).
 
-Nothing here changes a number; it only names what the runner measured:
+Nothing here changes a number; it only names what the benchmark measured:
 
 * :func:`cell_run_name`: ``<model> (<weights>) x<scale> bn=<mode> <protocol>``, e.g. ``ecdn (ecdn_half) x4 bn=batch
   ecdn_report`` (``bicubic x4 bn=eval standard`` without weights), ``run:<id>`` weights shortened to 8 hex digits and

@@ -18,7 +18,7 @@ An ablation file (``experiments/ablation_*.yaml``)::
     seeds: [0, 1, 2]                                # every point trained once per seed (default: the base's seed)
     gpu_seeds: [0, 1, 2]                            # the same for --gpu (default: seeds)
 
-A file with neither ``grid`` nor ``points`` (e.g. ``ablation_bn.yaml``) is a benchmark experiment and is run by the benchmark runner.
+A file with neither ``grid`` nor ``points`` (e.g. ``ablation_bn.yaml``) is a benchmark experiment and is run by srbench.track.benchmark.
 
 Seeds are a dimension of the sweep, not a point: each (point, seed) is one training run with ``seed`` set (a different
 initialisation and patch sampling, the same data), and the report averages a point over its seeds and compares it

@@ -6,7 +6,7 @@
 * ``auto``: bf16 where the device computes bf16 fast, float32 elsewhere. Fast means a CUDA GPU of compute
   capability 8.0 or more (Ampere and later: native bf16 tensor cores), asked of the run's own device, or a CPU with
   AVX512-BF16 or AMX (the ``avx512_bf16`` / ``amx_bf16`` flags of ``/proc/cpuinfo``, else torch's own CPU feature
-  probes). Not ``torch.cuda.is_bf16_supported()``: it asks the *current* device and, by default, counts emulated
+  checks). Not ``torch.cuda.is_bf16_supported()``: it asks the *current* device and, by default, counts emulated
   bf16 as supported, so a V100 or T4 would pick slow emulation.
 * ``bf16``: bf16 autocast on CUDA and on CPU (a CPU without bf16 instructions emulates it, slowly: a note says so).
 * ``fp16``: fp16 autocast with gradient scaling, CUDA only (float32 with a note elsewhere).
@@ -74,7 +74,7 @@ class Precision:
 
 def cpu_bf16_features(cpuinfo: str | Path = "/proc/cpuinfo") -> list[str]:
     """The CPU's fast-bf16 features: the flags of :data:`CPU_BF16_FLAGS` it reports (``/proc/cpuinfo``), else what
-    torch's CPU probes find (platforms without that file); empty when none."""
+    torch's CPU feature checks find (platforms without that file); empty when none."""
     try:
         text = Path(cpuinfo).read_text(errors="replace")
     except OSError:
@@ -85,10 +85,10 @@ def cpu_bf16_features(cpuinfo: str | Path = "/proc/cpuinfo") -> list[str]:
             flags.update(line.partition(":")[2].split())
     if flags:
         return [f for f in CPU_BF16_FLAGS if f in flags]
-    probes = {"avx512_bf16": "_is_avx512_bf16_supported", "amx_bf16": "_is_amx_tile_supported"}
+    checks = {"avx512_bf16": "_is_avx512_bf16_supported", "amx_bf16": "_is_amx_tile_supported"}
     found = []
-    for name, probe in probes.items():
-        fn = getattr(torch.cpu, probe, None)
+    for name, check in checks.items():
+        fn = getattr(torch.cpu, check, None)
         with contextlib.suppress(Exception):
             if fn is not None and fn():
                 found.append(name)

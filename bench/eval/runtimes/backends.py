@@ -73,8 +73,8 @@ def _prepare(model: nn.Module, runtime: str, *, scale: int, bn_mode: str, device
 
 
 def prepare_runtime(model: nn.Module, runtime: str, **kwargs) -> Runner:
-    """The prepared runtime (:func:`_prepare`), with the runner naming the model it runs (``arch``,
-    ``weights_label``) so that errors raised while measuring it name the network and its weights, not the runner."""
+    """The prepared runtime (:func:`_prepare`), naming the model it runs (``arch``,
+    ``weights_label``) so that errors raised while measuring it name the network and its weights, not the runtime."""
     runner = _prepare(model, runtime, **kwargs)
     for attr in ("arch", "weights_label"):
         if getattr(model, attr, None) is not None:

@@ -1,6 +1,6 @@
 """Auto's runtime choices as the tracking store holds them: a lookup by choice key among an experiment's runs.
 
-The benchmark runner hands :func:`stored_choices` to :class:`srbench.runtime_choice.cells.CellRuntimes`, so that a
+The benchmark hands :func:`stored_choices` to :class:`srbench.runtime_choice.cells.CellRuntimes`, so that a
 shard or a requeue on another machine takes the choice any run of the experiment recorded for the same network, BN
 mode, scale and device instead of probing again.
 """

@@ -1,4 +1,4 @@
-"""The benchmark runner: every declared cell evaluated, measured and logged to MLflow, resumably.
+"""The benchmark: every declared cell evaluated, measured and logged to MLflow, resumably.
 
 A cell is (model entry, BN mode, scale) over the entry's datasets. The cells run network by network
 (:func:`by_network`): each network is built once for all its entries, scales and BN modes, and the cells that differ
@@ -12,7 +12,7 @@ store claim a cell before computing it (:mod:`srbench.track.claims`) and re-chec
 the claim, so no cell is computed twice: a cell another process holds is left for a second pass, which waits for the
 claim and then reuses that process's run.
 
-Each cell runs on one inference runtime (:mod:`srbench.track.cell_runtimes`: ``auto`` or the declared one, decided
+Each cell runs on one inference runtime (:mod:`srbench.runtime_choice`: ``auto`` or the declared one, decided
 once per network, BN mode and scale); the runtime that ran is part of the cell key and its tags. ``shard=(K, N)``
 runs the K-th of N parts of the cells (:mod:`srbench.track.shard`), so N processes can fill one tracking server.
 """
@@ -37,7 +37,7 @@ from srbench.runtime_choice import CellRuntimes, RuntimeUse, declined_error
 from srbench.track import hosts, orphans, tags as T, tracking
 from srbench.track.cell_log import dataset_values, measure_and_log, run_tags
 from srbench.track.cell_plan import Cell, CellOutcome, Fingerprints, cell_identity, cell_params, cell_tags, plan
-from srbench.track.cell_runtimes import stored_choices
+from srbench.track.stored_choices import stored_choices
 from srbench.track.cells import cell_key
 from srbench.track.claims import CellClaims
 from srbench.track.experiment import Experiment, score_tags
@@ -101,7 +101,7 @@ class Benchmark:
     State kept across cells: the one network in memory (:meth:`network`, built once for all its cells), whether its
     BN mode changes its output, the forward passes its cells share (:class:`~srbench.eval.shared_passes.
     SharedPasses`: a cell's datasets are *registered* as needed when its network is built and *released* once the
-    cell is handled), the runtime decisions (:class:`~srbench.track.cell_runtimes.CellRuntimes`) and the claims
+    cell is handled), the runtime decisions (:class:`~srbench.runtime_choice.CellRuntimes`) and the claims
     that keep concurrent benchmarks from computing a cell twice (:class:`~srbench.track.claims.CellClaims`).
     """
 
