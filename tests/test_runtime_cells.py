@@ -338,7 +338,7 @@ def test_measure_cell_forwards_through_the_runner_and_counts_the_model(tiny_data
 
 @pytest.mark.slow
 def test_dataset_fingerprints_are_computed_once_per_invocation(tmp_path, tiny_dataset, mlflow_uri, monkeypatch):
-    import srbench.track.benchmark as runner_module
+    import srbench.track.cell_plan as runner_module  # the fingerprint memo of the invocation lives there
 
     calls = []
     real = runner_module.dataset_fingerprint
