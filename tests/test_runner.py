@@ -83,6 +83,28 @@ def test_a_cell_another_experiment_finished_is_reused(tmp_path, tiny_dataset, ml
     assert len(_cells(mlflow_uri, "second")) == 3  # only CARN-M's three scales were logged again
 
 
+def test_a_cell_an_experiment_created_meanwhile_finished_is_reused(tmp_path, tiny_dataset, mlflow_uri, monkeypatch):
+    """`make zoo` started beside a running `make benchmark`: the zoo experiment did not exist when the benchmark began,
+    yet a cell the zoo finished meanwhile is reused by the benchmark, not run a second time."""
+    import srbench.track.cell_log as cell_log
+
+    late = _experiment(tmp_path, tiny_dataset, "  - {model: bicubic}\n", name="meanwhile")
+    real, started = cell_log.measure_cell, []
+
+    def measure_while_another_experiment_runs(*args, **kwargs):
+        if not started:  # during the first cell of "early", "meanwhile" is created and finishes bicubic's cells
+            started.append(True)
+            run_benchmark(load_experiment(late), tracking_uri=mlflow_uri, progress=False)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cell_log, "measure_cell", measure_while_another_experiment_runs)
+    early = _experiment(tmp_path, tiny_dataset, "  - {model: carn_m, weights: carn_m}\n  - {model: bicubic}\n",
+                        name="early")
+    outcomes = run_benchmark(load_experiment(early), tracking_uri=mlflow_uri, progress=False)
+    assert {(o.label, o.status) for o in outcomes} == {("carn_m", "computed"), ("bicubic", "cached")}
+    assert {o.run_id for o in outcomes if o.label == "bicubic"} == {r.info.run_id for r in _cells(mlflow_uri, "meanwhile")}
+
+
 def _cli(path: Path, uri: str) -> list[str]:
     return [sys.executable, "-m", "srbench.cli", "benchmark", str(path), "--tracking-uri", uri, "--no-progress",
             "--summary", str(path.with_suffix(".md"))]

@@ -159,7 +159,6 @@ class Benchmark:
         """Each cell once; cells another process is computing are left for a second pass that waits for them."""
         bar = tqdm(total=len(self.cells), desc="cells", unit="cell", disable=not self.progress)
         pending = list(enumerate(self.cells))
-        self.reuse_from = store_experiment_ids(self.client)
         for wait in (False, True):
             deferred = []
             for i, cell in pending:
@@ -204,8 +203,9 @@ class Benchmark:
 
     def _reusable(self, key: str):
         """The FINISHED run of ``key`` in any experiment of the store, or None; with ``force``, only a run made since
-        this invocation started (by a concurrent one)."""
-        done = finished_or_clean(self.client, self.reuse_from, key)
+        this invocation started (by a concurrent one). The experiments are listed at every lookup: one created while
+        this invocation runs (a concurrent ``make zoo`` beside ``make benchmark``) counts too."""
+        done = finished_or_clean(self.client, store_experiment_ids(self.client), key)
         if done is None or (self.force and done.info.start_time < self.started_ms):
             return None
         return done
