@@ -51,6 +51,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from srbench.core import imresize as imresize_module
+from srbench.core.cache_budget import BUDGET, BudgetedCache, CacheBudget
 from srbench.core.errors import SrbenchError
 from srbench.core.code_identity import source_fingerprint
 from srbench.core.hashing import array_sha256, cached_sha256
@@ -263,7 +264,12 @@ def generator_version() -> str:
 def load_hr(hr_file: Path, scale: int) -> np.ndarray:
     """One HR image as measured at ``scale``: cropped at the top-left to a multiple of the scale; an image smaller
     than the scale is refused by name."""
-    full = read_image(hr_file)
+    return hr_at_scale(read_image(hr_file), hr_file, scale)
+
+
+def hr_at_scale(full: np.ndarray, hr_file: Path, scale: int) -> np.ndarray:
+    """A decoded HR image as measured at ``scale`` (a view: the top-left crop to a multiple of the scale); an image
+    smaller than the scale is refused by name."""
     if full.shape[0] < scale or full.shape[1] < scale:
         raise SrbenchError(f"{hr_file}: {full.shape[1]}x{full.shape[0]} px is smaller than the scale x{scale} "
                            "(its LR would have no pixels); remove the image or use a smaller scale")
@@ -281,14 +287,15 @@ def generated_lr_file(folder: Path, lr_file: Path, hr_sha: str, scale: int) -> P
         return cache_root() / "lr" / f"{hr_sha}_x{scale}.png"
 
 
-def _library_lr(hr_file: Path, hr_sha: str, scale: int, lr_source: str, modcrop: bool) -> np.ndarray:
+def _library_lr(hr_file: Path, hr_sha: str, scale: int, lr_source: str, modcrop: bool,
+                full: np.ndarray | None = None) -> np.ndarray:
     """The LR another library's generator (or MATLAB's without mod-crop) makes, from its own cache folder
     (:func:`srbench.data.lr_generators.cache_file`) or made now and cached there (best effort)."""
     path = lr_generators.cache_file(lr_source, modcrop, scale, hr_sha)
     version = lr_generators.generator_key(lr_source, modcrop, scale)
     lr = _cached_lr(path, hr_sha, version)
     if lr is None:
-        lr = lr_generators.make_lr(lr_source, read_image(hr_file), scale, modcrop=modcrop)
+        lr = lr_generators.make_lr(lr_source, read_image(hr_file) if full is None else full, scale, modcrop=modcrop)
         try:
             write_image(path, lr, text={_KEY_GENERATOR: version, _KEY_HR: hr_sha, _KEY_LR: array_sha256(lr)},
                         compress_level=1)
@@ -298,10 +305,11 @@ def _library_lr(hr_file: Path, hr_sha: str, scale: int, lr_source: str, modcrop:
 
 
 def load_sample(folder: Path, hr_file: Path, scale: int, lr_source: str = "file", *,
-                hr: np.ndarray | None = None) -> Sample:
+                hr: np.ndarray | None = None, full: np.ndarray | None = None) -> Sample:
     """Read one HR image and its LR (shipped, cached or generated) at ``scale``; ``lr_source`` may be any LR input
     (``pil``, ``torch/full``, ...: :func:`srbench.data.lr_generators.split_lr_input`). ``hr``: the HR already
-    decoded by :func:`load_hr` (another LR source's sample of the same file), not decoded again."""
+    decoded by :func:`load_hr` (another LR source's sample of the same file), not decoded again; ``full``: the
+    whole decoded HR file (what a generator that does not mod-crop first reads), likewise."""
     name = hr_file.stem
     hr = load_hr(hr_file, scale) if hr is None else hr
     lr_file = lr_path(folder, name, scale)
@@ -310,7 +318,7 @@ def load_sample(folder: Path, hr_file: Path, scale: int, lr_source: str = "file"
     if source == "file" and _is_shipped(lr_file):
         lr, generated = read_image(lr_file), False
     elif source not in ("file", "generate") or not modcrop:
-        lr, generated = _library_lr(hr_file, hr_sha, scale, source, modcrop), True
+        lr, generated = _library_lr(hr_file, hr_sha, scale, source, modcrop, full), True
     else:
         cache_file = generated_lr_file(folder, lr_file, hr_sha, scale)
         lr, generated = _cached_lr(cache_file, hr_sha), True
@@ -352,44 +360,42 @@ def _stamp(path: Path) -> tuple:
 
 
 class DecodedSamples:
-    """Decoded samples kept for the rest of the process, so a benchmark decodes each image once, not once per cell.
+    """Decoded samples kept under the process's cache budget (:mod:`srbench.core.cache_budget`), so a benchmark
+    decodes each image once, not once per cell.
 
-    Keyed by the HR and LR files' (path, size, mtime), the scale and the LR source: a file that changes is decoded
-    again. The arrays are
-    made read-only, so no consumer can alter what the next cell sees. Bounded by ``max_bytes`` (least recently used
-    samples are dropped first); ``SRBENCH_DECODE_CACHE_MB=0`` turns it off.
+    One entry per HR file (keyed by its path, size and mtime: a file that changes is decoded again) holds the decoded
+    HR once, whatever the scale (each scale's HR is a view of it, cropped at the top-left), and the LR of every
+    (scale, LR source, LR file version) read so far; its size is what it holds. The arrays are made read-only, so no
+    consumer can alter what the next cell sees. When the budget is full the most recently used entry is dropped first
+    (cells read each dataset in the same order, so that keeps the first images of every scan;
+    :mod:`srbench.core.cache_budget`); ``SRBENCH_CACHE_MB=0`` decodes from disk every time.
     """
 
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self._items: dict[tuple, Sample] = {}
-        self._bytes = 0
+    def __init__(self, budget: CacheBudget | int | None = None) -> None:
+        if not isinstance(budget, CacheBudget):
+            budget = BUDGET if budget is None else CacheBudget(budget)
+        self._cache = BudgetedCache("decoded images", budget, refill_cost=1, scans=True)
 
     def get(self, folder: Path, hr_file: Path, scale: int, lr_source: str) -> Sample:
-        def stamp() -> tuple:
-            return _stamp(hr_file), _stamp(lr_path(folder, hr_file.stem, scale)), scale, lr_source
-
-        key = stamp()
-        hit = self._items.pop(key, None)
+        hr_key = _stamp(hr_file)
+        entry = self._cache.get(hr_key)
+        if entry is None:
+            full = read_image(hr_file)
+            full.setflags(write=False)
+            entry = (full, {})
+        full, samples = entry
+        lr_file = lr_path(folder, hr_file.stem, scale)
+        hit = samples.get((scale, lr_source, _stamp(lr_file)))
         if hit is None:
-            # the same HR file at the same scale with another LR source: its decoded HR is shared, not decoded again
-            hr = next((s.hr for k, s in self._items.items() if k[0] == key[0] and k[2] == scale), None)
-            hit = load_sample(folder, hr_file, scale, lr_source, hr=hr)
-            key = stamp()  # keyed by the files as they are now: loading may have just generated (cached) the LR file
-            stale = self._items.pop(key, None)
-            if stale is not None:
-                self._bytes -= stale.hr.nbytes + stale.lr.nbytes
-            for array in (hit.hr, hit.lr):
-                array.setflags(write=False)
-            self._bytes += hit.hr.nbytes + hit.lr.nbytes
-        self._items[key] = hit  # most recently used last
-        while self._bytes > self.max_bytes and self._items:
-            old = self._items.pop(next(iter(self._items)))
-            self._bytes -= old.hr.nbytes + old.lr.nbytes
+            hit = load_sample(folder, hr_file, scale, lr_source, hr=hr_at_scale(full, hr_file, scale), full=full)
+            hit.lr.setflags(write=False)
+            # keyed by the LR file as it is now: loading may have just generated (cached) it
+            samples[(scale, lr_source, _stamp(lr_file))] = hit
+            self._cache.put(hr_key, entry, full.nbytes + sum(s.lr.nbytes for s in samples.values()))
         return hit
 
 
-DECODED = DecodedSamples(int(float(os.environ.get("SRBENCH_DECODE_CACHE_MB", "4096")) * 2**20))
+DECODED = DecodedSamples()
 
 
 def load_samples(dataset: str | os.PathLike, scale: int, *, lr_source: str = "file") -> SampleSet:

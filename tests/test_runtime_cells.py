@@ -418,3 +418,25 @@ def test_complexity_is_counted_once_per_model_and_size(monkeypatch):
     assert cell_module.complexity(model, 4, (720, 1280))["params"] == 414_811 + 2
     assert calls[-2:] == ["count_effective_params", "mult_adds"]
     assert cell_module.complexity(create_model("carn_m"), 4, (720, 1280)) == first  # a new object: its own count
+
+
+def test_a_prepared_runtime_is_dropped_once_no_pending_cell_needs_it(tmp_path, tiny_dataset, mlflow_uri,
+                                                                    monkeypatch):
+    """A compiled runtime holds its working memory (about 0.9 GB for ECDN x2 on OpenVINO), so the benchmark keeps a
+    group's only until its last cell: read from the memory trace, no cell starts with another group's runtime held,
+    and none is left at the end (the old code kept all of a network's runtimes until the next network)."""
+    import json
+
+    trace = tmp_path / "trace.jsonl"
+    monkeypatch.setenv("SRBENCH_MEMORY_TRACE", str(trace))
+    path = _experiment(tmp_path, "  - {model: carn_m, weights: carn_m}\n"
+                                 "  - {model: carn_m, weights: carn_m, protocol: paper_gray}\n",
+                       name="drop", datasets=f"[{tiny_dataset}]", scales="[2, 3]")
+    exp = narrow(load_experiment(path), runtime="onnxruntime")
+    outcomes = run_benchmark(exp, tracking_uri=mlflow_uri, progress=False, runtime_cache=tmp_path / "c")
+    assert [o.status for o in outcomes] == ["computed"] * 4
+    marks = [json.loads(line) for line in trace.read_text().splitlines()]
+    cells = [m for m in marks if m["phase"].startswith("carn_m")]
+    # cells run by group (x2 standard, x2 paper_gray, x3 ...): the x2 session lives through both x2 cells, then goes
+    assert [m["runtimes"] for m in cells] == [0, 1, 0, 1]
+    assert marks[-1]["phase"] == "cells done" and marks[-1]["runtimes"] == 0

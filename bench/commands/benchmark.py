@@ -37,6 +37,10 @@ def register(subparsers) -> None:
     p.add_argument("--summary", help="where to write the summary table (default "
                                      "reports/local/<experiment file's stem>.md, git-ignored; per file, so that quick.yaml or runtimes.yaml never overwrite "
                                      "the benchmark's)")
+    p.add_argument("--cache-mb", metavar="MIB",
+                   help="MiB this process may keep of decoded images and shared network outputs, so that they are not "
+                        "made again (default $SRBENCH_CACHE_MB, else 256; 0 keeps nothing). Past it they are re-read "
+                        "or recomputed: the same numbers, more time (docs/memory.md)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(handler=run)
 
@@ -59,6 +63,9 @@ def run(args) -> int:
         args.summary = f"{LOCAL_OUT}/{Path(args.experiment).stem}.md"
     check_writable(args.summary, "--summary")
     shard = parse_shard(args.shard) if args.shard else None
+    if args.cache_mb is not None:
+        from srbench.core.cache_budget import BUDGET, parse_mb
+        BUDGET.set_limit(parse_mb(args.cache_mb, "--cache-mb"))
     exp = narrow(load_experiment(args.experiment), models=args.models, datasets=args.datasets, scales=args.scales,
                  device=args.device, runtime=args.runtime, runtimes=args.runtimes)
     if args.weights_key:

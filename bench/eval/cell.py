@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from srbench.core.errors import SrbenchError
+from srbench.core.memory_trace import mark
 from srbench.eval.dataset_runtime import measure_dataset_runtime
 from srbench.eval.evaluate import DatasetResult, evaluate
 from srbench.eval.device import cuda_math
@@ -183,12 +184,14 @@ def measure_cell(model: torch.nn.Module, *, datasets: list[str], scale: int, pro
         _check_runner(runner, model, scale, protocol)
     forward = runner if runner is not None else model
     for dataset in datasets:
+        mark(f"  evaluate {dataset} x{scale}")
         hook = (lambda name, sr, dataset=dataset: on_image(dataset, name, sr)) if on_image else None
         result = evaluate(forward, dataset, scale, protocol, device=device, progress=progress,
                           lpips=dataset in lpips, on_image=hook, passes=passes)
         out.results.append(result)
         if on_dataset is not None:
             on_dataset(result)
+    mark(f"  cost x{scale}")
     with cuda_math(device, tf32=protocol.tf32):
         if passes is None:
             out.cost = measure_cost(model, scale, device, settings, runner=runner)

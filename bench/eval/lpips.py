@@ -218,14 +218,18 @@ class LPIPS(nn.Module):
         self.features = AlexNetFeatures()
         self.heads = nn.ModuleList(nn.Conv2d(c, 1, 1, bias=False) for c in CHANNELS)
 
-    def layer_distances(self, in0: torch.Tensor, in1: torch.Tensor) -> list[torch.Tensor]:
-        """The five per-layer terms, each (N,): linear head on squared normalised differences, spatial mean."""
-        f0 = self.features((in0 - self.shift) / self.scale)
-        f1 = self.features((in1 - self.shift) / self.scale)
-        return [head((normalize_channels(a) - normalize_channels(b)) ** 2).mean(dim=(1, 2, 3))
-                for head, a, b in zip(self.heads, f0, f1)]
+    def normalized_features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The five ReLU outputs of one input, each unit-normalised over channels (steps 1-3 for one image)."""
+        return [normalize_channels(f) for f in self.features((x - self.shift) / self.scale)]
 
-    def forward(self, in0: torch.Tensor, in1: torch.Tensor) -> torch.Tensor:
+    def layer_distances(self, in0: torch.Tensor, in1: torch.Tensor | list[torch.Tensor]) -> list[torch.Tensor]:
+        """The five per-layer terms, each (N,): linear head on squared normalised differences, spatial mean.
+        ``in1`` may be given as its :meth:`normalized_features` already (an HR image's, computed once)."""
+        n0 = self.normalized_features(in0)
+        n1 = in1 if isinstance(in1, list) else self.normalized_features(in1)
+        return [head((a - b) ** 2).mean(dim=(1, 2, 3)) for head, a, b in zip(self.heads, n0, n1)]
+
+    def forward(self, in0: torch.Tensor, in1: torch.Tensor | list[torch.Tensor]) -> torch.Tensor:
         layers = self.layer_distances(in0, in1)
         total = layers[0]
         for term in layers[1:]:
@@ -271,6 +275,7 @@ def load_lpips(path: str | PathLike | None = None, device: str | torch.device = 
         net = LPIPS()
         net.load_state_dict(lpips_state_dict(tree, path) | {"shift": net.shift, "scale": net.scale}, strict=True)
         net.requires_grad_(False)
+        net.weights_sha256 = digest  # names the weights in the HR-feature cache's keys (srbench.eval.lpips_cache)
         _MODELS[key] = net.eval().to(device)
     return _MODELS[key]
 
@@ -295,17 +300,20 @@ def image_tensor(img_u8: np.ndarray, input_range: str) -> torch.Tensor:
     return torch.from_numpy(chw).to(torch.float32).div(255)
 
 
-def lpips_distance(sr_u8: np.ndarray, hr_u8: np.ndarray, *, input_range: str, net: LPIPS | None = None) -> float:
+def lpips_distance(sr_u8: np.ndarray, hr_u8: np.ndarray, *, input_range: str, net: LPIPS | None = None,
+                   hr_features: list[torch.Tensor] | None = None) -> float:
     """LPIPS v0.1 (AlexNet) between two uint8 images of one shape (HxWx3 RGB, or HxW gray replicated to RGB).
 
     ``input_range``: ``"minus_one_one"`` (LPIPS's documented input) or ``"zero_one"`` (the ECDN report's
     ``compare.py``). ``net``: a network from :func:`load_lpips` (default: the store's weights on the CPU).
-    0 for identical images; larger means more different.
+    ``hr_features``: ``net.normalized_features`` of ``hr_u8`` in ``input_range``, when already known
+    (:mod:`srbench.eval.lpips_cache`); the same values as computing them here. 0 for identical images; larger means
+    more different.
     """
     check_pair(sr_u8, hr_u8)
     net = net if net is not None else load_lpips()
     device = net.shift.device
     a = image_tensor(sr_u8, input_range).to(device)
-    b = image_tensor(hr_u8, input_range).to(device)
     with torch.inference_mode():
+        b = hr_features if hr_features is not None else image_tensor(hr_u8, input_range).to(device)
         return float(net(a, b)[0].item())

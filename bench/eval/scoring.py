@@ -28,6 +28,7 @@ import numpy as np
 from srbench.core.errors import SrbenchError
 from srbench.data.images import to_rgb
 from srbench.eval.lpips import LPIPS, MIN_SIDE, lpips_distance
+from srbench.eval.lpips_cache import hr_features
 from srbench.eval.metrics import (SSIM_WIN, mse, psnr_from_mse, rgb_to_y, rgb_to_y_full, shave, ssim,
                                   ssim_reference)
 from srbench.eval.protocol import Protocol
@@ -200,5 +201,6 @@ def lpips_pair(sr_u8: np.ndarray, hr_u8: np.ndarray, *, scale: int, protocol: Pr
                            f"cropping {border} px from each border it is under {MIN_SIDE}x{MIN_SIDE}; remove it from "
                            "the dataset or do not declare lpips for it")
     sr, hr = shave(to_rgb(to_8bit(sr_u8)), border), shave(to_rgb(hr_u8), border)  # quantize='float': rounded
-    return lpips_distance(np.ascontiguousarray(sr), np.ascontiguousarray(hr), input_range=protocol.lpips_input,
-                          net=net)
+    hr = np.ascontiguousarray(hr)
+    return lpips_distance(np.ascontiguousarray(sr), hr, input_range=protocol.lpips_input, net=net,
+                          hr_features=hr_features(net, hr, protocol.lpips_input))

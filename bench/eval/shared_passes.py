@@ -12,7 +12,9 @@ device). Whoever builds the key must make it name the computation exactly (``srb
 BN-free network's ``batch`` mode is its ``eval`` mode, nothing else is merged). Within a scope an image is named by
 (dataset, LR source, image name): the same files within one invocation. Outputs are kept only for the datasets that another
 pending cell of the scope still needs (:meth:`SharedPasses.need`, one count per cell, released by
-:meth:`SharedPasses.done`), and dropped once none does, so memory stays bounded by what sharing saves.
+:meth:`SharedPasses.done`), and dropped once none does; they count against the process's cache budget
+(:mod:`srbench.core.cache_budget`), so an output the budget cannot hold is not kept and the later cell runs its own
+forward pass (time, never a different number: the pass is deterministic on the same runtime).
 
 Honesty in the logs: a reused output keeps the forward time of the pass that made it, but a cell's
 ``forward_s.<dataset>`` counts only the passes it ran itself; the run that computed each reused output (and cost
@@ -26,6 +28,8 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from srbench.core.cache_budget import BUDGET, BudgetedCache, CacheBudget
 
 
 @dataclass(frozen=True)
@@ -57,8 +61,8 @@ class PassScope:
     def put(self, dataset: str, lr_source: str, name: str, sr: np.ndarray, forward_s: float) -> None:
         """Keep this image's output when another cell (besides this one) still needs its dataset in this scope."""
         if self.owner._needs[(self.key, str(dataset), lr_source)] > 1:
-            self.owner._outputs[(self.key, str(dataset), lr_source, name)] = SharedOutput(
-                sr, float(forward_s), self.source)
+            self.owner._outputs.put((self.key, str(dataset), lr_source, name),
+                                    SharedOutput(sr, float(forward_s), self.source), sr.nbytes)
 
     def cost(self, settings: Hashable, measure: Callable[[], dict]) -> dict:
         """The latency/memory figures measured under ``settings`` in this scope: measured once, then copied."""
@@ -75,8 +79,8 @@ class PassScope:
 class SharedPasses:
     """The shared outputs and cost figures of one benchmark invocation, by scope."""
 
-    def __init__(self) -> None:
-        self._outputs: dict[tuple, SharedOutput] = {}
+    def __init__(self, budget: CacheBudget | None = None) -> None:
+        self._outputs = BudgetedCache("shared outputs", budget or BUDGET, refill_cost=2)
         self._costs: dict[tuple, tuple[dict, str]] = {}
         self._needs: Counter = Counter()
 
@@ -90,8 +94,7 @@ class SharedPasses:
         need = (key, str(dataset), lr_source)
         self._needs[need] = max(0, self._needs[need] - 1)
         if self._needs[need] == 0:
-            for out in [k for k in self._outputs if k[:3] == need]:
-                del self._outputs[out]
+            self._outputs.discard_where(lambda k: k[:3] == need)
 
     def clear(self) -> None:
         """Drop every kept output and cost figure (the benchmark's network left memory); the needs stay counted, so a

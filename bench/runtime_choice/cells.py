@@ -10,8 +10,11 @@ probing), else from this machine's cache (:func:`srbench.runtime_choice.use.choo
 probe), so timing noise never changes a cell key. The probe of the fidelity gate and of auto's timing is the first
 image of the first cell's first dataset.
 
-Prepared runtimes (ONNX Runtime sessions, compiled OpenVINO models) are kept while their network is in memory
-(:meth:`CellRuntimes.forget_runners` when the benchmark drops the network). Each decision prints one line.
+Prepared runtimes (ONNX Runtime sessions, compiled OpenVINO models) are kept only while a pending cell needs them: the
+benchmark drops one when the last cell of its group is handled (:meth:`CellRuntimes.forget_runner`), and all of them
+when it drops the network (:meth:`CellRuntimes.forget_runners`). A compiled OpenVINO model holds about 0.9 GB after
+ECDN x2's largest Urban100 image (docs/memory.md), so keeping every group's would cost gigabytes. Each decision prints
+one line.
 """
 
 from __future__ import annotations
@@ -82,6 +85,21 @@ class CellRuntimes:
                                              protocol=protocol)
         use.runner = self._runners[key]
         return use.runner
+
+    @property
+    def prepared(self) -> int:
+        """How many prepared runtimes are held now."""
+        return len(self._runners)
+
+    def forget_runner(self, group: tuple, *, scale: int, bn_mode: str, requested: str) -> None:
+        """Drop the prepared runtime of one group (no pending cell needs it); its decision stays."""
+        for key in [k for k in self._runners if (k[0], k[1], k[2], k[4]) == (group, scale, bn_mode, requested)]:
+            del self._runners[key]
+        use = self._uses.get((group, scale, bn_mode, requested))
+        if use is not None:
+            use.runner = None
+            if use.selection is not None:
+                use.selection.runner = None
 
     def forget_runners(self) -> None:
         """Drop the prepared runtimes (their network left memory); the decisions stay."""

@@ -27,6 +27,8 @@ import torch
 import yaml
 from tqdm.auto import tqdm
 
+from srbench.core.cache_budget import BUDGET, MIB
+from srbench.core.memory_trace import mark, return_free_memory
 from srbench.core.strict import to_mapping
 from srbench.eval.device import describe_device, resolve_device
 from srbench.eval.protocol import get_protocol
@@ -63,6 +65,7 @@ def _parent_tags(exp: Experiment, experiment_file: str | None, device, shard: tu
     """The tags of the invocation's parent run."""
     return {T.KIND: T.KIND_BENCHMARK, T.EXPERIMENT_FILE: experiment_file or "",
             T.GIT_COMMIT: tracking.git_commit(), T.DEVICE_NAME: describe_device(device),
+            T.CACHE_MB: f"{BUDGET.limit / MIB:g}",
             **hosts.identity_tags(), T.HEARTBEAT: "0",
             **({T.SHARD: f"{shard[0]}/{shard[1]}"} if shard else {}), **score_tags(exp)}
 
@@ -145,6 +148,7 @@ class Benchmark:
                 _log_experiment(self.parent, self.exp)
                 self.claims = CellClaims(client, experiment_id, owner=self.parent.run_id, watch=watch)
                 self.started_ms = int(self.parent.run.info.start_time)
+                mark("started")
                 self.runtimes = CellRuntimes(self.device, self.runtime_cache, say=tqdm.write,
                                              stored=stored_choices(client, experiment_id))
                 self._every_cell()
@@ -163,14 +167,18 @@ class Benchmark:
             deferred = []
             for i, cell in pending:
                 bar.set_description(f"{cell.entry.display} x{cell.scale} bn={cell.bn_mode}")
+                mark(f"{cell.entry.display} x{cell.scale} bn={cell.bn_mode} {self.protocol_of(cell).name}",
+                     runtimes=self.runtimes.prepared)
                 if not self._cell(i, cell, wait):
                     deferred.append((i, cell))
                     continue
                 self.handled.add(i)
                 self._release(i, cell)
+                return_free_memory()
                 bar.update()
             pending = deferred
         bar.close()
+        mark("cells done", runtimes=self.runtimes.prepared)
 
     def _cell(self, i: int, cell: Cell, wait: bool) -> bool:
         """Reuse, measure or skip cell ``i`` into ``results``; False when another process holds its claim (and
@@ -242,10 +250,17 @@ class Benchmark:
         return self.built[cell.network]
 
     def _release(self, i: int, cell: Cell) -> None:
+        """Cell ``i`` is handled: what only it still needed is let go (its shared outputs, and its group's prepared
+        runtime when no pending cell of the group is left)."""
         if i in self.registered:
             self.registered.discard(i)
             for d in cell.datasets:
                 self.passes.done(self.pass_key(cell), d, self.protocol_of(cell).lr_input)
+        if cell.network in self.batchnorm and not any(
+                j not in self.handled and self.pass_key(other)[:4] == self.pass_key(cell)[:4]
+                for j, other in enumerate(self.cells) if other.network == cell.network):
+            self.runtimes.forget_runner(cell.network, scale=cell.scale, bn_mode=self.runtime_bn(cell),
+                                        requested=cell.runtime)
 
 
 def run_benchmark(exp: Experiment, *, experiment_file: str | None = None, tracking_uri: str | None = None,

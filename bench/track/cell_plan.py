@@ -114,13 +114,17 @@ def plan(exp: Experiment) -> tuple[list[Cell], list[CellOutcome]]:
 
 
 def by_network(cells: list[Cell]) -> list[Cell]:
-    """The cells in declared order, but each network's cells together (networks in order of first appearance), so
-    each network is built once and the cells that differ only in protocol run while their shared passes are held
-    (:mod:`srbench.eval.shared_passes`)."""
+    """The cells in declared order, but each network's cells together (networks in order of first appearance), and
+    within a network each runtime group's (scale, BN mode, runtime) together (groups in order of first appearance),
+    so each network is built once, each group's prepared runtime is kept only while its cells run
+    (:class:`~srbench.runtime_choice.CellRuntimes`), and the cells that differ only in protocol run while their
+    shared passes are held (:mod:`srbench.eval.shared_passes`)."""
     first: dict[tuple, int] = {}
     for i, cell in enumerate(cells):
         first.setdefault(cell.network, i)
-    return sorted(cells, key=lambda cell: first[cell.network])  # stable: declared order within a network
+        first.setdefault((cell.network, cell.scale, cell.bn_mode, cell.runtime), i)
+    return sorted(cells, key=lambda cell: (first[cell.network],  # stable: declared order within a group
+                                           first[(cell.network, cell.scale, cell.bn_mode, cell.runtime)]))
 
 
 class Fingerprints:

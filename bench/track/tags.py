@@ -147,6 +147,7 @@ SCORE_THRESHOLD = _tag("srbench.score.psnr_threshold_db", "the PSNR threshold of
 HOST = _tag("srbench.host", "the host name of the writing process", "hosts")
 HOST_ID = _tag("srbench.host_id", "the host's id (boot id)", "hosts")
 PID = _tag("srbench.pid", "the writing process's id", "hosts")
+CACHE_MB = _tag("srbench.cache_mb", "a benchmark's cache budget in MiB (decoded images, shared outputs)", "runner")
 HEARTBEAT = _tag("srbench.heartbeat", "a benchmark's or claim's heartbeat counter", "runner", "claims")
 OWNER = _tag("srbench.owner", "on a claim: the parent run of the benchmark holding it", "claims")
 CLAIM_KEY = _tag("srbench.claim_key", "the cell key a claim run holds", "claims")

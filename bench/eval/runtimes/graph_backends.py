@@ -1,8 +1,8 @@
 """The ONNX runtimes: ``onnxruntime`` and ``openvino``, each running the cached ONNX graph on the CPU.
 
 Both run the graph of :func:`srbench.eval.runtimes.graph_cache.onnx_graph` with as many threads as
-``torch.get_num_threads()``: ONNX Runtime's CPU provider (sequential execution; no spinning when the process asked
-``OMP_WAIT_POLICY=PASSIVE``), or OpenVINO's CPU plugin with ``INFERENCE_PRECISION_HINT=f32``: on CPUs with AVX-512
+``torch.get_num_threads()``: ONNX Runtime's CPU provider (sequential execution, no memory patterns; no spinning when
+the process asked ``OMP_WAIT_POLICY=PASSIVE``), or OpenVINO's CPU plugin with ``INFERENCE_PRECISION_HINT=f32``: on CPUs with AVX-512
 BF16 it otherwise infers in bf16 silently (ECDN x4 on Set5: images move by up to 0.013 dB).
 """
 
@@ -39,6 +39,10 @@ def _load_onnxruntime(data: bytes, threads: int) -> Loaded:
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    # Memory patterns plan one block per input shape and keep it: every image of a dataset has its own shape, so
+    # they grew CARN-M x2's session by 2 GB over Urban100 and were no faster (docs/memory.md: 0.91-1.03x the time,
+    # identical outputs). The arena itself stays on (without it, passes took 1.5x as long).
+    options.enable_mem_pattern = False
     if os.environ.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE":  # honour the process's "do not spin" choice
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
