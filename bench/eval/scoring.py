@@ -28,7 +28,7 @@ import numpy as np
 from srbench.core.errors import SrbenchError
 from srbench.data.images import to_rgb
 from srbench.eval.lpips import LPIPS, MIN_SIDE, lpips_distance
-from srbench.eval.metrics import (SSIM_WIN, mse, psnr_from_mse, rgb_to_y, rgb_to_y_full, shave, ssim,
+from srbench.eval.metrics import (SSIM_WIN, mse, psnr_from_mse, rgb_to_y, rgb_to_y_full, shave, ssim_maps,
                                   ssim_reference)
 from srbench.eval.protocol import Protocol
 
@@ -76,7 +76,7 @@ def measured_plane(img: np.ndarray, *, protocol: Protocol, gray: bool) -> np.nda
 class Reference:
     """What is measured of one HR image, computed once for every output scored against it (one
     :class:`ImageScorer` per output; ``srbench explain`` scores one HR against each LR input's output): the measured
-    planes per :func:`plane_key` and SSIM's filtered maps of the cropped plane per border and window."""
+    planes per :func:`plane_key` and SSIM's maps of the whole plane per window."""
 
     def __init__(self, hr_u8: np.ndarray, *, gray: bool) -> None:
         self.hr, self.gray = hr_u8, gray
@@ -92,10 +92,12 @@ class Reference:
             self._memo[key] = measured_plane(self.hr, protocol=protocol, gray=self.gray)
         return self._memo[key]
 
-    def ssim_maps(self, protocol: Protocol, border: int, window: str) -> list:
-        key = ("ssim", *plane_key(protocol, self.gray), border, window)
+    def ssim_maps(self, protocol: Protocol, window: str) -> list:
+        """SSIM's maps of the whole measured plane (:func:`srbench.eval.metrics.ssim_reference`): every border crop
+        is a crop of the SSIM map made with them (:meth:`ImageScorer.score`)."""
+        key = ("ssim", *plane_key(protocol, self.gray), window)
         if key not in self._memo:
-            self._memo[key] = ssim_reference(shave(self.plane(protocol), border), window=window)
+            self._memo[key] = ssim_reference(self.plane(protocol), window=window)
         return self._memo[key]
 
 
@@ -119,8 +121,8 @@ def check_size(hr_u8: np.ndarray, scale: int, border: int, name: str) -> None:
 
 class ImageScorer:
     """Scores one image's output under any number of protocols, computing each intermediate once: the quantised
-    output per ``quantize``, the measured planes per :func:`plane_key`, the MSE per border, SSIM per border and
-    window. The arithmetic is exactly :func:`score_pair`'s; only repeated work is skipped (``srbench explain``
+    output per ``quantize``, the measured planes per :func:`plane_key`, the MSE per border, the SSIM map per
+    window (every border is a crop of it). The arithmetic is exactly :func:`score_pair`'s; only repeated work is skipped (``srbench explain``
     measures one output under every protocol deviation).
 
     ``sr`` is the network's float output in [0, 1] (``quantized=False``) or an already 8-bit SR image
@@ -147,6 +149,16 @@ class ImageScorer:
         """The SR as measured under ``quantize=mode`` (the given image itself when it is already 8-bit)."""
         return self.sr if self.quantized else self._get(("q", mode), lambda: quantize(self.sr, mode))
 
+    def _ssim(self, sr_plane: np.ndarray, hr_plane: np.ndarray, protocol: Protocol, planes_key: tuple, border: int,
+              window: str) -> float:
+        """SSIM over the planes cropped by ``border``: the mean of the border's crop of the whole planes' SSIM map
+        (per channel), which is the cropped planes' own SSIM map bit for bit (:func:`srbench.eval.metrics.ssim_map`),
+        so every border is measured on one map; copied contiguous first, so that the mean adds in the same order."""
+        maps = self._get(("ssim_map", planes_key, window), lambda: ssim_maps(
+            sr_plane, hr_plane, window=window, reference=self.reference.ssim_maps(protocol, window)))
+        means = [float(np.ascontiguousarray(shave(m, border)).mean()) for m in maps]
+        return means[0] if len(means) == 1 else float(np.mean(means))
+
     def score(self, protocol: Protocol) -> ImageScore:
         border = protocol.border_for(self.scale)
         check_size(self.hr, self.scale, border, self.name)
@@ -154,11 +166,11 @@ class ImageScorer:
         planes_key = (q, *plane_key(protocol, self.gray))
         sr_plane = self._get(("plane", planes_key), lambda: measured_plane(self.output(protocol.quantize),
                                                                            protocol=protocol, gray=self.gray))
-        cropped = shave(sr_plane, border), shave(self.reference.plane(protocol), border)
-        error = self._get(("mse", planes_key, border), lambda: mse(*cropped))
+        hr_plane = self.reference.plane(protocol)
+        error = self._get(("mse", planes_key, border), lambda: mse(shave(sr_plane, border), shave(hr_plane, border)))
         window = "uniform7" if protocol.ssim == "skimage" else "gaussian11"
-        s = self._get(("ssim", planes_key, border, window), lambda: ssim(
-            *cropped, data_range=255.0, window=window, reference=self.reference.ssim_maps(protocol, border, window)))
+        s = self._get(("ssim", planes_key, border, window), lambda: self._ssim(sr_plane, hr_plane, protocol,
+                                                                              planes_key, border, window))
         p = psnr_from_mse(error, data_range=255.0)
         return ImageScore(p + DOUBLE_SCALE_DB if protocol.double_scale else p, s, error)
 
