@@ -101,6 +101,14 @@ class Reference:
         return self._memo[key]
 
 
+def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    """True when two arrays have the same shape, dtype and bytes (so every computation on them gives the same bits;
+    ``==`` would also equate 0.0 and -0.0)."""
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    return np.array_equal(np.ascontiguousarray(a).view(np.uint8), np.ascontiguousarray(b).view(np.uint8))
+
+
 @dataclass(frozen=True)
 class ImageScore:
     """One image's PSNR (with the protocol's offset), SSIM and MSE (over the measured, cropped planes)."""
@@ -122,8 +130,10 @@ def check_size(hr_u8: np.ndarray, scale: int, border: int, name: str) -> None:
 class ImageScorer:
     """Scores one image's output under any number of protocols, computing each intermediate once: the quantised
     output per ``quantize``, the measured planes per :func:`plane_key`, the MSE per border, the SSIM map per
-    window (every border is a crop of it). The arithmetic is exactly :func:`score_pair`'s; only repeated work is skipped (``srbench explain``
-    measures one output under every protocol deviation).
+    window (every border is a crop of it). Two quantisations whose measured planes are the same bits (``round``
+    and ``truncate`` of an output already on the 8-bit grid, as bicubic's is) share one plane and its MSE and SSIM.
+    The arithmetic is exactly :func:`score_pair`'s; only repeated work is skipped (``srbench explain`` measures
+    one output under every protocol deviation).
 
     ``sr`` is the network's float output in [0, 1] (``quantized=False``) or an already 8-bit SR image
     (``quantized=True``: the ``quantize`` knob does not apply, as for a folder of SR images). ``reference``: the HR's
@@ -139,6 +149,7 @@ class ImageScorer:
         self.sr, self.hr, self.scale, self.gray, self.name, self.quantized = sr, hr_u8, scale, gray, name, quantized
         self.reference = reference or Reference(hr_u8, gray=gray)
         self._memo: dict[tuple, object] = {}
+        self._planes: dict[tuple, np.ndarray] = {}  # the distinct measured SR planes
 
     def _get(self, key: tuple, make):
         if key not in self._memo:
@@ -148,6 +159,19 @@ class ImageScorer:
     def output(self, mode: str) -> np.ndarray:
         """The SR as measured under ``quantize=mode`` (the given image itself when it is already 8-bit)."""
         return self.sr if self.quantized else self._get(("q", mode), lambda: quantize(self.sr, mode))
+
+    def _plane(self, protocol: Protocol) -> tuple[tuple, np.ndarray]:
+        """(key, measured SR plane) under ``protocol``: the key of an identical plane already measured under another
+        quantisation when there is one (the same bits: every metric of it is the same number), else its own."""
+        key = ("given" if self.quantized else protocol.quantize, *plane_key(protocol, self.gray))
+        if ("alias", key) not in self._memo:
+            plane = measured_plane(self.output(protocol.quantize), protocol=protocol, gray=self.gray)
+            same = next((k for k in self._planes if k[1:] == key[1:] and same_bits(self._planes[k], plane)), None)
+            self._memo[("alias", key)] = same or key
+            if same is None:
+                self._planes[key] = plane
+        alias = self._memo[("alias", key)]
+        return alias, self._planes[alias]
 
     def _ssim(self, sr_plane: np.ndarray, hr_plane: np.ndarray, protocol: Protocol, planes_key: tuple, border: int,
               window: str) -> float:
@@ -162,10 +186,7 @@ class ImageScorer:
     def score(self, protocol: Protocol) -> ImageScore:
         border = protocol.border_for(self.scale)
         check_size(self.hr, self.scale, border, self.name)
-        q = "given" if self.quantized else protocol.quantize
-        planes_key = (q, *plane_key(protocol, self.gray))
-        sr_plane = self._get(("plane", planes_key), lambda: measured_plane(self.output(protocol.quantize),
-                                                                           protocol=protocol, gray=self.gray))
+        planes_key, sr_plane = self._plane(protocol)
         hr_plane = self.reference.plane(protocol)
         error = self._get(("mse", planes_key, border), lambda: mse(shave(sr_plane, border), shave(hr_plane, border)))
         window = "uniform7" if protocol.ssim == "skimage" else "gaussian11"
