@@ -158,30 +158,13 @@ def ssim_reference(b: np.ndarray, *, window: str = "gaussian11") -> list[Referen
     return out
 
 
-def ssim_map(a: np.ndarray, b: np.ndarray, *, data_range: float = 255.0, window: str = "gaussian11",
-             reference: ReferenceMaps | None = None) -> np.ndarray:
-    """The SSIM map of two HxW images at the valid window positions (a new C-contiguous array; SSIM is its mean).
-    ``reference``: one channel of ``ssim_reference(b, window=window)``.
-
-    Cropping ``k`` pixels from every side of both images crops ``k`` from every side of this map, with the same
-    values: one map serves every border crop of a pair (see :func:`filter_valid`).
-    """
-    g, cov_norm = _window(window)
-    if min(a.shape) < g.size:
-        raise ValueError(f"SSIM needs images of at least {g.size}x{g.size} pixels, got {a.shape}")
-    a = a.astype(np.float64, copy=False)
-    b = b.astype(np.float64, copy=False)
-    # the filtered maps are independent and scipy releases the GIL while filtering: computed on two threads
-    # (the same operations on the same arrays, so the same values as one after the other); the reference's own maps
-    # (from ssim_reference) when given
+def _band_map(a: np.ndarray, b: np.ndarray, reference: ReferenceMaps | None, g: np.ndarray, cov_norm: float,
+              c1: float, c2: float) -> np.ndarray:
+    """The valid SSIM map of one band of rows (filtered one map after the other: the bands run on the pool)."""
+    mu_a, e_aa, e_ab = (filter_valid(img, g) for img in (a, a * a, a * b))
     if reference is None:
-        mu_a, mu_b, e_aa, e_bb, e_ab = _pool().map(lambda img: filter_valid(img, g), (a, b, a * a, b * b, a * b))
-        reference = _reference_maps(mu_b, e_bb, cov_norm)
-    else:
-        mu_a, e_aa, e_ab = _pool().map(lambda img: filter_valid(img, g), (a, a * a, a * b))
+        reference = _reference_maps(filter_valid(b, g), filter_valid(b * b, g), cov_norm)
     mu_b = reference.mu
-    c1 = (SSIM_K1 * data_range) ** 2
-    c2 = (SSIM_K2 * data_range) ** 2
     # ((2 mu_a mu_b + c1)(2 cov + c2)) / ((mu_a^2 + mu_b^2 + c1)(var_a + var_b + c2)), each operation as the textbook
     # expression evaluates it (x ** 2 is x * x in numpy), computed in place on the filtered maps
     mu_aa = mu_a * mu_a
@@ -203,6 +186,40 @@ def ssim_map(a: np.ndarray, b: np.ndarray, *, data_range: float = 255.0, window:
     den *= var_a
     num /= den
     return num
+
+
+def _rows(ref: ReferenceMaps, lo: int, hi: int) -> ReferenceMaps:
+    return ReferenceMaps(ref.mu[lo:hi], ref.mu_sq[lo:hi], ref.var[lo:hi])
+
+
+#: below this many valid rows an SSIM map is computed in one band (splitting would cost more than it gains)
+BAND_MIN_ROWS = 64
+
+
+def ssim_map(a: np.ndarray, b: np.ndarray, *, data_range: float = 255.0, window: str = "gaussian11",
+             reference: ReferenceMaps | None = None) -> np.ndarray:
+    """The SSIM map of two HxW images at the valid window positions (a new C-contiguous array; SSIM is its mean).
+    ``reference``: one channel of ``ssim_reference(b, window=window)``.
+
+    Each value depends only on the pixels under its window (:func:`filter_valid`), so the map of a crop is the
+    crop of the map, bit for bit: one map serves every border crop of a pair, and the map is computed as two bands
+    of rows (each with the window's overlap) on two threads (scipy and numpy release the GIL), then stacked.
+    """
+    g, cov_norm = _window(window)
+    if min(a.shape) < g.size:
+        raise ValueError(f"SSIM needs images of at least {g.size}x{g.size} pixels, got {a.shape}")
+    a = a.astype(np.float64, copy=False)
+    b = b.astype(np.float64, copy=False)
+    c1 = (SSIM_K1 * data_range) ** 2
+    c2 = (SSIM_K2 * data_range) ** 2
+    valid, r = a.shape[0] - g.size + 1, g.size // 2
+    cuts = [0, valid // 2, valid] if valid >= BAND_MIN_ROWS else [0, valid]
+    bands = list(zip(cuts, cuts[1:]))
+    maps = _pool().map(lambda band: _band_map(a[band[0]:band[1] + 2 * r], b[band[0]:band[1] + 2 * r],
+                                              None if reference is None else _rows(reference, *band),
+                                              g, cov_norm, c1, c2), bands)
+    # contiguous, so that its mean adds in the order of the textbook expression's fresh array
+    return np.concatenate(list(maps)) if len(bands) > 1 else np.ascontiguousarray(next(iter(maps)))
 
 
 def ssim_maps(a: np.ndarray, b: np.ndarray, *, data_range: float = 255.0, window: str = "gaussian11",
