@@ -28,8 +28,8 @@ basename become ``_`` (a store dataset with such a name gets the hash suffix too
 Generated LR is cached at the layout's LR path (``<name>x<s>.png``; in the store's cache where that path holds a
 shipped file or the folder is not in the store: :func:`generated_lr_file`), written atomically with three PNG text
 chunks: the generator version (a hash of the code that computes the pixels: ``core/imresize.py`` and the reading,
-cropping and generating functions, docstrings and comments excluded), the sha256 of the HR file it was made from, and the
-sha256 of the LR pixels themselves. A cached file is reused only when all three still match, so a stale or altered
+cropping and generating functions, docstrings and comments excluded), the sha256 of the HR file it was made from, and
+the sha256 of the LR pixels themselves. A cached file is reused only when all three still match, so a stale or altered
 cache is never read, and a shipped file (no such chunks) is never overwritten. Gray images stay HxW (``gray=True``);
 the caller replicates them with ``to_rgb`` for a network.
 
@@ -274,8 +274,9 @@ def load_hr(hr_file: Path, scale: int) -> np.ndarray:
 def generated_lr_file(folder: Path, lr_file: Path, hr_sha: str, scale: int) -> Path:
     """Where a generated LR is cached: at the layout's LR path for a dataset inside the store that ships no LR file
     there (Urban100); in the store's cache, named by the HR content it derives from
-    (``<cache>/lr/<HR sha256>_x<s>.png``), for a folder of the user's (evaluating a user's dataset writes nothing into it) and for an image whose shipped LR
-    file holds that path (``lr_source: generate`` on Set14: made once, not on every run)."""
+    (``<cache>/lr/<HR sha256>_x<s>.png``), for a folder of the user's (evaluating a user's dataset writes nothing into
+    it) and for an image whose shipped LR file holds that path (``lr_source: generate`` on Set14: made once, not on
+    every run)."""
     try:
         folder.resolve().relative_to(store_root())
     except ValueError:
