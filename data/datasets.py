@@ -25,10 +25,11 @@ so two folders with one basename never share a key, and a folder keeps its key w
 are is recorded separately by ``dataset_fingerprint``). Characters other than letters, digits and ``_ . + -`` in a
 basename become ``_`` (a store dataset with such a name gets the hash suffix too).
 
-Generated LR is cached at the layout's LR path (``<name>x<s>.png``), written atomically with three PNG text chunks:
-the generator version (a hash of the code that computes the pixels: ``core/imresize.py`` and the reading, cropping
-and generating functions, docstrings and comments excluded), the sha256 of the HR file it was made from, and the
-sha256 of the LR pixels themselves. A cached file is reused only when all three still match, so a stale or altered
+Generated LR is cached at the layout's LR path (``<name>x<s>.png``; in the store's cache where that path holds a
+shipped file or the folder is not in the store: :func:`generated_lr_file`), written atomically with three PNG text
+chunks: the generator version (a hash of the code that computes the pixels: ``core/imresize.py`` and the reading,
+cropping and generating functions, docstrings and comments excluded), the sha256 of the HR file it was made from, and
+the sha256 of the LR pixels themselves. A cached file is reused only when all three still match, so a stale or altered
 cache is never read, and a shipped file (no such chunks) is never overwritten. Gray images stay HxW (``gray=True``);
 the caller replicates them with ``to_rgb`` for a network.
 
@@ -277,14 +278,16 @@ def hr_at_scale(full: np.ndarray, hr_file: Path, scale: int) -> np.ndarray:
 
 
 def generated_lr_file(folder: Path, lr_file: Path, hr_sha: str, scale: int) -> Path:
-    """Where a generated LR is cached: at the layout's LR path for a dataset inside the store (Urban100), and for a
-    folder of the user's, never in that folder but in the store's cache, named by the HR content it derives from
-    (``<cache>/lr/<HR sha256>_x<s>.png``), so evaluating a user's dataset writes nothing into it."""
+    """Where a generated LR is cached: at the layout's LR path for a dataset inside the store that ships no LR file
+    there (Urban100); in the store's cache, named by the HR content it derives from
+    (``<cache>/lr/<HR sha256>_x<s>.png``), for a folder of the user's (evaluating a user's dataset writes nothing into
+    it) and for an image whose shipped LR file holds that path (``lr_source: generate`` on Set14: made once, not on
+    every run)."""
     try:
         folder.resolve().relative_to(store_root())
-        return lr_file
     except ValueError:
         return cache_root() / "lr" / f"{hr_sha}_x{scale}.png"
+    return cache_root() / "lr" / f"{hr_sha}_x{scale}.png" if _is_shipped(lr_file) else lr_file
 
 
 def _library_lr(hr_file: Path, hr_sha: str, scale: int, lr_source: str, modcrop: bool,

@@ -142,6 +142,27 @@ def test_generate_mode_never_reads_or_overwrites_shipped_lr(store):
     assert dataset_fingerprint("Shipped", 2, "file") != dataset_fingerprint("Shipped", 2, "generate")
 
 
+def test_generate_mode_beside_a_shipped_lr_is_cached_in_the_store_cache(store, monkeypatch):
+    """The generated LR of an image whose layout path holds a shipped file is made once and then read from the
+    store's cache (verified by its provenance), not generated again on every run; the shipped file is untouched."""
+    from srbench.core.hashing import cached_sha256
+    from srbench.core.store import cache_root
+    from srbench.data import datasets
+
+    hr = rgb(16, 18)
+    folder = make_set(store, "Shipped", {"s": hr})
+    fake = np.zeros((8, 9, 3), np.uint8)
+    write_image(lr_path(folder, "s", 2), fake)
+    made = []
+    monkeypatch.setattr(datasets, "imresize", lambda img, f: made.append(f) or imresize(img, f))
+    hr_file = folder / "HR" / "s.png"
+    first = datasets.load_sample(folder, hr_file, 2, "generate")  # load_sample itself: no in-process reuse
+    again = datasets.load_sample(folder, hr_file, 2, "generate")
+    assert len(made) == 1 and np.array_equal(first.lr, imresize(hr, 0.5)) and np.array_equal(again.lr, first.lr)
+    assert (cache_root() / "lr" / f"{cached_sha256(hr_file)}_x2.png").is_file()
+    assert np.array_equal(read_image(lr_path(folder, "s", 2)), fake)
+
+
 def test_gray_images_stay_single_channel(store):
     gray = RNG.integers(0, 256, (18, 18), dtype=np.uint8)
     make_set(store, "Gray", {"g": gray})

@@ -175,3 +175,34 @@ def test_ssim_with_a_reference_is_the_same_number():
     sk = structural_similarity(sr[..., 0], hr[..., 0], data_range=255)  # its default: 7x7 uniform, sample covariance
     assert abs(ssim(sr[..., 0], hr[..., 0], window="uniform7",
                     reference=ssim_reference(hr[..., 0], window="uniform7")) - sk) < 1e-9
+
+
+def test_ssim_map_bands_and_crops_are_the_textbook_values_bit_for_bit():
+    """The SSIM map is computed in two bands of rows and one map serves every border crop: the result must be the
+    very numbers of the textbook expression on freshly filtered maps of the cropped images (written out here)."""
+    from scipy.ndimage import correlate1d
+
+    from srbench.eval.metrics import gaussian_window, ssim_map
+
+    def textbook(a, b):
+        g = gaussian_window()
+
+        def filt(x):
+            return correlate1d(correlate1d(x, g, axis=0, mode="constant"), g, axis=1, mode="constant")[5:-5, 5:-5]
+
+        mu_a, mu_b, e_aa, e_bb, e_ab = (filt(x) for x in (a, b, a * a, b * b, a * b))
+        var_a, var_b, cov = e_aa - mu_a * mu_a, e_bb - mu_b * mu_b, e_ab - mu_a * mu_b
+        c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+        m = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))
+        return float(np.ascontiguousarray(m).mean())
+
+    rng = np.random.default_rng(5)
+    hr = rng.integers(0, 256, (181, 157)).astype(np.float64)  # 171 valid rows: two bands
+    sr = np.clip(hr + rng.normal(0, 9, hr.shape), 0, 255)
+    whole = ssim_map(sr, hr)
+    assert whole.flags.c_contiguous and whole.shape == (171, 147)
+    assert float(whole.mean()) == ssim(sr, hr) == textbook(sr, hr)
+    for k in (1, 4, 60):  # 60: the crop's map is a single band
+        crop = ssim_map(sr[k:-k, k:-k], hr[k:-k, k:-k])
+        assert np.array_equal(crop, whole[k:-k, k:-k]) and crop.flags.c_contiguous
+        assert float(np.ascontiguousarray(whole[k:-k, k:-k]).mean()) == textbook(sr[k:-k, k:-k], hr[k:-k, k:-k])

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -97,15 +98,18 @@ def filter_valid(img: np.ndarray, g: np.ndarray) -> np.ndarray:
     """Separable 2-D correlation of a 2-D float64 image with ``outer(g, g)`` at the valid positions only.
 
     Computed by ``scipy.ndimage.correlate1d`` along each axis (C loops, about 1.5x faster than numpy slice sums) and
-    cropped to the positions where the window lies wholly inside the image, so the padding never enters.
+    cropped to the positions where the window lies wholly inside the image, so the padding never enters. The rows
+    are cropped between the two passes (the second pass works on each row alone, so the values are the same).
+    Each value depends only on the pixels under its window, so the valid maps of a cropped image are the same crop
+    of the whole image's valid maps, bit for bit (``tests/test_metrics.py``).
     """
     from scipy.ndimage import correlate1d
 
     r = g.size // 2
     if g.size % 2 != 1:
         raise ValueError("the SSIM window must have odd size")
-    out = correlate1d(correlate1d(img, g, axis=0, mode="constant"), g, axis=1, mode="constant")
-    return out[r:img.shape[0] - r, r:img.shape[1] - r]
+    rows = correlate1d(img, g, axis=0, mode="constant")[r:img.shape[0] - r]
+    return correlate1d(rows, g, axis=1, mode="constant")[:, r:img.shape[1] - r]
 
 
 #: SSIM windows: the standard 11x11 Gaussian (sigma 1.5), or scikit-image's default 7x7 uniform window with the
@@ -124,47 +128,119 @@ def _window(window: str) -> tuple[np.ndarray, float]:
     raise ValueError(f"SSIM window must be one of {', '.join(SSIM_WINDOWS)}, got {window!r}")
 
 
-def ssim_reference(b: np.ndarray, *, window: str = "gaussian11") -> list[tuple[np.ndarray, np.ndarray]]:
-    """The filtered maps of a reference image that SSIM needs (its local mean and mean square, per channel of an
-    HxWxC image): computed once, they can be passed to :func:`ssim` for every image measured against ``b``; the
-    SSIM is then the very same number, with two of its five filterings skipped."""
-    g, _ = _window(window)
+@dataclass(frozen=True)
+class ReferenceMaps:
+    """What SSIM needs of one reference plane, computed once for every image measured against it: its filtered
+    local mean ``mu``, ``mu * mu``, and its local variance ``var`` (times the window's covariance factor)."""
+
+    mu: np.ndarray
+    mu_sq: np.ndarray
+    var: np.ndarray
+
+
+def _reference_maps(mu: np.ndarray, sq: np.ndarray, cov_norm: float) -> ReferenceMaps:
+    mu_sq = mu * mu
+    var = sq - mu_sq
+    return ReferenceMaps(mu, mu_sq, var * cov_norm if cov_norm != 1.0 else var)
+
+
+def ssim_reference(b: np.ndarray, *, window: str = "gaussian11") -> list[ReferenceMaps]:
+    """The maps of a reference image that SSIM needs (its filtered local mean and variance, per channel of an HxWxC
+    image): computed once, they can be passed to :func:`ssim` for every image measured against ``b``; the SSIM is
+    then the very same number, with two of its five filterings and the reference's own arithmetic skipped."""
+    g, cov_norm = _window(window)
     planes = [b] if b.ndim == 2 else [b[..., c] for c in range(b.shape[2])]
     out = []
     for plane in planes:
-        plane = plane.astype(np.float64)
+        plane = plane.astype(np.float64, copy=False)
         mu, sq = _pool().map(lambda img: filter_valid(img, g), (plane, plane * plane))
-        out.append((mu, sq))
+        out.append(_reference_maps(mu, sq, cov_norm))
     return out
 
 
-def _ssim_2d(a: np.ndarray, b: np.ndarray, data_range: float, window: str = "gaussian11",
-             b_maps: tuple[np.ndarray, np.ndarray] | None = None) -> float:
+def _band_map(a: np.ndarray, b: np.ndarray, reference: ReferenceMaps | None, g: np.ndarray, cov_norm: float,
+              c1: float, c2: float) -> np.ndarray:
+    """The valid SSIM map of one band of rows (filtered one map after the other: the bands run on the pool)."""
+    mu_a, e_aa, e_ab = (filter_valid(img, g) for img in (a, a * a, a * b))
+    if reference is None:
+        reference = _reference_maps(filter_valid(b, g), filter_valid(b * b, g), cov_norm)
+    mu_b = reference.mu
+    # ((2 mu_a mu_b + c1)(2 cov + c2)) / ((mu_a^2 + mu_b^2 + c1)(var_a + var_b + c2)), each operation as the textbook
+    # expression evaluates it (x ** 2 is x * x in numpy), computed in place on the filtered maps
+    mu_aa = mu_a * mu_a
+    var_a = np.subtract(e_aa, mu_aa, out=e_aa)
+    cov = np.subtract(e_ab, np.multiply(mu_a, mu_b), out=e_ab)
+    if cov_norm != 1.0:
+        var_a *= cov_norm
+        cov *= cov_norm
+    num = np.multiply(mu_a, 2.0, out=mu_a)
+    num *= mu_b
+    num += c1
+    cov *= 2.0
+    cov += c2
+    num *= cov
+    den = np.add(mu_aa, reference.mu_sq, out=mu_aa)
+    den += c1
+    var_a += reference.var
+    var_a += c2
+    den *= var_a
+    num /= den
+    return num
+
+
+def _rows(ref: ReferenceMaps, lo: int, hi: int) -> ReferenceMaps:
+    return ReferenceMaps(ref.mu[lo:hi], ref.mu_sq[lo:hi], ref.var[lo:hi])
+
+
+#: below this many valid rows an SSIM map is computed in one band (splitting would cost more than it gains)
+BAND_MIN_ROWS = 64
+
+
+def ssim_map(a: np.ndarray, b: np.ndarray, *, data_range: float = 255.0, window: str = "gaussian11",
+             reference: ReferenceMaps | None = None) -> np.ndarray:
+    """The SSIM map of two HxW images at the valid window positions (a new C-contiguous array; SSIM is its mean).
+    ``reference``: one channel of ``ssim_reference(b, window=window)``.
+
+    Each value depends only on the pixels under its window (:func:`filter_valid`), so the map of a crop is the
+    crop of the map, bit for bit: one map serves every border crop of a pair, and the map is computed as two bands
+    of rows (each with the window's overlap) on two threads (scipy and numpy release the GIL), then stacked.
+    """
     g, cov_norm = _window(window)
     if min(a.shape) < g.size:
         raise ValueError(f"SSIM needs images of at least {g.size}x{g.size} pixels, got {a.shape}")
-    a = a.astype(np.float64)
-    b = b.astype(np.float64)
-    # the filtered maps are independent and scipy releases the GIL while filtering: computed on two threads
-    # (the same operations on the same arrays, so the same values as one after the other); the reference's own maps
-    # (``b_maps``, from ssim_reference) when given
-    if b_maps is None:
-        mu_a, mu_b, e_aa, e_bb, e_ab = _pool().map(lambda img: filter_valid(img, g), (a, b, a * a, b * b, a * b))
-    else:
-        (mu_b, e_bb), (mu_a, e_aa, e_ab) = b_maps, _pool().map(lambda img: filter_valid(img, g), (a, a * a, a * b))
-    var_a = e_aa - mu_a * mu_a
-    var_b = e_bb - mu_b * mu_b
-    cov = e_ab - mu_a * mu_b
-    if cov_norm != 1.0:
-        var_a, var_b, cov = var_a * cov_norm, var_b * cov_norm, cov * cov_norm
+    a = a.astype(np.float64, copy=False)
+    b = b.astype(np.float64, copy=False)
     c1 = (SSIM_K1 * data_range) ** 2
     c2 = (SSIM_K2 * data_range) ** 2
-    ssim_map = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))
-    return float(ssim_map.mean())
+    valid, r = a.shape[0] - g.size + 1, g.size // 2
+    cuts = [0, valid // 2, valid] if valid >= BAND_MIN_ROWS else [0, valid]
+    bands = list(zip(cuts, cuts[1:]))
+    maps = _pool().map(lambda band: _band_map(a[band[0]:band[1] + 2 * r], b[band[0]:band[1] + 2 * r],
+                                              None if reference is None else _rows(reference, *band),
+                                              g, cov_norm, c1, c2), bands)
+    # contiguous, so that its mean adds in the order of the textbook expression's fresh array
+    return np.concatenate(list(maps)) if len(bands) > 1 else np.ascontiguousarray(next(iter(maps)))
+
+
+def ssim_maps(a: np.ndarray, b: np.ndarray, *, data_range: float = 255.0, window: str = "gaussian11",
+              reference: list[ReferenceMaps] | None = None) -> list[np.ndarray]:
+    """The SSIM map (:func:`ssim_map`) of each channel of two HxW or HxWxC images: :func:`ssim` is the mean over
+    channels of their means."""
+    check_pair(a, b)
+    if a.ndim not in (2, 3):
+        raise ValueError(f"ssim expects HxW or HxWxC images, got shape {a.shape}")
+    pairs = [(a, b)] if a.ndim == 2 else [(a[..., c], b[..., c]) for c in range(a.shape[2])]
+    return [ssim_map(x, y, data_range=data_range, window=window, reference=None if reference is None else reference[c])
+            for c, (x, y) in enumerate(pairs)]
+
+
+def _ssim_2d(a: np.ndarray, b: np.ndarray, data_range: float, window: str = "gaussian11",
+             reference: ReferenceMaps | None = None) -> float:
+    return float(ssim_map(a, b, data_range=data_range, window=window, reference=reference).mean())
 
 
 def ssim(a: np.ndarray, b: np.ndarray, *, data_range: float = 255.0, window: str = "gaussian11",
-         reference: list[tuple[np.ndarray, np.ndarray]] | None = None) -> float:
+         reference: list[ReferenceMaps] | None = None) -> float:
     """Mean SSIM of two HxW images, or the mean over channels of two HxWxC images (``window``: SSIM_WINDOWS).
     ``reference``: ``ssim_reference(b, window=window)``, when ``b`` is measured against several images."""
     check_pair(a, b)

@@ -29,7 +29,7 @@ from srbench.core.errors import SrbenchError
 from srbench.data.images import to_rgb
 from srbench.eval.lpips import LPIPS, MIN_SIDE, lpips_distance
 from srbench.eval.lpips_cache import hr_features
-from srbench.eval.metrics import (SSIM_WIN, mse, psnr_from_mse, rgb_to_y, rgb_to_y_full, shave, ssim,
+from srbench.eval.metrics import (SSIM_WIN, mse, psnr_from_mse, rgb_to_y, rgb_to_y_full, shave, ssim_maps,
                                   ssim_reference)
 from srbench.eval.protocol import Protocol
 
@@ -77,7 +77,7 @@ def measured_plane(img: np.ndarray, *, protocol: Protocol, gray: bool) -> np.nda
 class Reference:
     """What is measured of one HR image, computed once for every output scored against it (one
     :class:`ImageScorer` per output; ``srbench explain`` scores one HR against each LR input's output): the measured
-    planes per :func:`plane_key` and SSIM's filtered maps of the cropped plane per border and window."""
+    planes per :func:`plane_key` and SSIM's maps of the whole plane per window."""
 
     def __init__(self, hr_u8: np.ndarray, *, gray: bool) -> None:
         self.hr, self.gray = hr_u8, gray
@@ -93,11 +93,21 @@ class Reference:
             self._memo[key] = measured_plane(self.hr, protocol=protocol, gray=self.gray)
         return self._memo[key]
 
-    def ssim_maps(self, protocol: Protocol, border: int, window: str) -> list:
-        key = ("ssim", *plane_key(protocol, self.gray), border, window)
+    def ssim_maps(self, protocol: Protocol, window: str) -> list:
+        """SSIM's maps of the whole measured plane (:func:`srbench.eval.metrics.ssim_reference`): every border crop
+        is a crop of the SSIM map made with them (:meth:`ImageScorer.score`)."""
+        key = ("ssim", *plane_key(protocol, self.gray), window)
         if key not in self._memo:
-            self._memo[key] = ssim_reference(shave(self.plane(protocol), border), window=window)
+            self._memo[key] = ssim_reference(self.plane(protocol), window=window)
         return self._memo[key]
+
+
+def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    """True when two arrays have the same shape, dtype and bytes (so every computation on them gives the same bits;
+    ``==`` would also equate 0.0 and -0.0)."""
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    return np.array_equal(np.ascontiguousarray(a).view(np.uint8), np.ascontiguousarray(b).view(np.uint8))
 
 
 @dataclass(frozen=True)
@@ -120,9 +130,11 @@ def check_size(hr_u8: np.ndarray, scale: int, border: int, name: str) -> None:
 
 class ImageScorer:
     """Scores one image's output under any number of protocols, computing each intermediate once: the quantised
-    output per ``quantize``, the measured planes per :func:`plane_key`, the MSE per border, SSIM per border and
-    window. The arithmetic is exactly :func:`score_pair`'s; only repeated work is skipped (``srbench explain``
-    measures one output under every protocol deviation).
+    output per ``quantize``, the measured planes per :func:`plane_key`, the MSE per border, the SSIM map per
+    window (every border is a crop of it). Two quantisations whose measured planes are the same bits (``round``
+    and ``truncate`` of an output already on the 8-bit grid, as bicubic's is) share one plane and its MSE and SSIM.
+    The arithmetic is exactly :func:`score_pair`'s; only repeated work is skipped (``srbench explain`` measures
+    one output under every protocol deviation).
 
     ``sr`` is the network's float output in [0, 1] (``quantized=False``) or an already 8-bit SR image
     (``quantized=True``: the ``quantize`` knob does not apply, as for a folder of SR images). ``reference``: the HR's
@@ -138,6 +150,7 @@ class ImageScorer:
         self.sr, self.hr, self.scale, self.gray, self.name, self.quantized = sr, hr_u8, scale, gray, name, quantized
         self.reference = reference or Reference(hr_u8, gray=gray)
         self._memo: dict[tuple, object] = {}
+        self._planes: dict[tuple, np.ndarray] = {}  # the distinct measured SR planes
 
     def _get(self, key: tuple, make):
         if key not in self._memo:
@@ -148,18 +161,38 @@ class ImageScorer:
         """The SR as measured under ``quantize=mode`` (the given image itself when it is already 8-bit)."""
         return self.sr if self.quantized else self._get(("q", mode), lambda: quantize(self.sr, mode))
 
+    def _plane(self, protocol: Protocol) -> tuple[tuple, np.ndarray]:
+        """(key, measured SR plane) under ``protocol``: the key of an identical plane already measured under another
+        quantisation when there is one (the same bits: every metric of it is the same number), else its own."""
+        key = ("given" if self.quantized else protocol.quantize, *plane_key(protocol, self.gray))
+        if ("alias", key) not in self._memo:
+            plane = measured_plane(self.output(protocol.quantize), protocol=protocol, gray=self.gray)
+            same = next((k for k in self._planes if k[1:] == key[1:] and same_bits(self._planes[k], plane)), None)
+            self._memo[("alias", key)] = same or key
+            if same is None:
+                self._planes[key] = plane
+        alias = self._memo[("alias", key)]
+        return alias, self._planes[alias]
+
+    def _ssim(self, sr_plane: np.ndarray, hr_plane: np.ndarray, protocol: Protocol, planes_key: tuple, border: int,
+              window: str) -> float:
+        """SSIM over the planes cropped by ``border``: the mean of the border's crop of the whole planes' SSIM map
+        (per channel), which is the cropped planes' own SSIM map bit for bit (:func:`srbench.eval.metrics.ssim_map`),
+        so every border is measured on one map; copied contiguous first, so that the mean adds in the same order."""
+        maps = self._get(("ssim_map", planes_key, window), lambda: ssim_maps(
+            sr_plane, hr_plane, window=window, reference=self.reference.ssim_maps(protocol, window)))
+        means = [float(np.ascontiguousarray(shave(m, border)).mean()) for m in maps]
+        return means[0] if len(means) == 1 else float(np.mean(means))
+
     def score(self, protocol: Protocol) -> ImageScore:
         border = protocol.border_for(self.scale)
         check_size(self.hr, self.scale, border, self.name)
-        q = "given" if self.quantized else protocol.quantize
-        planes_key = (q, *plane_key(protocol, self.gray))
-        sr_plane = self._get(("plane", planes_key), lambda: measured_plane(self.output(protocol.quantize),
-                                                                           protocol=protocol, gray=self.gray))
-        cropped = shave(sr_plane, border), shave(self.reference.plane(protocol), border)
-        error = self._get(("mse", planes_key, border), lambda: mse(*cropped))
+        planes_key, sr_plane = self._plane(protocol)
+        hr_plane = self.reference.plane(protocol)
+        error = self._get(("mse", planes_key, border), lambda: mse(shave(sr_plane, border), shave(hr_plane, border)))
         window = "uniform7" if protocol.ssim == "skimage" else "gaussian11"
-        s = self._get(("ssim", planes_key, border, window), lambda: ssim(
-            *cropped, data_range=255.0, window=window, reference=self.reference.ssim_maps(protocol, border, window)))
+        s = self._get(("ssim", planes_key, border, window), lambda: self._ssim(sr_plane, hr_plane, protocol,
+                                                                              planes_key, border, window))
         p = psnr_from_mse(error, data_range=255.0)
         return ImageScore(p + DOUBLE_SCALE_DB if protocol.double_scale else p, s, error)
 
