@@ -1,5 +1,6 @@
 """Phase marks of a long srbench process, for ``scripts/bench_memory.py``: where it is and what its caches hold; and
-:func:`return_free_memory`, which hands memory the process freed back to the system.
+:func:`return_freed_memory_at_once` and :func:`return_free_memory`, which hand memory the process frees back to the
+system.
 
 With ``SRBENCH_MEMORY_TRACE=<file>`` set, :func:`mark` appends one JSON line to that file: the time, the phase (e.g.
 a benchmark cell's name), this process's resident memory (``VmRSS`` from ``/proc/self/status``; 0 where there is no
@@ -51,6 +52,27 @@ def _libc():
         return libc if hasattr(libc, "malloc_trim") else None
     except OSError:
         return None
+
+
+#: glibc's mallopt parameter number of M_MMAP_THRESHOLD
+_M_MMAP_THRESHOLD = -3
+#: allocations from this size up get their own pages, returned to the system when freed
+MMAP_THRESHOLD = 1 << 20
+
+
+def return_freed_memory_at_once() -> None:
+    """Make every allocation of 1 MiB or more its own mapping, unmapped when freed (glibc; nothing elsewhere).
+
+    glibc serves large allocations from their own mappings at first, but each one freed raises that threshold, up to
+    32 MiB; past that, a cell's images, outputs and SSIM maps (1-30 MB each, from several threads) are carved out of
+    heaps that free memory cannot leave while anything small lives above it. Measured on ECDN x4 (Set5, Set14, B100;
+    docs/memory.md): with the default, 1.1 GiB stayed resident after the ``ecdn_report`` cell and across the next
+    network; with a fixed 1 MiB threshold the process fell back to 680-700 MiB after every cell, in 1.05x the wall
+    time. No value changes.
+    """
+    libc = _libc()
+    if libc is not None and hasattr(libc, "mallopt"):
+        libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
 
 
 def return_free_memory() -> None:

@@ -4,7 +4,8 @@
                                                [--db 0.002] [--ssim 0.00002] [--image-db 0.002]
 
 Cells are matched by what they measure, not by key (a code change changes every key): model, weights, scale, BN mode,
-protocol and runtime (tags of the FINISHED cell runs of the MLflow experiment ``--experiment`` in each store). For
+protocol and runtime (tags of the FINISHED cell runs of the MLflow experiment ``--experiment`` in each store; the
+newest run where several match; ``--any-runtime`` leaves the runtime out). For
 every matched cell it compares each dataset's PSNR and SSIM (every ``psnr_*``/``ssim_*`` metric) and each image's
 PSNR and SSIM in the ``per_image/<dataset>.csv`` artifacts, and LPIPS where both logged it; prints the largest
 differences and every one past the tolerances, and exits 1 when there is one.
@@ -23,14 +24,18 @@ IDENTITY = ("srbench.model", "srbench.weights", "srbench.scale", "srbench.bn_mod
             "srbench.runtime")
 
 
-def cells(uri: str, experiment: str) -> dict[tuple, object]:
+def cells(uri: str, experiment: str, identity: tuple[str, ...] = IDENTITY) -> dict[tuple, object]:
+    """The FINISHED cell runs of ``experiment`` by identity; the newest where several share one."""
     client = tracking.client(uri)
     exp = client.get_experiment_by_name(experiment)
     if exp is None:
         sys.exit(f"error: {uri} has no experiment {experiment!r}")
     runs = client.search_runs([exp.experiment_id], "tags.`srbench.kind` = 'cell' and attributes.status = 'FINISHED'",
                               max_results=5000)
-    return {tuple(r.data.tags.get(t, "") for t in IDENTITY): r for r in runs}
+    out: dict[tuple, object] = {}
+    for r in runs:  # newest first
+        out.setdefault(tuple(r.data.tags.get(t, "") for t in identity), r)
+    return out
 
 
 def per_image(uri: str, run_id: str, dataset: str, tmp: str) -> dict[str, dict]:
@@ -48,8 +53,11 @@ def main() -> None:
     parser.add_argument("--ssim", type=float, default=0.00002, help="largest SSIM difference per cell")
     parser.add_argument("--image-db", type=float, default=0.002, help="largest PSNR difference per image (dB)")
     parser.add_argument("--lpips", type=float, default=1e-5, help="largest LPIPS difference per cell")
+    parser.add_argument("--any-runtime", action="store_true",
+                        help="match cells whatever runtime ran them (auto may choose another on a fresh probe)")
     args = parser.parse_args()
-    old, new = cells(args.old, args.experiment), cells(args.new, args.experiment)
+    identity = IDENTITY[:-1] if args.any_runtime else IDENTITY
+    old, new = cells(args.old, args.experiment, identity), cells(args.new, args.experiment, identity)
     both = sorted(set(old) & set(new))
     print(f"{len(old)} cells in old, {len(new)} in new, {len(both)} matched")
     worst = {"cell psnr": 0.0, "cell ssim": 0.0, "cell lpips": 0.0, "image psnr": 0.0, "image ssim": 0.0}

@@ -28,7 +28,7 @@ import yaml
 from tqdm.auto import tqdm
 
 from srbench.core.cache_budget import BUDGET, MIB
-from srbench.core.memory_trace import mark, return_free_memory
+from srbench.core.memory_trace import mark, return_free_memory, return_freed_memory_at_once
 from srbench.core.strict import to_mapping
 from srbench.eval.device import describe_device, resolve_device
 from srbench.eval.protocol import get_protocol
@@ -127,6 +127,7 @@ class Benchmark:
         self.results: dict[int, CellOutcome] = {}
         self.fingerprint = Fingerprints()
         self.passes = SharedPasses()
+        return_freed_memory_at_once()  # a long process of large temporaries (docs/memory.md)
 
     # -- the invocation --------------------------------------------------------------------------------------------
     def run(self) -> list[CellOutcome]:
