@@ -27,7 +27,7 @@ from srbench.core.code_identity import source_fingerprint
 from srbench.core.hashing import array_sha256
 from srbench.core.store import cache_root
 from srbench.eval import lpips as lpips_module
-from srbench.eval.lpips import CHANNELS, LPIPS, image_tensor
+from srbench.eval.lpips import _CONVS, CHANNELS, LPIPS, image_tensor
 
 
 @lru_cache(maxsize=1)
@@ -54,7 +54,8 @@ def _read(path: Path, hr_shape: tuple[int, ...]) -> list[np.ndarray] | None:
     except (OSError, ValueError, KeyError, EOFError):
         return None
     ok = all(a.dtype == np.float32 and a.ndim == 4 and a.shape[:2] == (1, c) for a, c in zip(arrays, CHANNELS))
-    return arrays if ok and arrays[0].shape[2] == (hr_shape[0] + 2 * 2 - 11) // 4 + 1 else None
+    _, _, kernel, stride, padding = _CONVS[0]  # relu1's height follows from the HR's through conv1
+    return arrays if ok and arrays[0].shape[2] == (hr_shape[0] + 2 * padding - kernel) // stride + 1 else None
 
 
 def hr_features(net: LPIPS, hr_u8: np.ndarray, input_range: str) -> list[torch.Tensor]:
