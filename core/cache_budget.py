@@ -91,12 +91,18 @@ class BudgetedCache:
     """A least-recently-used dict of entries with declared sizes, counted against ``budget``.
 
     ``refill_cost``: how dear an entry is to make again (caches with a lower one are evicted first); ``scans``: the
-    cache is read in repeated scans, so its most recently used entry is evicted first (see the module docstring).
+    cache is read in repeated scans, so its most recently used entry is evicted first (see the module docstring);
+    ``share``: the part of the budget's limit this cache may hold at most (its own entries are evicted past it), for
+    a cache whose entries are cheap to refill from elsewhere (decoded images with their disk copy).
     """
 
-    def __init__(self, name: str, budget: CacheBudget, *, refill_cost: int, scans: bool = False) -> None:
+    def __init__(self, name: str, budget: CacheBudget, *, refill_cost: int, scans: bool = False,
+                 share: float = 1.0) -> None:
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(f"share must be within [0, 1], got {share}")
         self.name = name
         self.scans = scans
+        self.share = share
         self.budget = budget
         self.refill_cost = refill_cost
         self._items: dict[Hashable, tuple[Any, int]] = {}
@@ -123,6 +129,11 @@ class BudgetedCache:
     def put(self, key: Hashable, value: Any, nbytes: int) -> bool:
         """Keep ``value`` as ``key`` when the budget has (or can make) room; False when it was not kept."""
         self.discard(key)
+        own_limit = self.budget.limit * self.share
+        if nbytes > own_limit:
+            return False
+        while self.bytes + nbytes > own_limit and self.evict_one():
+            pass
         if not self.budget._make_room(nbytes):
             return False
         self._items[key] = (value, int(nbytes))

@@ -59,6 +59,8 @@ from srbench.core.hashing import array_sha256, cached_sha256
 from srbench.core.imresize import imresize
 from srbench.core.store import benchmark_root, cache_root, store_root
 from srbench.data import lr_generators
+from srbench.data import decoded_files
+from srbench.data.decoded_files import read_decoded
 from srbench.data.lr_generators import split_lr_input
 from srbench.data.images import (IMAGE_SUFFIXES, crop_to_scale, image_files, is_image_name, png_text, read_image,
                                  to_rgb, write_image)
@@ -227,7 +229,7 @@ def _cached_lr(path: Path, hr_sha: str, version: str | None = None) -> np.ndarra
     if provenance is None or provenance[:2] != (version or generator_version(), hr_sha):
         return None
     try:
-        lr = read_image(path)
+        lr = read_decoded(path)
     except SrbenchError:
         return None
     return lr if array_sha256(lr) == provenance[2] else None
@@ -319,7 +321,7 @@ def load_sample(folder: Path, hr_file: Path, scale: int, lr_source: str = "file"
     hr_sha = cached_sha256(hr_file)
     source, modcrop = split_lr_input(lr_source)
     if source == "file" and _is_shipped(lr_file):
-        lr, generated = read_image(lr_file), False
+        lr, generated = read_decoded(lr_file), False
     elif source not in ("file", "generate") or not modcrop:
         lr, generated = _library_lr(hr_file, hr_sha, scale, source, modcrop, full), True
     else:
@@ -362,6 +364,13 @@ def _stamp(path: Path) -> tuple:
     return str(path), st.st_size, st.st_mtime_ns
 
 
+#: the part of the cache budget decoded images may hold while their disk copy is on (16 MiB of the default 256):
+#: enough for one image's every scale and LR input (``srbench explain``) and for the small sets, while reading an
+#: image back from its disk copy costs 2-4 ms, not the 25-35 ms of decoding Urban100's PNGs again; the rest of the
+#: budget stays for network outputs, whose refill is a forward pass
+MEMORY_SHARE_WITH_DISK_COPY = 1 / 16
+
+
 class DecodedSamples:
     """Decoded samples kept under the process's cache budget (:mod:`srbench.core.cache_budget`), so a benchmark
     decodes each image once, not once per cell.
@@ -371,19 +380,22 @@ class DecodedSamples:
     (scale, LR source, LR file version) read so far; its size is what it holds. The arrays are made read-only, so no
     consumer can alter what the next cell sees. When the budget is full the most recently used entry is dropped first
     (cells read each dataset in the same order, so that keeps the first images of every scan;
-    :mod:`srbench.core.cache_budget`); ``SRBENCH_CACHE_MB=0`` decodes from disk every time.
+    :mod:`srbench.core.cache_budget`); ``SRBENCH_CACHE_MB=0`` keeps nothing in memory. An image not held is read
+    back from its decoded copy on disk (:mod:`srbench.data.decoded_files`) rather than decoded again, so while that
+    copy is on, decoded images hold only :data:`MEMORY_SHARE_WITH_DISK_COPY` of the budget.
     """
 
     def __init__(self, budget: CacheBudget | int | None = None) -> None:
         if not isinstance(budget, CacheBudget):
             budget = BUDGET if budget is None else CacheBudget(budget)
-        self._cache = BudgetedCache("decoded images", budget, refill_cost=1, scans=True)
+        share = MEMORY_SHARE_WITH_DISK_COPY if decoded_files.enabled() else 1.0
+        self._cache = BudgetedCache("decoded images", budget, refill_cost=1, scans=True, share=share)
 
     def get(self, folder: Path, hr_file: Path, scale: int, lr_source: str) -> Sample:
         hr_key = _stamp(hr_file)
         entry = self._cache.get(hr_key)
         if entry is None:
-            full = read_image(hr_file)
+            full = read_decoded(hr_file)  # the disk copy of the decoded pixels, when there is one
             full.setflags(write=False)
             entry = (full, {})
         full, samples = entry

@@ -18,7 +18,9 @@ counts the probes of ``auto``; run it twice for the steady state.
 run filled (default: the project's store; the MLflow experiment is the file's ``name``), and splits its
 logged wall time into forward passes, the cost measurements (latency: warmup + repeats passes at the measured
 size, estimated from the logged median; memory, where logged: one such pass, estimated the same way) and the harness (the rest of
-each cell run) plus the time between cell runs (building models, ``auto``'s probes, ONNX exports, reused cells).
+each cell run) plus the time between cell runs (building models, ``auto``'s probes, ONNX exports, reused cells),
+and the invocation's wall time over its forward time; where the invocation logged them, the probes and the runtime
+preparations (a fresh clone's one-time work) are reported apart, with the ratio without them.
 It is the figure for the full default experiment without running it a second time.
 """
 
@@ -85,7 +87,7 @@ def from_store(uri: str | None, experiment_file: str) -> None:
 
     from srbench.track import tracking
     from srbench.track.experiment import load_experiment
-    from srbench.track.schema import LATENCY, PEAK_MEM, SHARED_FROM_TAG
+    from srbench.track.schema import CHOOSE_S, LATENCY, PEAK_MEM, PREPARE_S, SHARED_FROM_TAG
 
     name = load_experiment(experiment_file).name
     client = tracking.client(uri)
@@ -122,6 +124,13 @@ def from_store(uri: str | None, experiment_file: str) -> None:
           f"measured size, one more where memory was measured); harness inside cell runs {harness:.0f} s; between cell runs {wall - in_cells:.0f} s")
     print(f"harness overhead: {harness:.0f} s = {harness / forward:.1%} of the forward time "
           f"(with the time between cell runs: {(wall - forward - cost) / forward:.1%})")
+    print(f"wall / forward = {wall / forward:.2f}x")
+    if CHOOSE_S in parent.data.metrics:  # logged since the invocation run records them
+        choose, prepare = parent.data.metrics[CHOOSE_S], parent.data.metrics.get(PREPARE_S, 0.0)
+        print(f"  between cell runs: choosing runtimes (auto's probes, with their exports) {choose:.0f} s, preparing "
+              f"runtimes (loading or exporting graphs) {prepare:.0f} s, the rest {wall - in_cells - choose - prepare:.0f} s")
+        print(f"  without the probes and exports (a fresh clone's one-time work): wall / forward = "
+              f"{(wall - choose - prepare) / forward:.2f}x")
 
 
 if __name__ == "__main__":

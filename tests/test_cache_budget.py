@@ -93,3 +93,17 @@ def test_a_scanned_cache_misses_once_per_scan_where_least_recently_used_misses_e
 
     assert misses(scans=False) == [4, 4, 4]
     assert misses(scans=True) == [4, 1, 1]
+
+
+def test_a_cache_with_a_share_holds_at_most_its_part_of_the_limit():
+    """Hand-worked: limit 100, a cache allowed a quarter of it (25 bytes) keeps two 10-byte entries, evicting its own
+    (in its own order) for a third, and never keeps a 30-byte one; another cache still has the rest of the limit."""
+    budget = CacheBudget(100)
+    images = BudgetedCache("images", budget, refill_cost=1, share=0.25)
+    outputs = BudgetedCache("outputs", budget, refill_cost=2)
+    assert images.put("a", 1, 10) and images.put("b", 2, 10)
+    assert images.put("c", 3, 10) and list(images.keys()) == ["b", "c"] and images.bytes == 20
+    assert not images.put("big", 4, 30) and "big" not in images
+    assert outputs.put("o", 5, 75) and images.bytes + outputs.bytes == 95
+    with pytest.raises(ValueError):
+        BudgetedCache("bad", budget, refill_cost=1, share=1.5)

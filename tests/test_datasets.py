@@ -222,7 +222,7 @@ def test_decoded_samples_are_reused_read_only_and_refreshed_when_the_file_change
 def test_hr_decoded_once_for_every_lr_source_and_scale(store, monkeypatch):
     """Another LR source's or scale's sample of one HR file reuses its decoded HR (explain reads 11 LR inputs per
     image; the benchmark measures three scales): each scale's HR is a view of the one decoded image."""
-    _, img, decoded = _counting_mini(store, monkeypatch, "read_image", 0, (25, 26, 3))
+    _, img, decoded = _counting_mini(store, monkeypatch, "read_decoded", 0, (25, 26, 3))
     file_lr = next(iter(load_samples("Mini", 2)))
     pil_lr = next(iter(load_samples("Mini", 2, lr_source="pil/full")))
     x3 = next(iter(load_samples("Mini", 3, lr_source="pil")))

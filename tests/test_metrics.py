@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from srbench.eval.scoring import DOUBLE_SCALE_DB, score_pair, quantize
-from srbench.eval.metrics import psnr, rgb_to_y, shave, ssim
+from srbench.eval.metrics import psnr, rgb_to_y, rgb_to_y_full, shave, ssim
 from srbench.eval.protocol import get_protocol
 from srbench.data.datasets import load_samples, to_rgb
 from srbench.data.images import read_image
@@ -84,6 +84,28 @@ def test_quantize_modes():
     with pytest.raises(ValueError):
         quantize(x, "ceil")
 
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
+def test_in_place_luma_and_quantize_equal_the_textbook_expressions_bit_for_bit(dtype):
+    """rgb_to_y, rgb_to_y_full and quantize are computed in place for speed; every value must be the plain
+    expression's (compared as raw float bits, so -0.0 or a last-bit difference fails)."""
+    rng = np.random.default_rng(7)
+    unit = rng.uniform(-0.2, 1.2, (67, 91, 3))
+    unit[0, :4, 0] = [0.5 / 255, 1.5 / 255, 2.5 / 255, 254.5 / 255]  # ties of the 8-bit grid
+    img = (rng.integers(0, 256, unit.shape) if dtype == np.uint8 else unit * 255).astype(dtype)
+    f = img.astype(np.float64)
+    bits = lambda a: np.ascontiguousarray(a).view(np.uint64)  # noqa: E731
+    expected_y = 16.0 + (65.481 * (f / 255.0)[..., 0] + 128.553 * (f / 255.0)[..., 1] + 24.966 * (f / 255.0)[..., 2])
+    assert np.array_equal(bits(rgb_to_y(img)), bits(expected_y))
+    assert np.array_equal(bits(rgb_to_y_full(img)), bits(0.299 * f[..., 0] + 0.587 * f[..., 1] + 0.114 * f[..., 2]))
+    out = unit.astype(dtype) if dtype != np.uint8 else unit
+    clipped = np.clip(np.asarray(out, dtype=np.float64), 0.0, 1.0) * 255.0
+    before = out.copy()
+    assert np.array_equal(quantize(out, "round"), np.round(clipped).astype(np.uint8))
+    assert np.array_equal(quantize(out, "truncate"), np.floor(clipped).astype(np.uint8))
+    assert np.array_equal(bits(quantize(out, "float")), bits(clipped))
+    assert np.array_equal(out, before)  # the caller's output is not modified
 
 def test_measure_knobs_on_synthetic_pair():
     rng = np.random.default_rng(2)
@@ -206,3 +228,24 @@ def test_ssim_map_bands_and_crops_are_the_textbook_values_bit_for_bit():
         crop = ssim_map(sr[k:-k, k:-k], hr[k:-k, k:-k])
         assert np.array_equal(crop, whole[k:-k, k:-k]) and crop.flags.c_contiguous
         assert float(np.ascontiguousarray(whole[k:-k, k:-k]).mean()) == textbook(sr[k:-k, k:-k], hr[k:-k, k:-k])
+
+
+@pytest.mark.parametrize("window", ["gaussian11", "uniform7"])
+@pytest.mark.parametrize("shape", [(11, 11), (12, 40), (42, 19), (43, 64), (75, 33), (140, 97)])
+def test_banded_filter_is_scipys_correlate1d_bit_for_bit(window, shape):
+    """filter_valid computes scipy.ndimage.correlate1d's two passes itself, in bands of rows: every value must be
+    scipy's (raw float bits), at band boundaries (FILTER_BAND_ROWS = 32 valid rows: 42 and 43 rows straddle one)
+    and for images as small as the window."""
+    from scipy.ndimage import correlate1d
+
+    from srbench.eval.metrics import _window, filter_valid
+
+    g, _ = _window(window)
+    r = g.size // 2
+    if min(shape) < g.size:
+        pytest.skip("smaller than the window")
+    x = np.random.default_rng(sum(shape)).uniform(0, 255, shape) ** 2  # wide range, like the squared planes
+    expected = correlate1d(correlate1d(x, g, axis=0, mode="constant"), g, axis=1, mode="constant")
+    expected = np.ascontiguousarray(expected[r:shape[0] - r, r:shape[1] - r])
+    got = filter_valid(x, g)
+    assert got.shape == expected.shape and np.array_equal(got.view(np.uint64), expected.view(np.uint64))

@@ -53,6 +53,36 @@ def test_outputs_are_kept_only_while_another_cell_needs_them():
     assert second.cost("s", lambda: pytest.fail("measured twice")) == {"latency_ms": 3.0}
 
 
+
+def test_an_output_every_other_cell_quantises_alike_is_kept_as_8_bits_with_the_same_scores():
+    """Kept as the one 8-bit quantisation every other pending cell applies (a quarter of the bytes), as float when
+    they differ; the 8-bit copy scores exactly what the float output scores under that quantisation (PSNR, SSIM and
+    MSE compared with ==)."""
+    from srbench.eval.scoring import ImageScorer, quantize
+
+    rng = np.random.default_rng(3)
+    hr = rng.integers(0, 256, (40, 44, 3), dtype=np.uint8)
+    out = np.clip(hr / 255 + rng.normal(0, 0.02, hr.shape), -0.05, 1.05).astype(np.float32)
+    passes = SharedPasses()
+    passes.need("k", "Set5", "file", 1, quantize="round")      # the cell that runs the pass (standard)
+    passes.need("k", "Set5", "file", 1, quantize="truncate")   # ecdn_report
+    passes.need("k", "Set14", "file", 1, quantize="round")
+    passes.need("k", "Set14", "file", 1, quantize="round")     # paper_gray
+    passes.need("k", "Set14", "file", 1, quantize="truncate")  # ecdn_report: mixed
+    first = passes.scope("k", "run-a")
+    first.put("Set5", "file", "baby", out, 0.5, quantize="round")
+    first.put("Set14", "file", "face", out, 0.5, quantize="round")
+    kept = passes.scope("k", "run-b").get("Set5", "file", "baby")
+    assert kept.quantized == "truncate" and kept.sr.dtype == np.uint8 and kept.sr.nbytes * 4 == out.nbytes
+    assert np.array_equal(kept.sr, np.floor(np.clip(out.astype(np.float64), 0, 1) * 255).astype(np.uint8))
+    mixed = passes.scope("k", "run-b").get("Set14", "file", "face")
+    assert mixed.quantized is None and mixed.sr is out
+    for mode in ("round", "truncate"):
+        protocol = get_protocol("standard", quantize=mode)
+        from_float = ImageScorer(out, hr, scale=4, gray=False).score(protocol)
+        from_8bit = ImageScorer(quantize(out, mode), hr, scale=4, gray=False, quantized=True).score(protocol)
+        assert from_float == from_8bit
+
 def _experiment(tmp_path: Path, dataset: Path) -> Path:
     path = tmp_path / "shared.yaml"
     path.write_text(f"""

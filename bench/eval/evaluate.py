@@ -143,11 +143,15 @@ def evaluate(model: torch.nn.Module, dataset: str, scale: int, protocol: Protoco
             hit = passes.get(dataset, protocol.lr_input, sample.name) if passes is not None else None
             if hit is not None:
                 out, elapsed = hit.sr, hit.forward_s
+                if hit.quantized not in (None, protocol.quantize):  # kept as 8 bits for another quantisation
+                    raise SrbenchError(f"internal error: {sample.name}'s shared output was kept quantised by "
+                                       f"{hit.quantized!r}, but this cell quantises by {protocol.quantize!r}")
             else:
                 out, elapsed = forward_pass(model, sample.lr, scale, device)
                 if passes is not None:
-                    passes.put(dataset, protocol.lr_input, sample.name, out, elapsed)
-            scorer = ImageScorer(out, sample.hr, scale=scale, gray=sample.gray, name=sample.name)
+                    passes.put(dataset, protocol.lr_input, sample.name, out, elapsed, quantize=protocol.quantize)
+            scorer = ImageScorer(out, sample.hr, scale=scale, gray=sample.gray, name=sample.name,
+                                 quantized=hit is not None and hit.quantized is not None)
             scored = scorer.score(protocol)
             sr = scorer.output(protocol.quantize)
             lp = (lpips_pair(sr, sample.hr, scale=scale, protocol=protocol, net=net, name=sample.name)

@@ -39,14 +39,16 @@ DOUBLE_SCALE_DB = 20.0 * math.log10(255.0)  # what dividing by 255 twice adds to
 def quantize(sr_float01: np.ndarray, mode: str) -> np.ndarray:
     """Network output in [0, 1] -> what is measured, in 0-255: clamp, then ``round`` (numpy, half to even) or
     ``truncate`` (floor) to uint8, or ``float`` (float64 x 255, no 8-bit step)."""
-    x = np.clip(np.asarray(sr_float01, dtype=np.float64), 0.0, 1.0) * 255.0
-    if mode == "round":
-        return np.round(x).astype(np.uint8)
-    if mode == "truncate":
-        return np.floor(x).astype(np.uint8)
+    if mode not in ("round", "truncate", "float"):
+        raise ValueError(f"quantize mode must be 'round', 'truncate' or 'float', got {mode!r}")
+    # clip(x, 0, 1) * 255 then round or floor, computed in place on one float64 copy (the same values bit for bit)
+    x = np.array(sr_float01, dtype=np.float64)
+    np.clip(x, 0.0, 1.0, out=x)
+    x *= 255.0
     if mode == "float":
         return x
-    raise ValueError(f"quantize mode must be 'round', 'truncate' or 'float', got {mode!r}")
+    (np.round if mode == "round" else np.floor)(x, out=x)
+    return x.astype(np.uint8)
 
 
 def to_8bit(sr: np.ndarray) -> np.ndarray:

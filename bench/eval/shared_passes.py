@@ -14,7 +14,10 @@ BN-free network's ``batch`` mode is its ``eval`` mode, nothing else is merged). 
 pending cell of the scope still needs (:meth:`SharedPasses.need`, one count per cell, released by
 :meth:`SharedPasses.done`), and dropped once none does; they count against the process's cache budget
 (:mod:`srbench.core.cache_budget`), so an output the budget cannot hold is not kept and the later cell runs its own
-forward pass (time, never a different number: the pass is deterministic on the same runtime).
+forward pass (time, never a different number: the pass is deterministic on the same runtime). An output is kept as
+8 bits, a quarter of its float size, when every other pending cell of its dataset quantises it the same way
+(``round`` or ``truncate``: ``standard`` and ``paper_gray`` round, ``ecdn_report`` truncates), since those cells
+measure nothing but that quantisation of it; otherwise it is kept as it came out.
 
 Honesty in the logs: a reused output keeps the forward time of the pass that made it, but a cell's
 ``forward_s.<dataset>`` counts only the passes it ran itself; the run that computed each reused output (and cost
@@ -23,23 +26,25 @@ figure) is named (``PassScope.sources``, logged as the ``srbench.shared_from`` t
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from srbench.core.cache_budget import BUDGET, BudgetedCache, CacheBudget
+from srbench.eval.scoring import quantize as quantize_output
 
 
 @dataclass(frozen=True)
 class SharedOutput:
-    """One image's network output as it came out (HxWx3 float32, checked finite), the seconds its forward pass took
-    and the run that computed it."""
+    """One image's network output as it came out (HxWx3 float32, checked finite) or, where ``quantized`` names the
+    mode, already quantised by it to 8 bits; the seconds its forward pass took and the run that computed it."""
 
     sr: np.ndarray
     forward_s: float
     source: str
+    quantized: str | None = None
 
 
 @dataclass
@@ -58,11 +63,19 @@ class PassScope:
             self.sources.add(hit.source)
         return hit
 
-    def put(self, dataset: str, lr_source: str, name: str, sr: np.ndarray, forward_s: float) -> None:
-        """Keep this image's output when another cell (besides this one) still needs its dataset in this scope."""
-        if self.owner._needs[(self.key, str(dataset), lr_source)] > 1:
-            self.owner._outputs.put((self.key, str(dataset), lr_source, name),
-                                    SharedOutput(sr, float(forward_s), self.source), sr.nbytes)
+    def put(self, dataset: str, lr_source: str, name: str, sr: np.ndarray, forward_s: float,
+            quantize: str = "float") -> None:
+        """Keep this image's output when another cell (besides this one, which quantises it by ``quantize``) still
+        needs its dataset in this scope: as 8 bits when every such cell quantises it by one 8-bit mode."""
+        need = (self.key, str(dataset), lr_source)
+        if self.owner._needs[need] <= 1:
+            return
+        others = self.owner._modes[need].copy()
+        others[quantize] -= 1
+        modes = {mode for mode, count in others.items() if count > 0}
+        mode = modes.pop() if len(modes) == 1 and modes <= {"round", "truncate"} else None
+        kept = SharedOutput(sr if mode is None else quantize_output(sr, mode), float(forward_s), self.source, mode)
+        self.owner._outputs.put((*need, name), kept, kept.sr.nbytes)
 
     def cost(self, settings: Hashable, measure: Callable[[], dict]) -> dict:
         """The latency/memory figures measured under ``settings`` in this scope: measured once, then copied."""
@@ -83,16 +96,20 @@ class SharedPasses:
         self._outputs = BudgetedCache("shared outputs", budget or BUDGET, refill_cost=2)
         self._costs: dict[tuple, tuple[dict, str]] = {}
         self._needs: Counter = Counter()
+        self._modes: defaultdict[tuple, Counter] = defaultdict(Counter)  # per need: its cells' quantize modes
 
-    def need(self, key: Hashable, dataset: str, lr_source: str, count: int = 1) -> None:
-        """Declare that ``count`` more cells of scope ``key`` will measure ``dataset`` (so its outputs are kept)."""
+    def need(self, key: Hashable, dataset: str, lr_source: str, count: int = 1, quantize: str = "float") -> None:
+        """Declare that ``count`` more cells of scope ``key`` will measure ``dataset``, each quantising the outputs
+        by ``quantize`` (so its outputs are kept, as 8 bits where they all quantise alike)."""
         self._needs[(key, str(dataset), lr_source)] += count
+        self._modes[(key, str(dataset), lr_source)][quantize] += count
 
-    def done(self, key: Hashable, dataset: str, lr_source: str) -> None:
-        """One cell that declared ``dataset`` in scope ``key`` is over (measured, reused or skipped); when none is
-        left, its outputs are dropped."""
+    def done(self, key: Hashable, dataset: str, lr_source: str, quantize: str = "float") -> None:
+        """One cell that declared ``dataset`` in scope ``key`` (quantising by ``quantize``) is over (measured, reused
+        or skipped); when none is left, its outputs are dropped."""
         need = (key, str(dataset), lr_source)
         self._needs[need] = max(0, self._needs[need] - 1)
+        self._modes[need][quantize] = max(0, self._modes[need][quantize] - 1)
         if self._needs[need] == 0:
             self._outputs.discard_where(lambda k: k[:3] == need)
 

@@ -47,6 +47,7 @@ from srbench.track.logged_models import link_cell_runs
 from srbench.track.metric_plan import lpips_datasets
 from srbench.track.run_writer import RunWriter, finished_or_clean
 from srbench.track.run_writer import store_experiment_ids
+from srbench.track.schema import CHOOSE_S, PREPARE_S
 from srbench.track.shard import shard_cells
 from srbench.track.store_sharing import check_shard_uri, check_shard_writers, other_machines
 from srbench.track.ui_meta import cell_run_name, dataset_inputs
@@ -127,6 +128,7 @@ class Benchmark:
         self.results: dict[int, CellOutcome] = {}
         self.fingerprint = Fingerprints()
         self.passes = SharedPasses()
+        self.between = {CHOOSE_S: 0.0, PREPARE_S: 0.0}  # seconds, logged on the invocation's run
         return_freed_memory_at_once()  # a long process of large temporaries (docs/memory.md)
 
     # -- the invocation --------------------------------------------------------------------------------------------
@@ -153,6 +155,7 @@ class Benchmark:
                 self.runtimes = CellRuntimes(self.device, self.runtime_cache, say=tqdm.write,
                                              stored=stored_choices(client, experiment_id))
                 self._every_cell()
+                self.parent.metrics(self.between)
                 self.outcomes.extend(self.results[i] for i in sorted(self.results))
                 link_cell_runs(client, experiment_id, [o.run_id for o in self.outcomes if o.run_id])  # Models view
                 mark_orphans_killed(client, experiment_id, watch)  # other hosts' dead benchmarks seen silent meanwhile
@@ -188,8 +191,10 @@ class Benchmark:
         args = dict(scale=cell.scale, bn_mode=self.runtime_bn(cell), dataset=cell.datasets[0], protocol=protocol,
                     weights_sha256=cell.net.digest)
         try:
-            use = self.runtimes.use(cell.network, cell.runtime, lambda cell=cell: self.network(cell),
-                                    label=cell.entry.display, **args)
+            network = self.network(cell)  # built before the clock starts: loading weights is not choosing
+            start = time.perf_counter()
+            use = self.runtimes.use(cell.network, cell.runtime, lambda: network, label=cell.entry.display, **args)
+            self.between[CHOOSE_S] += time.perf_counter() - start
             key = cell_key(**cell_identity(cell, protocol, self.device, self.exp, use, self.fingerprint))
             done = self._reusable(key)
             if done is None:
@@ -198,7 +203,10 @@ class Benchmark:
                         return False
                     done = self._reusable(key)  # finished by the last holder?
                     if done is None:
-                        self.runtimes.runner(cell.network, use, self.network(cell), **args)
+                        start = time.perf_counter()
+                        self.runtimes.runner(cell.network, use, network, **args)
+                        self.between[PREPARE_S] += time.perf_counter() - start
+                        return_free_memory()  # what auto's probe of three runtimes freed, before the cell
                         self.results[i] = _run_cell(self, cell, protocol, key, use)
         except RuntimeDeclined as exc:
             if not cell.compare:  # a declared runtime that cannot serve the cell: an error (auto falls back)
@@ -247,7 +255,8 @@ class Benchmark:
                 if other.network == cell.network and j not in self.handled and j not in self.registered:
                     self.registered.add(j)
                     for d in other.datasets:
-                        self.passes.need(self.pass_key(other), d, self.protocol_of(other).lr_input)
+                        protocol = self.protocol_of(other)
+                        self.passes.need(self.pass_key(other), d, protocol.lr_input, quantize=protocol.quantize)
         return self.built[cell.network]
 
     def _release(self, i: int, cell: Cell) -> None:
@@ -256,7 +265,8 @@ class Benchmark:
         if i in self.registered:
             self.registered.discard(i)
             for d in cell.datasets:
-                self.passes.done(self.pass_key(cell), d, self.protocol_of(cell).lr_input)
+                protocol = self.protocol_of(cell)
+                self.passes.done(self.pass_key(cell), d, protocol.lr_input, quantize=protocol.quantize)
         if cell.network in self.batchnorm and not any(
                 j not in self.handled and self.pass_key(other)[:4] == self.pass_key(cell)[:4]
                 for j, other in enumerate(self.cells) if other.network == cell.network):

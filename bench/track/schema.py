@@ -43,6 +43,12 @@ MULT_ADDS = "mult_adds_g"
 LATENCY = "latency_ms"
 LATENCY_IQR = "latency_iqr_ms"
 PEAK_MEM = "peak_mem_mb"
+#: on the invocation's run: seconds between cell runs spent choosing runtimes (``auto``'s timed probes, with the
+#: exports and compilations they make; a cached choice costs nothing) and preparing the chosen ones (loading or
+#: exporting their graphs): on a fresh clone, one-time work that ``scripts/bench_overhead.py --from-store`` reports
+#: apart from the harness
+CHOOSE_S = "between_cells.choose_runtime_s"
+PREPARE_S = "between_cells.prepare_runtime_s"
 COST = (PARAMS, PARAMS_EFFECTIVE, MULT_ADDS, LATENCY, LATENCY_IQR, PEAK_MEM)
 
 ACTIVATIONS = "activations_m"

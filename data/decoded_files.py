@@ -1,0 +1,90 @@
+"""Decoded images kept on disk uncompressed, so that a benchmark decodes each image file once, not in every cell.
+
+Under the default cache budget (:mod:`srbench.core.cache_budget`, 256 MiB) most of Urban100's HR images cannot stay
+decoded in memory between cells, and decoding one of its PNGs again costs 25-35 ms: over the default benchmark,
+about a minute of harness time (docs/memory.md). :func:`read_decoded` reads an image's pixels instead from
+``<cache>/decoded/<key>.npz`` (one uncompressed array, 1-2 ms from the page cache), named by what decides them: the
+file's sha256, the decoding code (:func:`srbench.data.images.read_image`) and Pillow's version. Memory is not
+affected: the arrays are the same ones decoding makes, and they are held (or not) exactly as before.
+
+The file also stores the pixels' :func:`~srbench.core.hashing.array_sha256`, checked on every read, so a damaged or
+foreign file is never measured: it is decoded again and replaced. Writing is best effort (a read-only cache decodes
+every time) and atomic (:mod:`srbench.core.atomic`); deleting the folder only costs time. ``SRBENCH_DECODED_FILES=0``
+turns the disk copy off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import io
+import json
+import os
+import zipfile
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import PIL
+
+from srbench.core.atomic import write_bytes_atomic
+from srbench.core.code_identity import source_fingerprint
+from srbench.core.hashing import array_sha256, cached_sha256
+from srbench.core.store import cache_root
+from srbench.data import images
+
+#: set to 0 to decode from the image file every time (nothing is written to the cache)
+ENV = "SRBENCH_DECODED_FILES"
+
+
+@lru_cache(maxsize=1)
+def decoder_version() -> str:
+    """What decides the decoded pixels besides the file: the decoding code and Pillow's version."""
+    return f"{source_fingerprint(inspect.getsource(images))[:16]}-pillow{PIL.__version__}"
+
+
+def enabled() -> bool:
+    """Whether decoded images are kept on disk (``SRBENCH_DECODED_FILES`` is not ``0``)."""
+    return os.environ.get(ENV, "1") != "0"
+
+
+def decoded_file(path: Path) -> Path:
+    """Where the decoded pixels of the image file ``path`` (as it is now) are kept."""
+    identity = {"file": cached_sha256(path), "decoder": decoder_version()}
+    key = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:32]
+    return cache_root() / "decoded" / f"{key}.npz"
+
+
+def _read(stored: Path) -> np.ndarray | None:
+    """The pixels kept in ``stored`` when they are intact (their recorded sha256 matches), else None."""
+    try:
+        with np.load(stored, allow_pickle=False) as npz:
+            pixels, recorded = npz["pixels"], str(npz["sha256"])
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
+    if pixels.dtype != np.uint8 or pixels.ndim not in (2, 3) or array_sha256(pixels) != recorded:
+        return None
+    return pixels
+
+
+def read_decoded(path: str | os.PathLike) -> np.ndarray:
+    """:func:`srbench.data.images.read_image` of ``path``: the same uint8 array, from the disk copy when there is an
+    intact one, else decoded now and kept (see the module docstring). Errors are ``read_image``'s."""
+    path = Path(path)
+    if not enabled():
+        return images.read_image(path)
+    try:
+        stored = decoded_file(path)
+    except OSError:  # the file cannot be hashed: let the decoder name the problem
+        return images.read_image(path)
+    pixels = _read(stored) if stored.is_file() else None
+    if pixels is not None:
+        return pixels
+    pixels = images.read_image(path)
+    buffer = io.BytesIO()
+    np.savez(buffer, pixels=pixels, sha256=np.array(array_sha256(pixels)))
+    try:
+        write_bytes_atomic(stored, buffer.getvalue())
+    except OSError:
+        pass
+    return pixels

@@ -1,0 +1,83 @@
+"""Decoded images kept on disk (srbench.data.decoded_files): the pixels Pillow decodes, never a damaged copy.
+
+The reference is Pillow's own decode of the file (``np.asarray(Image.open(f).convert(...))``), not srbench's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from srbench.data import decoded_files, images
+from srbench.data.decoded_files import decoded_file, read_decoded
+
+RNG = np.random.default_rng(11)
+
+
+@pytest.fixture(autouse=True)
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("SRBENCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv(decoded_files.ENV, raising=False)
+    return tmp_path / "cache"
+
+
+def png(path, mode="RGB", shape=(23, 31, 3)):
+    pixels = RNG.integers(0, 256, shape if mode == "RGB" else shape[:2], dtype=np.uint8)
+    Image.fromarray(pixels, mode).save(path)
+    with Image.open(path) as im:
+        return np.asarray(im.convert(mode)).copy()
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+def test_first_and_later_reads_are_pillows_pixels(tmp_path, mode, monkeypatch):
+    expected = png(tmp_path / "a.png", mode)
+    first = read_decoded(tmp_path / "a.png")
+    assert decoded_file(tmp_path / "a.png").is_file()
+    decodes = []
+    real = images.read_image
+    monkeypatch.setattr(images, "read_image", lambda p: decodes.append(p) or real(p))
+    second = read_decoded(tmp_path / "a.png")
+    assert decodes == []  # read back from the disk copy, not decoded
+    for got in (first, second):
+        assert got.dtype == np.uint8 and np.array_equal(got, expected)
+
+
+def test_a_changed_file_is_decoded_again(tmp_path):
+    png(tmp_path / "a.png")
+    read_decoded(tmp_path / "a.png")
+    expected = png(tmp_path / "a.png", shape=(17, 19, 3))  # new content, new size
+    assert np.array_equal(read_decoded(tmp_path / "a.png"), expected)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "other_pixels", "garbage"])
+def test_a_damaged_copy_is_never_measured(tmp_path, damage):
+    expected = png(tmp_path / "a.png")
+    read_decoded(tmp_path / "a.png")
+    stored = decoded_file(tmp_path / "a.png")
+    if damage == "truncate":
+        stored.write_bytes(stored.read_bytes()[:200])
+    elif damage == "other_pixels":  # pixels changed, the recorded sha256 kept: the check must catch it
+        with np.load(stored) as npz:
+            pixels, recorded = npz["pixels"].copy(), npz["sha256"]
+        pixels[0, 0, 0] ^= 1
+        np.savez(stored, pixels=pixels, sha256=recorded)
+    else:
+        stored.write_bytes(b"not an npz file")
+    assert np.array_equal(read_decoded(tmp_path / "a.png"), expected)
+    with np.load(stored) as npz:  # and the copy was replaced by the right pixels
+        assert np.array_equal(npz["pixels"], expected)
+
+
+def test_turned_off_writes_nothing(tmp_path, cache, monkeypatch):
+    monkeypatch.setenv(decoded_files.ENV, "0")
+    expected = png(tmp_path / "a.png")
+    assert np.array_equal(read_decoded(tmp_path / "a.png"), expected)
+    assert not (cache / "decoded").exists()
+
+
+def test_a_missing_file_is_the_decoders_one_line_error(tmp_path):
+    from srbench.core.errors import SrbenchError
+
+    with pytest.raises(SrbenchError, match="file not found"):
+        read_decoded(tmp_path / "missing.png")
