@@ -59,8 +59,7 @@ from srbench.core.hashing import array_sha256, cached_sha256
 from srbench.core.imresize import imresize
 from srbench.core.store import benchmark_root, cache_root, store_root
 from srbench.data import lr_generators
-from srbench.data import decoded_files
-from srbench.data.decoded_files import read_decoded
+from srbench.data.decoded_files import enabled as decoded_copies_enabled, read_decoded
 from srbench.data.lr_generators import split_lr_input
 from srbench.data.images import (IMAGE_SUFFIXES, crop_to_scale, image_files, is_image_name, png_text, read_image,
                                  to_rgb, write_image)
@@ -388,7 +387,7 @@ class DecodedSamples:
     def __init__(self, budget: CacheBudget | int | None = None) -> None:
         if not isinstance(budget, CacheBudget):
             budget = BUDGET if budget is None else CacheBudget(budget)
-        share = MEMORY_SHARE_WITH_DISK_COPY if decoded_files.enabled() else 1.0
+        share = MEMORY_SHARE_WITH_DISK_COPY if decoded_copies_enabled() else 1.0
         self._cache = BudgetedCache("decoded images", budget, refill_cost=1, scans=True, share=share)
 
     def get(self, folder: Path, hr_file: Path, scale: int, lr_source: str) -> Sample:

@@ -3,8 +3,9 @@
 Under the default cache budget (:mod:`srbench.core.cache_budget`, 256 MiB) most of Urban100's HR images cannot stay
 decoded in memory between cells, and decoding one of its PNGs again costs 25-35 ms: over the default benchmark,
 about a minute of harness time (docs/memory.md). :func:`read_decoded` reads an image's pixels instead from
-``<cache>/decoded/<key>.npz`` (one uncompressed array, 1-2 ms from the page cache), named by what decides them: the
-file's sha256, the decoding code (:func:`srbench.data.images.read_image`) and Pillow's version. Memory is not
+``<cache>/decoded/<key>.npz`` (one uncompressed array: 2-4 ms from the page cache, its check included), named by
+what decides them: the file's sha256, the decoding code (:func:`srbench.data.images.read_image`) and Pillow's
+version. Memory is not
 affected: the arrays are the same ones decoding makes, and they are held (or not) exactly as before.
 
 The file also stores the pixels' :func:`~srbench.core.hashing.array_sha256`, checked on every read, so a damaged or

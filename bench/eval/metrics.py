@@ -232,8 +232,6 @@ def _rows(ref: ReferenceMaps, lo: int, hi: int) -> ReferenceMaps:
     return ReferenceMaps(ref.mu[lo:hi], ref.mu_sq[lo:hi], ref.var[lo:hi])
 
 
-
-
 def ssim_map(a: np.ndarray, b: np.ndarray, *, data_range: float = 255.0, window: str = "gaussian11",
              reference: ReferenceMaps | None = None) -> np.ndarray:
     """The SSIM map of two HxW images at the valid window positions (a new C-contiguous array; SSIM is its mean).
