@@ -5,8 +5,8 @@ decoded in memory between cells, and decoding one of its PNGs again costs 25-35 
 about a minute of harness time (docs/memory.md). :func:`read_decoded` reads an image's pixels instead from
 ``<cache>/decoded/<key>.npz`` (one uncompressed array: 2-4 ms from the page cache, its check included), named by
 what decides them: the file's sha256, the decoding code (:func:`srbench.data.images.read_image`) and Pillow's
-version. Memory is not
-affected: the arrays are the same ones decoding makes, and they are held (or not) exactly as before.
+version. No value changes: the arrays are the very ones decoding makes. Because reading one back is this cheap,
+decoded images hold only a small share of the cache budget in memory (``srbench.data.datasets.DecodedSamples``).
 
 The file also stores the pixels' :func:`~srbench.core.hashing.array_sha256`, checked on every read, so a damaged or
 foreign file is never measured: it is decoded again and replaced. Writing is best effort (a read-only cache decodes
