@@ -186,10 +186,23 @@ def import_closure(package: str, root: Path = REPO_ROOT) -> list[str]:
 def closure_version(package: str, root: Path = REPO_ROOT) -> str:
     """A short hash (12 hex) of ``package``'s import closure: each module's name and :func:`code_fingerprint`."""
     digest = hashlib.sha256()
-    for name in import_closure(package, root):
+    closure = import_closure(package, root)
+    for name in closure:
         digest.update(name.encode())
         digest.update(code_fingerprint(module_file(name, root).read_text()).encode())
+    for path in compiled_sources(closure, root):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
+
+
+def compiled_sources(modules: list[str], root: Path = REPO_ROOT) -> list[Path]:
+    """The C sources (``*.c``) in the folders of the packages among ``modules``: compiled modules of those packages
+    (``srbench.eval._kernels``), whose code is part of the closure but is not Python to follow. They ship in the
+    wheel beside the package's modules (pyproject's package-data), so an installed copy hashes them too."""
+    folders = {module_file(name, root).parent for name in modules
+               if module_file(name, root) is not None and module_file(name, root).name == "__init__.py"}
+    return sorted(path for folder in folders for path in folder.glob("*.c"))
 
 
 # ----------------------------------------------------------------------------------------------------------------

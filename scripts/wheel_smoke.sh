@@ -20,8 +20,9 @@ WHEEL=$(ls "$WORK"/dist/srbench-*.whl)
 # the listing goes to a file first: `grep -q` closes the pipe at its first match, and under pipefail the
 # writer's BrokenPipeError would fail the step
 "$PYTHON" -m zipfile -l "$WHEEL" > "$WORK/wheel-files.txt"
-grep -q "srbench/experiments/benchmark.yaml" "$WORK/wheel-files.txt" \
-    || { echo "error: the wheel lacks srbench/experiments/benchmark.yaml" >&2; exit 1; }
+for shipped in "srbench/experiments/benchmark.yaml" "srbench/eval/_kernels.c" "srbench/eval/_kernels\..*\.so"; do
+    grep -q "$shipped" "$WORK/wheel-files.txt" || { echo "error: the wheel lacks $shipped" >&2; exit 1; }
+done
 
 say "install it into a fresh venv (constraints.txt, as make venv)"
 "$PYTHON" -m venv "$WORK/venv"

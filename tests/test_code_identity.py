@@ -118,6 +118,20 @@ def test_closure_version_moves_with_code_not_docstrings(tmp_path):
     closure_version.cache_clear()
 
 
+def test_closure_version_moves_with_the_c_source_of_a_compiled_module(tmp_path):
+    """A compiled module's C source in a package of the closure is measurement code too (srbench.eval._kernels)."""
+    _tree(tmp_path, CHECKOUT)
+    before = closure_version("srbench.eval", tmp_path)
+    kernel = tmp_path / "bench/eval/_kernels.c"
+    kernel.write_text("double f(double x) { return x * 2.0; }\n")
+    closure_version.cache_clear()
+    with_kernel = closure_version("srbench.eval", tmp_path)
+    kernel.write_text("double f(double x) { return x + x; }\n")
+    closure_version.cache_clear()
+    assert len({before, with_kernel, closure_version("srbench.eval", tmp_path)}) == 3
+    closure_version.cache_clear()
+
+
 def test_external_code_hash_follows_relative_imports(tmp_path, monkeypatch):
     """An external model in a package: the hashed files are those its builder's module reaches, at any depth."""
     from srbench.models.external import code_hash

@@ -107,6 +107,41 @@ def test_in_place_luma_and_quantize_equal_the_textbook_expressions_bit_for_bit(d
     assert np.array_equal(bits(quantize(out, "float")), bits(clipped))
     assert np.array_equal(out, before)  # the caller's output is not modified
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_quantize_refuses_non_finite_values(dtype):
+    """numpy would turn a NaN or Inf output into some byte; quantize names the problem instead (forward passes refuse
+    such outputs before, so this guards direct callers)."""
+    for bad in (np.nan, np.inf, -np.inf):
+        x = np.full((4, 5, 3), 0.5, dtype=dtype)
+        x[3, 4, 2] = bad
+        for mode in ("round", "truncate"):
+            with pytest.raises(ValueError, match="NaN or Inf"):
+                quantize(x, mode)
+
+
+@pytest.mark.parametrize("changes", [{}, {"luma": "bt601_full"}, {"color": "rgb"}, {"gray": "raw"},
+                                     {"quantize": "float"}, {"quantize": "truncate", "ssim": "skimage"}])
+def test_scores_do_not_depend_on_the_outputs_memory_layout(changes):
+    """A network's output may arrive in any memory layout (a permuted tensor: channels first, or columns first after
+    MATLAB-style resizing along axes): its scores must be those of the same values in C order, to the last bit (the
+    MSE's mean adds in memory order, so a plane that kept the input's layout would move its last bits)."""
+    from srbench.eval.scoring import ImageScorer
+
+    rng = np.random.default_rng(11)
+    hr = rng.integers(0, 256, (280, 283, 3), dtype=np.uint8)
+    hr[..., 1] = hr[..., 2] = hr[..., 0]  # a gray image (gray: raw measures its one channel)
+    values = np.clip(hr / 255.0 + rng.normal(0, 0.03, hr.shape), 0, 1).astype(np.float32)
+    layouts = {"channels first": np.ascontiguousarray(values.transpose(2, 0, 1)).transpose(1, 2, 0),
+               "columns first": np.asfortranarray(values),
+               "columns, then channels": np.ascontiguousarray(values.transpose(1, 0, 2)).transpose(1, 0, 2)}
+    protocol = STANDARD.with_(**changes)
+    expected = ImageScorer(values, hr, scale=2, gray=True).score(protocol)
+    for name, output in layouts.items():
+        assert not output.flags.c_contiguous and np.array_equal(output, values)
+        got = ImageScorer(output, hr, scale=2, gray=True).score(protocol)
+        assert (got.psnr, got.ssim, got.mse) == (expected.psnr, expected.ssim, expected.mse), name
+
+
 def test_measure_knobs_on_synthetic_pair():
     rng = np.random.default_rng(2)
     hr = rng.integers(20, 230, (40, 40, 3), dtype=np.uint8)
@@ -199,53 +234,85 @@ def test_ssim_with_a_reference_is_the_same_number():
                     reference=ssim_reference(hr[..., 0], window="uniform7")) - sk) < 1e-9
 
 
-def test_ssim_map_bands_and_crops_are_the_textbook_values_bit_for_bit():
-    """The SSIM map is computed in two bands of rows and one map serves every border crop: the result must be the
-    very numbers of the textbook expression on freshly filtered maps of the cropped images (written out here)."""
+def _valid_filter(x, g):
+    """scipy.ndimage.correlate1d along axis 0, then axis 1, at the positions where the window lies inside x."""
     from scipy.ndimage import correlate1d
 
-    from srbench.eval.metrics import gaussian_window, ssim_map
+    r = g.size // 2
+    out = correlate1d(correlate1d(x, g, axis=0, mode="constant"), g, axis=1, mode="constant")
+    return np.ascontiguousarray(out[r:x.shape[0] - r, r:x.shape[1] - r])
 
-    def textbook(a, b):
-        g = gaussian_window()
 
-        def filt(x):
-            return correlate1d(correlate1d(x, g, axis=0, mode="constant"), g, axis=1, mode="constant")[5:-5, 5:-5]
+def _textbook_map(a, b, window):
+    """The SSIM map as the textbook expression evaluates it with numpy, on scipy's filtered maps (sample
+    covariance times N / (N - 1) for the uniform window)."""
+    from srbench.eval.metrics import gaussian_window
 
-        mu_a, mu_b, e_aa, e_bb, e_ab = (filt(x) for x in (a, b, a * a, b * b, a * b))
-        var_a, var_b, cov = e_aa - mu_a * mu_a, e_bb - mu_b * mu_b, e_ab - mu_a * mu_b
-        c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-        m = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))
-        return float(np.ascontiguousarray(m).mean())
+    g, cov_norm = (gaussian_window(), 1.0) if window == "gaussian11" else (np.full(7, 1 / 7), 49 / 48)
+    mu_a, mu_b, e_aa, e_bb, e_ab = (_valid_filter(x, g) for x in (a, b, a * a, b * b, a * b))
+    var_a, var_b, cov = e_aa - mu_a * mu_a, e_bb - mu_b * mu_b, e_ab - mu_a * mu_b
+    if cov_norm != 1.0:
+        var_a, var_b, cov = var_a * cov_norm, var_b * cov_norm, cov * cov_norm
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    return ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))
+
+
+def _same_bits(x, y):
+    return x.shape == y.shape and np.array_equal(x.view(np.uint64), y.view(np.uint64))
+
+
+@pytest.mark.parametrize("window", ["gaussian11", "uniform7"])
+def test_ssim_map_and_its_crops_are_the_textbook_values_bit_for_bit(window):
+    """The compiled SSIM map (two halves of rows on two threads) and one map serving every border crop: every value
+    must be the very number of the textbook expression on freshly filtered maps of the cropped images."""
+    from srbench.eval.metrics import ssim_map
 
     rng = np.random.default_rng(5)
-    hr = rng.integers(0, 256, (181, 157)).astype(np.float64)  # 171 valid rows: two bands
+    hr = rng.integers(0, 256, (181, 157)).astype(np.float64)  # 171 valid rows: split in two halves
     sr = np.clip(hr + rng.normal(0, 9, hr.shape), 0, 255)
-    whole = ssim_map(sr, hr)
-    assert whole.flags.c_contiguous and whole.shape == (171, 147)
-    assert float(whole.mean()) == ssim(sr, hr) == textbook(sr, hr)
-    for k in (1, 4, 60):  # 60: the crop's map is a single band
-        crop = ssim_map(sr[k:-k, k:-k], hr[k:-k, k:-k])
+    whole = ssim_map(sr, hr, window=window)
+    r = 5 if window == "gaussian11" else 3
+    assert whole.flags.c_contiguous and whole.shape == (181 - 2 * r, 157 - 2 * r)
+    assert _same_bits(whole, _textbook_map(sr, hr, window))
+    assert float(whole.mean()) == ssim(sr, hr, window=window) == float(_textbook_map(sr, hr, window).mean())
+    for k in (1, 4, 60):  # 60: the crop's map is computed on one thread
+        crop = ssim_map(sr[k:-k, k:-k], hr[k:-k, k:-k], window=window)
         assert np.array_equal(crop, whole[k:-k, k:-k]) and crop.flags.c_contiguous
-        assert float(np.ascontiguousarray(whole[k:-k, k:-k]).mean()) == textbook(sr[k:-k, k:-k], hr[k:-k, k:-k])
+        assert _same_bits(crop, _textbook_map(sr[k:-k, k:-k], hr[k:-k, k:-k], window))
 
 
 @pytest.mark.parametrize("window", ["gaussian11", "uniform7"])
 @pytest.mark.parametrize("shape", [(11, 11), (12, 40), (42, 19), (43, 64), (75, 33), (140, 97)])
-def test_banded_filter_is_scipys_correlate1d_bit_for_bit(window, shape):
-    """filter_valid computes scipy.ndimage.correlate1d's two passes itself, in bands of rows: every value must be
-    scipy's (raw float bits), at band boundaries (FILTER_BAND_ROWS = 32 valid rows: 42 and 43 rows straddle one)
-    and for images as small as the window."""
-    from scipy.ndimage import correlate1d
+def test_compiled_ssim_is_scipys_filters_and_the_textbook_bit_for_bit(window, shape):
+    """The compiled kernel computes scipy.ndimage.correlate1d's two passes and SSIM's arithmetic itself: the
+    reference maps (mean, mean squared, variance) and the map must be scipy's and the textbook's raw float bits, for
+    images as small as the window, odd sizes, one thread (under 64 valid rows) and two, and values over a wide range
+    (squares of 0-255, like the filtered squared planes)."""
+    from srbench.eval.metrics import _window, ssim_map, ssim_reference
 
-    from srbench.eval.metrics import _window, filter_valid
-
-    g, _ = _window(window)
-    r = g.size // 2
+    g, cov_norm = _window(window)
     if min(shape) < g.size:
         pytest.skip("smaller than the window")
-    x = np.random.default_rng(sum(shape)).uniform(0, 255, shape) ** 2  # wide range, like the squared planes
-    expected = correlate1d(correlate1d(x, g, axis=0, mode="constant"), g, axis=1, mode="constant")
-    expected = np.ascontiguousarray(expected[r:shape[0] - r, r:shape[1] - r])
-    got = filter_valid(x, g)
-    assert got.shape == expected.shape and np.array_equal(got.view(np.uint64), expected.view(np.uint64))
+    rng = np.random.default_rng(sum(shape))
+    x = rng.uniform(0, 255, shape) ** 2
+    (ref,) = ssim_reference(x, window=window)
+    mu = _valid_filter(x, g)
+    var = _valid_filter(x * x, g) - mu * mu
+    assert _same_bits(ref.mu, mu) and _same_bits(ref.mu_sq, mu * mu)
+    assert _same_bits(ref.var, var * cov_norm if cov_norm != 1.0 else var)
+    hr = rng.integers(0, 256, shape).astype(np.float64)
+    sr = np.clip(hr + rng.normal(0, 12, shape), 0, 255)
+    assert _same_bits(ssim_map(sr, hr, window=window), _textbook_map(sr, hr, window))
+
+
+def test_ssim_map_refuses_reference_maps_of_another_image():
+    """The compiled kernel reads the reference maps unchecked: maps of another size or window are refused first."""
+    from srbench.eval.metrics import ssim_map, ssim_reference
+
+    a = np.zeros((40, 40))
+    with pytest.raises(ValueError, match="reference maps"):
+        ssim_map(a, a, reference=ssim_reference(np.zeros((41, 40)))[0])
+    with pytest.raises(ValueError, match="reference maps"):
+        ssim_map(a, a, window="gaussian11", reference=ssim_reference(a, window="uniform7")[0])
+    with pytest.raises(ValueError, match="differ in shape"):
+        ssim_map(a, np.zeros((40, 41)))

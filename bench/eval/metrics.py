@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from srbench.eval import _kernels
+
 SSIM_WIN = 11
 SSIM_SIGMA = 1.5
 SSIM_K1 = 0.01
@@ -37,20 +39,42 @@ def _pool() -> ThreadPoolExecutor:
     return _POOLS[pid]
 
 
-def rgb_to_y(img: np.ndarray) -> np.ndarray:
-    """BT.601 luma in 16-235: Y = 16 + 65.481 R + 128.553 G + 24.966 B with R, G, B in [0, 1] (image given in 0-255)."""
+#: images with fewer (valid) rows than this are computed on one thread (splitting them costs more than it saves)
+SPLIT_MIN_ROWS = 64
+
+
+def by_halves(rows: int, compute) -> None:
+    """``compute(lo, hi)`` over the rows ``0:rows``, in two halves on the two threads of :func:`_pool` (the
+    compiled kernels release the GIL); a small image in one call."""
+    if rows < SPLIT_MIN_ROWS:
+        compute(0, rows)
+        return
+    half = rows // 2
+    list(_pool().map(lambda band: compute(*band), ((0, half), (half, rows))))
+
+
+def _plane64(x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(x, dtype=np.float64)
+
+
+def _luma(img: np.ndarray, *, limited: bool, name: str) -> np.ndarray:
+    """BT.601 luma of an HxWx3 image as float64 (:func:`rgb_to_y`, :func:`rgb_to_y_full`), two halves on two threads."""
     if img.ndim != 3 or img.shape[2] != 3:
-        raise ValueError(f"rgb_to_y expects an HxWx3 image, got shape {img.shape}")
-    # 16 + (65.481 R + 128.553 G + 24.966 B) on R, G, B = img / 255, evaluated in place in that order (IEEE
-    # products and sums commute, so each value is the expression's bit for bit, with four fewer full-size temporaries)
-    rgb = img.astype(np.float64)
-    rgb /= 255.0
-    y = np.multiply(rgb[..., 0], 65.481)
-    part = np.multiply(rgb[..., 1], 128.553)
-    y += part
-    y += np.multiply(rgb[..., 2], 24.966, out=part)
-    y += 16.0
-    return y
+        raise ValueError(f"{name} expects an HxWx3 image, got shape {img.shape}")
+    img = np.ascontiguousarray(img)
+    if img.dtype not in (np.uint8, np.float32, np.float64):
+        img = img.astype(np.float64)
+    out = np.empty(img.shape[:2])
+    h, w = out.shape
+    by_halves(h, lambda lo, hi: _kernels.luma_rows(img, img.itemsize, h, w, limited, lo, hi, out))
+    return out
+
+
+def rgb_to_y(img: np.ndarray) -> np.ndarray:
+    """BT.601 luma in 16-235: Y = 16 + 65.481 R + 128.553 G + 24.966 B with R, G, B in [0, 1] (image given in 0-255),
+    as float64: each value the expression's ``16 + ((65.481 R + 128.553 G) + 24.966 B)`` on ``R = img[..., 0] / 255``
+    (IEEE sums commute), computed by the compiled kernel of ``srbench.eval._kernels`` (``_kernels.c``)."""
+    return _luma(img, limited=True, name="rgb_to_y")
 
 
 def shave(img: np.ndarray, border: int) -> np.ndarray:
@@ -70,15 +94,9 @@ def check_pair(a: np.ndarray, b: np.ndarray) -> None:
 
 
 def rgb_to_y_full(img: np.ndarray) -> np.ndarray:
-    """Full-range BT.601 luma in 0-255: Y = 0.299 R + 0.587 G + 0.114 B with R, G, B in 0-255, not rounded."""
-    if img.ndim != 3 or img.shape[2] != 3:
-        raise ValueError(f"rgb_to_y_full expects an HxWx3 image, got shape {img.shape}")
-    rgb = img.astype(np.float64, copy=False)
-    y = np.multiply(rgb[..., 0], 0.299)  # in place, in the expression's order (see rgb_to_y)
-    part = np.multiply(rgb[..., 1], 0.587)
-    y += part
-    y += np.multiply(rgb[..., 2], 0.114, out=part)
-    return y
+    """Full-range BT.601 luma in 0-255: Y = 0.299 R + 0.587 G + 0.114 B with R, G, B in 0-255, not rounded (float64,
+    added in that order; the compiled kernel of ``srbench.eval._kernels`` (``_kernels.c``))."""
+    return _luma(img, limited=False, name="rgb_to_y_full")
 
 
 def mse(a: np.ndarray, b: np.ndarray) -> float:
@@ -104,52 +122,6 @@ def gaussian_window(size: int = SSIM_WIN, sigma: float = SSIM_SIGMA) -> np.ndarr
     x = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
     g = np.exp(-(x ** 2) / (2.0 * sigma ** 2))
     return g / g.sum()
-
-
-#: rows of the image filtered at a time by :func:`filter_valid`: small enough that a band's intermediate rows stay in
-#: the CPU's cache (32 measured fastest on 644x1024 images: 8.8 ms, against 17.2 ms for scipy's two passes)
-FILTER_BAND_ROWS = 32
-
-
-def _symmetric_pass(x: np.ndarray, w: np.ndarray, axis: int, out: np.ndarray, tmp: np.ndarray) -> np.ndarray:
-    """The valid positions of the 1-D correlation of ``x`` with the symmetric window ``w`` along ``axis``, into
-    ``out``, with scipy.ndimage.correlate1d's own operations in its own order (its symmetric path, ``ni_filters.c``):
-    the centre tap times its weight, then, from the outermost pair of taps inwards, ``+= (left + right) * weight``.
-    Each numpy operation rounds like the C statement it replaces (no fused multiply-add on either side), so every
-    value is scipy's bit for bit (``tests/test_metrics.py``)."""
-    r, n = w.size // 2, x.shape[axis]
-    tap = (lambda lo, hi: x[lo:hi]) if axis == 0 else (lambda lo, hi: x[:, lo:hi])
-    np.multiply(tap(r, n - r), w[r], out=out)
-    for k in range(r, 0, -1):
-        np.add(tap(r - k, n - r - k), tap(r + k, n - r + k), out=tmp)
-        tmp *= w[r - k]
-        out += tmp
-    return out
-
-
-def filter_valid(img: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """Separable 2-D correlation of a 2-D float64 image with ``outer(g, g)`` at the valid positions only.
-
-    The values of ``scipy.ndimage.correlate1d`` along axis 0, then along axis 1, cropped to the positions where the
-    window lies wholly inside the image (so the padding never enters), bit for bit; computed here in bands of
-    :data:`FILTER_BAND_ROWS` rows, both passes per band (:func:`_symmetric_pass`), about twice as fast as scipy's
-    two whole-image passes. Each value depends only on the pixels under its window, so the valid maps of a cropped
-    image are the same crop of the whole image's valid maps, bit for bit (``tests/test_metrics.py``).
-    """
-    r = g.size // 2
-    if g.size % 2 != 1 or not np.array_equal(g, g[::-1]):
-        raise ValueError("the SSIM window must have odd size and be symmetric")
-    img = np.asarray(img, dtype=np.float64)
-    rows, cols = img.shape[0] - 2 * r, img.shape[1] - 2 * r
-    out = np.empty((max(rows, 0), max(cols, 0)))
-    band = min(FILTER_BAND_ROWS, max(rows, 1))
-    vertical, vertical_tmp = np.empty((band, img.shape[1])), np.empty((band, img.shape[1]))
-    horizontal_tmp = np.empty((band, max(cols, 0)))
-    for lo in range(0, rows, band):
-        n = min(band, rows - lo)
-        _symmetric_pass(img[lo:lo + n + 2 * r], g, 0, vertical[:n], vertical_tmp[:n])
-        _symmetric_pass(vertical[:n], g, 1, out[lo:lo + n], horizontal_tmp[:n])
-    return out
 
 
 #: SSIM windows: the standard 11x11 Gaussian (sigma 1.5), or scikit-image's default 7x7 uniform window with the
@@ -178,58 +150,24 @@ class ReferenceMaps:
     var: np.ndarray
 
 
-def _reference_maps(mu: np.ndarray, sq: np.ndarray, cov_norm: float) -> ReferenceMaps:
-    mu_sq = mu * mu
-    var = sq - mu_sq
-    return ReferenceMaps(mu, mu_sq, var * cov_norm if cov_norm != 1.0 else var)
+def _reference_plane(b: np.ndarray, window: str) -> ReferenceMaps:
+    g, cov_norm = _window(window)
+    b = _plane64(b)
+    if min(b.shape) < g.size:
+        raise ValueError(f"SSIM needs images of at least {g.size}x{g.size} pixels, got {b.shape}")
+    rows, cols = b.shape[0] - g.size + 1, b.shape[1] - g.size + 1
+    maps = ReferenceMaps(np.empty((rows, cols)), np.empty((rows, cols)), np.empty((rows, cols)))
+    by_halves(rows, lambda lo, hi: _kernels.reference_rows(b, *b.shape, g, cov_norm, lo, hi, maps.mu, maps.mu_sq,
+                                                            maps.var))
+    return maps
 
 
 def ssim_reference(b: np.ndarray, *, window: str = "gaussian11") -> list[ReferenceMaps]:
     """The maps of a reference image that SSIM needs (its filtered local mean and variance, per channel of an HxWxC
     image): computed once, they can be passed to :func:`ssim` for every image measured against ``b``; the SSIM is
     then the very same number, with two of its five filterings and the reference's own arithmetic skipped."""
-    g, cov_norm = _window(window)
     planes = [b] if b.ndim == 2 else [b[..., c] for c in range(b.shape[2])]
-    out = []
-    for plane in planes:
-        plane = plane.astype(np.float64, copy=False)
-        mu, sq = _pool().map(lambda img: filter_valid(img, g), (plane, plane * plane))
-        out.append(_reference_maps(mu, sq, cov_norm))
-    return out
-
-
-def _band_map(a: np.ndarray, b: np.ndarray, reference: ReferenceMaps | None, g: np.ndarray, cov_norm: float,
-              c1: float, c2: float) -> np.ndarray:
-    """The valid SSIM map of one band of rows (filtered one map after the other: the bands run on the pool)."""
-    mu_a, e_aa, e_ab = (filter_valid(img, g) for img in (a, a * a, a * b))
-    if reference is None:
-        reference = _reference_maps(filter_valid(b, g), filter_valid(b * b, g), cov_norm)
-    mu_b = reference.mu
-    # ((2 mu_a mu_b + c1)(2 cov + c2)) / ((mu_a^2 + mu_b^2 + c1)(var_a + var_b + c2)), each operation as the textbook
-    # expression evaluates it (x ** 2 is x * x in numpy), computed in place on the filtered maps
-    mu_aa = mu_a * mu_a
-    var_a = np.subtract(e_aa, mu_aa, out=e_aa)
-    cov = np.subtract(e_ab, np.multiply(mu_a, mu_b), out=e_ab)
-    if cov_norm != 1.0:
-        var_a *= cov_norm
-        cov *= cov_norm
-    num = np.multiply(mu_a, 2.0, out=mu_a)
-    num *= mu_b
-    num += c1
-    cov *= 2.0
-    cov += c2
-    num *= cov
-    den = np.add(mu_aa, reference.mu_sq, out=mu_aa)
-    den += c1
-    var_a += reference.var
-    var_a += c2
-    den *= var_a
-    num /= den
-    return num
-
-
-def _rows(ref: ReferenceMaps, lo: int, hi: int) -> ReferenceMaps:
-    return ReferenceMaps(ref.mu[lo:hi], ref.mu_sq[lo:hi], ref.var[lo:hi])
+    return [_reference_plane(plane, window) for plane in planes]
 
 
 def ssim_map(a: np.ndarray, b: np.ndarray, *, data_range: float = 255.0, window: str = "gaussian11",
@@ -237,26 +175,28 @@ def ssim_map(a: np.ndarray, b: np.ndarray, *, data_range: float = 255.0, window:
     """The SSIM map of two HxW images at the valid window positions (a new C-contiguous array; SSIM is its mean).
     ``reference``: one channel of ``ssim_reference(b, window=window)``.
 
-    Each value depends only on the pixels under its window (:func:`filter_valid`), so the map of a crop is the
-    crop of the map, bit for bit: one map serves every border crop of a pair, and the map is computed in bands of
-    :data:`FILTER_BAND_ROWS` rows (each with the window's overlap, small enough that its filtered maps and the
-    arithmetic on them stay in the CPU's cache) on two threads (numpy releases the GIL), then stacked.
+    The valid positions of scipy.ndimage.correlate1d along axis 0 then axis 1 for the five filtered maps (so the
+    padding never enters), then the textbook expression, every value bit for bit, computed row by row by the
+    compiled kernel of ``srbench.eval._kernels`` (``_kernels.c``), the two halves of the image on two threads. Each value
+    depends only on the pixels under its window, so the map of a crop is the crop of the map, bit for bit: one map
+    serves every border crop of a pair (``tests/test_metrics.py``).
     """
     g, cov_norm = _window(window)
     if min(a.shape) < g.size:
         raise ValueError(f"SSIM needs images of at least {g.size}x{g.size} pixels, got {a.shape}")
-    a = a.astype(np.float64, copy=False)
-    b = b.astype(np.float64, copy=False)
+    check_pair(a, b)
+    a, b = _plane64(a), _plane64(b)
+    ref = reference if reference is not None else _reference_plane(b, window)
+    valid = (a.shape[0] - g.size + 1, a.shape[1] - g.size + 1)
+    if any(m.shape != valid or not m.flags.c_contiguous or m.dtype != np.float64 for m in (ref.mu, ref.mu_sq, ref.var)):
+        # the compiled kernel reads them unchecked: a reference of another image must not reach it
+        raise ValueError(f"the reference maps are not those of a {a.shape} image under window {window!r}")
     c1 = (SSIM_K1 * data_range) ** 2
     c2 = (SSIM_K2 * data_range) ** 2
-    valid, r = a.shape[0] - g.size + 1, g.size // 2
-    cuts = [*range(0, valid, FILTER_BAND_ROWS), valid]  # bands small enough to stay in cache, shared by 2 threads
-    bands = list(zip(cuts, cuts[1:]))
-    maps = _pool().map(lambda band: _band_map(a[band[0]:band[1] + 2 * r], b[band[0]:band[1] + 2 * r],
-                                              None if reference is None else _rows(reference, *band),
-                                              g, cov_norm, c1, c2), bands)
-    # contiguous, so that its mean adds in the order of the textbook expression's fresh array
-    return np.concatenate(list(maps)) if len(bands) > 1 else np.ascontiguousarray(next(iter(maps)))
+    out = np.empty(ref.mu.shape)
+    by_halves(out.shape[0], lambda lo, hi: _kernels.ssim_rows(a, b, *a.shape, g, cov_norm, c1, c2, ref.mu,
+                                                               ref.mu_sq, ref.var, lo, hi, out))
+    return out
 
 
 def ssim_maps(a: np.ndarray, b: np.ndarray, *, data_range: float = 255.0, window: str = "gaussian11",

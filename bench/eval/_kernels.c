@@ -1,0 +1,370 @@
+/* srbench.eval._kernels: SSIM's filtering and arithmetic, and BT.601 luma, compiled, row by row.
+ *
+ * Why: as numpy calls, each of SSIM's ~60 operations per pixel streams whole arrays through memory; here each output
+ * row is made from the rows under its window while they are in the CPU's cache. See srbench/eval/metrics.py, the
+ * only caller, which checks every shape before calling.
+ *
+ * The same bits: every value is computed with the operations of scipy.ndimage.correlate1d's symmetric path
+ * (ni_filters.c: the centre tap times its weight, then, from the outermost pair of taps inwards,
+ * += (left + right) * weight), the vertical pass first, then the horizontal one, then the SSIM expression in the order
+ * ((2 mu_a) mu_b + c1) (2 cov + c2) / ((mu_a^2 + mu_b^2 + c1) (var_a + var_b + c2)) evaluates, each in float64 and
+ * each rounded as numpy rounds it. The build (setup.py) forbids contracting a multiply and an add into one fused
+ * operation (-ffp-contract=off) and never uses -ffast-math; only independent pixels are computed side by side (SIMD).
+ * tests/test_metrics.py compares the raw bits with scipy and with the textbook expressions.
+ *
+ * Every function releases the GIL while it computes, so metrics.py runs two halves of an image on two threads.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdlib.h>
+
+#define MAX_TAPS 31
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+/* one copy for AVX2 CPUs (4 doubles per instruction), one for any x86-64; AVX2 implies no FMA, and FMA is off anyway */
+#define WIDE __attribute__((target_clones("avx2", "default")))
+#else
+#define WIDE
+#endif
+
+/* The valid vertical pass of row i (every column) of a and a*a into va and vaa, and of a*b into vab unless vab is
+ * NULL (the reference maps need no product); the products per pixel as the arrays a * a and a * b would hold them. */
+WIDE static void vertical(const double *restrict a, const double *restrict b, Py_ssize_t width, Py_ssize_t i,
+                          const double *restrict w, int r, double *restrict va, double *restrict vaa,
+                          double *restrict vab)
+{
+    const double *ac = a + (i + r) * width, *bc = b + (i + r) * width;
+    const double centre = w[r];
+    for (Py_ssize_t j = 0; j < width; j++) {
+        double x = ac[j];
+        va[j] = x * centre;
+        vaa[j] = (x * x) * centre;
+    }
+    if (vab != NULL)
+        for (Py_ssize_t j = 0; j < width; j++)
+            vab[j] = (ac[j] * bc[j]) * centre;
+    for (int k = r; k > 0; k--) {
+        const double *al = a + (i + r - k) * width, *ah = a + (i + r + k) * width;
+        const double *bl = b + (i + r - k) * width, *bh = b + (i + r + k) * width;
+        const double weight = w[r - k];
+        for (Py_ssize_t j = 0; j < width; j++) {
+            double lo = al[j], hi = ah[j];
+            va[j] += (lo + hi) * weight;
+            vaa[j] += (lo * lo + hi * hi) * weight;
+        }
+        if (vab != NULL)
+            for (Py_ssize_t j = 0; j < width; j++)
+                vab[j] += (al[j] * bl[j] + ah[j] * bh[j]) * weight;
+    }
+}
+
+/* The valid horizontal pass of the row v (n = width - 2r values) into out. */
+WIDE static void horizontal(const double *restrict v, Py_ssize_t n, const double *restrict w, int r,
+                            double *restrict out)
+{
+    const double centre = w[r];
+    for (Py_ssize_t j = 0; j < n; j++)
+        out[j] = v[j + r] * centre;
+    for (int k = r; k > 0; k--) {
+        const double weight = w[r - k];
+        for (Py_ssize_t j = 0; j < n; j++)
+            out[j] += (v[j + r - k] + v[j + r + k]) * weight;
+    }
+}
+
+/* Rows lo:hi of the reference maps of b (height x width): mu, mu * mu, filter(b*b) - mu * mu (times cov_norm when it
+ * is not 1). Returns 0, or -1 when out of memory. */
+static int reference_rows(const double *b, Py_ssize_t width, const double *w, int r, double cov_norm, Py_ssize_t lo,
+                          Py_ssize_t hi, double *mu, double *mu_sq, double *var)
+{
+    Py_ssize_t n = width - 2 * r;
+    double *scratch = malloc(sizeof(double) * (size_t)(2 * width + 2 * n));
+    if (scratch == NULL)
+        return -1;
+    double *vb = scratch, *vbb = vb + width, *m = vbb + width, *e = m + n;
+    for (Py_ssize_t i = lo; i < hi; i++) {
+        vertical(b, b, width, i, w, r, vb, vbb, NULL);
+        horizontal(vb, n, w, r, m);
+        horizontal(vbb, n, w, r, e);
+        double *mu_row = mu + i * n, *sq_row = mu_sq + i * n, *var_row = var + i * n;
+        for (Py_ssize_t j = 0; j < n; j++) {
+            double m2 = m[j] * m[j];
+            double v = e[j] - m2;
+            if (cov_norm != 1.0)
+                v = v * cov_norm;
+            mu_row[j] = m[j];
+            sq_row[j] = m2;
+            var_row[j] = v;
+        }
+    }
+    free(scratch);
+    return 0;
+}
+
+/* Rows lo:hi of the valid SSIM map of a against b (height x width), whose reference maps are given. */
+static int ssim_rows(const double *a, const double *b, Py_ssize_t width, const double *w, int r, double cov_norm,
+                     double c1, double c2, const double *mu_b, const double *mu_b_sq, const double *var_b,
+                     Py_ssize_t lo, Py_ssize_t hi, double *out)
+{
+    Py_ssize_t n = width - 2 * r;
+    double *scratch = malloc(sizeof(double) * (size_t)(3 * width + 3 * n));
+    if (scratch == NULL)
+        return -1;
+    double *va = scratch, *vaa = va + width, *vab = vaa + width, *mu_a = vab + width, *e_aa = mu_a + n,
+           *e_ab = e_aa + n;
+    for (Py_ssize_t i = lo; i < hi; i++) {
+        vertical(a, b, width, i, w, r, va, vaa, vab);
+        horizontal(va, n, w, r, mu_a);
+        horizontal(vaa, n, w, r, e_aa);
+        horizontal(vab, n, w, r, e_ab);
+        const double *mb_row = mu_b + i * n, *sq_row = mu_b_sq + i * n, *vb_row = var_b + i * n;
+        double *o = out + i * n;
+        for (Py_ssize_t j = 0; j < n; j++) {
+            double m = mu_a[j], mb = mb_row[j];
+            double mu_aa = m * m;
+            double var_a = e_aa[j] - mu_aa;
+            double cov = e_ab[j] - m * mb;
+            if (cov_norm != 1.0) {
+                var_a = var_a * cov_norm;
+                cov = cov * cov_norm;
+            }
+            double num = ((m * 2.0) * mb + c1) * (cov * 2.0 + c2);
+            double den = (mu_aa + sq_row[j] + c1) * (var_a + vb_row[j] + c2);
+            o[j] = num / den;
+        }
+    }
+    free(scratch);
+    return 0;
+}
+
+/* ---- Python bindings: buffers are checked for their sizes here; their shapes are metrics.py's to check ---- */
+
+static int check_size(Py_buffer *buf, Py_ssize_t count, Py_ssize_t itemsize, const char *what)
+{
+    if (buf->len != count * itemsize) {
+        PyErr_Format(PyExc_ValueError, "_kernels: %s holds %zd bytes, expected %zd", what, buf->len,
+                     count * itemsize);
+        return -1;
+    }
+    return 0;
+}
+
+static int window_of(Py_buffer *wbuf, int *r)
+{
+    Py_ssize_t taps = wbuf->len / (Py_ssize_t)sizeof(double);
+    if (wbuf->len % (Py_ssize_t)sizeof(double) || taps % 2 != 1 || taps > MAX_TAPS) {
+        PyErr_SetString(PyExc_ValueError, "_kernels: the window must hold an odd number of float64 taps (at most 31)");
+        return -1;
+    }
+    *r = (int)(taps / 2);
+    return 0;
+}
+
+static int check_rows(Py_ssize_t height, Py_ssize_t width, int r, Py_ssize_t lo, Py_ssize_t hi)
+{
+    if (height < 2 * r + 1 || width < 2 * r + 1 || lo < 0 || hi < lo || hi > height - 2 * r) {
+        PyErr_SetString(PyExc_ValueError, "_kernels: rows out of range for this image and window");
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *py_reference_rows(PyObject *self, PyObject *args)
+{
+    Py_buffer b, w, mu, mu_sq, var;
+    Py_ssize_t height, width, lo, hi;
+    double cov_norm;
+    int r, status = -1;
+    if (!PyArg_ParseTuple(args, "y*nny*dnnw*w*w*", &b, &height, &width, &w, &cov_norm, &lo, &hi, &mu, &mu_sq, &var))
+        return NULL;
+    if (window_of(&w, &r) == 0 && check_rows(height, width, r, lo, hi) == 0
+        && check_size(&b, height * width, sizeof(double), "b") == 0) {
+        Py_ssize_t valid = (height - 2 * r) * (width - 2 * r);
+        if (check_size(&mu, valid, sizeof(double), "mu") == 0 && check_size(&mu_sq, valid, sizeof(double), "mu_sq") == 0
+            && check_size(&var, valid, sizeof(double), "var") == 0) {
+            Py_BEGIN_ALLOW_THREADS
+            status = reference_rows(b.buf, width, w.buf, r, cov_norm, lo, hi, mu.buf, mu_sq.buf, var.buf);
+            Py_END_ALLOW_THREADS
+            if (status != 0)
+                PyErr_NoMemory();
+        }
+    }
+    PyBuffer_Release(&b); PyBuffer_Release(&w); PyBuffer_Release(&mu); PyBuffer_Release(&mu_sq);
+    PyBuffer_Release(&var);
+    if (status != 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_ssim_rows(PyObject *self, PyObject *args)
+{
+    Py_buffer a, b, w, mu_b, mu_b_sq, var_b, out;
+    Py_ssize_t height, width, lo, hi;
+    double cov_norm, c1, c2;
+    int r, status = -1;
+    if (!PyArg_ParseTuple(args, "y*y*nny*dddy*y*y*nnw*", &a, &b, &height, &width, &w, &cov_norm, &c1, &c2, &mu_b,
+                          &mu_b_sq, &var_b, &lo, &hi, &out))
+        return NULL;
+    if (window_of(&w, &r) == 0 && check_rows(height, width, r, lo, hi) == 0
+        && check_size(&a, height * width, sizeof(double), "a") == 0
+        && check_size(&b, height * width, sizeof(double), "b") == 0) {
+        Py_ssize_t valid = (height - 2 * r) * (width - 2 * r);
+        if (check_size(&mu_b, valid, sizeof(double), "mu_b") == 0
+            && check_size(&mu_b_sq, valid, sizeof(double), "mu_b_sq") == 0
+            && check_size(&var_b, valid, sizeof(double), "var_b") == 0
+            && check_size(&out, valid, sizeof(double), "out") == 0) {
+            Py_BEGIN_ALLOW_THREADS
+            status = ssim_rows(a.buf, b.buf, width, w.buf, r, cov_norm, c1, c2, mu_b.buf, mu_b_sq.buf, var_b.buf, lo,
+                               hi, out.buf);
+            Py_END_ALLOW_THREADS
+            if (status != 0)
+                PyErr_NoMemory();
+        }
+    }
+    PyBuffer_Release(&a); PyBuffer_Release(&b); PyBuffer_Release(&w); PyBuffer_Release(&mu_b);
+    PyBuffer_Release(&mu_b_sq); PyBuffer_Release(&var_b); PyBuffer_Release(&out);
+    if (status != 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* ---- BT.601 luma of rows lo:hi of an HxWx3 image of uint8, float32 or float64, into float64 ---- */
+
+#define LUMA_LOOP(T)                                                                                                 \
+    do {                                                                                                             \
+        const T *p = (const T *)src + lo * width * 3;                                                                \
+        double *o = out + lo * width;                                                                                \
+        Py_ssize_t count = (hi - lo) * width;                                                                        \
+        if (limited) {                                                                                               \
+            for (Py_ssize_t j = 0; j < count; j++) {                                                                 \
+                double y = ((double)p[3 * j] / 255.0) * 65.481;                                                      \
+                y = y + ((double)p[3 * j + 1] / 255.0) * 128.553;                                                    \
+                y = y + ((double)p[3 * j + 2] / 255.0) * 24.966;                                                     \
+                o[j] = y + 16.0;                                                                                     \
+            }                                                                                                        \
+        } else {                                                                                                     \
+            for (Py_ssize_t j = 0; j < count; j++) {                                                                 \
+                double y = (double)p[3 * j] * 0.299;                                                                 \
+                y = y + (double)p[3 * j + 1] * 0.587;                                                                \
+                o[j] = y + (double)p[3 * j + 2] * 0.114;                                                             \
+            }                                                                                                        \
+        }                                                                                                            \
+    } while (0)
+
+WIDE static void luma_u8(const void *src, Py_ssize_t width, Py_ssize_t lo, Py_ssize_t hi, int limited, double *out)
+{
+    LUMA_LOOP(unsigned char);
+}
+
+WIDE static void luma_f32(const void *src, Py_ssize_t width, Py_ssize_t lo, Py_ssize_t hi, int limited, double *out)
+{
+    LUMA_LOOP(float);
+}
+
+WIDE static void luma_f64(const void *src, Py_ssize_t width, Py_ssize_t lo, Py_ssize_t hi, int limited, double *out)
+{
+    LUMA_LOOP(double);
+}
+
+static PyObject *py_luma_rows(PyObject *self, PyObject *args)
+{
+    Py_buffer img, out;
+    Py_ssize_t height, width, lo, hi;
+    int itemsize, limited, ok = 0;
+    if (!PyArg_ParseTuple(args, "y*innpnnw*", &img, &itemsize, &height, &width, &limited, &lo, &hi, &out))
+        return NULL;
+    if (itemsize != 1 && itemsize != 4 && itemsize != 8)
+        PyErr_SetString(PyExc_ValueError, "_kernels: luma takes uint8, float32 or float64 pixels");
+    else if (lo < 0 || hi < lo || hi > height)
+        PyErr_SetString(PyExc_ValueError, "_kernels: rows out of range for this image");
+    else if (check_size(&img, height * width * 3, itemsize, "img") == 0
+             && check_size(&out, height * width, sizeof(double), "out") == 0) {
+        Py_BEGIN_ALLOW_THREADS
+        if (itemsize == 1)
+            luma_u8(img.buf, width, lo, hi, limited, out.buf);
+        else if (itemsize == 4)
+            luma_f32(img.buf, width, lo, hi, limited, out.buf);
+        else
+            luma_f64(img.buf, width, lo, hi, limited, out.buf);
+        Py_END_ALLOW_THREADS
+        ok = 1;
+    }
+    PyBuffer_Release(&img); PyBuffer_Release(&out);
+    if (!ok)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* ---- The network's float output in [0, 1] to 8 bits: clip, times 255, then round half to even or floor ---- */
+
+#define QUANTIZE_LOOP(T)                                                                                             \
+    do {                                                                                                             \
+        const T *p = (const T *)src;                                                                                 \
+        int finite = 1;                                                                                              \
+        for (Py_ssize_t j = lo; j < hi; j++) {                                                                       \
+            double x = (double)p[j];                                                                                 \
+            finite &= isfinite(x) != 0;                                                                              \
+            x = x < 0.0 ? 0.0 : (x > 1.0 ? 1.0 : x);                                                                 \
+            x = x * 255.0;                                                                                           \
+            x = truncate ? floor(x) : nearbyint(x);                                                                  \
+            out[j] = finite ? (unsigned char)x : 0;                                                                  \
+        }                                                                                                            \
+        return finite;                                                                                               \
+    } while (0)
+
+/* Values lo:hi; 1, or 0 when one of them is not finite (its 8 bits are then meaningless: the caller raises). */
+WIDE static int quantize_f32(const void *src, Py_ssize_t lo, Py_ssize_t hi, int truncate, unsigned char *out)
+{
+    QUANTIZE_LOOP(float);
+}
+
+WIDE static int quantize_f64(const void *src, Py_ssize_t lo, Py_ssize_t hi, int truncate, unsigned char *out)
+{
+    QUANTIZE_LOOP(double);
+}
+
+static PyObject *py_quantize(PyObject *self, PyObject *args)
+{
+    Py_buffer src, out;
+    Py_ssize_t count, lo, hi;
+    int itemsize, truncate, finite = 1, ok = 0;
+    if (!PyArg_ParseTuple(args, "y*inpnnw*", &src, &itemsize, &count, &truncate, &lo, &hi, &out))
+        return NULL;
+    if (itemsize != 4 && itemsize != 8)
+        PyErr_SetString(PyExc_ValueError, "_kernels: quantize takes float32 or float64 values");
+    else if (lo < 0 || hi < lo || hi > count)
+        PyErr_SetString(PyExc_ValueError, "_kernels: values out of range");
+    else if (check_size(&src, count, itemsize, "src") == 0 && check_size(&out, count, 1, "out") == 0) {
+        Py_BEGIN_ALLOW_THREADS
+        finite = itemsize == 4 ? quantize_f32(src.buf, lo, hi, truncate, out.buf)
+                               : quantize_f64(src.buf, lo, hi, truncate, out.buf);
+        Py_END_ALLOW_THREADS
+        ok = 1;
+    }
+    PyBuffer_Release(&src); PyBuffer_Release(&out);
+    if (!ok)
+        return NULL;
+    return PyBool_FromLong(finite);
+}
+
+static PyMethodDef methods[] = {
+    {"reference_rows", py_reference_rows, METH_VARARGS,
+     "reference_rows(b, height, width, window, cov_norm, lo, hi, mu, mu_sq, var): rows lo:hi of SSIM's reference "
+     "maps of the C-contiguous float64 image b"},
+    {"ssim_rows", py_ssim_rows, METH_VARARGS,
+     "ssim_rows(a, b, height, width, window, cov_norm, c1, c2, mu_b, mu_b_sq, var_b, lo, hi, out): rows lo:hi of the "
+     "valid SSIM map of a against b"},
+    {"luma_rows", py_luma_rows, METH_VARARGS,
+     "luma_rows(img, itemsize, height, width, limited, lo, hi, out): rows lo:hi of BT.601 luma (limited: 16-235 of "
+     "[0, 1] RGB, else full range of 0-255 RGB) of a C-contiguous HxWx3 image of uint8, float32 or float64"},
+    {"quantize", py_quantize, METH_VARARGS,
+     "quantize(src, itemsize, count, truncate, lo, hi, out): values lo:hi of float32 or float64 src clipped to [0, 1], "
+     "times 255, rounded half to even (or floored) into uint8 out; False when one of them is not finite"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernels",
+                                    "SSIM and luma kernels of srbench.eval.metrics (see _kernels.c)", -1, methods};
+
+PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&module); }
