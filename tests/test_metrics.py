@@ -107,6 +107,20 @@ def test_in_place_luma_and_quantize_equal_the_textbook_expressions_bit_for_bit(d
     assert np.array_equal(bits(quantize(out, "float")), bits(clipped))
     assert np.array_equal(out, before)  # the caller's output is not modified
 
+def test_quantize_reads_any_memory_layout():
+    """quantize reads a network's output in its own memory order (no copy to C order first): every layout, a crop
+    with gaps and a reversed view give the C-order result's values."""
+    rng = np.random.default_rng(3)
+    values = rng.uniform(-0.1, 1.1, (37, 41, 3)).astype(np.float32)
+    expected = np.round(np.clip(values.astype(np.float64), 0.0, 1.0) * 255.0).astype(np.uint8)
+    views = [np.ascontiguousarray(values.transpose(2, 0, 1)).transpose(1, 2, 0), np.asfortranarray(values),
+             np.ascontiguousarray(values.transpose(1, 0, 2)).transpose(1, 0, 2)]
+    for view in views:
+        assert np.array_equal(quantize(view, "round"), expected)
+    assert np.array_equal(quantize(values[3:-5, 2:-7], "round"), expected[3:-5, 2:-7])
+    assert np.array_equal(quantize(values[::-1, ::2], "round"), expected[::-1, ::2])
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_quantize_refuses_non_finite_values(dtype):
     """numpy would turn a NaN or Inf output into some byte; quantize names the problem instead (forward passes refuse

@@ -58,16 +58,21 @@ def _quantize_8bit(values: np.ndarray, *, truncate: bool) -> np.ndarray:
     """:func:`quantize` of float32 or float64 values to uint8 by the compiled kernel (``srbench.eval._kernels``):
     each value as float64, clipped, times 255, rounded half to even (or floored), the very operations of the numpy
     expression (``tests/test_metrics.py`` compares them, ties of the 8-bit grid included), in one pass instead of
-    five, on two threads. A NaN or Inf value is an error (numpy would make it some byte)."""
-    src = np.ascontiguousarray(values)
+    five, on two threads. A NaN or Inf value is an error (numpy would make it some byte).
+
+    Values are read in their memory order and the result has the same layout (as numpy's ``astype`` keeps it): a
+    network's output arrives channels-first in memory, and copying it to C order first would cost as much as the
+    kernel itself on a large image. Only a view with gaps (a crop) is copied."""
+    order = tuple(int(axis) for axis in np.argsort(values.strides, kind="stable")[::-1])  # outermost axis first
+    src = np.ascontiguousarray(values.transpose(order))  # a view without copying when values has no gaps
     out = np.empty(src.shape, dtype=np.uint8)
-    flat, count = src.reshape(-1), src.size
+    flat, flat_out, count = src.reshape(-1), out.reshape(-1), src.size
     finite = []
     by_halves(count, lambda lo, hi: finite.append(_kernels.quantize(flat, src.itemsize, count, truncate, lo, hi,
-                                                                    out.reshape(-1))))
+                                                                    flat_out)))
     if not all(finite):
         raise ValueError("quantize: the output holds NaN or Inf values")
-    return out
+    return out.transpose(tuple(int(axis) for axis in np.argsort(order)))  # the caller's axes
 
 
 def to_8bit(sr: np.ndarray) -> np.ndarray:
