@@ -97,8 +97,11 @@ def test_in_place_luma_and_quantize_equal_the_textbook_expressions_bit_for_bit(d
     f = img.astype(np.float64)
     bits = lambda a: np.ascontiguousarray(a).view(np.uint64)  # noqa: E731
     expected_y = 16.0 + (65.481 * (f / 255.0)[..., 0] + 128.553 * (f / 255.0)[..., 1] + 24.966 * (f / 255.0)[..., 2])
-    assert np.array_equal(bits(rgb_to_y(img)), bits(expected_y))
-    assert np.array_equal(bits(rgb_to_y_full(img)), bits(0.299 * f[..., 0] + 0.587 * f[..., 1] + 0.114 * f[..., 2]))
+    expected_full = 0.299 * f[..., 0] + 0.587 * f[..., 1] + 0.114 * f[..., 2]
+    planar = np.ascontiguousarray(img.transpose(2, 0, 1)).transpose(1, 2, 0)  # a network output's memory order
+    for layout in (img, planar, np.asfortranarray(img)):  # interleaved, planar (read as planes), other (copied)
+        assert np.array_equal(bits(rgb_to_y(layout)), bits(expected_y))
+        assert np.array_equal(bits(rgb_to_y_full(layout)), bits(expected_full))
     out = unit.astype(dtype) if dtype != np.uint8 else unit
     clipped = np.clip(np.asarray(out, dtype=np.float64), 0.0, 1.0) * 255.0
     before = out.copy()

@@ -229,50 +229,50 @@ static PyObject *py_ssim_rows(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
-/* ---- BT.601 luma of rows lo:hi of an HxWx3 image of uint8, float32 or float64, into float64 ---- */
+/* ---- BT.601 luma of rows lo:hi of an HxWx3 image of uint8, float32 or float64, into float64 ----
+ * The image is interleaved (HxWx3 in C order: R, G, B of a pixel side by side) or planar (3xHxW in C order: a
+ * network's output seen as HxWx3 through a transpose), so that neither needs copying first. */
 
 #define LUMA_LOOP(T)                                                                                                 \
     do {                                                                                                             \
-        const T *p = (const T *)src + lo * width * 3;                                                                \
+        Py_ssize_t count = (hi - lo) * width, step = planar ? 1 : 3;                                                 \
+        const T *r = (const T *)src + (planar ? lo * width : lo * width * 3);                                        \
+        const T *g = planar ? r + plane : r + 1, *b = planar ? r + 2 * plane : r + 2;                                \
         double *o = out + lo * width;                                                                                \
-        Py_ssize_t count = (hi - lo) * width;                                                                        \
         if (limited) {                                                                                               \
             for (Py_ssize_t j = 0; j < count; j++) {                                                                 \
-                double y = ((double)p[3 * j] / 255.0) * 65.481;                                                      \
-                y = y + ((double)p[3 * j + 1] / 255.0) * 128.553;                                                    \
-                y = y + ((double)p[3 * j + 2] / 255.0) * 24.966;                                                     \
+                double y = ((double)r[step * j] / 255.0) * 65.481;                                                   \
+                y = y + ((double)g[step * j] / 255.0) * 128.553;                                                     \
+                y = y + ((double)b[step * j] / 255.0) * 24.966;                                                      \
                 o[j] = y + 16.0;                                                                                     \
             }                                                                                                        \
         } else {                                                                                                     \
             for (Py_ssize_t j = 0; j < count; j++) {                                                                 \
-                double y = (double)p[3 * j] * 0.299;                                                                 \
-                y = y + (double)p[3 * j + 1] * 0.587;                                                                \
-                o[j] = y + (double)p[3 * j + 2] * 0.114;                                                             \
+                double y = (double)r[step * j] * 0.299;                                                              \
+                y = y + (double)g[step * j] * 0.587;                                                                 \
+                o[j] = y + (double)b[step * j] * 0.114;                                                              \
             }                                                                                                        \
         }                                                                                                            \
     } while (0)
 
-WIDE static void luma_u8(const void *src, Py_ssize_t width, Py_ssize_t lo, Py_ssize_t hi, int limited, double *out)
-{
-    LUMA_LOOP(unsigned char);
-}
+#define LUMA_FUNCTION(NAME, T)                                                                                       \
+    WIDE static void NAME(const void *src, Py_ssize_t height, Py_ssize_t width, int planar, Py_ssize_t lo,           \
+                          Py_ssize_t hi, int limited, double *out)                                                   \
+    {                                                                                                                \
+        Py_ssize_t plane = height * width;                                                                           \
+        LUMA_LOOP(T);                                                                                                \
+    }
 
-WIDE static void luma_f32(const void *src, Py_ssize_t width, Py_ssize_t lo, Py_ssize_t hi, int limited, double *out)
-{
-    LUMA_LOOP(float);
-}
-
-WIDE static void luma_f64(const void *src, Py_ssize_t width, Py_ssize_t lo, Py_ssize_t hi, int limited, double *out)
-{
-    LUMA_LOOP(double);
-}
+LUMA_FUNCTION(luma_u8, unsigned char)
+LUMA_FUNCTION(luma_f32, float)
+LUMA_FUNCTION(luma_f64, double)
 
 static PyObject *py_luma_rows(PyObject *self, PyObject *args)
 {
     Py_buffer img, out;
     Py_ssize_t height, width, lo, hi;
-    int itemsize, limited, ok = 0;
-    if (!PyArg_ParseTuple(args, "y*innpnnw*", &img, &itemsize, &height, &width, &limited, &lo, &hi, &out))
+    int itemsize, limited, planar, ok = 0;
+    if (!PyArg_ParseTuple(args, "y*innppnnw*", &img, &itemsize, &height, &width, &limited, &planar, &lo, &hi, &out))
         return NULL;
     if (itemsize != 1 && itemsize != 4 && itemsize != 8)
         PyErr_SetString(PyExc_ValueError, "_kernels: luma takes uint8, float32 or float64 pixels");
@@ -282,11 +282,11 @@ static PyObject *py_luma_rows(PyObject *self, PyObject *args)
              && check_size(&out, height * width, sizeof(double), "out") == 0) {
         Py_BEGIN_ALLOW_THREADS
         if (itemsize == 1)
-            luma_u8(img.buf, width, lo, hi, limited, out.buf);
+            luma_u8(img.buf, height, width, planar, lo, hi, limited, out.buf);
         else if (itemsize == 4)
-            luma_f32(img.buf, width, lo, hi, limited, out.buf);
+            luma_f32(img.buf, height, width, planar, lo, hi, limited, out.buf);
         else
-            luma_f64(img.buf, width, lo, hi, limited, out.buf);
+            luma_f64(img.buf, height, width, planar, lo, hi, limited, out.buf);
         Py_END_ALLOW_THREADS
         ok = 1;
     }
@@ -356,8 +356,9 @@ static PyMethodDef methods[] = {
      "ssim_rows(a, b, height, width, window, cov_norm, c1, c2, mu_b, mu_b_sq, var_b, lo, hi, out): rows lo:hi of the "
      "valid SSIM map of a against b"},
     {"luma_rows", py_luma_rows, METH_VARARGS,
-     "luma_rows(img, itemsize, height, width, limited, lo, hi, out): rows lo:hi of BT.601 luma (limited: 16-235 of "
-     "[0, 1] RGB, else full range of 0-255 RGB) of a C-contiguous HxWx3 image of uint8, float32 or float64"},
+     "luma_rows(img, itemsize, height, width, limited, planar, lo, hi, out): rows lo:hi of BT.601 luma (limited: "
+     "16-235 of [0, 1] RGB, else full range of 0-255 RGB) of a C-contiguous HxWx3 (or, planar, 3xHxW) image of uint8, "
+     "float32 or float64"},
     {"quantize", py_quantize, METH_VARARGS,
      "quantize(src, itemsize, count, truncate, lo, hi, out): values lo:hi of float32 or float64 src clipped to [0, 1], "
      "times 255, rounded half to even (or floored) into uint8 out; False when one of them is not finite"},

@@ -61,12 +61,14 @@ def _luma(img: np.ndarray, *, limited: bool, name: str) -> np.ndarray:
     """BT.601 luma of an HxWx3 image as float64 (:func:`rgb_to_y`, :func:`rgb_to_y_full`), two halves on two threads."""
     if img.ndim != 3 or img.shape[2] != 3:
         raise ValueError(f"{name} expects an HxWx3 image, got shape {img.shape}")
-    img = np.ascontiguousarray(img)
     if img.dtype not in (np.uint8, np.float32, np.float64):
         img = img.astype(np.float64)
     out = np.empty(img.shape[:2])
     h, w = out.shape
-    by_halves(h, lambda lo, hi: _kernels.luma_rows(img, img.itemsize, h, w, limited, lo, hi, out))
+    # a network's output, quantised in its own memory order, is channels-first: read as planes, not copied
+    planar = img.transpose(2, 0, 1).flags.c_contiguous and not img.flags.c_contiguous
+    src = img.transpose(2, 0, 1) if planar else np.ascontiguousarray(img)
+    by_halves(h, lambda lo, hi: _kernels.luma_rows(src, img.itemsize, h, w, limited, planar, lo, hi, out))
     return out
 
 
