@@ -59,7 +59,7 @@ from srbench.core.hashing import array_sha256, cached_sha256
 from srbench.core.imresize import imresize
 from srbench.core.store import benchmark_root, cache_root, store_root
 from srbench.data import lr_generators
-from srbench.data.decoded_files import enabled as decoded_copies_enabled, read_decoded
+from srbench.data.decoded_files import enabled as decoded_copies_enabled, read_decoded, read_decoded_with_sha256
 from srbench.data.lr_generators import split_lr_input
 from srbench.data.images import (IMAGE_SUFFIXES, crop_to_scale, image_files, is_image_name, png_text, read_image,
                                  to_rgb, write_image)
@@ -228,10 +228,10 @@ def _cached_lr(path: Path, hr_sha: str, version: str | None = None) -> np.ndarra
     if provenance is None or provenance[:2] != (version or generator_version(), hr_sha):
         return None
     try:
-        lr = read_decoded(path)
+        lr, sha = read_decoded_with_sha256(path)  # the hash its disk copy's check computed
     except SrbenchError:
         return None
-    return lr if array_sha256(lr) == provenance[2] else None
+    return lr if sha == provenance[2] else None
 
 
 def _is_shipped(path: Path) -> bool:

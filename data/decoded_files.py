@@ -56,8 +56,8 @@ def decoded_file(path: Path) -> Path:
     return cache_root() / "decoded" / f"{key}.npz"
 
 
-def _read(stored: Path) -> np.ndarray | None:
-    """The pixels kept in ``stored`` when they are intact (their recorded sha256 matches), else None."""
+def _read(stored: Path) -> tuple[np.ndarray, str] | None:
+    """The pixels kept in ``stored`` and their sha256 when they are intact (the recorded sha256 matches), else None."""
     try:
         with np.load(stored, allow_pickle=False) as npz:
             pixels, recorded = npz["pixels"], str(npz["sha256"])
@@ -65,27 +65,39 @@ def _read(stored: Path) -> np.ndarray | None:
         return None
     if pixels.dtype != np.uint8 or pixels.ndim not in (2, 3) or array_sha256(pixels) != recorded:
         return None
-    return pixels
+    return pixels, recorded
+
+
+def read_decoded_with_sha256(path: str | os.PathLike) -> tuple[np.ndarray, str]:
+    """:func:`read_decoded` and the pixels' :func:`~srbench.core.hashing.array_sha256`, which reading the disk copy
+    checks anyway: a caller that compares the pixels with a recorded hash (a cached LR image) need not hash them
+    again."""
+    path = Path(path)
+    if not enabled():
+        pixels = images.read_image(path)
+        return pixels, array_sha256(pixels)
+    try:
+        stored = decoded_file(path)
+    except OSError:  # the file cannot be hashed: let the decoder name the problem
+        pixels = images.read_image(path)
+        return pixels, array_sha256(pixels)
+    kept = _read(stored) if stored.is_file() else None
+    if kept is not None:
+        return kept
+    pixels = images.read_image(path)
+    sha = array_sha256(pixels)
+    buffer = io.BytesIO()
+    np.savez(buffer, pixels=pixels, sha256=np.array(sha))
+    try:
+        write_bytes_atomic(stored, buffer.getvalue())
+    except OSError:
+        pass
+    return pixels, sha
 
 
 def read_decoded(path: str | os.PathLike) -> np.ndarray:
     """:func:`srbench.data.images.read_image` of ``path``: the same uint8 array, from the disk copy when there is an
     intact one, else decoded now and kept (see the module docstring). Errors are ``read_image``'s."""
-    path = Path(path)
     if not enabled():
-        return images.read_image(path)
-    try:
-        stored = decoded_file(path)
-    except OSError:  # the file cannot be hashed: let the decoder name the problem
-        return images.read_image(path)
-    pixels = _read(stored) if stored.is_file() else None
-    if pixels is not None:
-        return pixels
-    pixels = images.read_image(path)
-    buffer = io.BytesIO()
-    np.savez(buffer, pixels=pixels, sha256=np.array(array_sha256(pixels)))
-    try:
-        write_bytes_atomic(stored, buffer.getvalue())
-    except OSError:
-        pass
-    return pixels
+        return images.read_image(path)  # nothing to check: no hash
+    return read_decoded_with_sha256(path)[0]

@@ -81,3 +81,20 @@ def test_a_missing_file_is_the_decoders_one_line_error(tmp_path):
 
     with pytest.raises(SrbenchError, match="file not found"):
         read_decoded(tmp_path / "missing.png")
+
+
+def test_the_sha256_returned_with_the_pixels_is_theirs(tmp_path, monkeypatch):
+    """read_decoded_with_sha256 hands over the hash its check computed (a cached LR is compared with it): it must be
+    hashlib's sha256 of the pixels as Pillow decodes them (after their dtype and shape, as array_sha256 defines it),
+    fresh, from the disk copy, and with the copy turned off."""
+    import hashlib
+
+    from srbench.data.decoded_files import read_decoded_with_sha256
+
+    expected = png(tmp_path / "a.png")
+    for _ in range(2):  # decoded now, then read back from the disk copy
+        pixels, sha = read_decoded_with_sha256(tmp_path / "a.png")
+        assert np.array_equal(pixels, expected)
+        assert sha == hashlib.sha256(f"|u1{expected.shape}".encode() + expected.tobytes()).hexdigest()
+    monkeypatch.setenv(decoded_files.ENV, "0")
+    assert read_decoded_with_sha256(tmp_path / "a.png")[1] == sha

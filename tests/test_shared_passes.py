@@ -53,7 +53,6 @@ def test_outputs_are_kept_only_while_another_cell_needs_them():
     assert second.cost("s", lambda: pytest.fail("measured twice")) == {"latency_ms": 3.0}
 
 
-
 def test_an_output_every_other_cell_quantises_alike_is_kept_as_8_bits_with_the_same_scores():
     """Kept as the one 8-bit quantisation every other pending cell applies (a quarter of the bytes), as float when
     they differ; the 8-bit copy scores exactly what the float output scores under that quantisation (PSNR, SSIM and
@@ -75,6 +74,9 @@ def test_an_output_every_other_cell_quantises_alike_is_kept_as_8_bits_with_the_s
     kept = passes.scope("k", "run-b").get("Set5", "file", "baby")
     assert kept.quantized == "truncate" and kept.sr.dtype == np.uint8 and kept.sr.nbytes * 4 == out.nbytes
     assert np.array_equal(kept.sr, np.floor(np.clip(out.astype(np.float64), 0, 1) * 255).astype(np.uint8))
+    rounded = np.round(np.clip(out.astype(np.float64), 0, 1) * 255).astype(np.uint8)
+    first.put("Set5", "file", "bird", out, 0.5, quantize="round", quantized=rounded)  # not the others' mode
+    assert np.array_equal(passes.scope("k", "run-b").get("Set5", "file", "bird").sr, kept.sr)
     mixed = passes.scope("k", "run-b").get("Set14", "file", "face")
     assert mixed.quantized is None and mixed.sr is out
     for mode in ("round", "truncate"):
@@ -82,6 +84,18 @@ def test_an_output_every_other_cell_quantises_alike_is_kept_as_8_bits_with_the_s
         from_float = ImageScorer(out, hr, scale=4, gray=False).score(protocol)
         from_8bit = ImageScorer(quantize(out, mode), hr, scale=4, gray=False, quantized=True).score(protocol)
         assert from_float == from_8bit
+
+
+def test_the_cells_own_8_bit_output_is_kept_when_the_others_quantise_alike():
+    """A cell that quantised the output by the others' mode hands that array over instead of quantising again."""
+    out = np.linspace(0, 1, 4 * 5 * 3, dtype=np.float32).reshape(4, 5, 3)
+    mine = np.round(out.astype(np.float64) * 255).astype(np.uint8)
+    passes = SharedPasses()
+    passes.need("k", "Set5", "file", 2, quantize="round")  # this cell and paper_gray
+    passes.scope("k", "run-a").put("Set5", "file", "baby", out, 0.5, quantize="round", quantized=mine)
+    kept = passes.scope("k", "run-b").get("Set5", "file", "baby")
+    assert kept.quantized == "round" and kept.sr is mine
+
 
 def _experiment(tmp_path: Path, dataset: Path) -> Path:
     path = tmp_path / "shared.yaml"

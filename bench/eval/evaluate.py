@@ -148,12 +148,13 @@ def evaluate(model: torch.nn.Module, dataset: str, scale: int, protocol: Protoco
                                        f"{hit.quantized!r}, but this cell quantises by {protocol.quantize!r}")
             else:
                 out, elapsed = forward_pass(model, sample.lr, scale, device)
-                if passes is not None:
-                    passes.put(dataset, protocol.lr_input, sample.name, out, elapsed, quantize=protocol.quantize)
             scorer = ImageScorer(out, sample.hr, scale=scale, gray=sample.gray, name=sample.name,
                                  quantized=hit is not None and hit.quantized is not None)
             scored = scorer.score(protocol)
             sr = scorer.output(protocol.quantize)
+            if hit is None and passes is not None:  # kept for later cells (8 bits: this cell's own quantisation)
+                passes.put(dataset, protocol.lr_input, sample.name, out, elapsed, quantize=protocol.quantize,
+                           quantized=sr)
             lp = (lpips_pair(sr, sample.hr, scale=scale, protocol=protocol, net=net, name=sample.name)
                   if net is not None else None)
             result.images.append(ImageResult(sample.name, scored.psnr, scored.ssim, elapsed, sample.gray, lp,

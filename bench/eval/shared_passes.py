@@ -64,9 +64,11 @@ class PassScope:
         return hit
 
     def put(self, dataset: str, lr_source: str, name: str, sr: np.ndarray, forward_s: float,
-            quantize: str = "float") -> None:
+            quantize: str = "float", quantized: np.ndarray | None = None) -> None:
         """Keep this image's output when another cell (besides this one, which quantises it by ``quantize``) still
-        needs its dataset in this scope: as 8 bits when every such cell quantises it by one 8-bit mode."""
+        needs its dataset in this scope: as 8 bits when every such cell quantises it by one 8-bit mode.
+        ``quantized``: this cell's own ``quantize`` of ``sr``, when it made one, used instead of quantising again
+        where the other cells quantise alike."""
         need = (self.key, str(dataset), lr_source)
         if self.owner._needs[need] <= 1:
             return
@@ -74,7 +76,13 @@ class PassScope:
         others[quantize] -= 1
         modes = {mode for mode, count in others.items() if count > 0}
         mode = modes.pop() if len(modes) == 1 and modes <= {"round", "truncate"} else None
-        kept = SharedOutput(sr if mode is None else quantize_output(sr, mode), float(forward_s), self.source, mode)
+        if mode is None:
+            kept_sr = sr
+        elif mode == quantize and quantized is not None:
+            kept_sr = quantized
+        else:
+            kept_sr = quantize_output(sr, mode)
+        kept = SharedOutput(kept_sr, float(forward_s), self.source, mode)
         self.owner._outputs.put((*need, name), kept, kept.sr.nbytes)
 
     def cost(self, settings: Hashable, measure: Callable[[], dict]) -> dict:
