@@ -59,7 +59,8 @@ from srbench.core.hashing import array_sha256, cached_sha256
 from srbench.core.imresize import imresize
 from srbench.core.store import benchmark_root, cache_root, store_root
 from srbench.data import lr_generators
-from srbench.data.decoded_files import enabled as decoded_copies_enabled, read_decoded, read_decoded_with_sha256
+from srbench.data.decoded_files import (enabled as decoded_copies_enabled, has_decoded_copy, read_decoded,
+                                       read_decoded_with_sha256)
 from srbench.data.lr_generators import split_lr_input
 from srbench.data.images import (IMAGE_SUFFIXES, crop_to_scale, image_files, is_image_name, png_text, read_image,
                                  to_rgb, write_image)
@@ -295,8 +296,7 @@ def _library_lr(hr_file: Path, hr_sha: str, scale: int, lr_source: str, modcrop:
                 full: np.ndarray | None = None) -> np.ndarray:
     """The LR another library's generator (or MATLAB's without mod-crop) makes, from its own cache folder
     (:func:`srbench.data.lr_generators.cache_file`) or made now and cached there (best effort)."""
-    path = lr_generators.cache_file(lr_source, modcrop, scale, hr_sha)
-    version = lr_generators.generator_key(lr_source, modcrop, scale)
+    path, version = _library_origin(lr_source, modcrop, scale, hr_sha)
     lr = _cached_lr(path, hr_sha, version)
     if lr is None:
         lr = lr_generators.make_lr(lr_source, read_image(hr_file) if full is None else full, scale, modcrop=modcrop)
@@ -306,6 +306,39 @@ def _library_lr(hr_file: Path, hr_sha: str, scale: int, lr_source: str, modcrop:
         except OSError:
             pass
     return lr
+
+
+def _generated_lr_origin(folder: Path, lr_file: Path, hr_sha: str, scale: int,
+                         lr_source: str) -> tuple[Path, str] | None:
+    """Where a sample's generated LR is cached and the generator version it carries there; None when the sample
+    reads the shipped LR file."""
+    source, modcrop = split_lr_input(lr_source)
+    if source == "file" and _is_shipped(lr_file):
+        return None
+    if source not in ("file", "generate") or not modcrop:
+        return _library_origin(source, modcrop, scale, hr_sha)
+    return generated_lr_file(folder, lr_file, hr_sha, scale), generator_version()
+
+
+def _library_origin(source: str, modcrop: bool, scale: int, hr_sha: str) -> tuple[Path, str]:
+    """Where another library's LR (or MATLAB's without mod-crop) is cached, and its generator key."""
+    return lr_generators.cache_file(source, modcrop, scale, hr_sha), lr_generators.generator_key(source, modcrop, scale)
+
+
+def sample_ready(folder: Path, hr_file: Path, scale: int, lr_source: str = "file") -> bool:
+    """True when reading this sample generates nothing and decodes no HR or shipped LR file: a generated LR is
+    cached for this HR file by this generator, and the decoded copies (:mod:`srbench.data.decoded_files`) of the HR
+    file and of a shipped LR file are on disk (when they are on). Judged from file names and PNG text chunks
+    only: every read still checks what it reads."""
+    hr_sha = cached_sha256(hr_file)
+    lr_file = lr_path(folder, hr_file.stem, scale)
+    origin = _generated_lr_origin(folder, lr_file, hr_sha, scale, lr_source)
+    if origin is not None:
+        path, version = origin
+        if not path.is_file() or (_provenance(path) or ("", ""))[:2] != (version, hr_sha):
+            return False
+    decoded = [hr_file] if origin is not None else [hr_file, lr_file]
+    return not decoded_copies_enabled() or all(has_decoded_copy(f) for f in decoded)
 
 
 def load_sample(folder: Path, hr_file: Path, scale: int, lr_source: str = "file", *,
@@ -319,12 +352,13 @@ def load_sample(folder: Path, hr_file: Path, scale: int, lr_source: str = "file"
     lr_file = lr_path(folder, name, scale)
     hr_sha = cached_sha256(hr_file)
     source, modcrop = split_lr_input(lr_source)
-    if source == "file" and _is_shipped(lr_file):
+    origin = _generated_lr_origin(folder, lr_file, hr_sha, scale, lr_source)
+    if origin is None:
         lr, generated = read_decoded(lr_file), False
     elif source not in ("file", "generate") or not modcrop:
         lr, generated = _library_lr(hr_file, hr_sha, scale, source, modcrop, full), True
     else:
-        cache_file = generated_lr_file(folder, lr_file, hr_sha, scale)
+        cache_file = origin[0]
         lr, generated = _cached_lr(cache_file, hr_sha), True
         if lr is None:
             lr = _generate_lr(hr, scale, cache_file, hr_sha)

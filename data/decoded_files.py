@@ -56,6 +56,14 @@ def decoded_file(path: Path) -> Path:
     return cache_root() / "decoded" / f"{key}.npz"
 
 
+def has_decoded_copy(path: str | os.PathLike) -> bool:
+    """True when a decoded copy of the image file ``path`` (as it is now) is on disk (not checked: reading it is)."""
+    try:
+        return decoded_file(Path(path)).is_file()
+    except OSError:
+        return False
+
+
 def _read(stored: Path) -> tuple[np.ndarray, str] | None:
     """The pixels kept in ``stored`` and their sha256 when they are intact (the recorded sha256 matches), else None."""
     try:

@@ -87,7 +87,7 @@ def from_store(uri: str | None, experiment_file: str) -> None:
 
     from srbench.track import tracking
     from srbench.track.experiment import load_experiment
-    from srbench.track.schema import CHOOSE_S, LATENCY, PEAK_MEM, PREPARE_S, SHARED_FROM_TAG
+    from srbench.track.schema import CHOOSE_S, INPUTS_S, LATENCY, PEAK_MEM, PREPARE_S, SHARED_FROM_TAG
 
     name = load_experiment(experiment_file).name
     client = tracking.client(uri)
@@ -127,10 +127,13 @@ def from_store(uri: str | None, experiment_file: str) -> None:
     print(f"wall / forward = {wall / forward:.2f}x")
     if CHOOSE_S in parent.data.metrics:  # logged since the invocation run records them
         choose, prepare = parent.data.metrics[CHOOSE_S], parent.data.metrics.get(PREPARE_S, 0.0)
+        inputs = parent.data.metrics.get(INPUTS_S, 0.0)  # logged since inputs are made ready before the cells
+        rest = wall - in_cells - choose - prepare - inputs
         print(f"  between cell runs: choosing runtimes (auto's probes, with their exports) {choose:.0f} s, preparing "
-              f"runtimes (loading or exporting graphs) {prepare:.0f} s, the rest {wall - in_cells - choose - prepare:.0f} s")
-        print(f"  without the probes and exports (a fresh clone's one-time work): wall / forward = "
-              f"{(wall - choose - prepare) / forward:.2f}x")
+              f"runtimes (loading or exporting graphs) {prepare:.0f} s, preparing inputs (generating LR images, "
+              f"writing decoded copies) {inputs:.0f} s, the rest {rest:.0f} s")
+        print(f"  without the probes, exports and input preparation (a fresh clone's one-time work): wall / forward = "
+              f"{(wall - choose - prepare - inputs) / forward:.2f}x")
 
 
 if __name__ == "__main__":

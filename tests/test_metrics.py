@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from srbench.eval.scoring import DOUBLE_SCALE_DB, score_pair, quantize
-from srbench.eval.metrics import psnr, rgb_to_y, rgb_to_y_full, shave, ssim
+from srbench.eval.metrics import mse, psnr, rgb_to_y, rgb_to_y_full, shave, ssim
 from srbench.eval.protocol import get_protocol
 from srbench.data.datasets import load_samples, to_rgb
 from srbench.data.images import read_image
@@ -94,14 +94,20 @@ def test_in_place_luma_and_quantize_equal_the_textbook_expressions_bit_for_bit(d
     unit = rng.uniform(-0.2, 1.2, (67, 91, 3))
     unit[0, :4, 0] = [0.5 / 255, 1.5 / 255, 2.5 / 255, 254.5 / 255]  # ties of the 8-bit grid
     img = (rng.integers(0, 256, unit.shape) if dtype == np.uint8 else unit * 255).astype(dtype)
-    f = img.astype(np.float64)
     bits = lambda a: np.ascontiguousarray(a).view(np.uint64)  # noqa: E731
-    expected_y = 16.0 + (65.481 * (f / 255.0)[..., 0] + 128.553 * (f / 255.0)[..., 1] + 24.966 * (f / 255.0)[..., 2])
-    expected_full = 0.299 * f[..., 0] + 0.587 * f[..., 1] + 0.114 * f[..., 2]
+    def expected_y(f):
+        return 16.0 + (65.481 * (f / 255.0)[..., 0] + 128.553 * (f / 255.0)[..., 1] + 24.966 * (f / 255.0)[..., 2])
+
+    def expected_full(f):
+        return 0.299 * f[..., 0] + 0.587 * f[..., 1] + 0.114 * f[..., 2]
     planar = np.ascontiguousarray(img.transpose(2, 0, 1)).transpose(1, 2, 0)  # a network output's memory order
-    for layout in (img, planar, np.asfortranarray(img)):  # interleaved, planar (read as planes), other (copied)
-        assert np.array_equal(bits(rgb_to_y(layout)), bits(expected_y))
-        assert np.array_equal(bits(rgb_to_y_full(layout)), bits(expected_full))
+    columns_first = np.ascontiguousarray(img.transpose(1, 0, 2)).transpose(1, 0, 2)  # bicubic's output (imresize)
+    layouts = (img, planar, np.asfortranarray(img), columns_first,  # read where they lie
+               img[1:-2, 3:], img[::-1], img[:, ::2])  # a crop, a reversed view, a strided view (copied first)
+    for layout in layouts:
+        f = layout.astype(np.float64)
+        assert np.array_equal(bits(rgb_to_y(layout)), bits(expected_y(f)))
+        assert np.array_equal(bits(rgb_to_y_full(layout)), bits(expected_full(f)))
     out = unit.astype(dtype) if dtype != np.uint8 else unit
     clipped = np.clip(np.asarray(out, dtype=np.float64), 0.0, 1.0) * 255.0
     before = out.copy()
@@ -333,3 +339,26 @@ def test_ssim_map_refuses_reference_maps_of_another_image():
         ssim_map(a, a, window="gaussian11", reference=ssim_reference(a, window="uniform7")[0])
     with pytest.raises(ValueError, match="differ in shape"):
         ssim_map(a, np.zeros((40, 41)))
+
+
+def test_luma_kernel_refuses_strides_that_leave_its_buffer():
+    """The compiled luma reads pixel (i, j) at i * row + j * col of the buffer it is given: strides that would read
+    past the buffer, negative strides or rows outside the image are refused in C, before any pixel is read."""
+    from srbench.eval import _kernels
+
+    img, out = np.zeros((4, 5, 3), np.uint8), np.empty((4, 5))
+    _kernels.luma_rows(img, 1, 4, 5, 15, 3, 1, True, 0, 4, out)  # interleaved: accepted
+    for row, col, chan, lo, hi in ((16, 3, 1, 0, 4), (15, 3, 2, 0, 4), (15, -3, 1, 0, 4), (15, 3, 1, 0, 5)):
+        with pytest.raises(ValueError, match="_kernels"):
+            _kernels.luma_rows(img, 1, 4, 5, row, col, chan, True, lo, hi, out)
+
+
+def test_mse_is_the_textbook_expression_bit_for_bit():
+    """mse subtracts in float64 and squares in place; the value must be the plain expression's, for 8-bit and float
+    planes and for cropped views (compared with ==)."""
+    rng = np.random.default_rng(3)
+    a8, b8 = rng.integers(0, 256, (2, 53, 61), dtype=np.uint8)
+    af, bf = rng.uniform(0, 255, (2, 53, 61))
+    for a, b in ((a8, b8), (af, bf), (af[4:-4, 4:-4], bf[4:-4, 4:-4]), (a8[:, 3:], b8[:, 3:])):
+        assert mse(a, b) == float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    assert mse(np.array([[0, 10]], np.uint8), np.array([[3, 6]], np.uint8)) == (9 + 16) / 2  # by hand

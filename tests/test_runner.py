@@ -63,6 +63,9 @@ def test_one_finished_run_per_cell_and_rerun_reuses(tmp_path, tiny_dataset, mlfl
     psnr = {(r.data.tags["srbench.model"], r.data.tags["srbench.scale"]): r.data.metrics[f"psnr_y.{key}"] for r in runs}
     for scale in "234":
         assert psnr[("carn_m", scale)] > psnr[("bicubic", scale)]
+    client = tracking.client(mlflow_uri)
+    parent = client.get_run(runs[0].data.tags["mlflow.parentRunId"])
+    assert parent.data.metrics["between_cells.prepare_inputs_s"] >= 0  # logged apart from the cells
     again = run_benchmark(load_experiment(path), tracking_uri=mlflow_uri, progress=False)
     assert sorted(o.status for o in again) == ["cached"] * 6
     assert len(_cells(mlflow_uri, "t")) == 6

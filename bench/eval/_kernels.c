@@ -230,37 +230,43 @@ static PyObject *py_ssim_rows(PyObject *self, PyObject *args)
 }
 
 /* ---- BT.601 luma of rows lo:hi of an HxWx3 image of uint8, float32 or float64, into float64 ----
- * The image is interleaved (HxWx3 in C order: R, G, B of a pixel side by side) or planar (3xHxW in C order: a
- * network's output seen as HxWx3 through a transpose), so that neither needs copying first. */
+ * The pixels are read where they lie: pixel (i, j)'s red at src[i * row + j * col], green and blue ``chan`` further
+ * (strides in elements). So an interleaved image (HxWx3 in C order), a network's channels-first output (planar) and a
+ * column-major one (bicubic's: imresize resizes the second axis last) are all read without a copy. The common
+ * layouts get loops with constant strides, which the compiler vectorises; each value is the same expression. */
 
-#define LUMA_LOOP(T)                                                                                                 \
+#define LUMA_ROW(T, COL, CHAN)                                                                                       \
     do {                                                                                                             \
-        Py_ssize_t count = (hi - lo) * width, step = planar ? 1 : 3;                                                 \
-        const T *r = (const T *)src + (planar ? lo * width : lo * width * 3);                                        \
-        const T *g = planar ? r + plane : r + 1, *b = planar ? r + 2 * plane : r + 2;                                \
-        double *o = out + lo * width;                                                                                \
+        const T *r = (const T *)src + i * row, *g = r + (CHAN), *b = r + 2 * (CHAN);                                 \
+        double *o = out + i * width;                                                                                 \
         if (limited) {                                                                                               \
-            for (Py_ssize_t j = 0; j < count; j++) {                                                                 \
-                double y = ((double)r[step * j] / 255.0) * 65.481;                                                   \
-                y = y + ((double)g[step * j] / 255.0) * 128.553;                                                     \
-                y = y + ((double)b[step * j] / 255.0) * 24.966;                                                      \
+            for (Py_ssize_t j = 0; j < width; j++) {                                                                 \
+                double y = ((double)r[(COL) * j] / 255.0) * 65.481;                                                  \
+                y = y + ((double)g[(COL) * j] / 255.0) * 128.553;                                                    \
+                y = y + ((double)b[(COL) * j] / 255.0) * 24.966;                                                     \
                 o[j] = y + 16.0;                                                                                     \
             }                                                                                                        \
         } else {                                                                                                     \
-            for (Py_ssize_t j = 0; j < count; j++) {                                                                 \
-                double y = (double)r[step * j] * 0.299;                                                              \
-                y = y + (double)g[step * j] * 0.587;                                                                 \
-                o[j] = y + (double)b[step * j] * 0.114;                                                              \
+            for (Py_ssize_t j = 0; j < width; j++) {                                                                 \
+                double y = (double)r[(COL) * j] * 0.299;                                                             \
+                y = y + (double)g[(COL) * j] * 0.587;                                                                \
+                o[j] = y + (double)b[(COL) * j] * 0.114;                                                             \
             }                                                                                                        \
         }                                                                                                            \
     } while (0)
 
 #define LUMA_FUNCTION(NAME, T)                                                                                       \
-    WIDE static void NAME(const void *src, Py_ssize_t height, Py_ssize_t width, int planar, Py_ssize_t lo,           \
-                          Py_ssize_t hi, int limited, double *out)                                                   \
+    WIDE static void NAME(const void *src, Py_ssize_t width, Py_ssize_t row, Py_ssize_t col, Py_ssize_t chan,        \
+                          Py_ssize_t lo, Py_ssize_t hi, int limited, double *out)                                    \
     {                                                                                                                \
-        Py_ssize_t plane = height * width;                                                                           \
-        LUMA_LOOP(T);                                                                                                \
+        for (Py_ssize_t i = lo; i < hi; i++) {                                                                       \
+            if (col == 3 && chan == 1)                                                                               \
+                LUMA_ROW(T, 3, 1); /* interleaved */                                                                 \
+            else if (col == 1)                                                                                       \
+                LUMA_ROW(T, 1, chan); /* planar */                                                                   \
+            else                                                                                                     \
+                LUMA_ROW(T, col, chan); /* any other layout (column-major) */                                        \
+        }                                                                                                            \
     }
 
 LUMA_FUNCTION(luma_u8, unsigned char)
@@ -270,23 +276,26 @@ LUMA_FUNCTION(luma_f64, double)
 static PyObject *py_luma_rows(PyObject *self, PyObject *args)
 {
     Py_buffer img, out;
-    Py_ssize_t height, width, lo, hi;
-    int itemsize, limited, planar, ok = 0;
-    if (!PyArg_ParseTuple(args, "y*innppnnw*", &img, &itemsize, &height, &width, &limited, &planar, &lo, &hi, &out))
+    Py_ssize_t height, width, row, col, chan, lo, hi;
+    int itemsize, limited, ok = 0;
+    if (!PyArg_ParseTuple(args, "y*innnnnpnnw*", &img, &itemsize, &height, &width, &row, &col, &chan, &limited, &lo,
+                          &hi, &out))
         return NULL;
     if (itemsize != 1 && itemsize != 4 && itemsize != 8)
         PyErr_SetString(PyExc_ValueError, "_kernels: luma takes uint8, float32 or float64 pixels");
+    else if (height < 1 || width < 1 || row < 0 || col < 0 || chan < 0)
+        PyErr_SetString(PyExc_ValueError, "_kernels: luma takes a non-empty image with non-negative strides");
     else if (lo < 0 || hi < lo || hi > height)
         PyErr_SetString(PyExc_ValueError, "_kernels: rows out of range for this image");
-    else if (check_size(&img, height * width * 3, itemsize, "img") == 0
+    else if (check_size(&img, (height - 1) * row + (width - 1) * col + 2 * chan + 1, itemsize, "img") == 0
              && check_size(&out, height * width, sizeof(double), "out") == 0) {
         Py_BEGIN_ALLOW_THREADS
         if (itemsize == 1)
-            luma_u8(img.buf, height, width, planar, lo, hi, limited, out.buf);
+            luma_u8(img.buf, width, row, col, chan, lo, hi, limited, out.buf);
         else if (itemsize == 4)
-            luma_f32(img.buf, height, width, planar, lo, hi, limited, out.buf);
+            luma_f32(img.buf, width, row, col, chan, lo, hi, limited, out.buf);
         else
-            luma_f64(img.buf, height, width, planar, lo, hi, limited, out.buf);
+            luma_f64(img.buf, width, row, col, chan, lo, hi, limited, out.buf);
         Py_END_ALLOW_THREADS
         ok = 1;
     }
@@ -356,9 +365,9 @@ static PyMethodDef methods[] = {
      "ssim_rows(a, b, height, width, window, cov_norm, c1, c2, mu_b, mu_b_sq, var_b, lo, hi, out): rows lo:hi of the "
      "valid SSIM map of a against b"},
     {"luma_rows", py_luma_rows, METH_VARARGS,
-     "luma_rows(img, itemsize, height, width, limited, planar, lo, hi, out): rows lo:hi of BT.601 luma (limited: "
-     "16-235 of [0, 1] RGB, else full range of 0-255 RGB) of a C-contiguous HxWx3 (or, planar, 3xHxW) image of uint8, "
-     "float32 or float64"},
+     "luma_rows(img, itemsize, height, width, row, col, chan, limited, lo, hi, out): rows lo:hi of BT.601 luma "
+     "(limited: 16-235 of [0, 1] RGB, else full range of 0-255 RGB) of an HxWx3 image of uint8, float32 or float64 "
+     "whose pixel (i, j) has its red at element i * row + j * col of the buffer img, green and blue chan further"},
     {"quantize", py_quantize, METH_VARARGS,
      "quantize(src, itemsize, count, truncate, lo, hi, out): values lo:hi of float32 or float64 src clipped to [0, 1], "
      "times 255, rounded half to even (or floored) into uint8 out; False when one of them is not finite"},

@@ -15,7 +15,9 @@ with RGB, where it does nothing). :func:`explain_cell` then measures them all:
   computes each quantisation, plane, MSE and SSIM once, with exactly the arithmetic of ``srbench evaluate``; the
   HR side (its measured planes and SSIM's filtered maps of them, :class:`srbench.eval.scoring.Reference`) is
   computed once per image for all its LR inputs (the images are measured one after the other, each under every
-  LR input of a BN mode).
+  LR input of a BN mode);
+* a background thread reads the next image's LR inputs and runs their forward passes while this image is scored
+  (:func:`srbench.core.ahead.ahead`): the same passes and scores, overlapped in time.
 
 :func:`match_published` compares the rows with a printed PSNR (and SSIM): the rows whose values round to the printed
 ones, or else the nearest single deviation (and pair), with the residual.
@@ -23,7 +25,6 @@ ones, or else the nearest single deviation (and pair), with the residual.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -32,13 +33,14 @@ from collections.abc import Callable
 import numpy as np
 from tqdm.auto import tqdm
 
+from srbench.core.ahead import ahead
 from srbench.core.constants import LR_SOURCES
 from srbench.core.errors import SrbenchError
 from srbench.data import lr_generators
-from srbench.data.datasets import load_samples
+from srbench.data.datasets import Sample, load_samples
 from srbench.eval.evaluate import forward_pass
 from srbench.eval.protocol import AGGREGATES, COLORS, GRAY_MODES, LUMAS, QUANTIZE, SSIM_VARIANTS, Protocol
-from srbench.eval.scoring import ImageScore, ImageScorer, Reference, dataset_psnr
+from srbench.eval.scoring import ImageScore, ImageScorer, Reference, dataset_psnr, same_pixels
 
 #: knobs whose alternatives are measured (lr_source and lr_modcrop together as ``lr_input``)
 MEASURE_KNOBS = {"color": COLORS, "luma": LUMAS, "gray": GRAY_MODES, "quantize": QUANTIZE, "ssim": SSIM_VARIANTS,
@@ -162,12 +164,41 @@ class Explained:
                 "rows": [r.as_dict() for r in self.rows]}
 
 
-def pixels_key(img: np.ndarray) -> tuple:
-    """An image's identity by content (shape, dtype and a digest of its bytes): two LR inputs with the same pixels
-    (the shipped MATLAB file and srbench's MATLAB generator; mod-crop or not when the HR sides are already multiples
-    of the scale) are one network input, run once, and their outputs are scored once."""
-    digest = hashlib.blake2b(np.ascontiguousarray(img).tobytes(), digest_size=16).hexdigest()
-    return img.shape, img.dtype.str, digest
+def _same_input(a: Sample, b: Sample) -> bool:
+    """Two samples the network sees alike and that are measured against the same HR: two LR inputs with the same
+    pixels (the shipped MATLAB file and srbench's MATLAB generator; mod-crop or not when the HR sides are already
+    multiples of the scale) are one network input, run once, and their outputs are scored once."""
+    return a.gray == b.gray and same_pixels(a.lr, b.lr) and same_pixels(a.hr, b.hr)
+
+
+@dataclass
+class _ImagePasses:
+    """One image's network inputs: its sample under each LR input of a BN mode, and for each the index of the
+    distinct input it is (``outputs``: the forward pass of each distinct input)."""
+
+    samples: list[Sample]
+    which: list[int]
+    outputs: list[np.ndarray]
+
+
+def _image_passes(sample_sets: list, runner, scale: int, device, counts: dict[str, float]):
+    """Per image: its samples under every LR input and one forward pass per distinct network input (the first
+    sample with those pixels; :func:`_same_input`); ``counts`` adds up the passes and their seconds."""
+    for samples in zip(*sample_sets):
+        distinct: list[Sample] = []
+        outputs: list[np.ndarray] = []
+        which = []
+        for sample in samples:
+            k = next((i for i, seen in enumerate(distinct) if _same_input(seen, sample)), None)
+            if k is None:  # a distinct LR input: its one forward pass
+                out, elapsed = forward_pass(runner, sample.lr, scale, device)
+                counts["passes"] += 1
+                counts["forward_s"] += elapsed
+                k = len(distinct)
+                distinct.append(sample)
+                outputs.append(out)
+            which.append(k)
+        yield _ImagePasses(list(samples), which, outputs)
 
 
 def explain_cell(runner_for: Callable[[str], Callable], dataset: str, scale: int, *, base: Protocol,
@@ -175,8 +206,11 @@ def explain_cell(runner_for: Callable[[str], Callable], dataset: str, scale: int
                  notes: list[str] | None = None) -> Explained:
     """Measure ``dataset`` at ``scale`` under ``base`` and each of ``variants``: one forward pass per image and per
     distinct (LR input, BN mode), each output scored under every variant that uses it. LR inputs are distinct by
-    content (:func:`pixels_key`): generators that make the very same pixels share one pass and one scorer.
+    content (:func:`srbench.eval.scoring.same_pixels`): generators that make the very same pixels share one pass
+    and one scorer.
 
+    The next image's inputs are read and run through the network by a background thread while this image is scored
+    (:func:`srbench.core.ahead.ahead`): the same passes and scores in the same order, overlapped in time.
     ``runner_for(bn_mode)`` gives what runs the network in that BN mode (called once per mode needed).
     """
     variants = [STANDARD, *variants]
@@ -185,33 +219,34 @@ def explain_cell(runner_for: Callable[[str], Callable], dataset: str, scale: int
         p = v.protocol(base)
         modes.setdefault(p.bn_mode, {}).setdefault(p.lr_input, []).append(v)
     scores: dict[Deviation, list[ImageScore]] = {v: [] for v in variants}
-    passes, forward_s = 0, 0.0
+    counts = {"passes": 0, "forward_s": 0.0}
     for bn_mode, groups in modes.items():  # one BN mode after the other: an eager runner sets it on the model
         runner = runner_for(bn_mode)
         sample_sets = [load_samples(dataset, scale, lr_source=lr_input) for lr_input in groups]
-        for samples in tqdm(zip(*sample_sets), total=len(sample_sets[0]), unit="img", leave=False,
-                            desc=f"{dataset} x{scale} bn={bn_mode}: {len(groups)} LR inputs", disable=not progress):
-            # image by image, so that the HR side is computed once for all its LR inputs and then dropped
-            ref = Reference(samples[0].hr, gray=samples[0].gray)
-            scorers: dict[tuple, ImageScorer] = {}  # by the pixels the network sees and the HR it is measured on
-            hr_keys: dict[int, tuple] = {}  # the HR array is one object for all LR inputs: hashed once
-            for sample, members in zip(samples, groups.values()):
-                if id(sample.hr) not in hr_keys:
-                    hr_keys[id(sample.hr)] = pixels_key(sample.hr)
-                key = (pixels_key(sample.lr), hr_keys[id(sample.hr)], sample.gray)
-                if key not in scorers:  # a distinct LR input: its one forward pass
-                    out, elapsed = forward_pass(runner, sample.lr, scale, device)
-                    passes, forward_s = passes + 1, forward_s + elapsed
-                    scorers[key] = ImageScorer(out, sample.hr, scale=scale, gray=sample.gray, name=sample.name,
-                                               reference=ref if ref.matches(sample.hr, sample.gray) else None)
-                scorer = scorers[key]
-                for v in members:
-                    scores[v].append(scorer.score(v.protocol(base)))
+        with ahead(_image_passes(sample_sets, runner, scale, device, counts)) as images:
+            for image in tqdm(images, total=len(sample_sets[0]), unit="img", leave=False,
+                              desc=f"{dataset} x{scale} bn={bn_mode}: {len(groups)} LR inputs", disable=not progress):
+                _score_image(image, list(groups.values()), base, scale, scores)
     rows = [Row(v, dataset_psnr(scores[v], v.protocol(base)), float(np.mean([s.ssim for s in scores[v]])))
             for v in variants]
     for r in rows:
         r.d_psnr, r.d_ssim = r.psnr - rows[0].psnr, r.ssim - rows[0].ssim
-    return Explained(str(dataset), scale, base, rows, passes, forward_s, list(notes or []))
+    return Explained(str(dataset), scale, base, rows, int(counts["passes"]), counts["forward_s"], list(notes or []))
+
+
+def _score_image(image: _ImagePasses, members: list[list[Deviation]], base: Protocol, scale: int,
+                 scores: dict[Deviation, list[ImageScore]]) -> None:
+    """Score each distinct output of one image under every variant measured on it, the HR side (planes, SSIM's
+    reference maps) computed once for all of them."""
+    first = image.samples[0]
+    ref = Reference(first.hr, gray=first.gray)
+    scorers: dict[int, ImageScorer] = {}
+    for sample, k, group in zip(image.samples, image.which, members):
+        if k not in scorers:
+            scorers[k] = ImageScorer(image.outputs[k], sample.hr, scale=scale, gray=sample.gray, name=sample.name,
+                                     reference=ref if ref.matches(sample.hr, sample.gray) else None)
+        for v in group:
+            scores[v].append(scorers[k].score(v.protocol(base)))
 
 
 # -- matching a printed number ---------------------------------------------------------------------------------------

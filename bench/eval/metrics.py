@@ -58,18 +58,33 @@ def _plane64(x: np.ndarray) -> np.ndarray:
 
 
 def _luma(img: np.ndarray, *, limited: bool, name: str) -> np.ndarray:
-    """BT.601 luma of an HxWx3 image as float64 (:func:`rgb_to_y`, :func:`rgb_to_y_full`), two halves on two threads."""
+    """BT.601 luma of an HxWx3 image as float64 (:func:`rgb_to_y`, :func:`rgb_to_y_full`), two halves on two threads.
+
+    The pixels are read in their own memory layout: interleaved, a network's channels-first output, bicubic's
+    column-major one; only a view with gaps (a crop) is copied first."""
     if img.ndim != 3 or img.shape[2] != 3:
         raise ValueError(f"{name} expects an HxWx3 image, got shape {img.shape}")
     if img.dtype not in (np.uint8, np.float32, np.float64):
         img = img.astype(np.float64)
     out = np.empty(img.shape[:2])
     h, w = out.shape
-    # a network's output, quantised in its own memory order, is channels-first: read as planes, not copied
-    planar = img.transpose(2, 0, 1).flags.c_contiguous and not img.flags.c_contiguous
-    src = img.transpose(2, 0, 1) if planar else np.ascontiguousarray(img)
-    by_halves(h, lambda lo, hi: _kernels.luma_rows(src, img.itemsize, h, w, limited, planar, lo, hi, out))
+    src = _without_gaps(img)
+    row, col, chan = (stride // src.itemsize for stride in src.strides)
+    buffer = src.transpose(memory_order(src))  # the same memory, as one C-contiguous block
+    by_halves(h, lambda lo, hi: _kernels.luma_rows(buffer, src.itemsize, h, w, row, col, chan, limited, lo, hi, out))
     return out
+
+
+def memory_order(x: np.ndarray) -> tuple[int, ...]:
+    """The axes of ``x`` from the outermost in memory to the innermost (a C-contiguous array: 0, 1, 2)."""
+    return tuple(int(axis) for axis in np.argsort(x.strides, kind="stable")[::-1])
+
+
+def _without_gaps(x: np.ndarray) -> np.ndarray:
+    """``x`` itself when its elements fill one block of memory in some order of its axes, else a C-order copy."""
+    if x.transpose(memory_order(x)).flags.c_contiguous and all(s > 0 for s in x.strides):
+        return x
+    return np.ascontiguousarray(x)
 
 
 def rgb_to_y(img: np.ndarray) -> np.ndarray:
@@ -104,7 +119,9 @@ def rgb_to_y_full(img: np.ndarray) -> np.ndarray:
 def mse(a: np.ndarray, b: np.ndarray) -> float:
     """Mean squared error over all elements, in float64."""
     check_pair(a, b)
-    return float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    d = np.subtract(a, b, dtype=np.float64)  # ``(a.astype(f64) - b.astype(f64)) ** 2`` without its two copies
+    np.multiply(d, d, out=d)
+    return float(d.mean())
 
 
 def psnr_from_mse(error: float, *, data_range: float = 255.0) -> float:

@@ -30,8 +30,8 @@ from srbench.data.images import to_rgb
 from srbench.eval.lpips import LPIPS, MIN_SIDE, lpips_distance
 from srbench.eval.lpips_cache import hr_features
 from srbench.eval import _kernels
-from srbench.eval.metrics import (SSIM_WIN, by_halves, mse, psnr_from_mse, rgb_to_y, rgb_to_y_full, shave, ssim_maps,
-                                  ssim_reference)
+from srbench.eval.metrics import (SSIM_WIN, by_halves, memory_order, mse, psnr_from_mse, rgb_to_y, rgb_to_y_full,
+                                  shave, ssim_maps, ssim_reference)
 from srbench.eval.protocol import Protocol
 
 DOUBLE_SCALE_DB = 20.0 * math.log10(255.0)  # what dividing by 255 twice adds to a PSNR
@@ -63,7 +63,7 @@ def _quantize_8bit(values: np.ndarray, *, truncate: bool) -> np.ndarray:
     Values are read in their memory order and the result has the same layout (as numpy's ``astype`` keeps it): a
     network's output arrives channels-first in memory, and copying it to C order first would cost as much as the
     kernel itself on a large image. Only a view with gaps (a crop) is copied."""
-    order = tuple(int(axis) for axis in np.argsort(values.strides, kind="stable")[::-1])  # outermost axis first
+    order = memory_order(values)  # outermost axis first
     src = np.ascontiguousarray(values.transpose(order))  # a view without copying when values has no gaps
     out = np.empty(src.shape, dtype=np.uint8)
     flat, flat_out, count = src.reshape(-1), out.reshape(-1), src.size
@@ -114,7 +114,7 @@ class Reference:
 
     def matches(self, hr_u8: np.ndarray, gray: bool) -> bool:
         """True when ``hr_u8`` is this reference's image (same pixels), so its planes and maps apply."""
-        return gray == self.gray and (hr_u8 is self.hr or np.array_equal(hr_u8, self.hr))
+        return gray == self.gray and same_pixels(hr_u8, self.hr)
 
     def plane(self, protocol: Protocol) -> np.ndarray:
         key = ("plane", *plane_key(protocol, self.gray))
@@ -129,6 +129,18 @@ class Reference:
         if key not in self._memo:
             self._memo[key] = ssim_reference(self.plane(protocol), window=window)
         return self._memo[key]
+
+
+def same_pixels(a: np.ndarray, b: np.ndarray) -> bool:
+    """True when two images hold the same pixels (shape, dtype and values). Two views of one memory (every LR input's
+    sample crops the same decoded HR) are equal without reading them."""
+    if a is b:
+        return True
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    if a.__array_interface__["data"][0] == b.__array_interface__["data"][0] and a.strides == b.strides:
+        return True
+    return bool(np.array_equal(a, b))
 
 
 def same_bits(a: np.ndarray, b: np.ndarray) -> bool:

@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 from srbench.core.cache_budget import BUDGET, MIB
 from srbench.core.memory_trace import mark, return_free_memory, return_freed_memory_at_once
 from srbench.core.strict import to_mapping
+from srbench.data.inputs import prepare_inputs
 from srbench.eval.device import describe_device, resolve_device
 from srbench.eval.protocol import get_protocol
 from srbench.eval.runtimes import RuntimeDeclined
@@ -47,7 +48,7 @@ from srbench.track.logged_models import link_cell_runs
 from srbench.track.metric_plan import lpips_datasets
 from srbench.track.run_writer import RunWriter, finished_or_clean
 from srbench.track.run_writer import store_experiment_ids
-from srbench.track.schema import CHOOSE_S, PREPARE_S
+from srbench.track.schema import CHOOSE_S, INPUTS_S, PREPARE_S
 from srbench.track.shard import shard_cells
 from srbench.track.store_sharing import check_shard_uri, check_shard_writers, other_machines
 from srbench.track.ui_meta import cell_run_name, dataset_inputs
@@ -128,7 +129,7 @@ class Benchmark:
         self.results: dict[int, CellOutcome] = {}
         self.fingerprint = Fingerprints()
         self.passes = SharedPasses()
-        self.between = {CHOOSE_S: 0.0, PREPARE_S: 0.0}  # seconds, logged on the invocation's run
+        self.between = {CHOOSE_S: 0.0, PREPARE_S: 0.0, INPUTS_S: 0.0}  # seconds, logged on the invocation's run
         return_freed_memory_at_once()  # a long process of large temporaries (docs/memory.md)
 
     # -- the invocation --------------------------------------------------------------------------------------------
@@ -162,6 +163,13 @@ class Benchmark:
         finally:
             heartbeat.stop()
         return self.outcomes
+
+    def _prepare_inputs(self, cell: Cell, protocol) -> None:
+        """The inputs of a cell about to be measured made ready before its run starts (:mod:`srbench.data.inputs`:
+        on a fresh clone, Urban100's LR images and the decoded copies; later, a few file checks), timed apart."""
+        start = time.perf_counter()
+        prepare_inputs([(d, cell.scale, protocol.lr_input) for d in cell.datasets], progress=self.progress)
+        self.between[INPUTS_S] += time.perf_counter() - start
 
     def _every_cell(self) -> None:
         """Each cell once; cells another process is computing are left for a second pass that waits for them."""
@@ -207,6 +215,7 @@ class Benchmark:
                         self.runtimes.runner(cell.network, use, network, **args)
                         self.between[PREPARE_S] += time.perf_counter() - start
                         return_free_memory()  # what auto's probe of three runtimes freed, before the cell
+                        self._prepare_inputs(cell, protocol)
                         self.results[i] = _run_cell(self, cell, protocol, key, use)
         except RuntimeDeclined as exc:
             if not cell.compare:  # a declared runtime that cannot serve the cell: an error (auto falls back)

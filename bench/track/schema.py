@@ -49,6 +49,9 @@ PEAK_MEM = "peak_mem_mb"
 #: apart from the harness
 CHOOSE_S = "between_cells.choose_runtime_s"
 PREPARE_S = "between_cells.prepare_runtime_s"
+#: on the invocation's run: seconds before the first cell spent making the inputs ready (Urban100's LR images
+#: generated, decoded copies written: :mod:`srbench.data.inputs`): a fresh clone's one-time work, reported apart
+INPUTS_S = "between_cells.prepare_inputs_s"
 COST = (PARAMS, PARAMS_EFFECTIVE, MULT_ADDS, LATENCY, LATENCY_IQR, PEAK_MEM)
 
 ACTIVATIONS = "activations_m"
