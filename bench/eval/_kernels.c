@@ -36,26 +36,38 @@ WIDE static void vertical(const double *restrict a, const double *restrict b, Py
 {
     const double *ac = a + (i + r) * width, *bc = b + (i + r) * width;
     const double centre = w[r];
-    for (Py_ssize_t j = 0; j < width; j++) {
-        double x = ac[j];
-        va[j] = x * centre;
-        vaa[j] = (x * x) * centre;
+    if (vab == NULL) {
+        for (Py_ssize_t j = 0; j < width; j++) {
+            double x = ac[j];
+            va[j] = x * centre;
+            vaa[j] = (x * x) * centre;
+        }
+    } else { /* the three maps in one sweep: each row of a is loaded once for all three */
+        for (Py_ssize_t j = 0; j < width; j++) {
+            double x = ac[j];
+            va[j] = x * centre;
+            vaa[j] = (x * x) * centre;
+            vab[j] = (x * bc[j]) * centre;
+        }
     }
-    if (vab != NULL)
-        for (Py_ssize_t j = 0; j < width; j++)
-            vab[j] = (ac[j] * bc[j]) * centre;
     for (int k = r; k > 0; k--) {
         const double *al = a + (i + r - k) * width, *ah = a + (i + r + k) * width;
         const double *bl = b + (i + r - k) * width, *bh = b + (i + r + k) * width;
         const double weight = w[r - k];
-        for (Py_ssize_t j = 0; j < width; j++) {
-            double lo = al[j], hi = ah[j];
-            va[j] += (lo + hi) * weight;
-            vaa[j] += (lo * lo + hi * hi) * weight;
+        if (vab == NULL) {
+            for (Py_ssize_t j = 0; j < width; j++) {
+                double lo = al[j], hi = ah[j];
+                va[j] += (lo + hi) * weight;
+                vaa[j] += (lo * lo + hi * hi) * weight;
+            }
+        } else {
+            for (Py_ssize_t j = 0; j < width; j++) {
+                double lo = al[j], hi = ah[j];
+                va[j] += (lo + hi) * weight;
+                vaa[j] += (lo * lo + hi * hi) * weight;
+                vab[j] += (lo * bl[j] + hi * bh[j]) * weight;
+            }
         }
-        if (vab != NULL)
-            for (Py_ssize_t j = 0; j < width; j++)
-                vab[j] += (al[j] * bl[j] + ah[j] * bh[j]) * weight;
     }
 }
 
@@ -73,6 +85,42 @@ WIDE static void horizontal(const double *restrict v, Py_ssize_t n, const double
     }
 }
 
+/* One row of the reference maps from the filtered b (m) and b*b (e): mu, mu * mu, e - mu * mu (times cov_norm
+ * when it is not 1). */
+WIDE static void reference_row(const double *restrict m, const double *restrict e, Py_ssize_t n, double cov_norm,
+                               double *restrict mu, double *restrict mu_sq, double *restrict var)
+{
+    for (Py_ssize_t j = 0; j < n; j++) {
+        double m2 = m[j] * m[j];
+        double v = e[j] - m2;
+        if (cov_norm != 1.0)
+            v = v * cov_norm;
+        mu[j] = m[j];
+        mu_sq[j] = m2;
+        var[j] = v;
+    }
+}
+
+/* One row of the SSIM map from the filtered a (mu_a), a*a (e_aa) and a*b (e_ab) and the reference's maps. */
+WIDE static void ssim_row(const double *restrict mu_a, const double *restrict e_aa, const double *restrict e_ab,
+                          Py_ssize_t n, double cov_norm, double c1, double c2, const double *restrict mb_row,
+                          const double *restrict sq_row, const double *restrict vb_row, double *restrict o)
+{
+    for (Py_ssize_t j = 0; j < n; j++) {
+        double m = mu_a[j], mb = mb_row[j];
+        double mu_aa = m * m;
+        double var_a = e_aa[j] - mu_aa;
+        double cov = e_ab[j] - m * mb;
+        if (cov_norm != 1.0) {
+            var_a = var_a * cov_norm;
+            cov = cov * cov_norm;
+        }
+        double num = ((m * 2.0) * mb + c1) * (cov * 2.0 + c2);
+        double den = (mu_aa + sq_row[j] + c1) * (var_a + vb_row[j] + c2);
+        o[j] = num / den;
+    }
+}
+
 /* Rows lo:hi of the reference maps of b (height x width): mu, mu * mu, filter(b*b) - mu * mu (times cov_norm when it
  * is not 1). Returns 0, or -1 when out of memory. */
 static int reference_rows(const double *b, Py_ssize_t width, const double *w, int r, double cov_norm, Py_ssize_t lo,
@@ -87,16 +135,7 @@ static int reference_rows(const double *b, Py_ssize_t width, const double *w, in
         vertical(b, b, width, i, w, r, vb, vbb, NULL);
         horizontal(vb, n, w, r, m);
         horizontal(vbb, n, w, r, e);
-        double *mu_row = mu + i * n, *sq_row = mu_sq + i * n, *var_row = var + i * n;
-        for (Py_ssize_t j = 0; j < n; j++) {
-            double m2 = m[j] * m[j];
-            double v = e[j] - m2;
-            if (cov_norm != 1.0)
-                v = v * cov_norm;
-            mu_row[j] = m[j];
-            sq_row[j] = m2;
-            var_row[j] = v;
-        }
+        reference_row(m, e, n, cov_norm, mu + i * n, mu_sq + i * n, var + i * n);
     }
     free(scratch);
     return 0;
@@ -118,21 +157,7 @@ static int ssim_rows(const double *a, const double *b, Py_ssize_t width, const d
         horizontal(va, n, w, r, mu_a);
         horizontal(vaa, n, w, r, e_aa);
         horizontal(vab, n, w, r, e_ab);
-        const double *mb_row = mu_b + i * n, *sq_row = mu_b_sq + i * n, *vb_row = var_b + i * n;
-        double *o = out + i * n;
-        for (Py_ssize_t j = 0; j < n; j++) {
-            double m = mu_a[j], mb = mb_row[j];
-            double mu_aa = m * m;
-            double var_a = e_aa[j] - mu_aa;
-            double cov = e_ab[j] - m * mb;
-            if (cov_norm != 1.0) {
-                var_a = var_a * cov_norm;
-                cov = cov * cov_norm;
-            }
-            double num = ((m * 2.0) * mb + c1) * (cov * 2.0 + c2);
-            double den = (mu_aa + sq_row[j] + c1) * (var_a + vb_row[j] + c2);
-            o[j] = num / den;
-        }
+        ssim_row(mu_a, e_aa, e_ab, n, cov_norm, c1, c2, mu_b + i * n, mu_b_sq + i * n, var_b + i * n, out + i * n);
     }
     free(scratch);
     return 0;
