@@ -18,16 +18,22 @@ from srbench.data import datasets
 from srbench.data.datasets import hr_paths, resolve_dataset, sample_ready
 
 
+#: samples this process has prepared: not read again here even when they could not be made ready (a read-only
+#: cache keeps nothing), so such a store costs one extra read per sample, not one per cell
+_PREPARED: set[tuple] = set()
+
+
 def prepare_inputs(items: Iterable[tuple[str, int, str]], *, progress: bool = True) -> int:
     """Read once every sample of the (dataset, scale, LR input) ``items`` that is not ready
     (:func:`srbench.data.datasets.sample_ready`): its missing LR images are generated and cached, its decoded copies
-    written. Returns how many samples were read."""
+    written (best effort, as every read does). Returns how many samples were read."""
     todo = []
     for dataset, scale, lr_input in dict.fromkeys(items):
         folder = resolve_dataset(dataset)
         todo += [(folder, f, scale, lr_input) for f in hr_paths(folder)
-                 if not sample_ready(folder, f, scale, lr_input)]
+                 if (folder, f, scale, lr_input) not in _PREPARED and not sample_ready(folder, f, scale, lr_input)]
     for folder, hr_file, scale, lr_input in tqdm(todo, desc="preparing inputs (once)", unit="img",
                                                  disable=not progress or not todo):
         datasets.DECODED.get(folder, hr_file, scale, lr_input)  # the process's decoded images: cells read these
+        _PREPARED.add((folder, hr_file, scale, lr_input))
     return len(todo)

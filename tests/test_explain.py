@@ -266,3 +266,33 @@ def test_explain_file_skips_optional_entries(tmp_path, tiny_dataset, mlflow_uri,
     err = capsys.readouterr().err
     assert "skipped carn" in err and "logged as run" in err
     assert main(["explain", str(spec), "--model", "bicubic"]) == 2
+
+
+class BreaksOnThird(nn.Module):
+    """Gives NaN from its third forward call on: explain must stop with the forward pass's one-line error."""
+
+    scales = (2, 3, 4)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def forward(self, x, scale):
+        self.calls += 1
+        y = nn.functional.interpolate(x, scale_factor=scale, mode="nearest")
+        return y * float("nan") if self.calls >= 3 else y
+
+
+def test_a_broken_pass_stops_explain_with_its_error(tiny_dataset):
+    """The passes run on a background thread: its error reaches the caller as the forward pass raised it, and no
+    thread is left running."""
+    import threading
+
+    from srbench.core.errors import SrbenchError
+
+    net = BreaksOnThird()
+    with pytest.raises(SrbenchError, match="non-finite"):
+        explain_cell(lambda bn: net, tiny_dataset, 2, base=STANDARD, variants=deviations(STANDARD, has_bn=False),
+                     progress=False)
+    assert not [t for t in threading.enumerate() if t.name == "srbench-ahead"]
+    assert net.calls == 3  # nothing ran after the broken pass

@@ -8,7 +8,8 @@ import pytest
 
 from srbench.core.imresize import imresize
 from srbench.data.datasets import hr_paths, load_sample, sample_ready
-from srbench.data.images import crop_to_scale, read_image
+from srbench.data import inputs
+from srbench.data.images import crop_to_scale, read_image, write_image
 from srbench.data.inputs import prepare_inputs
 
 
@@ -20,6 +21,7 @@ def own_cache(tmp_path, monkeypatch):
 
     monkeypatch.setenv("SRBENCH_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(datasets, "DECODED", datasets.DecodedSamples())
+    monkeypatch.setattr(inputs, "_PREPARED", set())
     return tmp_path / "cache"
 
 
@@ -48,10 +50,9 @@ def test_a_damaged_cache_is_not_ready(tiny_dataset, own_cache):
     prepare_inputs([(str(tiny_dataset), 3, "file")], progress=False)
     cached = sorted((own_cache / "lr").glob("*_x3.png"))
     assert cached
-    from srbench.data.images import write_image
-
     write_image(cached[0], read_image(cached[0]))  # same pixels, no provenance chunks
     assert sum(not sample_ready(tiny_dataset, f, 3) for f in hr_paths(tiny_dataset)) == 1
+    inputs._PREPARED.clear()  # a later process
     assert prepare_inputs([(str(tiny_dataset), 3, "file")], progress=False) == 1
 
 
@@ -70,3 +71,19 @@ def test_shipped_lr_is_ready_once_both_decoded_copies_are_written(benchmark_root
     assert len(list((own_cache / "decoded").glob("*.npz"))) == 10  # 5 HR, 5 shipped LR
     assert not (own_cache / "lr").exists()  # nothing generated: the LR files are shipped
     assert all(sample_ready(set5, f, 4) for f in files)
+
+
+def test_an_unwritable_cache_is_prepared_once_per_process(tiny_dataset, own_cache, monkeypatch):
+    """Where nothing can be written (a read-only cache), samples never become ready; they are read once by the
+    preparation, not again before every cell, and nothing fails."""
+    from srbench.data import datasets, decoded_files
+
+    def refuse(*args, **kwargs):
+        raise OSError("read-only file system")
+
+    monkeypatch.setattr(decoded_files, "write_bytes_atomic", refuse)
+    monkeypatch.setattr(datasets, "write_image", refuse)
+    assert prepare_inputs([(str(tiny_dataset), 2, "file")], progress=False) == 3
+    assert not any(sample_ready(tiny_dataset, f, 2) for f in hr_paths(tiny_dataset))
+    assert not own_cache.exists()
+    assert prepare_inputs([(str(tiny_dataset), 2, "file")], progress=False) == 0
