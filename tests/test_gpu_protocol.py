@@ -158,3 +158,24 @@ def test_cell_identity_gains_cuda_fields_only_on_cuda(monkeypatch, tmp_path, ben
     assert set(cpu) == {"model", "group", "build", "weights", "weights_sha256", "scale", "protocol", "datasets",
                         "runtime", "measure", "device", "code", "environment", "crops", "metrics",
                         "input_range"}  # input_range: the field's models (issue #22), on every device
+
+
+def test_explain_runs_the_network_with_tf32_off(monkeypatch, tiny_dataset):
+    """srbench explain's passes (on a background thread) run under the protocol's TF32 setting on CUDA (fake), as
+    evaluate's do, so its standard row is evaluate's number."""
+    from srbench.eval import explain as ex
+
+    FakeCuda(count=1).install(monkeypatch)
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", True)
+    flags = []
+
+    def forward(model, lr_u8, scale, device="cpu"):
+        flags.append(torch.backends.cudnn.allow_tf32)
+        up = np.repeat(np.repeat(np.asarray(lr_u8, np.float32) / 255, scale, 0), scale, 1)
+        return (up if up.ndim == 3 else np.stack([up] * 3, -1)), 0.0
+
+    monkeypatch.setattr(ex, "forward_pass", forward)
+    ex.explain_cell(lambda bn: None, str(tiny_dataset), 2, base=get_protocol("standard"), variants=[],
+                    device=torch.device("cuda", 0), progress=False)
+    assert flags and not any(flags)
+    assert torch.backends.cudnn.allow_tf32 is True  # restored afterwards

@@ -38,6 +38,7 @@ from srbench.core.constants import LR_SOURCES
 from srbench.core.errors import SrbenchError
 from srbench.data import lr_generators
 from srbench.data.datasets import Sample, load_samples
+from srbench.eval.device import cuda_math
 from srbench.eval.evaluate import forward_pass
 from srbench.eval.protocol import AGGREGATES, COLORS, GRAY_MODES, LUMAS, QUANTIZE, SSIM_VARIANTS, Protocol
 from srbench.eval.scoring import ImageScore, ImageScorer, Reference, dataset_psnr, same_pixels
@@ -223,7 +224,9 @@ def explain_cell(runner_for: Callable[[str], Callable], dataset: str, scale: int
     for bn_mode, groups in modes.items():  # one BN mode after the other: an eager runner sets it on the model
         runner = runner_for(bn_mode)
         sample_sets = [load_samples(dataset, scale, lr_source=lr_input) for lr_input in groups]
-        with ahead(_image_passes(sample_sets, runner, scale, device, counts)) as images:
+        # TF32 on CUDA as the protocol says (process-wide flags: the passes' thread runs under them too)
+        with cuda_math(device, tf32=base.tf32), ahead(_image_passes(sample_sets, runner, scale, device,
+                                                                     counts)) as images:
             for image in tqdm(images, total=len(sample_sets[0]), unit="img", leave=False,
                               desc=f"{dataset} x{scale} bn={bn_mode}: {len(groups)} LR inputs", disable=not progress):
                 _score_image(image, list(groups.values()), base, scale, scores)
