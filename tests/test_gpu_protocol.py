@@ -52,10 +52,9 @@ def test_measurement_sets_tf32_per_the_protocol(monkeypatch):
     assert torch.backends.cudnn.allow_tf32 is True
 
 
-def test_evaluate_runs_the_network_with_tf32_off(monkeypatch, tiny_dataset):
-    """The quality pass itself (srbench.eval.evaluate) runs under the protocol's TF32 setting on CUDA (fake)."""
-    from srbench.eval import evaluate as ev
-
+def _recording_tf32(monkeypatch, module) -> list[bool]:
+    """Fake CUDA, cuDNN's TF32 on (torch's default), and ``module.forward_pass`` replaced by a nearest upscaler that
+    records the TF32 flag each pass runs under (the returned list)."""
     FakeCuda(count=1).install(monkeypatch)
     monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", True)
     flags = []
@@ -65,7 +64,15 @@ def test_evaluate_runs_the_network_with_tf32_off(monkeypatch, tiny_dataset):
         up = np.repeat(np.repeat(np.asarray(lr_u8, np.float32) / 255, scale, 0), scale, 1)
         return (up if up.ndim == 3 else np.stack([up] * 3, -1)), 0.0
 
-    monkeypatch.setattr(ev, "forward_pass", forward)
+    monkeypatch.setattr(module, "forward_pass", forward)
+    return flags
+
+
+def test_evaluate_runs_the_network_with_tf32_off(monkeypatch, tiny_dataset):
+    """The quality pass itself (srbench.eval.evaluate) runs under the protocol's TF32 setting on CUDA (fake)."""
+    from srbench.eval import evaluate as ev
+
+    flags = _recording_tf32(monkeypatch, ev)
     ev.evaluate(None, str(tiny_dataset), 2, get_protocol("standard"), device=torch.device("cuda", 0), progress=False)
     assert flags and not any(flags)
 
@@ -165,16 +172,7 @@ def test_explain_runs_the_network_with_tf32_off(monkeypatch, tiny_dataset):
     evaluate's do, so its standard row is evaluate's number."""
     from srbench.eval import explain as ex
 
-    FakeCuda(count=1).install(monkeypatch)
-    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", True)
-    flags = []
-
-    def forward(model, lr_u8, scale, device="cpu"):
-        flags.append(torch.backends.cudnn.allow_tf32)
-        up = np.repeat(np.repeat(np.asarray(lr_u8, np.float32) / 255, scale, 0), scale, 1)
-        return (up if up.ndim == 3 else np.stack([up] * 3, -1)), 0.0
-
-    monkeypatch.setattr(ex, "forward_pass", forward)
+    flags = _recording_tf32(monkeypatch, ex)
     ex.explain_cell(lambda bn: None, str(tiny_dataset), 2, base=get_protocol("standard"), variants=[],
                     device=torch.device("cuda", 0), progress=False)
     assert flags and not any(flags)
