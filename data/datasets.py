@@ -223,16 +223,21 @@ def _cached_lr(path: Path, hr_sha: str, version: str | None = None) -> np.ndarra
     """The LR cached at ``path`` when this generator (``version``, default the MATLAB generator's) made it from this
     exact HR file and its pixels are still the ones written (checked by their sha256); None otherwise, including
     for an unreadable cache file."""
-    if not path.is_file():
-        return None
-    provenance = _provenance(path)
-    if provenance is None or provenance[:2] != (version or generator_version(), hr_sha):
+    version = version or generator_version()
+    if not _made_by(path, version, hr_sha):
         return None
     try:
         lr, sha = read_decoded_with_sha256(path)  # the hash its disk copy's check computed
     except SrbenchError:
         return None
-    return lr if sha == provenance[2] else None
+    return lr if sha == _provenance(path)[2] else None
+
+
+def _made_by(path: Path, version: str, hr_sha: str) -> bool:
+    """True when ``path`` is an LR file that generator ``version`` made from the HR file ``hr_sha`` (its PNG text
+    chunks say so; its pixels are checked by whoever reads them)."""
+    provenance = _provenance(path) if path.is_file() else None
+    return provenance is not None and provenance[:2] == (version, hr_sha)
 
 
 def _is_shipped(path: Path) -> bool:
@@ -292,11 +297,11 @@ def generated_lr_file(folder: Path, lr_file: Path, hr_sha: str, scale: int) -> P
     return cache_root() / "lr" / f"{hr_sha}_x{scale}.png" if _is_shipped(lr_file) else lr_file
 
 
-def _library_lr(hr_file: Path, hr_sha: str, scale: int, lr_source: str, modcrop: bool,
+def _library_lr(hr_file: Path, hr_sha: str, scale: int, lr_source: str, modcrop: bool, path: Path, version: str,
                 full: np.ndarray | None = None) -> np.ndarray:
-    """The LR another library's generator (or MATLAB's without mod-crop) makes, from its own cache folder
-    (:func:`srbench.data.lr_generators.cache_file`) or made now and cached there (best effort)."""
-    path, version = _library_origin(lr_source, modcrop, scale, hr_sha)
+    """The LR another library's generator (or MATLAB's without mod-crop) makes, from its own cache file ``path``
+    (:func:`srbench.data.lr_generators.cache_file`, stamped ``version``) or made now and cached there (best
+    effort)."""
     lr = _cached_lr(path, hr_sha, version)
     if lr is None:
         lr = lr_generators.make_lr(lr_source, read_image(hr_file) if full is None else full, scale, modcrop=modcrop)
@@ -315,14 +320,16 @@ def _generated_lr_origin(folder: Path, lr_file: Path, hr_sha: str, scale: int,
     source, modcrop = split_lr_input(lr_source)
     if source == "file" and _is_shipped(lr_file):
         return None
-    if source not in ("file", "generate") or not modcrop:
-        return _library_origin(source, modcrop, scale, hr_sha)
+    if _by_library(source, modcrop):
+        return lr_generators.cache_file(source, modcrop, scale, hr_sha), lr_generators.generator_key(source, modcrop,
+                                                                                                     scale)
     return generated_lr_file(folder, lr_file, hr_sha, scale), generator_version()
 
 
-def _library_origin(source: str, modcrop: bool, scale: int, hr_sha: str) -> tuple[Path, str]:
-    """Where another library's LR (or MATLAB's without mod-crop) is cached, and its generator key."""
-    return lr_generators.cache_file(source, modcrop, scale, hr_sha), lr_generators.generator_key(source, modcrop, scale)
+def _by_library(source: str, modcrop: bool) -> bool:
+    """Whether an LR input is made by :mod:`srbench.data.lr_generators` (another library's generator, or MATLAB's
+    without mod-crop), not by this module's MATLAB generator."""
+    return source not in ("file", "generate") or not modcrop
 
 
 def sample_ready(folder: Path, hr_file: Path, scale: int, lr_source: str = "file") -> bool:
@@ -333,10 +340,8 @@ def sample_ready(folder: Path, hr_file: Path, scale: int, lr_source: str = "file
     hr_sha = cached_sha256(hr_file)
     lr_file = lr_path(folder, hr_file.stem, scale)
     origin = _generated_lr_origin(folder, lr_file, hr_sha, scale, lr_source)
-    if origin is not None:
-        path, version = origin
-        if not path.is_file() or (_provenance(path) or ("", ""))[:2] != (version, hr_sha):
-            return False
+    if origin is not None and not _made_by(*origin, hr_sha):
+        return False
     decoded = [hr_file] if origin is not None else [hr_file, lr_file]
     return not decoded_copies_enabled() or all(has_decoded_copy(f) for f in decoded)
 
@@ -355,8 +360,8 @@ def load_sample(folder: Path, hr_file: Path, scale: int, lr_source: str = "file"
     origin = _generated_lr_origin(folder, lr_file, hr_sha, scale, lr_source)
     if origin is None:
         lr, generated = read_decoded(lr_file), False
-    elif source not in ("file", "generate") or not modcrop:
-        lr, generated = _library_lr(hr_file, hr_sha, scale, source, modcrop, full), True
+    elif _by_library(source, modcrop):
+        lr, generated = _library_lr(hr_file, hr_sha, scale, source, modcrop, *origin, full=full), True
     else:
         cache_file = origin[0]
         lr, generated = _cached_lr(cache_file, hr_sha), True

@@ -18,9 +18,9 @@ from srbench.data import datasets
 from srbench.data.datasets import hr_paths, resolve_dataset, sample_ready
 
 
-#: samples this process has prepared: not read again here even when they could not be made ready (a read-only
-#: cache keeps nothing), so such a store costs one extra read per sample, not one per cell
-_PREPARED: set[tuple] = set()
+#: samples this process has found ready or has prepared: checked once per process, not before every cell, and not
+#: read again even when they could not be made ready (a read-only cache keeps nothing: one extra read per sample)
+_SETTLED: set[tuple] = set()
 
 
 def prepare_inputs(items: Iterable[tuple[str, int, str]], *, progress: bool = True) -> int:
@@ -30,10 +30,10 @@ def prepare_inputs(items: Iterable[tuple[str, int, str]], *, progress: bool = Tr
     todo = []
     for dataset, scale, lr_input in dict.fromkeys(items):
         folder = resolve_dataset(dataset)
-        todo += [(folder, f, scale, lr_input) for f in hr_paths(folder)
-                 if (folder, f, scale, lr_input) not in _PREPARED and not sample_ready(folder, f, scale, lr_input)]
-    for folder, hr_file, scale, lr_input in tqdm(todo, desc="preparing inputs (once)", unit="img",
-                                                 disable=not progress or not todo):
-        datasets.DECODED.get(folder, hr_file, scale, lr_input)  # the process's decoded images: cells read these
-        _PREPARED.add((folder, hr_file, scale, lr_input))
+        for item in ((folder, f, scale, lr_input) for f in hr_paths(folder)):
+            if item not in _SETTLED:
+                (_SETTLED.add if sample_ready(*item) else todo.append)(item)
+    for item in tqdm(todo, desc="preparing inputs (once)", unit="img", disable=not progress or not todo):
+        datasets.DECODED.get(*item)  # the process's decoded images: the cells read these
+        _SETTLED.add(item)
     return len(todo)

@@ -21,7 +21,7 @@ def own_cache(tmp_path, monkeypatch):
 
     monkeypatch.setenv("SRBENCH_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(datasets, "DECODED", datasets.DecodedSamples())
-    monkeypatch.setattr(inputs, "_PREPARED", set())
+    monkeypatch.setattr(inputs, "_SETTLED", set())
     return tmp_path / "cache"
 
 
@@ -52,7 +52,7 @@ def test_a_damaged_cache_is_not_ready(tiny_dataset, own_cache):
     assert cached
     write_image(cached[0], read_image(cached[0]))  # same pixels, no provenance chunks
     assert sum(not sample_ready(tiny_dataset, f, 3) for f in hr_paths(tiny_dataset)) == 1
-    inputs._PREPARED.clear()  # a later process
+    inputs._SETTLED.clear()  # a later process
     assert prepare_inputs([(str(tiny_dataset), 3, "file")], progress=False) == 1
 
 

@@ -180,26 +180,25 @@ class _ImagePasses:
     samples: list[Sample]
     which: list[int]
     outputs: list[np.ndarray]
+    seconds: list[float]  # each forward pass's
 
 
-def _image_passes(sample_sets: list, runner, scale: int, device, counts: dict[str, float]):
+def _image_passes(sample_sets: list, runner, scale: int, device):
     """Per image: its samples under every LR input and one forward pass per distinct network input (the first
-    sample with those pixels; :func:`_same_input`); ``counts`` adds up the passes and their seconds."""
+    sample with those pixels; :func:`_same_input`)."""
     for samples in zip(*sample_sets):
+        image = _ImagePasses(list(samples), [], [], [])
         distinct: list[Sample] = []
-        outputs: list[np.ndarray] = []
-        which = []
         for sample in samples:
             k = next((i for i, seen in enumerate(distinct) if _same_input(seen, sample)), None)
             if k is None:  # a distinct LR input: its one forward pass
                 out, elapsed = forward_pass(runner, sample.lr, scale, device)
-                counts["passes"] += 1
-                counts["forward_s"] += elapsed
                 k = len(distinct)
                 distinct.append(sample)
-                outputs.append(out)
-            which.append(k)
-        yield _ImagePasses(list(samples), which, outputs)
+                image.outputs.append(out)
+                image.seconds.append(elapsed)
+            image.which.append(k)
+        yield image
 
 
 def explain_cell(runner_for: Callable[[str], Callable], dataset: str, scale: int, *, base: Protocol,
@@ -220,21 +219,21 @@ def explain_cell(runner_for: Callable[[str], Callable], dataset: str, scale: int
         p = v.protocol(base)
         modes.setdefault(p.bn_mode, {}).setdefault(p.lr_input, []).append(v)
     scores: dict[Deviation, list[ImageScore]] = {v: [] for v in variants}
-    counts = {"passes": 0, "forward_s": 0.0}
+    seconds: list[float] = []  # of every forward pass
     for bn_mode, groups in modes.items():  # one BN mode after the other: an eager runner sets it on the model
         runner = runner_for(bn_mode)
         sample_sets = [load_samples(dataset, scale, lr_source=lr_input) for lr_input in groups]
         # TF32 on CUDA as the protocol says (process-wide flags: the passes' thread runs under them too)
-        with cuda_math(device, tf32=base.tf32), ahead(_image_passes(sample_sets, runner, scale, device,
-                                                                     counts)) as images:
+        with cuda_math(device, tf32=base.tf32), ahead(_image_passes(sample_sets, runner, scale, device)) as images:
             for image in tqdm(images, total=len(sample_sets[0]), unit="img", leave=False,
                               desc=f"{dataset} x{scale} bn={bn_mode}: {len(groups)} LR inputs", disable=not progress):
                 _score_image(image, list(groups.values()), base, scale, scores)
+                seconds += image.seconds
     rows = [Row(v, dataset_psnr(scores[v], v.protocol(base)), float(np.mean([s.ssim for s in scores[v]])))
             for v in variants]
     for r in rows:
         r.d_psnr, r.d_ssim = r.psnr - rows[0].psnr, r.ssim - rows[0].ssim
-    return Explained(str(dataset), scale, base, rows, int(counts["passes"]), counts["forward_s"], list(notes or []))
+    return Explained(str(dataset), scale, base, rows, len(seconds), sum(seconds), list(notes or []))
 
 
 def _score_image(image: _ImagePasses, members: list[list[Deviation]], base: Protocol, scale: int,

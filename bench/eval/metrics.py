@@ -68,23 +68,20 @@ def _luma(img: np.ndarray, *, limited: bool, name: str) -> np.ndarray:
         img = img.astype(np.float64)
     out = np.empty(img.shape[:2])
     h, w = out.shape
-    src = _without_gaps(img)
-    row, col, chan = (stride // src.itemsize for stride in src.strides)
-    buffer = src.transpose(memory_order(src))  # the same memory, as one C-contiguous block
-    by_halves(h, lambda lo, hi: _kernels.luma_rows(buffer, src.itemsize, h, w, row, col, chan, limited, lo, hi, out))
+    block, back = memory_block(img)
+    row, col, chan = (stride // block.itemsize for stride in block.transpose(back).strides)
+    by_halves(h, lambda lo, hi: _kernels.luma_rows(block, block.itemsize, h, w, row, col, chan, limited, lo, hi, out))
     return out
 
 
-def memory_order(x: np.ndarray) -> tuple[int, ...]:
-    """The axes of ``x`` from the outermost in memory to the innermost (a C-contiguous array: 0, 1, 2)."""
-    return tuple(int(axis) for axis in np.argsort(x.strides, kind="stable")[::-1])
-
-
-def _without_gaps(x: np.ndarray) -> np.ndarray:
-    """``x`` itself when its elements fill one block of memory in some order of its axes, else a C-order copy."""
-    if x.transpose(memory_order(x)).flags.c_contiguous and all(s > 0 for s in x.strides):
-        return x
-    return np.ascontiguousarray(x)
+def memory_block(x: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
+    """``x``'s elements as one C-contiguous block, its axes in memory order (outermost first), and the permutation
+    that gives ``x``'s own axes back (``block.transpose(back)`` is ``x``'s shape): without copying when the elements
+    already fill one block in some order of the axes (interleaved, channels first, column-major), else copied (a
+    crop, a reversed view)."""
+    order = tuple(int(axis) for axis in np.argsort(x.strides, kind="stable")[::-1])
+    block = np.ascontiguousarray(x.transpose(order))
+    return block, tuple(int(axis) for axis in np.argsort(order))
 
 
 def rgb_to_y(img: np.ndarray) -> np.ndarray:

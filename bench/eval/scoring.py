@@ -30,7 +30,7 @@ from srbench.data.images import to_rgb
 from srbench.eval.lpips import LPIPS, MIN_SIDE, lpips_distance
 from srbench.eval.lpips_cache import hr_features
 from srbench.eval import _kernels
-from srbench.eval.metrics import (SSIM_WIN, by_halves, memory_order, mse, psnr_from_mse, rgb_to_y, rgb_to_y_full,
+from srbench.eval.metrics import (SSIM_WIN, by_halves, memory_block, mse, psnr_from_mse, rgb_to_y, rgb_to_y_full,
                                   shave, ssim_maps, ssim_reference)
 from srbench.eval.protocol import Protocol
 
@@ -63,8 +63,7 @@ def _quantize_8bit(values: np.ndarray, *, truncate: bool) -> np.ndarray:
     Values are read in their memory order and the result has the same layout (as numpy's ``astype`` keeps it): a
     network's output arrives channels-first in memory, and copying it to C order first would cost as much as the
     kernel itself on a large image. Only a view with gaps (a crop) is copied."""
-    order = memory_order(values)  # outermost axis first
-    src = np.ascontiguousarray(values.transpose(order))  # a view without copying when values has no gaps
+    src, back = memory_block(values)
     out = np.empty(src.shape, dtype=np.uint8)
     flat, flat_out, count = src.reshape(-1), out.reshape(-1), src.size
     finite = []
@@ -72,7 +71,7 @@ def _quantize_8bit(values: np.ndarray, *, truncate: bool) -> np.ndarray:
                                                                     flat_out)))
     if not all(finite):
         raise ValueError("quantize: the output holds NaN or Inf values")
-    return out.transpose(tuple(int(axis) for axis in np.argsort(order)))  # the caller's axes
+    return out.transpose(back)  # the caller's axes
 
 
 def to_8bit(sr: np.ndarray) -> np.ndarray:
