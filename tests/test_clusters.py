@@ -266,11 +266,12 @@ _HOST = """
 import os, sys, time
 from pathlib import Path
 import srbench.cli, srbench.track.cell_log as cell_log, srbench.runtime_choice.use as rt, mlflow.tracking
+import srbench.runtime_choice.cells as runtime_cells
 from srbench.track import claims, orphans
 claims.local_lock_dir = lambda client: None  # no lock shared with the other hosts: claims are runs, as on a server
 orphans.HEARTBEAT_S, orphans.STALE_AFTER_S, claims.POLL_S = 0.5, float(os.environ["STALE_AFTER_S"]), 0.2
 log = Path(os.environ["HOST_LOG"])
-real_select, real_measure = rt.select_runtime, cell_log.measure_cell
+real_select, real_measure = runtime_cells.select_runtime_apart, cell_log.measure_cell
 def select(*args, **kwargs):
     with log.open("a") as fh:
         fh.write("probe\\n")
@@ -282,7 +283,7 @@ def measure(*args, **kwargs):
         os.kill(os.getpid(), 9)
     time.sleep(float(os.environ.get("CELL_DELAY", "0")))
     return real_measure(*args, **kwargs)
-rt.select_runtime, cell_log.measure_cell = select, measure
+runtime_cells.select_runtime_apart, cell_log.measure_cell = select, measure  # the probe runs apart on CPU
 rt.default_candidates = lambda device: ("eager",)  # auto's probe without ONNX exports: seconds, not a minute
 if os.environ.get("CLOCK_SKEW_S"):  # this host's wall clock is off
     real_time, skew = time.time, float(os.environ["CLOCK_SKEW_S"])

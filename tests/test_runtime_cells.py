@@ -14,7 +14,7 @@ import pytest
 
 from srbench.core.errors import SrbenchError
 from srbench.eval import runtimes as rt
-from srbench.runtime_choice import selection, use
+from srbench.runtime_choice import cells, selection, use
 from srbench.track import tracking
 from srbench.track.experiment import load_experiment, narrow
 from srbench.track.benchmark import plan, run_benchmark
@@ -89,9 +89,9 @@ def test_set5_cells_match_eager_on_every_runtime(tmp_path, benchmark_root, mlflo
 
 
 def _count(monkeypatch, name: str) -> list:
-    """Count calls of ``name`` from the runtime choice's modules (selection and use) that call it."""
+    """Count calls of ``name`` from the runtime choice's modules (selection, use and cells) that call it."""
     calls = []
-    for module in (selection, use):
+    for module in (selection, use, cells):
         if not hasattr(module, name):
             continue
         real = getattr(module, name)
@@ -110,7 +110,7 @@ def test_auto_warm_rerun_reuses_cells_and_does_not_probe(tmp_path, tiny_dataset,
                        scales="[2]", measure="{latency: true, warmup: 0, repeats: 2, memory: false, "
                                              "out_height: 48, out_width: 48}")
     cache = tmp_path / "cache"
-    selects = _count(monkeypatch, "select_runtime")
+    selects = _count(monkeypatch, "select_runtime_apart")  # the benchmark probes in a child process on CPU
     first = run_benchmark(load_experiment(path), tracking_uri=mlflow_uri, progress=False, runtime_cache=cache)
     assert [o.status for o in first] == ["computed"] and len(selects) == 1
     printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("runtime for carn_m")]
@@ -146,6 +146,7 @@ def test_declining_runtime_under_auto_falls_back_with_a_note(tmp_path, tiny_data
 
     for module in (selection, use):
         monkeypatch.setattr(module, "prepare_runtime", prepare)
+    monkeypatch.setattr(cells, "select_runtime_apart", selection.select_runtime)  # the patch must reach the probe
     path = _experiment(tmp_path, "  - {model: ecdn_m, weights: ecdn_m, bn_modes: [batch]}\n", name="fb",
                        datasets=f"[{tiny_dataset}]", scales="[2]")
     [outcome] = run_benchmark(load_experiment(path), tracking_uri=mlflow_uri, progress=False,

@@ -27,6 +27,8 @@ import torch
 from srbench.core.store import cache_root
 from srbench.eval.protocol import Protocol
 from srbench.eval.runtimes import Runner
+from srbench.runtime_choice.apart import select_runtime_apart
+from srbench.runtime_choice.selection import select_runtime
 from srbench.runtime_choice.use import Probe, RuntimeUse, choose_runtime, prepare_use, probe_sample
 
 
@@ -37,12 +39,16 @@ def runtime_cache_dir() -> Path:
 
 class CellRuntimes:
     """One runtime per (network, BN mode, scale, requested runtime) for one benchmark invocation. ``stored``: auto's
-    choices recorded in the tracking store (:func:`stored_choices`)."""
+    choices recorded in the tracking store (:func:`stored_choices`). ``probe_apart``: auto's probes run in a child
+    process (:mod:`srbench.runtime_choice.apart`: the benchmark's, on CPU, so that the probes' leftovers do not add
+    to its peak memory); otherwise in this process, whose prepared runtime the cell then reuses."""
 
     def __init__(self, device: torch.device, cache_dir: Path | None = None,
-                 say: Callable[[str], None] = print, stored: Callable[[str], dict | None] | None = None) -> None:
+                 say: Callable[[str], None] = print, stored: Callable[[str], dict | None] | None = None,
+                 probe_apart: bool = False) -> None:
         self.device = device
         self.stored = stored
+        self.select = select_runtime_apart if probe_apart else select_runtime
         self.cache_dir = Path(cache_dir) if cache_dir is not None else runtime_cache_dir()
         self.say = say
         self._uses: dict[tuple, RuntimeUse] = {}
@@ -67,7 +73,7 @@ class CellRuntimes:
                                  device=self.device,
                                  weights_sha256=weights_sha256, cache_dir=self.cache_dir,
                                  probe=self._probe(dataset, scale, protocol.lr_input), protocol=protocol,
-                                 stored=self.stored)
+                                 stored=self.stored, select=self.select)
             self._uses[key] = use
             if requested == "auto":
                 self.say(f"runtime for {label}: {use.choice_note}")

@@ -97,13 +97,16 @@ def _label(model: nn.Module, scale: int, bn_mode: str) -> str:
 def choose_runtime(model: nn.Module | None, requested: str, *, scale: int, bn_mode: str, device: torch.device | str,
                    weights_sha256: str | None, cache_dir: Path | str, probe: Callable[[], Probe],
                    protocol: Protocol | None = None, candidates: tuple[str, ...] | None = None,
-                   stored: Callable[[str], dict | None] | None = None) -> RuntimeUse:
+                   stored: Callable[[str], dict | None] | None = None,
+                   select: Callable[..., Selection] = select_runtime) -> RuntimeUse:
     """Which runtime serves ``model`` at ``scale`` in ``bn_mode``: a declared one as it is (checked and gated when
     prepared, :func:`prepare_use`), or ``auto``'s choice (:func:`select_runtime`, cached; ``probe()`` is called only
     when it must probe). Parameter-free models (bicubic) are eager without probing. ``model`` is needed for
     ``auto`` only (its choice is keyed by the network's export code). ``stored(key)``: the choice already recorded
     for ``key`` where every machine sees it (the tracking store), or None; it wins over this machine's cache (which
-    it then replaces), so every shard and requeue of an experiment runs a network on the same runtime."""
+    it then replaces), so every shard and requeue of an experiment runs a network on the same runtime. ``select``:
+    what probes (:func:`select_runtime`, or :func:`srbench.runtime_choice.apart.select_runtime_apart` to probe in a
+    child process)."""
     check_runtime_name(requested)
     if requested != "auto":
         return RuntimeUse(requested, requested, package_versions(requested), f"{requested} (declared)")
@@ -125,10 +128,10 @@ def choose_runtime(model: nn.Module | None, requested: str, *, scale: int, bn_mo
         selection = Selection(**record, cached=True)
     else:
         sample = probe()
-        selection = select_runtime(model, scale=scale, bn_mode=bn_mode, device=device, weights_sha256=sha,
-                                   cache_dir=cache_dir, probe_lr_u8=sample.lr, probe_hr_u8=sample.hr,
-                                   protocol=protocol or Protocol(bn_mode=bn_mode), gray=sample.gray,
-                                   candidates=candidates)
+        selection = select(model, scale=scale, bn_mode=bn_mode, device=device, weights_sha256=sha,
+                           cache_dir=cache_dir, probe_lr_u8=sample.lr, probe_hr_u8=sample.hr,
+                           protocol=protocol or Protocol(bn_mode=bn_mode), gray=sample.gray,
+                           candidates=candidates)
     gate = selection.gates.get(selection.runtime, {})
     *others, choice = selection.notes  # the choice line comes last: "auto x4 (eval): openvino (timed probe: ...)"
     note = f"auto {_label(model, scale, bn_mode)}: " + "; ".join([choice.split(": ", 1)[1], *others])

@@ -154,7 +154,8 @@ class Benchmark:
                 self.started_ms = int(self.parent.run.info.start_time)
                 mark("started")
                 self.runtimes = CellRuntimes(self.device, self.runtime_cache, say=tqdm.write,
-                                             stored=stored_choices(client, experiment_id))
+                                             stored=stored_choices(client, experiment_id),
+                                             probe_apart=self.device.type == "cpu")
                 self._every_cell()
                 self.parent.metrics(self.between)
                 self.outcomes.extend(self.results[i] for i in sorted(self.results))
