@@ -57,18 +57,23 @@ def _libc():
 #: glibc's mallopt parameter number of M_MMAP_THRESHOLD
 _M_MMAP_THRESHOLD = -3
 #: allocations from this size up get their own pages, returned to the system when freed
-MMAP_THRESHOLD = 1 << 20
+MMAP_THRESHOLD = 4 << 20
 
 
 def return_freed_memory_at_once() -> None:
-    """Make every allocation of 1 MiB or more its own mapping, unmapped when freed (glibc; nothing elsewhere).
+    """Make every allocation of 4 MiB or more its own mapping, unmapped when freed (glibc; nothing elsewhere).
 
     glibc serves large allocations from their own mappings at first, but each one freed raises that threshold, up to
     32 MiB; past that, a cell's images, outputs and SSIM maps (1-30 MB each, from several threads) are carved out of
     heaps that free memory cannot leave while anything small lives above it. Measured on ECDN x4 (Set5, Set14, B100;
     docs/memory.md): with the default, 1.1 GiB stayed resident after the ``ecdn_report`` cell and across the next
-    network; with a fixed 1 MiB threshold the process fell back to 680-700 MiB after every cell, in 1.05x the wall
-    time. No value changes.
+    network; with a fixed threshold the process fell back to 680-700 MiB after every cell. No value changes.
+
+    Why 4 MiB and not less: every allocation above the threshold costs a fresh mapping, its page faults and an unmap,
+    and scoring makes many of 1-4 MiB (B100's planes and SSIM maps, LPIPS's AlexNet feature maps). At 1 MiB, LPIPS's
+    features took 21-22 ms per B100 image against 14-15 ms and the scoring 4.0-4.8 ms against 2.4-2.6 ms, in the
+    benchmark's every x4 cell; at 4 MiB they are back to 15.4 and 2.6 ms, and the peaks of ``bicubic carn_m`` at x2
+    (2023 against 2022 MiB) and of every ECDN x4 phase (within 30 MiB) are those of 1 MiB (docs/performance.md).
     """
     libc = _libc()
     if libc is not None and hasattr(libc, "mallopt"):

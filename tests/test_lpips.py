@@ -141,6 +141,36 @@ def test_gray_images_are_replicated_to_rgb(net, crop):
     assert lpips_distance(sr, hr, input_range="zero_one", net=net) == rgb > 0
 
 
+def _textbook(net, sr_u8, hr_u8, input_range):
+    """LPIPS by the module docstring's steps written out, each on whole tensors (no tables, nothing in place)."""
+    def features(img):
+        x = (image_tensor(img, input_range) - net.shift) / net.scale
+        return [f / (torch.sqrt(torch.sum(f ** 2, dim=1, keepdim=True)) + 1e-10) for f in net.features(x)]
+
+    with torch.inference_mode():
+        total = None
+        for head, a, b in zip(net.heads, features(sr_u8), features(hr_u8)):
+            term = head((a - b) ** 2).mean(dim=(1, 2, 3))
+            total = term if total is None else total + term
+        return float(total[0].item()), features(hr_u8)
+
+
+@pytest.mark.parametrize("input_range", ["minus_one_one", "zero_one"])
+@pytest.mark.parametrize("layout", ["rgb", "gray", "flipped", "strided"])
+def test_the_table_path_is_the_textbook_bit_for_bit(net, crop, input_range, layout):
+    """image_features (8-bit values through a 256-entry table per channel, normalised in place) and the distance
+    (differences taken in place) give the very bits of the steps written out on whole tensors."""
+    hr = {"rgb": crop[:64, :64], "gray": crop[:64, :64, 1], "flipped": crop[:64, ::-1],
+          "strided": crop[::2, :, :]}[layout]
+    sr = _noisy(hr if hr.ndim == 3 else hr[..., None], 9)
+    sr = sr if hr.ndim == 3 else sr[..., 0]
+    expected, hr_features = _textbook(net, sr, hr, input_range)
+    with torch.inference_mode():
+        table = net.image_features(hr, input_range)
+    assert all(torch.equal(a, b) for a, b in zip(table, hr_features))
+    assert lpips_distance(sr, hr, input_range=input_range, net=net) == expected
+
+
 def test_bad_inputs():
     img = np.zeros((40, 40, 3), np.uint8)
     with pytest.raises(SrbenchError, match="input_range 'unit'"):
@@ -149,6 +179,11 @@ def test_bad_inputs():
         image_tensor(img[:30], "zero_one")
     with pytest.raises(ValueError, match="uint8"):
         image_tensor(img.astype(np.float32), "zero_one")
+    net = load_lpips()
+    with pytest.raises(SrbenchError, match="input_range 'unit'"):
+        net.image_features(img, "unit")
+    with pytest.raises(ValueError, match="at least 31x31"):
+        net.image_features(img[:30], "zero_one")
 
 
 def test_the_network_is_cached_per_file_and_device(net):

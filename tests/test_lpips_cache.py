@@ -28,8 +28,8 @@ def test_cached_hr_features_give_the_same_distance_bit_for_bit(pair, input_range
     sr, hr = pair
     reference = lpips_distance(sr, hr, input_range=input_range, net=net)
     computed = []
-    real = LPIPS.normalized_features
-    monkeypatch.setattr(LPIPS, "normalized_features", lambda self, x: computed.append(1) or real(self, x))
+    real = LPIPS._normalized  # every image's features pass here
+    monkeypatch.setattr(LPIPS, "_normalized", lambda self, x: computed.append(1) or real(self, x))
     first = lpips_distance(sr, hr, input_range=input_range, net=net,
                            hr_features=lpips_cache.hr_features(net, hr, input_range))
     second = lpips_distance(sr, hr, input_range=input_range, net=net,
@@ -51,7 +51,7 @@ def test_a_damaged_file_is_computed_again_and_replaced(pair):
     reference = lpips_distance(sr, hr, input_range="minus_one_one", net=net)
     lpips_cache.hr_features(net, hr, "minus_one_one")
     path = lpips_cache.feature_file(hr, "minus_one_one", net.weights_sha256)
-    path.write_bytes(b"not a zip")
+    path.write_bytes(b"not a features file")
     again = lpips_cache.hr_features(net, hr, "minus_one_one")
     assert lpips_distance(sr, hr, input_range="minus_one_one", net=net, hr_features=again) == reference
     assert lpips_cache._read(path, hr.shape) is not None  # rewritten

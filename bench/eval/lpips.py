@@ -194,18 +194,19 @@ class AlexNetFeatures(nn.Module):
         self.convs = nn.ModuleList(nn.Conv2d(i, o, k, stride=s, padding=p) for o, i, k, s, p in _CONVS)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        c1, c2, c3, c4, c5 = self.convs
-        r1 = F.relu(c1(x))
-        r2 = F.relu(c2(F.max_pool2d(r1, kernel_size=3, stride=2)))
-        r3 = F.relu(c3(F.max_pool2d(r2, kernel_size=3, stride=2)))
-        r4 = F.relu(c4(r3))
-        r5 = F.relu(c5(r4))
+        c1, c2, c3, c4, c5 = self.convs  # each ReLU in place on its convolution's fresh output: the same values
+        r1 = F.relu(c1(x), inplace=True)
+        r2 = F.relu(c2(F.max_pool2d(r1, kernel_size=3, stride=2)), inplace=True)
+        r3 = F.relu(c3(F.max_pool2d(r2, kernel_size=3, stride=2)), inplace=True)
+        r4 = F.relu(c4(r3), inplace=True)
+        r5 = F.relu(c5(r4), inplace=True)
         return [r1, r2, r3, r4, r5]
 
 
-def normalize_channels(feat: torch.Tensor) -> torch.Tensor:
-    """Each spatial feature vector divided by its L2 norm over channels (plus ``NORM_EPS``, as LPIPS does)."""
-    return feat / (torch.sqrt(torch.sum(feat ** 2, dim=1, keepdim=True)) + NORM_EPS)
+def normalize_channels(feat: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """Each spatial feature vector divided by its L2 norm over channels (plus ``NORM_EPS``, as LPIPS does); into
+    ``out`` when given (``out=feat``: in place, the same values)."""
+    return torch.div(feat, torch.sqrt(torch.sum(feat ** 2, dim=1, keepdim=True)) + NORM_EPS, out=out)
 
 
 class LPIPS(nn.Module):
@@ -217,19 +218,50 @@ class LPIPS(nn.Module):
         self.register_buffer("scale", torch.tensor(SCALE, dtype=torch.float32).view(1, 3, 1, 1))
         self.features = AlexNetFeatures()
         self.heads = nn.ModuleList(nn.Conv2d(c, 1, 1, bias=False) for c in CHANNELS)
+        self._tables: dict[tuple[str, str], np.ndarray] = {}  # the scaled input per 8-bit value (_scaled_table)
 
     def normalized_features(self, x: torch.Tensor) -> list[torch.Tensor]:
         """The five ReLU outputs of one input, each unit-normalised over channels (steps 1-3 for one image)."""
-        return [normalize_channels(f) for f in self.features((x - self.shift) / self.scale)]
+        return self._normalized((x - self.shift) / self.scale)
 
-    def layer_distances(self, in0: torch.Tensor, in1: torch.Tensor | list[torch.Tensor]) -> list[torch.Tensor]:
+    def image_features(self, img_u8: np.ndarray, input_range: str) -> list[torch.Tensor]:
+        """:meth:`normalized_features` of ``image_tensor(img_u8, input_range)``, the same values, with step 1 done by
+        table: every 8-bit value maps to one input value per channel, computed by the very operations of
+        :func:`image_tensor` and the scaling layer on the 256 possible values (:meth:`_scaled_table`), then gathered
+        per pixel. That spares three full-size float temporaries per image (``tests/test_lpips.py`` compares the
+        bits)."""
+        rgb = checked_rgb(img_u8)
+        tables = self._scaled_table(input_range)
+        x = np.empty((1, 3, *rgb.shape[:2]), dtype=np.float32)
+        for c in range(3):
+            np.take(tables[c], rgb[:, :, c], out=x[0, c], mode="clip")  # 8-bit indices: never out of range
+        return self._normalized(torch.from_numpy(x).to(self.shift.device))
+
+    def _scaled_table(self, input_range: str) -> np.ndarray:
+        """(3, 256) float32: ``(image_tensor(v) - shift) / scale`` for every 8-bit value ``v``, per channel."""
+        tables = self._tables
+        key = (input_range, str(self.shift.device))
+        if key not in tables:
+            values = np.arange(256, dtype=np.uint8)[:, None].repeat(3, axis=1)[None]  # 1x256x3: an "image"
+            with torch.inference_mode():
+                x = image_tensor(values, input_range, check_size=False).to(self.shift.device)
+                tables[key] = ((x - self.shift) / self.scale)[0, :, 0, :].cpu().numpy().copy()
+        return tables[key]
+
+    def _normalized(self, scaled: torch.Tensor) -> list[torch.Tensor]:
+        """Steps 2-3: the five ReLU outputs of the scaled input, each unit-normalised over channels in place."""
+        return [normalize_channels(f, out=f) for f in self.features(scaled)]
+
+    def layer_distances(self, in0: torch.Tensor | list[torch.Tensor],
+                        in1: torch.Tensor | list[torch.Tensor]) -> list[torch.Tensor]:
         """The five per-layer terms, each (N,): linear head on squared normalised differences, spatial mean.
-        ``in1`` may be given as its :meth:`normalized_features` already (an HR image's, computed once)."""
-        n0 = self.normalized_features(in0)
+        Either input may be given as its :meth:`normalized_features` already (an HR image's, computed once; ``in0``'s
+        are then consumed: the differences are taken in place)."""
+        n0 = in0 if isinstance(in0, list) else self.normalized_features(in0)
         n1 = in1 if isinstance(in1, list) else self.normalized_features(in1)
-        return [head((a - b) ** 2).mean(dim=(1, 2, 3)) for head, a, b in zip(self.heads, n0, n1)]
+        return [head(a.sub_(b).pow_(2)).mean(dim=(1, 2, 3)) for head, a, b in zip(self.heads, n0, n1)]
 
-    def forward(self, in0: torch.Tensor, in1: torch.Tensor | list[torch.Tensor]) -> torch.Tensor:
+    def forward(self, in0: torch.Tensor | list[torch.Tensor], in1: torch.Tensor | list[torch.Tensor]) -> torch.Tensor:
         layers = self.layer_distances(in0, in1)
         total = layers[0]
         for term in layers[1:]:
@@ -283,17 +315,24 @@ def load_lpips(path: str | PathLike | None = None, device: str | torch.device = 
 # ----------------------------------------------------------------------------------------------------------- metric
 
 
-def image_tensor(img_u8: np.ndarray, input_range: str) -> torch.Tensor:
-    """A uint8 HxWx3 (or gray HxW, replicated) image as a 1x3xHxW float32 tensor in ``input_range``."""
-    if input_range not in INPUT_RANGES:
-        raise SrbenchError(f"LPIPS input_range {input_range!r} is unknown; use one of {', '.join(INPUT_RANGES)}")
+def checked_rgb(img_u8: np.ndarray, *, check_size: bool = True) -> np.ndarray:
+    """A uint8 HxWx3 (or gray HxW, replicated) image as HxWx3, refused with a clear error when it is not one (or is
+    smaller than AlexNet's pooling needs)."""
     if img_u8.dtype != np.uint8:
         raise ValueError(f"LPIPS expects uint8 images, got {img_u8.dtype}")
     rgb = to_rgb(img_u8)
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"LPIPS expects HxW or HxWx3 images, got shape {img_u8.shape}")
-    if min(rgb.shape[:2]) < MIN_SIDE:
+    if check_size and min(rgb.shape[:2]) < MIN_SIDE:
         raise ValueError(f"LPIPS (AlexNet) needs images of at least {MIN_SIDE}x{MIN_SIDE} pixels, got {rgb.shape[:2]}")
+    return rgb
+
+
+def image_tensor(img_u8: np.ndarray, input_range: str, *, check_size: bool = True) -> torch.Tensor:
+    """A uint8 HxWx3 (or gray HxW, replicated) image as a 1x3xHxW float32 tensor in ``input_range``."""
+    if input_range not in INPUT_RANGES:
+        raise SrbenchError(f"LPIPS input_range {input_range!r} is unknown; use one of {', '.join(INPUT_RANGES)}")
+    rgb = checked_rgb(img_u8, check_size=check_size)
     chw = np.ascontiguousarray(rgb.transpose(2, 0, 1))[None]
     if input_range == "minus_one_one":
         return torch.from_numpy((chw / 127.5 - 1.0).astype(np.float32))
@@ -312,8 +351,7 @@ def lpips_distance(sr_u8: np.ndarray, hr_u8: np.ndarray, *, input_range: str, ne
     """
     check_pair(sr_u8, hr_u8)
     net = net if net is not None else load_lpips()
-    device = net.shift.device
-    a = image_tensor(sr_u8, input_range).to(device)
     with torch.inference_mode():
-        b = hr_features if hr_features is not None else image_tensor(hr_u8, input_range).to(device)
+        a = net.image_features(sr_u8, input_range)
+        b = hr_features if hr_features is not None else net.image_features(hr_u8, input_range)
         return float(net(a, b)[0].item())
