@@ -386,10 +386,16 @@ def test_auto_records_declines_and_keeps_eager_for_bicubic(tmp_path):
     assert all("no parameters" in reason for reason in choice.declined.values())
 
 
-@pytest.mark.parametrize("fake_ms,expected", [({"eager": 100.0, "onnxruntime": 60.0, "openvino": 80.0}, "onnxruntime"),
-                                              ({"eager": 100.0, "onnxruntime": 97.0, "openvino": 99.0}, "eager")])
+@pytest.mark.parametrize("fake_ms,expected", [
+    ({"eager": 100.0, "onnxruntime": 60.0, "openvino": 80.0}, "onnxruntime"),
+    ({"eager": 100.0, "onnxruntime": 97.0, "openvino": 99.0}, "eager"),
+    # CARN-M x2's probes on two fresh clones (ms): a 4.6% edge is within the noise, so OpenVINO (less memory) stays;
+    # a 17.6% edge is not
+    ({"eager": 586.5, "onnxruntime": 241.6, "openvino": 252.8}, "openvino"),
+    ({"eager": 450.8, "onnxruntime": 234.2, "openvino": 275.4}, "onnxruntime")])
 def test_auto_picks_the_fastest_clear_winner(tmp_path, monkeypatch, fake_ms, expected):
-    """The fastest runtime that passes wins, but only by a margin over eager (min_speedup 1.05: noise is ~5%)."""
+    """The fastest runtime that passes wins, but only by a margin (min_speedup 1.05: noise is ~5%) over eager and,
+    between the graph runtimes, over OpenVINO."""
     from srbench.eval.latency import Latency
 
     calls = []
@@ -404,3 +410,15 @@ def test_auto_picks_the_fastest_clear_winner(tmp_path, monkeypatch, fake_ms, exp
                             cache_dir=tmp_path, probe_lr_u8=lr, probe_hr_u8=hr, repeats=3)
     assert choice.runtime == expected and choice.timings_ms == fake_ms
     assert calls == ["eager", "onnxruntime", "openvino"] * 3  # rounds take turns between runtimes
+
+
+@pytest.mark.parametrize("totals,prepare,expected", [
+    ({"eager": 100.0, "eager_nchw": 97.0, "compile": 90.0}, {}, "compile"),  # 3% is noise, 11% is not
+    ({"eager": 100.0, "eager_nchw": 94.0, "compile": 91.0}, {}, "eager_nchw"),  # 6% over eager, then 3%: noise
+    ({"eager": 100.0, "compile": 50.0}, {"compile": 60.0}, "eager"),  # compile's preparation paid in every process
+    ({"onnxruntime": 90.0, "openvino": 100.0, "eager": 120.0}, {}, "onnxruntime"),  # order of the dict: irrelevant
+    ({"onnxruntime": 96.0, "openvino": 100.0, "eager": 120.0}, {}, "openvino")])
+def test_the_clear_margin_is_taken_in_preference_order(totals, prepare, expected):
+    """Hand-worked cases of selection._fastest (one workload call): each runtime, in PREFERENCE order, replaces the
+    one chosen so far only when at least 1.05 times faster."""
+    assert selection._fastest(totals, prepare, workload_calls=1, min_speedup=1.05) == expected
