@@ -6,6 +6,7 @@ pickle cannot rebuild (probed here instead), and a child that dies (a one-line e
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -76,6 +77,39 @@ def test_a_model_pickle_cannot_rebuild_is_probed_here(tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(apart, "select_runtime", lambda model, **kw: calls.append(model) or "probed here")
     model = Local()
+    assert apart.select_runtime_apart(model, **_args(tmp_path)) == "probed here" and calls == [model]
+
+
+_USER_NET = """
+import torch.nn.functional as F
+from torch import nn
+
+class Net(nn.Module):
+    arch = "user_net"
+    scales = (2,)
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 12, 3, 1, 1)
+
+    def forward(self, x, scale):
+        return F.pixel_shuffle(self.conv(x), scale)
+"""
+
+
+def test_a_model_the_child_cannot_import_is_probed_here(tmp_path, monkeypatch):
+    """A model file imported under a private module name (as srbench.models.external does): pickle names the class,
+    the child cannot import it, and the probe runs in this process instead."""
+    path = tmp_path / "user_net.py"
+    path.write_text(_USER_NET)
+    name = "srbench_test_private_user_net"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, name, module)
+    spec.loader.exec_module(module)
+    calls = []
+    monkeypatch.setattr(apart, "select_runtime", lambda model, **kw: calls.append(model) or "probed here")
+    model = module.Net()
     assert apart.select_runtime_apart(model, **_args(tmp_path)) == "probed here" and calls == [model]
 
 
