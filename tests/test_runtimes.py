@@ -409,6 +409,8 @@ def test_auto_picks_the_fastest_clear_winner(tmp_path, monkeypatch, fake_ms, exp
     choice = select_runtime(Tiny(), scale=2, bn_mode="eval", device="cpu", weights_sha256=TINY_SHA,
                             cache_dir=tmp_path, probe_lr_u8=lr, probe_hr_u8=hr, repeats=3)
     assert choice.runtime == expected and choice.timings_ms == fake_ms
+    fastest = min(fake_ms, key=fake_ms.get)
+    assert choice.notes[-1].endswith(f"; {fastest}'s edge within the margin)" if fastest != expected else " ms)")
     assert calls == ["eager", "onnxruntime", "openvino"] * 3  # rounds take turns between runtimes
 
 

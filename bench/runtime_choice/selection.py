@@ -53,6 +53,10 @@ class Selection:
         lines = [gate["note"] for gate in self.gates.values() if not gate["passed"]]
         lines += [f"{name} x{self.scale}: declined: {reason}" for name, reason in self.declined.items()]
         timing = ", ".join(f"{k} {v:.1f} ms" for k, v in sorted(self.timings_ms.items(), key=lambda kv: kv[1]))
+        fastest = min(self.timings_ms, key=self.timings_ms.get) if self.timings_ms else self.runtime
+        if fastest != self.runtime:  # kept by the clear margin (_fastest): say so, or the line reads as a mistake
+            timing += f"; {fastest}'s edge within the margin" + (
+                " or outweighed by its preparation" if fastest in PER_PROCESS_PREP else "")
         source = "cached choice" if self.cached else "timed probe"
         lines.append(f"auto x{self.scale} ({self.bn_mode}): {self.runtime} ({source}: {timing})")
         return lines
