@@ -223,21 +223,22 @@ def _cached_lr(path: Path, hr_sha: str, version: str | None = None) -> np.ndarra
     """The LR cached at ``path`` when this generator (``version``, default the MATLAB generator's) made it from this
     exact HR file and its pixels are still the ones written (checked by their sha256); None otherwise, including
     for an unreadable cache file."""
-    version = version or generator_version()
-    if not _made_by(path, version, hr_sha):
+    provenance = _made_by(path, version or generator_version(), hr_sha)
+    if provenance is None:
         return None
     try:
         lr, sha = read_decoded_with_sha256(path)  # the hash its disk copy's check computed
     except SrbenchError:
         return None
-    return lr if sha == _provenance(path)[2] else None
+    return lr if sha == provenance[2] else None
 
 
-def _made_by(path: Path, version: str, hr_sha: str) -> bool:
-    """True when ``path`` is an LR file that generator ``version`` made from the HR file ``hr_sha`` (its PNG text
-    chunks say so; its pixels are checked by whoever reads them)."""
+def _made_by(path: Path, version: str, hr_sha: str) -> tuple[str, str, str] | None:
+    """``path``'s provenance (generator, HR sha256, LR pixel sha256) when it is an LR file that generator ``version``
+    made from the HR file ``hr_sha`` (its PNG text chunks say so; its pixels are checked by whoever reads them), else
+    None."""
     provenance = _provenance(path) if path.is_file() else None
-    return provenance is not None and provenance[:2] == (version, hr_sha)
+    return provenance if provenance is not None and provenance[:2] == (version, hr_sha) else None
 
 
 def _is_shipped(path: Path) -> bool:
@@ -340,7 +341,7 @@ def sample_ready(folder: Path, hr_file: Path, scale: int, lr_source: str = "file
     hr_sha = cached_sha256(hr_file)
     lr_file = lr_path(folder, hr_file.stem, scale)
     origin = _generated_lr_origin(folder, lr_file, hr_sha, scale, lr_source)
-    if origin is not None and not _made_by(*origin, hr_sha):
+    if origin is not None and _made_by(*origin, hr_sha) is None:
         return False
     decoded = [hr_file] if origin is not None else [hr_file, lr_file]
     return not decoded_copies_enabled() or all(has_decoded_copy(f) for f in decoded)
