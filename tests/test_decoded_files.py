@@ -50,18 +50,22 @@ def test_a_changed_file_is_decoded_again(tmp_path):
     assert np.array_equal(read_decoded(tmp_path / "a.png"), expected)
 
 
-@pytest.mark.parametrize("damage", ["truncate", "other_pixels", "garbage"])
+@pytest.mark.parametrize("damage", ["truncate", "other_pixels", "flipped_bit", "garbage"])
 def test_a_damaged_copy_is_never_measured(tmp_path, damage):
     expected = png(tmp_path / "a.png")
     read_decoded(tmp_path / "a.png")
     stored = decoded_file(tmp_path / "a.png")
     if damage == "truncate":
         stored.write_bytes(stored.read_bytes()[:200])
-    elif damage == "other_pixels":  # pixels changed, the recorded sha256 kept: the check must catch it
+    elif damage == "other_pixels":  # pixels changed, a valid file with the recorded hashes kept: the check must catch it
         with np.load(stored) as npz:
-            pixels, recorded = npz["pixels"].copy(), npz["sha256"]
+            pixels, recorded, crc = npz["pixels"].copy(), npz["sha256"], npz["crc32"]
         pixels[0, 0, 0] ^= 1
-        np.savez(stored, pixels=pixels, sha256=recorded)
+        np.savez(stored, pixels=pixels, sha256=recorded, crc32=crc)
+    elif damage == "flipped_bit":  # one byte of the pixel data flipped in place (the zip member's CRC-32 catches it)
+        data = bytearray(stored.read_bytes())
+        data[len(data) // 2] ^= 1
+        stored.write_bytes(bytes(data))
     else:
         stored.write_bytes(b"not an npz file")
     assert np.array_equal(read_decoded(tmp_path / "a.png"), expected)

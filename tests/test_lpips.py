@@ -10,11 +10,12 @@ import pickle
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from scipy.ndimage import gaussian_filter
 
 from srbench.core.errors import SrbenchError
 from srbench.eval.lpips import (LPIPS_SHA256, LPIPS_WEIGHTS, image_tensor, load_lpips, lpips_distance, lpips_weights_path,
-                         read_numpy_pickle)
+                         max_pool_3x3_stride2, read_numpy_pickle)
 from srbench.data.fetch import read_manifests
 from srbench.data.images import read_image
 from srbench.core.store import weights_dir
@@ -143,9 +144,17 @@ def test_gray_images_are_replicated_to_rgb(net, crop):
 
 def _textbook(net, sr_u8, hr_u8, input_range):
     """LPIPS by the module docstring's steps written out, each on whole tensors (no tables, nothing in place)."""
+    def trunk(x):  # torchvision's alexnet().features[:12] by torch's own layers (F.max_pool2d), read at its ReLUs
+        c1, c2, c3, c4, c5 = net.features.convs
+        r1 = F.relu(c1(x))
+        r2 = F.relu(c2(F.max_pool2d(r1, kernel_size=3, stride=2)))
+        r3 = F.relu(c3(F.max_pool2d(r2, kernel_size=3, stride=2)))
+        r4 = F.relu(c4(r3))
+        return [r1, r2, r3, r4, F.relu(c5(r4))]
+
     def features(img):
         x = (image_tensor(img, input_range) - net.shift) / net.scale
-        return [f / (torch.sqrt(torch.sum(f ** 2, dim=1, keepdim=True)) + 1e-10) for f in net.features(x)]
+        return [f / (torch.sqrt(torch.sum(f ** 2, dim=1, keepdim=True)) + 1e-10) for f in trunk(x)]
 
     with torch.inference_mode():
         total = None
@@ -169,6 +178,23 @@ def test_the_table_path_is_the_textbook_bit_for_bit(net, crop, input_range, layo
         table = net.image_features(hr, input_range)
     assert all(torch.equal(a, b) for a, b in zip(table, hr_features))
     assert lpips_distance(sr, hr, input_range=input_range, net=net) == expected
+
+
+def test_max_pool_by_strided_maxima_is_torchs_max_pool():
+    """The pooling of AlexNet's trunk against a hand-computed case and torch's own kernel, bit for bit, on odd and
+    even sizes, ties, negative values and NaN."""
+    x = torch.arange(25, dtype=torch.float32).view(1, 1, 5, 5)
+    assert max_pool_3x3_stride2(x).flatten().tolist() == [12.0, 14.0, 22.0, 24.0]  # each window's bottom-right
+    gen = torch.Generator().manual_seed(0)
+    for h, w in [(3, 3), (4, 7), (79, 119), (80, 120), (39, 59)]:
+        t = torch.randn(2, 5, h, w, generator=gen)
+        t[0, 0, 0, 0] = float("nan")
+        t[1, 1] = t[1, 1].round()  # ties
+        got, want = max_pool_3x3_stride2(t), F.max_pool2d(t, kernel_size=3, stride=2)
+        assert got.shape == want.shape and torch.equal(got.nan_to_num(7.0), want.nan_to_num(7.0))
+        assert torch.equal(got.isnan(), want.isnan())
+    with pytest.raises(ValueError, match="3x3"):
+        max_pool_3x3_stride2(torch.zeros(1, 1, 2, 9))
 
 
 def test_bad_inputs():

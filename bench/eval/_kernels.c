@@ -163,6 +163,35 @@ static int ssim_rows(const double *a, const double *b, Py_ssize_t width, const d
     return 0;
 }
 
+/* Rows lo:hi of the valid SSIM map of a against b when b's reference maps are not kept: each row's are made in
+ * scratch, by reference_rows's very steps, just before the row of the map that reads them. For one output per
+ * reference (srbench evaluate, the benchmark) this spares writing three full-size maps and reading them back, and
+ * the fresh pages they need. */
+static int ssim_rows_fused(const double *a, const double *b, Py_ssize_t width, const double *w, int r,
+                           double cov_norm, double c1, double c2, Py_ssize_t lo, Py_ssize_t hi, double *out)
+{
+    Py_ssize_t n = width - 2 * r;
+    double *scratch = malloc(sizeof(double) * (size_t)(5 * width + 8 * n));
+    if (scratch == NULL)
+        return -1;
+    double *va = scratch, *vaa = va + width, *vab = vaa + width, *vb = vab + width, *vbb = vb + width;
+    double *mu_a = vbb + width, *e_aa = mu_a + n, *e_ab = e_aa + n, *m = e_ab + n, *e = m + n;
+    double *mu_b = e + n, *mu_b_sq = mu_b + n, *var_b = mu_b_sq + n;
+    for (Py_ssize_t i = lo; i < hi; i++) {
+        vertical(b, b, width, i, w, r, vb, vbb, NULL);
+        horizontal(vb, n, w, r, m);
+        horizontal(vbb, n, w, r, e);
+        reference_row(m, e, n, cov_norm, mu_b, mu_b_sq, var_b);
+        vertical(a, b, width, i, w, r, va, vaa, vab);
+        horizontal(va, n, w, r, mu_a);
+        horizontal(vaa, n, w, r, e_aa);
+        horizontal(vab, n, w, r, e_ab);
+        ssim_row(mu_a, e_aa, e_ab, n, cov_norm, c1, c2, mu_b, mu_b_sq, var_b, out + i * n);
+    }
+    free(scratch);
+    return 0;
+}
+
 /* ---- Python bindings: buffers are checked for their sizes here; their shapes are metrics.py's to check ---- */
 
 static int check_size(Py_buffer *buf, Py_ssize_t count, Py_ssize_t itemsize, const char *what)
@@ -249,6 +278,30 @@ static PyObject *py_ssim_rows(PyObject *self, PyObject *args)
     }
     PyBuffer_Release(&a); PyBuffer_Release(&b); PyBuffer_Release(&w); PyBuffer_Release(&mu_b);
     PyBuffer_Release(&mu_b_sq); PyBuffer_Release(&var_b); PyBuffer_Release(&out);
+    if (status != 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_ssim_rows_fused(PyObject *self, PyObject *args)
+{
+    Py_buffer a, b, w, out;
+    Py_ssize_t height, width, lo, hi;
+    double cov_norm, c1, c2;
+    int r, status = -1;
+    if (!PyArg_ParseTuple(args, "y*y*nny*dddnnw*", &a, &b, &height, &width, &w, &cov_norm, &c1, &c2, &lo, &hi, &out))
+        return NULL;
+    if (window_of(&w, &r) == 0 && check_rows(height, width, r, lo, hi) == 0
+        && check_size(&a, height * width, sizeof(double), "a") == 0
+        && check_size(&b, height * width, sizeof(double), "b") == 0
+        && check_size(&out, (height - 2 * r) * (width - 2 * r), sizeof(double), "out") == 0) {
+        Py_BEGIN_ALLOW_THREADS
+        status = ssim_rows_fused(a.buf, b.buf, width, w.buf, r, cov_norm, c1, c2, lo, hi, out.buf);
+        Py_END_ALLOW_THREADS
+        if (status != 0)
+            PyErr_NoMemory();
+    }
+    PyBuffer_Release(&a); PyBuffer_Release(&b); PyBuffer_Release(&w); PyBuffer_Release(&out);
     if (status != 0)
         return NULL;
     Py_RETURN_NONE;
@@ -389,6 +442,9 @@ static PyMethodDef methods[] = {
     {"ssim_rows", py_ssim_rows, METH_VARARGS,
      "ssim_rows(a, b, height, width, window, cov_norm, c1, c2, mu_b, mu_b_sq, var_b, lo, hi, out): rows lo:hi of the "
      "valid SSIM map of a against b"},
+    {"ssim_rows_fused", py_ssim_rows_fused, METH_VARARGS,
+     "ssim_rows_fused(a, b, height, width, window, cov_norm, c1, c2, lo, hi, out): ssim_rows with b's reference maps "
+     "made row by row in scratch (the same values), for a reference measured once"},
     {"luma_rows", py_luma_rows, METH_VARARGS,
      "luma_rows(img, itemsize, height, width, row, col, chan, limited, lo, hi, out): rows lo:hi of BT.601 luma "
      "(limited: 16-235 of [0, 1] RGB, else full range of 0-255 RGB) of an HxWx3 image of uint8, float32 or float64 "

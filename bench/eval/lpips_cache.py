@@ -36,7 +36,8 @@ FORMAT = "srbench-lpips-features/1"
 def feature_code() -> str:
     """A hash of the code that turns an HR image into its normalised features (a change there invalidates files)."""
     return source_fingerprint(*(inspect.getsource(f) for f in (
-        lpips_module.AlexNetFeatures, lpips_module.normalize_channels, LPIPS.image_features, LPIPS._scaled_table,
+        lpips_module.AlexNetFeatures, lpips_module.max_pool_3x3_stride2, lpips_module.normalize_channels,
+        LPIPS.image_features, LPIPS._scaled_table,
         LPIPS._normalized, lpips_module.checked_rgb, image_tensor)),
         repr((lpips_module.SHIFT, lpips_module.SCALE, lpips_module.NORM_EPS)), FORMAT)[:16]
 

@@ -202,16 +202,19 @@ def ssim_map(a: np.ndarray, b: np.ndarray, *, data_range: float = 255.0, window:
         raise ValueError(f"SSIM needs images of at least {g.size}x{g.size} pixels, got {a.shape}")
     check_pair(a, b)
     a, b = _plane64(a), _plane64(b)
-    ref = reference if reference is not None else _reference_plane(b, window)
     valid = (a.shape[0] - g.size + 1, a.shape[1] - g.size + 1)
+    c1 = (SSIM_K1 * data_range) ** 2
+    c2 = (SSIM_K2 * data_range) ** 2
+    out = np.empty(valid)
+    if reference is None:  # b's maps made row by row beside the map's rows, never stored (the same values)
+        by_halves(valid[0], lambda lo, hi: _kernels.ssim_rows_fused(a, b, *a.shape, g, cov_norm, c1, c2, lo, hi, out))
+        return out
+    ref = reference
     if any(m.shape != valid or not m.flags.c_contiguous or m.dtype != np.float64 for m in (ref.mu, ref.mu_sq, ref.var)):
         # the compiled kernel reads them unchecked: a reference of another image must not reach it
         raise ValueError(f"the reference maps are not those of a {a.shape} image under window {window!r}")
-    c1 = (SSIM_K1 * data_range) ** 2
-    c2 = (SSIM_K2 * data_range) ** 2
-    out = np.empty(ref.mu.shape)
-    by_halves(out.shape[0], lambda lo, hi: _kernels.ssim_rows(a, b, *a.shape, g, cov_norm, c1, c2, ref.mu,
-                                                               ref.mu_sq, ref.var, lo, hi, out))
+    by_halves(valid[0], lambda lo, hi: _kernels.ssim_rows(a, b, *a.shape, g, cov_norm, c1, c2, ref.mu, ref.mu_sq,
+                                                          ref.var, lo, hi, out))
     return out
 
 

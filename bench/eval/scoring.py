@@ -178,7 +178,9 @@ class ImageScorer:
 
     ``sr`` is the network's float output in [0, 1] (``quantized=False``) or an already 8-bit SR image
     (``quantized=True``: the ``quantize`` knob does not apply, as for a folder of SR images). ``reference``: the HR's
-    :class:`Reference`, shared by the scorers of several outputs of one HR image (a new one when not given).
+    :class:`Reference`, shared by the scorers of several outputs of one HR image, whose SSIM maps are then kept for
+    all of them; when not given, the HR is this output's alone and SSIM makes its maps row by row without keeping
+    them (:func:`srbench.eval.metrics.ssim_map`: the same values).
     """
 
     def __init__(self, sr: np.ndarray, hr_u8: np.ndarray, *, scale: int, gray: bool, name: str = "",
@@ -189,6 +191,8 @@ class ImageScorer:
             raise ValueError(f"image {name or '(unnamed)'}: the reference given is not this HR image")
         self.sr, self.hr, self.scale, self.gray, self.name, self.quantized = sr, hr_u8, scale, gray, name, quantized
         self.reference = reference or Reference(hr_u8, gray=gray)
+        # an HR measured against this one output only: SSIM makes its maps row by row instead of keeping them
+        self._shared_reference = reference is not None
         self._memo: dict[tuple, object] = {}
         self._planes: dict[tuple, np.ndarray] = {}  # the distinct measured SR planes
 
@@ -220,7 +224,8 @@ class ImageScorer:
         (per channel), which is the cropped planes' own SSIM map bit for bit (:func:`srbench.eval.metrics.ssim_map`),
         so every border is measured on one map; copied contiguous first, so that the mean adds in the same order."""
         maps = self._get(("ssim_map", planes_key, window), lambda: ssim_maps(
-            sr_plane, hr_plane, window=window, reference=self.reference.ssim_maps(protocol, window)))
+            sr_plane, hr_plane, window=window,
+            reference=self.reference.ssim_maps(protocol, window) if self._shared_reference else None))
         means = [float(np.ascontiguousarray(shave(m, border)).mean()) for m in maps]
         return means[0] if len(means) == 1 else float(np.mean(means))
 
