@@ -62,3 +62,20 @@ def test_exact_peak_at_a_64x64_output(models):
     mib = 2**20
     assert _peak(models["carn_m"], SMALL) * mib == 2 * mib + 2 * 64 * 1024
     assert _peak(models["ecdn_m"], SMALL) * mib == 2 * mib + (192 + 2 * 64) * 1024
+
+
+def test_measuring_memory_imports_no_compiler(tmp_path):
+    """torch.profiler.profile's first use imports torch._inductor and torch._dynamo (67 MiB kept): the recorder used
+    here must not, in a fresh interpreter."""
+    import subprocess
+    import sys
+
+    script = ("import sys, torch\n"
+              "from srbench.eval.memory import measure_peak_memory_mb\n"
+              "conv = torch.nn.Conv2d(3, 12, 3, padding=1)\n"
+              "peak = measure_peak_memory_mb(lambda x, s: torch.nn.functional.pixel_shuffle(conv(x), s), 2,\n"
+              "                              torch.device('cpu'), out_hw=(64, 64))\n"
+              "print(peak > 0, 'torch._dynamo' in sys.modules, 'torch._inductor' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["True", "False", "False"]

@@ -145,3 +145,40 @@ def test_a_script_without_a_main_guard_is_not_run_again_by_the_probe(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["eager", "['onnxruntime']"]  # no weights digest: the graph runtime declines
     assert log.read_text() == "ran\n"
+
+
+_COUNT_SCRIPT = """
+import json, sys
+from pathlib import Path
+import numpy as np, torch
+sys.path.insert(0, {tests!r})
+from test_runtime_apart import Small
+from srbench.eval.cell import complexity
+from srbench.eval.memory import measure_peak_memory_mb
+from srbench.runtime_choice.apart import CountAt, select_runtime_apart
+hr = (np.random.default_rng(1).random((40, 48, 3)) * 255).round().astype(np.uint8)
+select_runtime_apart(Small(), count=CountAt((32, 32), (3, 16, 16)), scale=2, bn_mode="eval", device="cpu",
+                     weights_sha256="0" * 63 + "2", cache_dir=Path({cache!r}), probe_lr_u8=hr[::2, ::2].copy(),
+                     probe_hr_u8=hr, candidates=("onnxruntime",), repeats=1)
+figures = complexity(Small(), 2, (32, 32), (3, 16, 16))
+measure_peak_memory_mb(Small().eval(), 2, torch.device("cpu"), out_hw=(32, 32))
+print(json.dumps({{"figures": figures, "dynamo": "torch._dynamo" in sys.modules}}))
+"""
+
+
+@pytest.mark.slow
+def test_the_child_counts_the_figures_so_this_process_imports_no_compiler(tmp_path, monkeypatch):
+    """The benchmark's probe child also counts the complexity figures (on torch's meta device, which imports
+    torch._dynamo): a process that probes apart, then reads the figures and measures memory, never imports it, and
+    reads the very figures this process counts itself."""
+    from srbench.eval.cell import complexity
+
+    env = {**os.environ, "SRBENCH_CACHE": str(tmp_path / "store_cache")}
+    script = _COUNT_SCRIPT.format(tests=os.path.dirname(__file__), cache=str(tmp_path / "runtimes"))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    answer = __import__("json").loads(done.stdout.strip().splitlines()[-1])
+    assert answer["dynamo"] is False
+    assert len(list((tmp_path / "store_cache" / "complexity").glob("*.json"))) == 1  # counted by the child
+    monkeypatch.setenv("SRBENCH_CACHE", str(tmp_path / "counted_here"))  # counted anew in this process
+    assert answer["figures"] == complexity(Small(), 2, (32, 32), (3, 16, 16))

@@ -146,7 +146,8 @@ def test_declining_runtime_under_auto_falls_back_with_a_note(tmp_path, tiny_data
 
     for module in (selection, use):
         monkeypatch.setattr(module, "prepare_runtime", prepare)
-    monkeypatch.setattr(cells, "select_runtime_apart", selection.select_runtime)  # the patch must reach the probe
+    monkeypatch.setattr(cells, "select_runtime_apart",  # the patch must reach the probe, so it runs in this process
+                        lambda model, count=None, **kw: selection.select_runtime(model, **kw))
     path = _experiment(tmp_path, "  - {model: ecdn_m, weights: ecdn_m, bn_modes: [batch]}\n", name="fb",
                        datasets=f"[{tiny_dataset}]", scales="[2]")
     [outcome] = run_benchmark(load_experiment(path), tracking_uri=mlflow_uri, progress=False,
@@ -398,8 +399,10 @@ def test_evaluate_runtime_flag(benchmark_root, capsys):
         assert needle in err and "\n" not in err
 
 
-def test_complexity_is_counted_once_per_model_and_size(monkeypatch):
+def test_complexity_is_counted_once_per_model_and_size(monkeypatch, tmp_path):
     from torch import nn
+
+    monkeypatch.setenv("SRBENCH_CACHE", str(tmp_path))  # nothing kept from earlier counts (complexity_cache)
 
     import srbench.eval.cell as cell_module
     from srbench.models import create_model
@@ -418,7 +421,7 @@ def test_complexity_is_counted_once_per_model_and_size(monkeypatch):
     model.extra = nn.Conv2d(1, 1, 1)  # another structure: counted again
     assert cell_module.complexity(model, 4, (720, 1280))["params"] == 414_811 + 2
     assert calls[-2:] == ["count_effective_params", "mult_adds"]
-    assert cell_module.complexity(create_model("carn_m"), 4, (720, 1280)) == first  # a new object: its own count
+    assert cell_module.complexity(create_model("carn_m"), 4, (720, 1280)) == first  # a new object: read back
 
 
 def test_a_prepared_runtime_is_dropped_once_no_pending_cell_needs_it(tmp_path, tiny_dataset, mlflow_uri,

@@ -18,6 +18,7 @@ import torch
 
 from srbench.core.errors import SrbenchError
 from srbench.core.memory_trace import mark
+from srbench.eval import complexity_cache
 from srbench.eval.dataset_runtime import measure_dataset_runtime
 from srbench.eval.evaluate import DatasetResult, evaluate
 from srbench.eval.device import cuda_math
@@ -112,21 +113,31 @@ def complexity(model: torch.nn.Module, scale: int, out_hw: tuple[int, int],
                profile_in: tuple[int, int, int] = PROFILE_INPUT) -> dict:
     """Parameters, effective parameters, Mult-Adds (G) at ``out_hw`` and the challenge profile at ``profile_in``
     (names of :func:`srbench.track.schema.profile_figures`): functions of the architecture alone (not
-    of the weights or the BN mode), so they are counted once per model object, scale and output size; the
-    ``meta``-device passes behind them cost ~0.5 s a cell on the 2-core CPU, more than the rest of a cell's
-    bookkeeping. Keyed also by the parameter and module counts, so a model whose structure changed is counted again."""
+    of the weights or the BN mode), so they are counted once per model object, scale and output size, and kept on disk
+    by the network's structure (:mod:`srbench.eval.complexity_cache`: counting imports ``torch._dynamo``, 67 MiB, and
+    the benchmark's probe child counts them instead). Keyed also by the parameter and module counts, so a model whose
+    structure changed is counted again."""
     memo = _COUNTS.setdefault(model, {})
-    total = count_params(model)
-    shape = (total, sum(1 for _ in model.modules()))
+    shape = (count_params(model), sum(1 for _ in model.modules()))
     if memo.get("shape") != shape:
         memo.clear()
-        memo.update(shape=shape, params=total, params_effective=count_effective_params(model))
-    if (scale, out_hw) not in memo:
-        memo[(scale, out_hw)] = mult_adds(model, scale, out_hw) / 1e9
-    if (scale, profile_in) not in memo:
-        memo[(scale, profile_in)] = profile_figures(challenge_profile(model, scale, profile_in))
-    return {"params": memo["params"], "params_effective": memo["params_effective"],
-            "mult_adds_g": memo[(scale, out_hw)], **memo[(scale, profile_in)]}
+        memo["shape"] = shape
+    key = (scale, out_hw, profile_in)
+    if key not in memo:
+        memo[key] = complexity_cache.counted(model, scale, out_hw, profile_in,
+                                             lambda: _count(model, scale, out_hw, profile_in, memo))
+    return dict(memo[key])
+
+
+def _count(model: torch.nn.Module, scale: int, out_hw: tuple[int, int], profile_in: tuple[int, int, int],
+           memo: dict) -> dict:
+    """:func:`complexity`'s figures counted now (``memo``: the model's, which keeps the effective parameters, the
+    same at every scale)."""
+    if "params_effective" not in memo:
+        memo["params_effective"] = count_effective_params(model)
+    return {"params": memo["shape"][0], "params_effective": memo["params_effective"],
+            "mult_adds_g": mult_adds(model, scale, out_hw) / 1e9,
+            **profile_figures(challenge_profile(model, scale, profile_in))}
 
 
 def measure_cost(model: torch.nn.Module, scale: int, device: torch.device, settings: CostSettings,

@@ -36,13 +36,17 @@ def _live_peak_bytes(events) -> int:
 
 
 def cpu_peak_bytes(run) -> int:
-    """Peak bytes of live CPU tensors allocated while ``run()`` executes (see the module docstring)."""
-    from torch.profiler import ProfilerActivity, profile
+    """Peak bytes of live CPU tensors allocated while ``run()`` executes (see the module docstring).
+
+    Recorded by ``torch.autograd.profiler.profile``, the recorder behind ``torch.profiler.profile`` (the same kineto
+    events): the latter's first use imports ``torch._inductor`` and ``torch._dynamo`` to read one setting, 1.5 s and
+    67 MiB kept for the rest of the process (``tests/test_memory.py`` checks that nothing imports them)."""
+    from torch.autograd.profiler import profile
 
     os.environ.setdefault("KINETO_LOG_LEVEL", "6")  # silences kineto's profiler_start/stop lines on stderr
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+    with profile(use_cpu=True, profile_memory=True) as prof:
         run()
-    events = [(e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"
+    events = [(e.start_ns(), e.nbytes()) for e in prof.kineto_results.events() if e.name() == "[memory]"
               and e.device_type() == torch.autograd.DeviceType.CPU]
     return _live_peak_bytes(events)
 

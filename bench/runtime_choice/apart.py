@@ -14,6 +14,10 @@ parent's main script, and a user's script or training loop that calls the benchm
 module imports there too) and its thread count. A model that the child cannot rebuild (its class defined in a function,
 a notebook cell, or ``__main__``: pickle cannot import it by name) is probed in this process, as before: only the
 memory differs, never the choice's rules or a number.
+
+The child also counts the network's complexity figures where the store's cache lacks them
+(:mod:`srbench.eval.complexity_cache`): counting on torch's ``meta`` device imports ``torch._dynamo`` (1.4 s, 67 MiB
+kept for the rest of the process), which the benchmark process then never imports (``tests/test_runtime_apart.py``).
 """
 
 from __future__ import annotations
@@ -22,27 +26,34 @@ import pickle
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from srbench.core.errors import SrbenchError
+from srbench.eval import complexity_cache
+from srbench.eval.cell import complexity
 from srbench.runtime_choice.selection import Selection, select_runtime
 
 _CHILD = "import sys; from srbench.runtime_choice.apart import child_main; sys.exit(child_main(sys.argv[1]))"
 
 
-def select_runtime_apart(model: nn.Module, **kwargs) -> Selection:
+def select_runtime_apart(model: nn.Module, *, count: CountAt | None = None, **kwargs) -> Selection:
     """:func:`select_runtime` of ``model`` (its keyword arguments as they are) run in a child process; the returned
     :class:`Selection` has no prepared runner (prepare the chosen runtime in this process). An exception the
     selection raises (a one-line SrbenchError, RuntimeDeclined) is raised here as it is; a child that dies (killed,
-    out of memory) is a one-line SrbenchError."""
+    out of memory) is a one-line SrbenchError.
+
+    ``count``: the output size and profile input of the benchmark's cost figures: the child also counts the network's
+    complexity figures at each of its scales that the store's cache lacks (:mod:`srbench.eval.complexity_cache`), so
+    that this process reads them and never imports what counting imports."""
     if type(model).__module__ == "__main__":
         return select_runtime(model, **kwargs)
     try:
         job = pickle.dumps({"path": list(sys.path), "threads": torch.get_num_threads(), "model": pickle.dumps(model),
-                            "kwargs": kwargs})
+                            "kwargs": kwargs, "count": count})
     except (pickle.PicklingError, AttributeError, TypeError):
         return select_runtime(model, **kwargs)
     with tempfile.TemporaryDirectory(prefix="srbench-probe-") as folder:
@@ -63,6 +74,27 @@ def select_runtime_apart(model: nn.Module, **kwargs) -> Selection:
     return Selection(**answer["record"])
 
 
+@dataclass(frozen=True)
+class CountAt:
+    """Where a benchmark's complexity figures are counted: its cost output size and challenge-profile input."""
+
+    out_hw: tuple[int, int]
+    profile_in: tuple[int, int, int]
+
+
+def _count_figures(model: nn.Module, count: CountAt, scale: int | None) -> None:
+    """Count (and keep in the cache) the model's figures at each of its scales (the probed one when it declares
+    none) that the cache lacks. Best effort: a network that cannot be counted is counted, and fails with its own
+    error, in the benchmark's process."""
+    scales = tuple(getattr(model, "scales", ()) or ()) or ((scale,) if scale is not None else ())
+    for s in scales:
+        try:
+            if not complexity_cache.is_counted(model, s, count.out_hw, count.profile_in):
+                complexity(model, s, count.out_hw, count.profile_in)
+        except Exception:  # noqa: BLE001 - left to the benchmark's own count, which reports it
+            return
+
+
 def child_main(exchange: str) -> int:
     """The child: read the job from ``exchange``, make the selection, write the answer over it (a record, the
     selection's exception, or no record when the model's class cannot be imported here)."""
@@ -78,6 +110,8 @@ def child_main(exchange: str) -> int:
     try:
         selection = select_runtime(model, **job["kwargs"])
         answer = {"record": {**selection.as_dict(), "cached": selection.cached}}
+        if job.get("count") is not None:
+            _count_figures(model, job["count"], job["kwargs"].get("scale"))
     except Exception as exc:  # noqa: BLE001 - handed to the parent, which raises it
         try:
             answer = {"error": exc}

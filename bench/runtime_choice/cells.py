@@ -20,6 +20,7 @@ one line.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -27,7 +28,7 @@ import torch
 from srbench.core.store import cache_root
 from srbench.eval.protocol import Protocol
 from srbench.eval.runtimes import Runner
-from srbench.runtime_choice.apart import select_runtime_apart
+from srbench.runtime_choice.apart import CountAt, select_runtime_apart
 from srbench.runtime_choice.selection import select_runtime
 from srbench.runtime_choice.use import Probe, RuntimeUse, choose_runtime, prepare_use, probe_sample
 
@@ -41,14 +42,15 @@ class CellRuntimes:
     """One runtime per (network, BN mode, scale, requested runtime) for one benchmark invocation. ``stored``: auto's
     choices recorded in the tracking store (:func:`stored_choices`). ``probe_apart``: auto's probes run in a child
     process (:mod:`srbench.runtime_choice.apart`: the benchmark's, on CPU, so that the probes' leftovers do not add
-    to its peak memory); otherwise in this process, whose prepared runtime the cell then reuses."""
+    to its peak memory); otherwise in this process, whose prepared runtime the cell then reuses. ``count``: where the
+    benchmark's complexity figures are counted, so that the probe child counts them too (``select_runtime_apart``)."""
 
     def __init__(self, device: torch.device, cache_dir: Path | None = None,
                  say: Callable[[str], None] = print, stored: Callable[[str], dict | None] | None = None,
-                 probe_apart: bool = False) -> None:
+                 probe_apart: bool = False, count: CountAt | None = None) -> None:
         self.device = device
         self.stored = stored
-        self.select = select_runtime_apart if probe_apart else select_runtime
+        self.select = partial(select_runtime_apart, count=count) if probe_apart else select_runtime
         self.cache_dir = Path(cache_dir) if cache_dir is not None else runtime_cache_dir()
         self.say = say
         self._uses: dict[tuple, RuntimeUse] = {}

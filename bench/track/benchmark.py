@@ -37,6 +37,7 @@ from srbench.eval.runtimes import RuntimeDeclined
 from srbench.eval.shared_passes import SharedPasses
 from srbench.models import has_batchnorm
 from srbench.runtime_choice import CellRuntimes, RuntimeUse, declined_error
+from srbench.runtime_choice.apart import CountAt
 from srbench.track import hosts, orphans, tags as T, tracking
 from srbench.track.cell_log import dataset_values, measure_and_log, run_tags
 from srbench.track.cell_plan import Cell, CellOutcome, Fingerprints, cell_identity, cell_params, cell_tags, plan
@@ -155,7 +156,8 @@ class Benchmark:
                 mark("started")
                 self.runtimes = CellRuntimes(self.device, self.runtime_cache, say=tqdm.write,
                                              stored=stored_choices(client, experiment_id),
-                                             probe_apart=self.device.type == "cpu")
+                                             probe_apart=self.device.type == "cpu",
+                                             count=CountAt(self.exp.measure.out_hw, self.exp.measure.profile_in))
                 self._every_cell()
                 self.parent.metrics(self.between)
                 self.outcomes.extend(self.results[i] for i in sorted(self.results))

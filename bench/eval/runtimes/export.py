@@ -23,7 +23,7 @@ _EXPORT_HW = (24, 28)  # size of the example input the export traces (any size w
 _SKIPPED_PACKAGES = ("torch", "builtins", "typing")  # library classes: their versions are keyed instead
 
 
-def _class_modules(model: nn.Module) -> list:
+def class_modules(model: nn.Module) -> list:
     """The project (or external) modules that define the classes of ``model``'s submodules, bases included."""
     modules = []
     for m in model.modules():
@@ -37,7 +37,7 @@ def _class_modules(model: nn.Module) -> list:
 def export_code_hash(model: nn.Module) -> str:
     """Hash (16 hex) of what determines the exported graph besides the weights: the capture and export code, the
     source of every module the model's classes come from, the torch version and the opset."""
-    modules = [capture, sys.modules[__name__], *_class_modules(model)]
+    modules = [capture, sys.modules[__name__], *class_modules(model)]
     return modules_digest(modules, f"torch={torch.__version__};opset={ONNX_OPSET}")[:16]
 
 
