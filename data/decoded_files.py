@@ -53,9 +53,13 @@ def enabled() -> bool:
     return os.environ.get(ENV, "1") != "0"
 
 
+#: what a kept file holds (its name depends on it, so a file of another layout is never looked for)
+FORMAT = "pixels+sha256+crc32"
+
+
 def decoded_file(path: Path) -> Path:
     """Where the decoded pixels of the image file ``path`` (as it is now) are kept."""
-    identity = {"file": cached_sha256(path), "decoder": decoder_version()}
+    identity = {"file": cached_sha256(path), "decoder": decoder_version(), "format": FORMAT}
     key = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:32]
     return cache_root() / "decoded" / f"{key}.npz"
 
