@@ -16,8 +16,8 @@ counted again and replaced; deleting the folder only costs time.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,7 +36,7 @@ COUNTING_MODULES = ("srbench.models.complexity", "srbench.models.challenge_count
 
 def structure_key(model: nn.Module, scale: int, out_hw: tuple[int, int], profile_in: tuple[int, int, int]) -> str:
     """The name of ``model``'s figures at ``scale`` (32 hex): what decides them, hashed (see the module docstring)."""
-    code = modules_digest([*class_modules(model), *(sys.modules[name] for name in COUNTING_MODULES)],
+    code = modules_digest([*class_modules(model), *(importlib.import_module(name) for name in COUNTING_MODULES)],
                           f"torch={torch.__version__}")
     identity = {"code": code, "tree": repr(model),
                 "tensors": [(name, list(t.shape)) for name, t in (*model.named_parameters(), *model.named_buffers())],
