@@ -53,8 +53,7 @@ def test_what_decides_the_figures_decides_the_file():
               key(carn_m, 2, (360, 640), PROFILE_IN), key(carn_m, 2, OUT_HW, (3, 128, 128)),
               key(carn_m, 2, OUT_HW, PROFILE_IN)}
     assert len(others) == 7
-    wider = torch.nn.Conv2d(3, 8, 3)
-    assert key(wider, 2, OUT_HW, PROFILE_IN) != key(torch.nn.Conv2d(3, 8, 5), 2, OUT_HW, PROFILE_IN)
+    assert key(torch.nn.Conv2d(3, 8, 3), 2, OUT_HW, PROFILE_IN) != key(torch.nn.Conv2d(3, 8, 5), 2, OUT_HW, PROFILE_IN)
 
 
 @pytest.mark.parametrize("damage", ["garbage", "not_numbers", "empty"])

@@ -74,8 +74,3 @@ def counted(model: nn.Module, scale: int, out_hw: tuple[int, int], profile_in: t
             pass
     return dict(figures)
 
-
-def is_counted(model: nn.Module, scale: int, out_hw: tuple[int, int], profile_in: tuple[int, int, int]) -> bool:
-    """Whether the figures of ``model`` at ``scale`` are in the cache (readable)."""
-    path = figures_file(structure_key(model, scale, out_hw, profile_in))
-    return path.is_file() and _read(path) is not None

@@ -33,7 +33,6 @@ import torch
 from torch import nn
 
 from srbench.core.errors import SrbenchError
-from srbench.eval import complexity_cache
 from srbench.eval.cell import complexity
 from srbench.runtime_choice.selection import Selection, select_runtime
 
@@ -83,14 +82,13 @@ class CountAt:
 
 
 def _count_figures(model: nn.Module, count: CountAt, scale: int | None) -> None:
-    """Count (and keep in the cache) the model's figures at each of its scales (the probed one when it declares
-    none) that the cache lacks. Best effort: a network that cannot be counted is counted, and fails with its own
-    error, in the benchmark's process."""
+    """Count (and keep in the store's cache) the model's figures at each of its scales (the probed one when it
+    declares none); :func:`srbench.eval.cell.complexity` reads those the cache has. Best effort: a network that
+    cannot be counted is counted, and fails with its own error, in the benchmark's process."""
     scales = tuple(getattr(model, "scales", ()) or ()) or ((scale,) if scale is not None else ())
     for s in scales:
         try:
-            if not complexity_cache.is_counted(model, s, count.out_hw, count.profile_in):
-                complexity(model, s, count.out_hw, count.profile_in)
+            complexity(model, s, count.out_hw, count.profile_in)
         except Exception:  # noqa: BLE001 - left to the benchmark's own count, which reports it
             return
 
