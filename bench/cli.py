@@ -63,6 +63,9 @@ def sigterm_as_interrupt():
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("DO_NOT_TRACK", "true")
+    # the Makefile's default too: idle OpenMP workers (torch's) sleep instead of spinning, so srbench run by hand
+    # behaves as under make; read once, when torch loads OpenMP (docs/environment.md)
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     args = build_parser().parse_args(argv)
     with sigterm_as_interrupt() as seen:
         try:

@@ -44,8 +44,11 @@ def code_fingerprint(source: str) -> str:
     return ast.dump(tree, include_attributes=False)
 
 
+@functools.lru_cache(maxsize=64)
 def source_fingerprint(*sources: str) -> str:
-    """Hex sha256 of several sources' :func:`code_fingerprint` (a method's indented source may be given as is)."""
+    """Hex sha256 of several sources' :func:`code_fingerprint` (a method's indented source may be given as is).
+    Kept per sources for the process: a cache key asks for the same module's fingerprint once per entry (nine
+    parses of the LR generators' module in one ``srbench explain``, 80 ms)."""
     h = hashlib.sha256()
     for source in sources:
         dump = code_fingerprint(textwrap.dedent(source)).encode()

@@ -1,10 +1,12 @@
 #!/usr/bin/env python
 """The compiled scoring kernels (``srbench.eval._kernels``) against the numpy/scipy expressions they replace, in one
-process: SSIM's map (both windows) and its reference maps, BT.601 luma, and quantising to 8 bits.
+process: SSIM's map (both windows) and its reference maps, BT.601 luma, quantising to 8 bits, and the means over a
+border crop (the MSE, the SSIM map's mean) added in numpy's order without copying the crop.
 
 Each baseline is the plain expression the tests compare the kernels with, bit for bit (``tests/test_metrics.py``):
 ``scipy.ndimage.correlate1d`` along both axes cropped to the valid positions, then the textbook SSIM expression in
-numpy; ``16 + 65.481 R/255 + ...`` in numpy; ``np.round(np.clip(x, 0, 1) * 255).astype(uint8)``. The script first
+numpy; ``16 + 65.481 R/255 + ...`` in numpy; ``np.round(np.clip(x, 0, 1) * 255).astype(uint8)``; numpy's mean of
+the crop's squared differences and of the map's crop made contiguous. The script first
 checks that both give the same bits on the image, then times them in alternating rounds (noise from other processes
 hits both alike) and prints each one's median time and the ratio. Not a test: timings depend on the machine and its
 load. Sizes: a Set14-like 480x500 image and an Urban100 x2-like 1024x768 one (synthetic, seeded).
@@ -25,7 +27,8 @@ from scipy.ndimage import correlate1d
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from srbench.eval.metrics import _window, rgb_to_y, ssim_map, ssim_reference  # noqa: E402
+from srbench.eval.metrics import (_window, cropped_mean, cropped_mse, rgb_to_y, shave, ssim_map,  # noqa: E402
+                                  ssim_reference)
 from srbench.eval.scoring import quantize  # noqa: E402
 
 C1, C2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
@@ -60,6 +63,10 @@ def numpy_luma(img: np.ndarray) -> np.ndarray:
     return 16.0 + (65.481 * f[..., 0] + 128.553 * f[..., 1] + 24.966 * f[..., 2])
 
 
+def numpy_mse(a: np.ndarray, b: np.ndarray) -> np.float64:
+    return np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+
+
 def numpy_quantize(x: np.ndarray) -> np.ndarray:
     return np.round(np.clip(x.astype(np.float64), 0.0, 1.0) * 255.0).astype(np.uint8)
 
@@ -84,7 +91,9 @@ def cases_for(hr_rgb: np.ndarray, out: np.ndarray) -> dict:
     """name -> (compiled call, baseline call) on one HR image and a network-like float output of it."""
     sr, hr = rgb_to_y(quantize(out, "round")), rgb_to_y(hr_rgb)
     cases = {"quantize (round)": (lambda: quantize(out, "round"), lambda: numpy_quantize(out)),
-             "luma (BT.601, 16-235)": (lambda: rgb_to_y(hr_rgb), lambda: numpy_luma(hr_rgb))}
+             "luma (BT.601, 16-235)": (lambda: rgb_to_y(hr_rgb), lambda: numpy_luma(hr_rgb)),
+             "MSE over a 4-px border crop": (lambda: np.float64(cropped_mse(sr, hr, 4)),
+                                             lambda: np.float64(numpy_mse(shave(sr, 4), shave(hr, 4))))}
     for window in ("gaussian11", "uniform7"):
         ref, numpy_ref = ssim_reference(hr, window=window)[0], numpy_reference(hr, window)
         cases[f"SSIM reference maps ({window})"] = (lambda window=window: ssim_reference(hr, window=window),
@@ -92,6 +101,9 @@ def cases_for(hr_rgb: np.ndarray, out: np.ndarray) -> dict:
         cases[f"SSIM map ({window}, reference given)"] = (
             lambda window=window, ref=ref: ssim_map(sr, hr, window=window, reference=ref),
             lambda window=window, numpy_ref=numpy_ref: numpy_ssim_map(sr, hr, window, numpy_ref))
+    ssim_of = ssim_map(sr, hr)
+    cases["SSIM map's mean over a 4-px crop"] = (lambda: np.float64(cropped_mean(ssim_of, 4)),
+                                                 lambda: np.ascontiguousarray(shave(ssim_of, 4)).mean())
     return cases
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -56,3 +57,16 @@ def test_help_lists_every_command():
     for name in COMMANDS:
         assert name in out
     assert "--bn-mode" in _run("evaluate", "--help").stdout
+
+
+@pytest.mark.parametrize("given, expected", [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_openmp_workers_sleep_as_under_make_unless_the_user_says(monkeypatch, given, expected):
+    """srbench run by hand sets OMP_WAIT_POLICY=PASSIVE as the Makefile does (before torch loads OpenMP), and keeps
+    a value the user set."""
+    if given is None:
+        monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    else:
+        monkeypatch.setenv("OMP_WAIT_POLICY", given)
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert os.environ["OMP_WAIT_POLICY"] == expected

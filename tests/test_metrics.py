@@ -364,3 +364,69 @@ def test_mse_is_the_textbook_expression_bit_for_bit():
     for a, b in ((a8, b8), (af, bf), (af[4:-4, 4:-4], bf[4:-4, 4:-4]), (a8[:, 3:], b8[:, 3:])):
         assert mse(a, b) == float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
     assert mse(np.array([[0, 10]], np.uint8), np.array([[3, 6]], np.uint8)) == (9 + 16) / 2  # by hand
+
+
+@pytest.mark.parametrize("shape", [(11, 12), (13, 20), (23, 40, 3), (64, 67), (161, 203), (121, 97, 3)])
+@pytest.mark.parametrize("border", [0, 1, 4])
+def test_cropped_mse_and_mean_are_numpys_bit_for_bit(shape, border):
+    """The compiled crop means add the crop's values in the order numpy's mean of its contiguous copy does
+    (pairwise, blocks of 8 and 128): the same bits as numpy, for 2-D and HxWx3 planes, crops whose size is under 8,
+    between the blocks and above them (compared with ==)."""
+    from srbench.eval.metrics import cropped_mean, cropped_mse
+
+    rng = np.random.default_rng(sum(shape) + border)
+    a, b = rng.uniform(0, 255, (2, *shape))
+    ca, cb = shave(a, border), shave(b, border)
+    assert cropped_mse(a, b, border) == float(np.mean((ca.astype(np.float64) - cb.astype(np.float64)) ** 2))
+    assert cropped_mean(a, border) == float(np.ascontiguousarray(ca).mean())
+    tiny = rng.uniform(0, 1, (border * 2 + 2, border * 2 + 3))  # a crop of 6 values: added one by one
+    assert cropped_mean(tiny, border) == float(np.ascontiguousarray(shave(tiny, border)).mean())
+
+
+def test_cropped_mse_by_hand_and_for_other_arrays():
+    """A hand-computed case, and arrays the kernel does not take (8-bit, views) give numpy's value."""
+    from srbench.eval.metrics import cropped_mean, cropped_mse
+
+    a = np.array([[9, 9, 9, 9], [9, 1, 2, 9], [9, 3, 4, 9], [9, 9, 9, 9]], dtype=np.float64)
+    b = np.zeros_like(a)
+    assert cropped_mse(a, b, 1) == (1 + 4 + 9 + 16) / 4
+    assert cropped_mean(a, 1) == 2.5
+    a8 = a.astype(np.uint8)
+    assert cropped_mse(a8, b.astype(np.uint8), 1) == 7.5
+    assert cropped_mean(a[:, ::-1], 1) == 2.5  # a reversed view: numpy's path
+    with pytest.raises(ValueError, match="cannot shave"):
+        cropped_mse(a, b, 2)
+
+
+def test_luma_of_every_8bit_value_is_the_textbook_expression():
+    """8-bit pixels take each channel's term from a table: every one of the 256 values in every channel, against
+    the plain expressions (raw bits)."""
+    v = np.arange(256)
+    img = np.stack([v, np.roll(v, 85), np.roll(v, 170)], axis=1).reshape(16, 16, 3).astype(np.uint8)
+    f = img.astype(np.float64)
+    y = 16.0 + (65.481 * (f / 255.0)[..., 0] + 128.553 * (f / 255.0)[..., 1] + 24.966 * (f / 255.0)[..., 2])
+    full = 0.299 * f[..., 0] + 0.587 * f[..., 1] + 0.114 * f[..., 2]
+    assert np.array_equal(rgb_to_y(img).view(np.uint64), y.view(np.uint64))
+    assert np.array_equal(rgb_to_y_full(img).view(np.uint64), full.view(np.uint64))
+
+
+def test_on_one_thread_computes_whole_images_on_the_calling_thread_only():
+    """Inside on_one_thread, by_halves makes one call over all rows; outside, and in another thread, two halves."""
+    import threading
+
+    from srbench.eval.metrics import by_halves, on_one_thread
+
+    def bands(rows=200):
+        seen = []
+        by_halves(rows, lambda lo, hi: seen.append((lo, hi)))
+        return sorted(seen)
+
+    assert bands() == [(0, 100), (100, 200)]
+    with on_one_thread():
+        assert bands() == [(0, 200)]
+        other = []
+        thread = threading.Thread(target=lambda: other.append(bands()))
+        thread.start()
+        thread.join()
+        assert other == [[(0, 100), (100, 200)]]
+    assert bands() == [(0, 100), (100, 200)]

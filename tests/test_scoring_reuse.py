@@ -69,3 +69,19 @@ def test_quantisations_with_the_same_plane_share_it(counted):
         scores[mode] = got.psnr, got.ssim
         assert scores[mode] == _direct(off_grid, mode, 2)
     assert len(counted) == 4 and len(set(scores.values())) == 3
+
+
+def test_reference_maps_kept_or_made_row_by_row_give_the_same_scores():
+    """A shared Reference keeps SSIM's maps only of the planes several outputs read (explain's ``shared``); the
+    others are made row by row beside the output's map. Every protocol's score is the same bits either way, and the
+    same as a scorer with no shared reference."""
+    from srbench.eval.scoring import Reference, plane_key
+
+    sr01 = np.clip(HR / 255.0 + RNG.normal(0, 0.04, HR.shape), 0, 1).astype(np.float32)
+    protocols = [STANDARD, STANDARD.with_(color="rgb"), STANDARD.with_(luma="bt601_full"),
+                 STANDARD.with_(ssim="skimage"), STANDARD.with_(quantize="float", border=0)]
+    alone = [ImageScorer(sr01, HR, scale=2, gray=False).score(p) for p in protocols]
+    for shared in (None, set(), {(plane_key(STANDARD, False), "gaussian11")}):
+        reference = Reference(HR, gray=False, shared=shared)
+        got = [ImageScorer(sr01, HR, scale=2, gray=False, reference=reference).score(p) for p in protocols]
+        assert got == alone

@@ -82,6 +82,9 @@ def _runner_factory(args, net, model, device, base, say):
 
 def run(args) -> int:
     from srbench.core.errors import SrbenchError
+    from srbench.core.heap import keep_freed_memory
+
+    keep_freed_memory()  # about ten outputs an image, each with its large temporaries
 
     if args.file is None:
         if not args.model:

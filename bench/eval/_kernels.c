@@ -347,9 +347,38 @@ static PyObject *py_ssim_rows_fused(PyObject *self, PyObject *args)
         }                                                                                                            \
     }
 
-LUMA_FUNCTION(luma_u8, unsigned char)
 LUMA_FUNCTION(luma_f32, float)
 LUMA_FUNCTION(luma_f64, double)
+
+/* 8-bit pixels take each channel's term from a table of its 256 values, each entry the very expression of
+ * LUMA_ROW ((v / 255) * 65.481, v * 0.299, ...), and add them in LUMA_ROW's order: the same bits, with no division
+ * per pixel. */
+static void luma_u8(const void *src, Py_ssize_t width, Py_ssize_t row, Py_ssize_t col, Py_ssize_t chan,
+                    Py_ssize_t lo, Py_ssize_t hi, int limited, double *out)
+{
+    double tr[256], tg[256], tb[256];
+    for (int v = 0; v < 256; v++) {
+        if (limited) {
+            tr[v] = ((double)v / 255.0) * 65.481;
+            tg[v] = ((double)v / 255.0) * 128.553;
+            tb[v] = ((double)v / 255.0) * 24.966;
+        } else {
+            tr[v] = (double)v * 0.299;
+            tg[v] = (double)v * 0.587;
+            tb[v] = (double)v * 0.114;
+        }
+    }
+    const double offset = limited ? 16.0 : 0.0; /* full range: y + 0.0 is y (y >= +0) */
+    for (Py_ssize_t i = lo; i < hi; i++) {
+        const unsigned char *r = (const unsigned char *)src + i * row, *g = r + chan, *b = r + 2 * chan;
+        double *o = out + i * width;
+        for (Py_ssize_t j = 0; j < width; j++) {
+            double y = tr[r[col * j]] + tg[g[col * j]];
+            y = y + tb[b[col * j]];
+            o[j] = y + offset;
+        }
+    }
+}
 
 static PyObject *py_luma_rows(PyObject *self, PyObject *args)
 {
@@ -385,31 +414,43 @@ static PyObject *py_luma_rows(PyObject *self, PyObject *args)
 
 /* ---- The network's float output in [0, 1] to 8 bits: clip, times 255, then round half to even or floor ---- */
 
-#define QUANTIZE_LOOP(T)                                                                                             \
-    do {                                                                                                             \
+/* Each value as numpy computes it: clip to [0, 1] (x >= 0 ? x : 0, then x <= 1 ? x : 1; the same as numpy's clip
+ * for every finite value, and a NaN becomes 0 instead of undefined bits), times 255, then rounded half to even or
+ * floored. A non-finite value only clears the flag that makes the caller raise, so the loop has no dependence
+ * from one value to the next and is computed several values at a time. */
+#define QUANTIZE_LOOP(T, ROUND)                                                                                      \
+    for (Py_ssize_t j = lo; j < hi; j++) {                                                                           \
+        double x = (double)p[j];                                                                                     \
+        bad |= !isfinite(x);                                                                                         \
+        x = x >= 0.0 ? x : 0.0;                                                                                      \
+        x = x <= 1.0 ? x : 1.0;                                                                                      \
+        out[j] = (unsigned char)(int)ROUND(x * 255.0);                                                                    \
+    }
+
+#define QUANTIZE_FUNCTION(NAME, T)                                                                                   \
+    WIDE static int NAME(const void *src, Py_ssize_t lo, Py_ssize_t hi, int truncate, unsigned char *out)            \
+    {                                                                                                                \
         const T *p = (const T *)src;                                                                                 \
-        int finite = 1;                                                                                              \
-        for (Py_ssize_t j = lo; j < hi; j++) {                                                                       \
-            double x = (double)p[j];                                                                                 \
-            finite &= isfinite(x) != 0;                                                                              \
-            x = x < 0.0 ? 0.0 : (x > 1.0 ? 1.0 : x);                                                                 \
-            x = x * 255.0;                                                                                           \
-            x = truncate ? floor(x) : nearbyint(x);                                                                  \
-            out[j] = finite ? (unsigned char)x : 0;                                                                  \
-        }                                                                                                            \
-        return finite;                                                                                               \
-    } while (0)
+        int bad = 0;                                                                                                 \
+        if (truncate)                                                                                                \
+            QUANTIZE_LOOP(T, floor)                                                                                  \
+        else                                                                                                         \
+            QUANTIZE_LOOP(T, nearbyint)                                                                              \
+        return !bad;                                                                                                 \
+    }
 
-/* Values lo:hi; 1, or 0 when one of them is not finite (its 8 bits are then meaningless: the caller raises). */
-WIDE static int quantize_f32(const void *src, Py_ssize_t lo, Py_ssize_t hi, int truncate, unsigned char *out)
-{
-    QUANTIZE_LOOP(float);
-}
-
-WIDE static int quantize_f64(const void *src, Py_ssize_t lo, Py_ssize_t hi, int truncate, unsigned char *out)
-{
-    QUANTIZE_LOOP(double);
-}
+/* Values lo:hi; 1, or 0 when one of them is not finite (its 8 bits are then meaningless: the caller raises).
+ * GCC computes several values at a time only when told that comparisons raise no floating-point exception that
+ * anything reads (nothing here does); this changes no value. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("no-trapping-math")
+#endif
+QUANTIZE_FUNCTION(quantize_f32, float)
+QUANTIZE_FUNCTION(quantize_f64, double)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
 
 static PyObject *py_quantize(PyObject *self, PyObject *args)
 {
@@ -435,6 +476,106 @@ static PyObject *py_quantize(PyObject *self, PyObject *args)
     return PyBool_FromLong(finite);
 }
 
+/* ---- Means of a crop in numpy's order of summation, without copying the crop ----
+ * numpy's mean of a C-contiguous float64 array is its pairwise sum divided by the count: under 8 values, added one
+ * by one from 0; up to 128, eight running sums (value i goes to sum i mod 8) combined as ((0 + 1) + (2 + 3)) +
+ * ((4 + 5) + (6 + 7)), then the values past the last multiple of 8 added one by one; above 128, the first half
+ * (n / 2 rounded down to a multiple of 8) and the rest, each summed so, then added. Here the values are those a
+ * contiguous copy of a crop would hold, walked row by row: an SSIM map's values, or the squared differences of two
+ * planes (an MSE, as numpy's subtract and multiply make them, in float64). tests/test_metrics.py compares the bits
+ * with numpy's on crops of many shapes. */
+
+#define PAIRWISE_BLOCK 128
+
+typedef struct {
+    const double *a, *b;     /* b NULL: the values of a; else (a - b) * (a - b) */
+    Py_ssize_t cols, stride; /* values in a row of the crop; elements from one row to the next */
+} crop_walk;
+
+/* Values k:k+n of the walk into v. */
+static void crop_values(const crop_walk *walk, Py_ssize_t k, Py_ssize_t n, double *v)
+{
+    Py_ssize_t row = k / walk->cols, col = k % walk->cols;
+    for (Py_ssize_t i = 0; i < n; row++, col = 0) {
+        Py_ssize_t take = walk->cols - col < n - i ? walk->cols - col : n - i;
+        const double *pa = walk->a + row * walk->stride + col;
+        if (walk->b == NULL) {
+            for (Py_ssize_t j = 0; j < take; j++)
+                v[i + j] = pa[j];
+        } else {
+            const double *pb = walk->b + row * walk->stride + col;
+            for (Py_ssize_t j = 0; j < take; j++) {
+                double d = pa[j] - pb[j];
+                v[i + j] = d * d;
+            }
+        }
+        i += take;
+    }
+}
+
+/* The pairwise sum of values k:k+n of the walk. */
+static double pairwise_sum(const crop_walk *walk, Py_ssize_t k, Py_ssize_t n)
+{
+    if (n > PAIRWISE_BLOCK) {
+        Py_ssize_t half = n / 2;
+        half -= half % 8;
+        return pairwise_sum(walk, k, half) + pairwise_sum(walk, k + half, n - half);
+    }
+    double v[PAIRWISE_BLOCK];
+    crop_values(walk, k, n, v);
+    if (n < 8) {
+        double res = 0.0;
+        for (Py_ssize_t i = 0; i < n; i++)
+            res += v[i];
+        return res;
+    }
+    double r[8];
+    for (int j = 0; j < 8; j++)
+        r[j] = v[j];
+    Py_ssize_t i;
+    for (i = 8; i < n - n % 8; i += 8)
+        for (int j = 0; j < 8; j++)
+            r[j] += v[i + j];
+    double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    for (; i < n; i++)
+        res += v[i];
+    return res;
+}
+
+static PyObject *py_crop_mean(PyObject *self, PyObject *args)
+{
+    Py_buffer a, b = {0};
+    PyObject *b_obj;
+    Py_ssize_t height, width, channels, border;
+    double mean = 0.0;
+    int ok = 0;
+    if (!PyArg_ParseTuple(args, "y*Onnnn", &a, &b_obj, &height, &width, &channels, &border))
+        return NULL;
+    if (b_obj != Py_None && PyObject_GetBuffer(b_obj, &b, PyBUF_SIMPLE) != 0) {
+        PyBuffer_Release(&a);
+        return NULL;
+    }
+    if (height < 1 || width < 1 || channels < 1 || border < 0 || height <= 2 * border || width <= 2 * border)
+        PyErr_SetString(PyExc_ValueError, "_kernels: crop_mean takes a non-empty crop of a non-empty array");
+    else if (check_size(&a, height * width * channels, sizeof(double), "a") == 0
+             && (b_obj == Py_None || check_size(&b, height * width * channels, sizeof(double), "b") == 0)) {
+        crop_walk walk = {(const double *)a.buf + (border * width + border) * channels,
+                          b_obj == Py_None ? NULL : (const double *)b.buf + (border * width + border) * channels,
+                          (width - 2 * border) * channels, width * channels};
+        Py_ssize_t count = (height - 2 * border) * walk.cols;
+        Py_BEGIN_ALLOW_THREADS
+        mean = pairwise_sum(&walk, 0, count) / (double)count;
+        Py_END_ALLOW_THREADS
+        ok = 1;
+    }
+    PyBuffer_Release(&a);
+    if (b_obj != Py_None)
+        PyBuffer_Release(&b);
+    if (!ok)
+        return NULL;
+    return PyFloat_FromDouble(mean);
+}
+
 static PyMethodDef methods[] = {
     {"reference_rows", py_reference_rows, METH_VARARGS,
      "reference_rows(b, height, width, window, cov_norm, lo, hi, mu, mu_sq, var): rows lo:hi of SSIM's reference "
@@ -452,10 +593,14 @@ static PyMethodDef methods[] = {
     {"quantize", py_quantize, METH_VARARGS,
      "quantize(src, itemsize, count, truncate, lo, hi, out): values lo:hi of float32 or float64 src clipped to [0, 1], "
      "times 255, rounded half to even (or floored) into uint8 out; False when one of them is not finite"},
+    {"crop_mean", py_crop_mean, METH_VARARGS,
+     "crop_mean(a, b, height, width, channels, border): the mean, in numpy's order of summation, of the values of "
+     "the C-contiguous float64 HxWxC array a (b None) or of (a - b) ** 2 (b another such array) over the crop that "
+     "leaves border pixels on every side"},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernels",
-                                    "SSIM and luma kernels of srbench.eval.metrics (see _kernels.c)", -1, methods};
+                                    "SSIM, luma, quantising and crop-mean kernels of srbench.eval.metrics (see _kernels.c)", -1, methods};
 
 PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&module); }

@@ -16,8 +16,10 @@ with RGB, where it does nothing). :func:`explain_cell` then measures them all:
   HR side (its measured planes and SSIM's filtered maps of them, :class:`srbench.eval.scoring.Reference`) is
   computed once per image for all its LR inputs (the images are measured one after the other, each under every
   LR input of a BN mode);
-* a background thread reads the next image's LR inputs and runs their forward passes while this image is scored
-  (:func:`srbench.core.ahead.ahead`): the same passes and scores, overlapped in time.
+* a background thread reads the images' LR inputs and another runs their forward passes, each output scored as
+  soon as its pass is done while the next ones run (:func:`srbench.core.ahead.ahead`): the same passes and scores,
+  overlapped in time. On a machine with two cores the scoring keeps to one
+  (:func:`srbench.eval.metrics.on_one_thread`), the passes to the other.
 
 :func:`match_published` compares the rows with a printed PSNR (and SSIM): the rows whose values round to the printed
 ones, or else the nearest single deviation (and pair), with the residual.
@@ -27,8 +29,10 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
+from contextlib import nullcontext
 from dataclasses import dataclass, field
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -40,8 +44,10 @@ from srbench.data import lr_generators
 from srbench.data.datasets import Sample, load_samples
 from srbench.eval.device import cuda_math
 from srbench.eval.evaluate import forward_pass
+from srbench.eval.metrics import on_one_thread
 from srbench.eval.protocol import AGGREGATES, COLORS, GRAY_MODES, LUMAS, QUANTIZE, SSIM_VARIANTS, Protocol
-from srbench.eval.scoring import ImageScore, ImageScorer, Reference, dataset_psnr, same_pixels
+from srbench.eval.scoring import (ImageScore, ImageScorer, Reference, dataset_psnr, plane_key, same_pixels,
+                                   ssim_window)
 
 #: knobs whose alternatives are measured (lr_source and lr_modcrop together as ``lr_input``)
 MEASURE_KNOBS = {"color": COLORS, "luma": LUMAS, "gray": GRAY_MODES, "quantize": QUANTIZE, "ssim": SSIM_VARIANTS,
@@ -173,32 +179,54 @@ def _same_input(a: Sample, b: Sample) -> bool:
 
 
 @dataclass
-class _ImagePasses:
+class _ImageInputs:
     """One image's network inputs: its sample under each LR input of a BN mode, and for each the index of the
-    distinct input it is (``outputs``: the forward pass of each distinct input)."""
+    distinct input it is (``which``; ``distinct`` of them, each run through the network once)."""
 
     samples: list[Sample]
     which: list[int]
-    outputs: list[np.ndarray]
-    seconds: list[float]  # each forward pass's
+    distinct: int
 
 
-def _image_passes(sample_sets: list, runner, scale: int, device):
-    """Per image: its samples under every LR input and one forward pass per distinct network input (the first
-    sample with those pixels; :func:`_same_input`)."""
-    for samples in zip(*sample_sets):
-        image = _ImagePasses(list(samples), [], [], [])
+@dataclass
+class _Pass:
+    """One forward pass: the ``k``-th distinct input of ``image``, its output and the seconds the pass took."""
+
+    image: _ImageInputs
+    k: int
+    output: np.ndarray
+    seconds: float
+
+    @property
+    def last_of_image(self) -> bool:
+        return self.k == self.image.distinct - 1
+
+
+def _cores() -> int:
+    """The CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _passes(images: Iterable[tuple[Sample, ...]], runner, scale: int, device):
+    """Per image (its samples under every LR input): one forward pass per distinct network input (the first sample
+    with those pixels; :func:`_same_input`), each handed over as soon as it is done (:class:`_Pass`)."""
+    for samples in images:
         distinct: list[Sample] = []
+        which: list[int] = []
         for sample in samples:
             k = next((i for i, seen in enumerate(distinct) if _same_input(seen, sample)), None)
             if k is None:  # a distinct LR input: its one forward pass
-                out, elapsed = forward_pass(runner, sample.lr, scale, device)
                 k = len(distinct)
                 distinct.append(sample)
-                image.outputs.append(out)
-                image.seconds.append(elapsed)
-            image.which.append(k)
-        yield image
+            which.append(k)
+        image = _ImageInputs(list(samples), which, len(distinct))
+        for k, sample in enumerate(distinct):
+            out, elapsed = forward_pass(runner, sample.lr, scale, device)
+            yield _Pass(image, k, out, elapsed)
+
+
+#: forward passes the passes' thread may have ready ahead of the scoring (their outputs wait in memory)
+PASSES_AHEAD = 4
 
 
 def explain_cell(runner_for: Callable[[str], Callable], dataset: str, scale: int, *, base: Protocol,
@@ -209,46 +237,70 @@ def explain_cell(runner_for: Callable[[str], Callable], dataset: str, scale: int
     content (:func:`srbench.eval.scoring.same_pixels`): generators that make the very same pixels share one pass
     and one scorer.
 
-    The next image's inputs are read and run through the network by a background thread while this image is scored
-    (:func:`srbench.core.ahead.ahead`): the same passes and scores in the same order, overlapped in time.
-    ``runner_for(bn_mode)`` gives what runs the network in that BN mode (called once per mode needed).
+    The inputs are read by one background thread and run through the network by another, each output scored as soon
+    as its pass is done, while the next passes run (:func:`srbench.core.ahead.ahead`): the same passes and scores in
+    the same order, overlapped in time. ``runner_for(bn_mode)`` gives what runs the network in that BN mode (called
+    once per mode needed).
     """
     variants = [STANDARD, *variants]
-    modes: dict[str, dict[str, list[Deviation]]] = {}  # BN mode -> LR input -> the variants measured on its outputs
-    for v in variants:
-        p = v.protocol(base)
-        modes.setdefault(p.bn_mode, {}).setdefault(p.lr_input, []).append(v)
+    protocols = {v: v.protocol(base) for v in variants}
+    # BN mode -> LR input -> the variants measured on its outputs, with their protocols
+    modes: dict[str, dict[str, list[tuple[Deviation, Protocol]]]] = {}
+    for v, p in protocols.items():
+        modes.setdefault(p.bn_mode, {}).setdefault(p.lr_input, []).append((v, p))
     scores: dict[Deviation, list[ImageScore]] = {v: [] for v in variants}
     seconds: list[float] = []  # of every forward pass
     for bn_mode, groups in modes.items():  # one BN mode after the other: an eager runner sets it on the model
         runner = runner_for(bn_mode)
+        members = list(groups.values())
         sample_sets = [load_samples(dataset, scale, lr_source=lr_input) for lr_input in groups]
         # TF32 on CUDA as the protocol says (process-wide flags: the passes' thread runs under them too)
-        with cuda_math(device, tf32=base.tf32), ahead(_image_passes(sample_sets, runner, scale, device)) as images:
-            for image in tqdm(images, total=len(sample_sets[0]), unit="img", leave=False,
-                              desc=f"{dataset} x{scale} bn={bn_mode}: {len(groups)} LR inputs", disable=not progress):
-                _score_image(image, list(groups.values()), base, scale, scores)
-                seconds += image.seconds
-    rows = [Row(v, dataset_psnr(scores[v], v.protocol(base)), float(np.mean([s.ssim for s in scores[v]])))
+        with (cuda_math(device, tf32=base.tf32), ahead(zip(*sample_sets), depth=2) as images,
+              ahead(_passes(images, runner, scale, device), depth=PASSES_AHEAD) as passes,
+              on_one_thread() if _cores() <= 2 else nullcontext(),
+              tqdm(total=len(sample_sets[0]), unit="img", leave=False, disable=not progress,
+                   desc=f"{dataset} x{scale} bn={bn_mode}: {len(groups)} LR inputs") as bar):
+            reference = None
+            for done in passes:
+                if done.k == 0:  # the image's first pass: its HR side, computed once for all its outputs
+                    first = done.image.samples[0]
+                    reference = Reference(first.hr, gray=first.gray,
+                                          shared=_shared_maps(done.image, members, first.gray))
+                _score_output(done, members, scale, reference, scores)
+                seconds.append(done.seconds)
+                if done.last_of_image:
+                    bar.update()
+    rows = [Row(v, dataset_psnr(scores[v], protocols[v]), float(np.mean([s.ssim for s in scores[v]])))
             for v in variants]
     for r in rows:
         r.d_psnr, r.d_ssim = r.psnr - rows[0].psnr, r.ssim - rows[0].ssim
     return Explained(str(dataset), scale, base, rows, len(seconds), sum(seconds), list(notes or []))
 
 
-def _score_image(image: _ImagePasses, members: list[list[Deviation]], base: Protocol, scale: int,
-                 scores: dict[Deviation, list[ImageScore]]) -> None:
-    """Score each distinct output of one image under every variant measured on it, the HR side (planes, SSIM's
-    reference maps) computed once for all of them."""
-    first = image.samples[0]
-    ref = Reference(first.hr, gray=first.gray)
-    scorers: dict[int, ImageScorer] = {}
-    for sample, k, group in zip(image.samples, image.which, members):
-        if k not in scorers:
-            scorers[k] = ImageScorer(image.outputs[k], sample.hr, scale=scale, gray=sample.gray, name=sample.name,
-                                     reference=ref if ref.matches(sample.hr, sample.gray) else None)
-        for v in group:
-            scores[v].append(scorers[k].score(v.protocol(base)))
+def _score_output(done: _Pass, members: list[list[tuple[Deviation, Protocol]]], scale: int, reference: Reference,
+                  scores: dict[Deviation, list[ImageScore]]) -> None:
+    """Score one distinct output of an image under every variant measured on it (those of each LR input that is
+    this network input), against the image's ``reference`` (its HR side, shared by all its outputs)."""
+    scorer = None
+    for sample, k, group in zip(done.image.samples, done.image.which, members):
+        if k != done.k:
+            continue
+        if scorer is None:
+            scorer = ImageScorer(done.output, sample.hr, scale=scale, gray=sample.gray, name=sample.name,
+                                 reference=reference if reference.matches(sample.hr, sample.gray) else None)
+        for v, protocol in group:
+            scores[v].append(scorer.score(protocol))
+
+
+def _shared_maps(image: _ImageInputs, members: list[list[tuple[Deviation, Protocol]]], gray: bool) -> set[tuple]:
+    """The (plane key, SSIM window) pairs of the HR that more than one distinct output is measured on: only their
+    SSIM maps are worth keeping (for bicubic Set14 x4, the standard Y plane's, read by about five outputs an image;
+    the RGB, full-range and uniform-window ones are read by the standard output alone)."""
+    users: dict[tuple, set[int]] = {}
+    for k, group in zip(image.which, members):
+        for _, p in group:
+            users.setdefault((plane_key(p, gray), ssim_window(p)), set()).add(k)
+    return {key for key, outputs in users.items() if len(outputs) > 1}
 
 
 # -- matching a printed number ---------------------------------------------------------------------------------------

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,10 +45,27 @@ def _pool() -> ThreadPoolExecutor:
 SPLIT_MIN_ROWS = 64
 
 
+#: False inside :func:`on_one_thread` (per thread: a context variable)
+_SPLIT = ContextVar("srbench_split_rows", default=True)
+
+
+@contextmanager
+def on_one_thread():
+    """Within the block, :func:`by_halves` computes whole images on the calling thread (only for the thread that
+    entered it). For scoring that runs beside another busy thread on a machine with no core to spare for a second
+    half: ``srbench explain`` scores one image while a thread runs the next image's forward passes, and on two cores
+    the two halves and the passes would take turns on them. The same values; only where they are computed changes."""
+    token = _SPLIT.set(False)
+    try:
+        yield
+    finally:
+        _SPLIT.reset(token)
+
+
 def by_halves(rows: int, compute) -> None:
     """``compute(lo, hi)`` over the rows ``0:rows``, in two halves on the two threads of :func:`_pool` (the
-    compiled kernels release the GIL); a small image in one call."""
-    if rows < SPLIT_MIN_ROWS:
+    compiled kernels release the GIL); a small image, or any image inside :func:`on_one_thread`, in one call."""
+    if rows < SPLIT_MIN_ROWS or not _SPLIT.get():
         compute(0, rows)
         return
     half = rows // 2
@@ -119,6 +138,33 @@ def mse(a: np.ndarray, b: np.ndarray) -> float:
     d = np.subtract(a, b, dtype=np.float64)  # ``(a.astype(f64) - b.astype(f64)) ** 2`` without its two copies
     np.multiply(d, d, out=d)
     return float(d.mean())
+
+
+def _crop_mean(a: np.ndarray, b: np.ndarray | None, border: int) -> float | None:
+    """The compiled crop mean (``_kernels.crop_mean``) of ``a`` (or of ``(a - b) ** 2``) over ``shave(., border)``;
+    None when an array is not a C-contiguous float64 HxW or HxWxC array (the caller then takes numpy's path)."""
+    arrays = (a,) if b is None else (a, b)
+    if any(x.dtype != np.float64 or not x.flags.c_contiguous or x.ndim not in (2, 3) for x in arrays):
+        return None
+    h, w = a.shape[:2]
+    if h <= 2 * border or w <= 2 * border:
+        return None  # shave's error
+    return _kernels.crop_mean(a, b, h, w, a.shape[2] if a.ndim == 3 else 1, border)
+
+
+def cropped_mse(a: np.ndarray, b: np.ndarray, border: int) -> float:
+    """``mse(shave(a, border), shave(b, border))`` bit for bit, without making the crop's differences as an array:
+    for C-contiguous float64 planes the compiled kernel adds the squared differences in the very order numpy's mean
+    of their contiguous array does (pairwise; ``tests/test_metrics.py`` compares the bits)."""
+    check_pair(a, b)
+    value = _crop_mean(a, b, border)
+    return mse(shave(a, border), shave(b, border)) if value is None else value
+
+
+def cropped_mean(x: np.ndarray, border: int) -> float:
+    """``np.ascontiguousarray(shave(x, border)).mean()`` bit for bit (a crop of an SSIM map), without the copy."""
+    value = _crop_mean(x, None, border)
+    return float(np.ascontiguousarray(shave(x, border)).mean()) if value is None else value
 
 
 def psnr_from_mse(error: float, *, data_range: float = 255.0) -> float:

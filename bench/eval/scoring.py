@@ -30,8 +30,8 @@ from srbench.data.images import to_rgb
 from srbench.eval.lpips import LPIPS, MIN_SIDE, lpips_distance
 from srbench.eval.lpips_cache import hr_features
 from srbench.eval import _kernels
-from srbench.eval.metrics import (SSIM_WIN, by_halves, memory_block, mse, psnr_from_mse, rgb_to_y, rgb_to_y_full,
-                                  shave, ssim_maps, ssim_reference)
+from srbench.eval.metrics import (SSIM_WIN, by_halves, cropped_mean, cropped_mse, memory_block, psnr_from_mse,
+                                  rgb_to_y, rgb_to_y_full, shave, ssim_maps, ssim_reference)
 from srbench.eval.protocol import Protocol
 
 DOUBLE_SCALE_DB = 20.0 * math.log10(255.0)  # what dividing by 255 twice adds to a PSNR
@@ -79,6 +79,11 @@ def to_8bit(sr: np.ndarray) -> np.ndarray:
     return sr if sr.dtype == np.uint8 else np.round(np.clip(sr, 0.0, 255.0)).astype(np.uint8)
 
 
+def ssim_window(protocol: Protocol) -> str:
+    """The SSIM window (:data:`srbench.eval.metrics.SSIM_WINDOWS`) that ``protocol.ssim`` names."""
+    return "uniform7" if protocol.ssim == "skimage" else "gaussian11"
+
+
 def plane_key(protocol: Protocol, gray: bool) -> tuple:
     """What decides the measured planes of an image (before the border crop): two protocols with one key measure
     the same arrays (e.g. ``luma`` does not matter on RGB, ``color`` and ``luma`` not on a raw gray image)."""
@@ -107,9 +112,17 @@ class Reference:
     :class:`ImageScorer` per output; ``srbench explain`` scores one HR against each LR input's output): the measured
     planes per :func:`plane_key` and SSIM's maps of the whole plane per window."""
 
-    def __init__(self, hr_u8: np.ndarray, *, gray: bool) -> None:
+    def __init__(self, hr_u8: np.ndarray, *, gray: bool, shared: set[tuple] | None = None) -> None:
         self.hr, self.gray = hr_u8, gray
+        #: the (plane key, window) pairs whose SSIM maps several outputs read (:meth:`keeps`); None: all of them
+        self.shared = shared
         self._memo: dict[tuple, object] = {}
+
+    def keeps(self, protocol: Protocol, window: str) -> bool:
+        """True when SSIM's maps of this plane and window are kept for several outputs; otherwise the one output
+        measured on them makes them row by row beside its own (:func:`srbench.eval.metrics.ssim_map`: the same
+        values, without writing three maps and reading them back)."""
+        return self.shared is None or (plane_key(protocol, self.gray), window) in self.shared
 
     def matches(self, hr_u8: np.ndarray, gray: bool) -> bool:
         """True when ``hr_u8`` is this reference's image (same pixels), so its planes and maps apply."""
@@ -222,11 +235,13 @@ class ImageScorer:
               window: str) -> float:
         """SSIM over the planes cropped by ``border``: the mean of the border's crop of the whole planes' SSIM map
         (per channel), which is the cropped planes' own SSIM map bit for bit (:func:`srbench.eval.metrics.ssim_map`),
-        so every border is measured on one map; copied contiguous first, so that the mean adds in the same order."""
+        so every border is measured on one map; its mean adds in the order of the crop's contiguous copy
+        (:func:`srbench.eval.metrics.cropped_mean`)."""
         maps = self._get(("ssim_map", planes_key, window), lambda: ssim_maps(
             sr_plane, hr_plane, window=window,
-            reference=self.reference.ssim_maps(protocol, window) if self._shared_reference else None))
-        means = [float(np.ascontiguousarray(shave(m, border)).mean()) for m in maps]
+            reference=self.reference.ssim_maps(protocol, window)
+            if self._shared_reference and self.reference.keeps(protocol, window) else None))
+        means = [cropped_mean(m, border) for m in maps]
         return means[0] if len(means) == 1 else float(np.mean(means))
 
     def score(self, protocol: Protocol) -> ImageScore:
@@ -234,8 +249,8 @@ class ImageScorer:
         check_size(self.hr, self.scale, border, self.name)
         planes_key, sr_plane = self._plane(protocol)
         hr_plane = self.reference.plane(protocol)
-        error = self._get(("mse", planes_key, border), lambda: mse(shave(sr_plane, border), shave(hr_plane, border)))
-        window = "uniform7" if protocol.ssim == "skimage" else "gaussian11"
+        error = self._get(("mse", planes_key, border), lambda: cropped_mse(sr_plane, hr_plane, border))
+        window = ssim_window(protocol)
         s = self._get(("ssim", planes_key, border, window), lambda: self._ssim(sr_plane, hr_plane, protocol,
                                                                               planes_key, border, window))
         p = psnr_from_mse(error, data_range=255.0)

@@ -28,7 +28,8 @@ import yaml
 from tqdm.auto import tqdm
 
 from srbench.core.cache_budget import BUDGET, MIB
-from srbench.core.memory_trace import mark, return_free_memory, return_freed_memory_at_once
+from srbench.core.heap import return_free_memory, return_freed_memory_at_once
+from srbench.core.memory_trace import mark
 from srbench.core.strict import to_mapping
 from srbench.data.inputs import prepare_inputs
 from srbench.eval.device import describe_device, resolve_device
