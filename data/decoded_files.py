@@ -3,16 +3,17 @@
 Under the default cache budget (:mod:`srbench.core.cache_budget`, 256 MiB) most of Urban100's HR images cannot stay
 decoded in memory between cells, and decoding one of its PNGs again costs 25-35 ms: over the default benchmark,
 about a minute of harness time (docs/memory.md). :func:`read_decoded` reads an image's pixels instead from
-``<cache>/decoded/<key>.npz`` (one uncompressed array: 2-4 ms from the page cache, its check included), named by
-what decides them: the file's sha256, the decoding code (:func:`srbench.data.images.read_image`) and Pillow's
+``<cache>/decoded/<key>.u8`` (:mod:`srbench.core.raw_file`: a JSON line, then the pixels as they lie in memory; about
+1 ms for a B100 image from the page cache, its check included, and 0.1 ms for an LR image), named by what decides
+them: the file's sha256, the decoding code (:func:`srbench.data.images.read_image`) and Pillow's
 version. No value changes: the arrays are the very ones decoding makes. Because reading one back is this cheap,
 decoded images hold only a small share of the cache budget in memory (``srbench.data.datasets.DecodedSamples``).
 
-The file also stores the pixels' :func:`~srbench.core.hashing.array_sha256` (handed to callers that compare pixels
-with a recorded hash, such as a cached LR image's check) and their CRC-32, checked on every read, so a damaged or
-altered file is never measured: it is decoded again and replaced. (The zip container checks its own CRC-32 of each
-member too; the pixels' own one also catches pixels rewritten with the old hash kept. CRC-32 reads 3 MB in 0.6 ms
-where sha256 took 2 ms, on every read of every image of every cell.) Writing is best effort (a read-only cache decodes
+The header also records the pixels' shape, their :func:`~srbench.core.hashing.array_sha256` (handed to callers that
+compare pixels with a recorded hash, such as a cached LR image's check) and their CRC-32, checked on every read, so a
+damaged or altered file is never measured: it is decoded again and replaced. (CRC-32 reads 3 MB in 0.6 ms where
+sha256 took 2 ms, on every read of every image of every cell. Until 2026-12-07 the file was an ``.npz``, whose zip
+container took most of the time of reading a small image.) Writing is best effort (a read-only cache decodes
 every time) and atomic (:mod:`srbench.core.atomic`); deleting the folder only costs time. ``SRBENCH_DECODED_FILES=0``
 turns the disk copy off.
 """
@@ -21,10 +22,8 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import io
 import json
 import os
-import zipfile
 import zlib
 from functools import lru_cache
 from pathlib import Path
@@ -32,9 +31,9 @@ from pathlib import Path
 import numpy as np
 import PIL
 
-from srbench.core.atomic import write_bytes_atomic
 from srbench.core.code_identity import source_fingerprint
 from srbench.core.hashing import array_sha256, cached_sha256
+from srbench.core.raw_file import read_header_and_values, write_header_and_values
 from srbench.core.store import cache_root
 from srbench.data import images
 
@@ -54,14 +53,14 @@ def enabled() -> bool:
 
 
 #: what a kept file holds (its name depends on it, so a file of another layout is never looked for)
-FORMAT = "pixels+sha256+crc32"
+FORMAT = "json-header+uint8-pixels/1"
 
 
 def decoded_file(path: Path) -> Path:
     """Where the decoded pixels of the image file ``path`` (as it is now) are kept."""
     identity = {"file": cached_sha256(path), "decoder": decoder_version(), "format": FORMAT}
     key = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:32]
-    return cache_root() / "decoded" / f"{key}.npz"
+    return cache_root() / "decoded" / f"{key}.u8"
 
 
 def has_decoded_copy(path: str | os.PathLike) -> bool:
@@ -78,16 +77,21 @@ def pixels_crc32(pixels: np.ndarray) -> int:
 
 
 def _read(stored: Path) -> tuple[np.ndarray, str] | None:
-    """The pixels kept in ``stored`` and their recorded sha256 when they are intact (the recorded CRC-32 of the
-    pixels matches), else None."""
+    """The pixels kept in ``stored`` and their recorded sha256 when they are intact (as many as the recorded shape
+    holds, and their CRC-32 the recorded one), else None."""
+    read = read_header_and_values(stored, "u1")
+    if read is None:
+        return None
+    header, flat = read
     try:
-        with np.load(stored, allow_pickle=False) as npz:
-            pixels, recorded, crc = npz["pixels"], str(npz["sha256"]), int(npz["crc32"])
-    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
+        shape, recorded, crc = tuple(int(n) for n in header["shape"]), str(header["sha256"]), int(header["crc32"])
+    except (KeyError, TypeError, ValueError):
         return None
-    if pixels.dtype != np.uint8 or pixels.ndim not in (2, 3) or pixels_crc32(pixels) != crc:
+    if header.get("format") != FORMAT or len(shape) not in (2, 3) or int(np.prod(shape)) != flat.size:
         return None
-    return pixels, recorded
+    if zlib.crc32(flat.data) != crc:
+        return None
+    return flat.reshape(shape), recorded
 
 
 def read_decoded_with_sha256(path: str | os.PathLike) -> tuple[np.ndarray, str]:
@@ -108,10 +112,9 @@ def read_decoded_with_sha256(path: str | os.PathLike) -> tuple[np.ndarray, str]:
         return kept
     pixels = images.read_image(path)
     sha = array_sha256(pixels)
-    buffer = io.BytesIO()
-    np.savez(buffer, pixels=pixels, sha256=np.array(sha), crc32=np.array(pixels_crc32(pixels), dtype=np.int64))
+    header = {"format": FORMAT, "shape": list(pixels.shape), "sha256": sha, "crc32": pixels_crc32(pixels)}
     try:
-        write_bytes_atomic(stored, buffer.getvalue())
+        write_header_and_values(stored, header, [pixels], "u1")
     except OSError:
         pass
     return pixels, sha

@@ -58,19 +58,34 @@ def test_a_damaged_copy_is_never_measured(tmp_path, damage):
     if damage == "truncate":
         stored.write_bytes(stored.read_bytes()[:200])
     elif damage == "other_pixels":  # pixels changed, a valid file with the recorded hashes kept: the check must catch it
-        with np.load(stored) as npz:
-            pixels, recorded, crc = npz["pixels"].copy(), npz["sha256"], npz["crc32"]
-        pixels[0, 0, 0] ^= 1
-        np.savez(stored, pixels=pixels, sha256=recorded, crc32=crc)
-    elif damage == "flipped_bit":  # one byte of the pixel data flipped in place (the zip member's CRC-32 catches it)
+        header, pixels = stored.read_bytes().split(b"\n", 1)
+        stored.write_bytes(header + b"\n" + bytes([pixels[0] ^ 1]) + pixels[1:])
+    elif damage == "flipped_bit":  # one byte in the middle of the file flipped in place
         data = bytearray(stored.read_bytes())
         data[len(data) // 2] ^= 1
         stored.write_bytes(bytes(data))
     else:
-        stored.write_bytes(b"not an npz file")
+        stored.write_bytes(b"not a decoded image")
     assert np.array_equal(read_decoded(tmp_path / "a.png"), expected)
-    with np.load(stored) as npz:  # and the copy was replaced by the right pixels
-        assert np.array_equal(npz["pixels"], expected)
+    assert decoded_files._read(stored) is not None  # and the copy was replaced by the right pixels
+    assert np.array_equal(decoded_files._read(stored)[0], expected)
+
+
+def test_the_kept_file_is_a_header_line_and_the_pixels(tmp_path):
+    """The layout others may read: one JSON line (shape, sha256 of the pixels, their CRC-32), then the pixels in C
+    order, checked here with json, hashlib and zlib, not with the module's own reader."""
+    import hashlib
+    import json
+    import zlib
+
+    expected = png(tmp_path / "a.png")
+    read_decoded(tmp_path / "a.png")
+    line, pixels = decoded_file(tmp_path / "a.png").read_bytes().split(b"\n", 1)
+    header = json.loads(line)
+    assert header["shape"] == list(expected.shape) and pixels == expected.tobytes()
+    assert header["crc32"] == zlib.crc32(expected.tobytes())
+    # array_sha256: the dtype and shape, then the bytes
+    assert header["sha256"] == hashlib.sha256(f"|u1{expected.shape}".encode() + expected.tobytes()).hexdigest()
 
 
 def test_turned_off_writes_nothing(tmp_path, cache, monkeypatch):

@@ -31,7 +31,7 @@ def test_prepared_once_then_ready(tiny_dataset, own_cache, lr_input):
     assert not any(sample_ready(tiny_dataset, f, 3, lr_input) for f in files)
     assert prepare_inputs([(str(tiny_dataset), 3, lr_input)] * 2, progress=False) == len(files)  # items deduplicated
     assert all(sample_ready(tiny_dataset, f, 3, lr_input) for f in files)
-    assert list((own_cache / "decoded").glob("*.npz"))  # the HR images' decoded copies
+    assert list((own_cache / "decoded").glob("*.u8"))  # the HR images' decoded copies
     assert prepare_inputs([(str(tiny_dataset), 3, lr_input)], progress=False) == 0  # nothing left to do
     assert not any(sample_ready(tiny_dataset, f, 2, lr_input) for f in files)  # another scale is other inputs
 
@@ -68,7 +68,7 @@ def test_shipped_lr_is_ready_once_both_decoded_copies_are_written(benchmark_root
     files = hr_paths(set5)
     assert not any(sample_ready(set5, f, 4) for f in files)
     assert prepare_inputs([("Set5", 4, "file")], progress=False) == len(files) == 5
-    assert len(list((own_cache / "decoded").glob("*.npz"))) == 10  # 5 HR, 5 shipped LR
+    assert len(list((own_cache / "decoded").glob("*.u8"))) == 10  # 5 HR, 5 shipped LR
     assert not (own_cache / "lr").exists()  # nothing generated: the LR files are shipped
     assert all(sample_ready(set5, f, 4) for f in files)
 
@@ -81,7 +81,7 @@ def test_an_unwritable_cache_is_prepared_once_per_process(tiny_dataset, own_cach
     def refuse(*args, **kwargs):
         raise OSError("read-only file system")
 
-    monkeypatch.setattr(decoded_files, "write_bytes_atomic", refuse)
+    monkeypatch.setattr(decoded_files, "write_header_and_values", refuse)
     monkeypatch.setattr(datasets, "write_image", refuse)
     assert prepare_inputs([(str(tiny_dataset), 2, "file")], progress=False) == 3
     assert not any(sample_ready(tiny_dataset, f, 2) for f in hr_paths(tiny_dataset))

@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from srbench.core.atomic import write_bytes_atomic
 from srbench.core.code_identity import source_fingerprint
 from srbench.core.hashing import array_sha256
+from srbench.core.raw_file import read_header_and_values, write_header_and_values
 from srbench.core.store import cache_root
 from srbench.eval import lpips as lpips_module
 from srbench.eval.lpips import _CONVS, CHANNELS, LPIPS, image_tensor
@@ -52,12 +52,13 @@ def feature_file(hr_u8: np.ndarray, input_range: str, weights_sha256: str) -> Pa
 
 def _read(path: Path, hr_shape: tuple[int, ...]) -> list[np.ndarray] | None:
     """The five arrays of ``path`` when it holds features of an image of this size, else None."""
+    read = read_header_and_values(path, "<f4")
+    if read is None:
+        return None
+    header, flat = read
     try:
-        with path.open("rb") as fh:
-            header = json.loads(fh.readline())
-            flat = np.fromfile(fh, dtype="<f4")
         shapes = [tuple(int(n) for n in shape) for shape in header["shapes"]]
-    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError):
+    except (KeyError, TypeError, ValueError):
         return None
     if len(shapes) != len(CHANNELS) or any(len(s) != 4 or s[:2] != (1, c) for s, c in zip(shapes, CHANNELS)):
         return None
@@ -71,9 +72,8 @@ def _read(path: Path, hr_shape: tuple[int, ...]) -> list[np.ndarray] | None:
 
 def _write(path: Path, arrays: list[np.ndarray]) -> None:
     """One line of JSON (the five shapes), then the arrays' float32 values, little-endian, one after another."""
-    header = json.dumps({"format": FORMAT, "shapes": [list(a.shape) for a in arrays]}).encode() + b"\n"
     try:
-        write_bytes_atomic(path, header + b"".join(np.ascontiguousarray(a, dtype="<f4").tobytes() for a in arrays))
+        write_header_and_values(path, {"format": FORMAT, "shapes": [list(a.shape) for a in arrays]}, arrays, "<f4")
     except OSError:
         pass
 
