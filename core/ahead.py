@@ -1,8 +1,8 @@
 """An iterator drawn ahead by a background thread, so that producing the next items overlaps consuming this one.
 
-``srbench explain`` reads an image's LR inputs and runs their forward passes while the previous image is scored:
-bicubic's forward pass is numpy on one core, the scoring kernels use two, and on a two-core machine the two overlap
-instead of taking turns. Order, values and errors are those of the plain iterator; only the timing changes.
+``srbench explain`` chains two: one thread reads the images' LR inputs, another runs their forward passes, and the
+main thread scores each output as soon as its pass is done, so on a two-core machine the passes and the scoring
+overlap instead of taking turns. Order, values and errors are those of the plain iterator; only the timing changes.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ with RGB, where it does nothing). :func:`explain_cell` then measures them all:
   computes each quantisation, plane, MSE and SSIM once, with exactly the arithmetic of ``srbench evaluate``; the
   HR side (its measured planes and SSIM's filtered maps of them, :class:`srbench.eval.scoring.Reference`) is
   computed once per image for all its LR inputs (the images are measured one after the other, each under every
-  LR input of a BN mode);
+  LR input of a BN mode), SSIM's maps of a plane kept only where several outputs read them;
 * a background thread reads the images' LR inputs and another runs their forward passes, each output scored as
   soon as its pass is done while the next ones run (:func:`srbench.core.ahead.ahead`): the same passes and scores,
   overlapped in time. On a machine with two cores the scoring keeps to one
