@@ -296,3 +296,34 @@ def test_a_broken_pass_stops_explain_with_its_error(tiny_dataset):
                      progress=False)
     assert not [t for t in threading.enumerate() if t.name == "srbench-ahead"]
     assert net.calls == 3  # nothing ran after the broken pass
+
+
+class ThreadsSeen(nn.Module):
+    """Records the torch thread count each forward pass runs under (on explain's passes' thread)."""
+
+    def __init__(self, host_compute: bool) -> None:
+        super().__init__()
+        self.host_compute, self.seen = host_compute, []
+
+    def forward(self, x, scale):
+        import torch
+
+        self.seen.append(torch.get_num_threads())
+        return nn.functional.interpolate(x, scale_factor=scale, mode="nearest")
+
+
+def test_host_models_pass_on_one_torch_thread_and_the_count_comes_back(tiny_dataset):
+    """A model computing on the host in numpy (bicubic) runs its passes on one torch thread (its torch operators are
+    conversions); a network keeps torch's count; the caller's count is restored after explain either way."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        for host, expected in ((True, 1), (False, 2)):
+            net = ThreadsSeen(host)
+            explain_cell(lambda bn, net=net: net, tiny_dataset, 2, base=STANDARD, variants=[], progress=False)
+            assert net.seen and set(net.seen) == {expected}
+            assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

@@ -82,6 +82,20 @@ def cuda_math(device: torch.device, *, tf32: bool):
         torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
+@contextlib.contextmanager
+def torch_threads(count: int):
+    """Within the block, torch's CPU operators use ``count`` threads (``torch.set_num_threads``), in this thread and
+    in threads started inside it (each takes the count when it first runs an operator); the previous count is
+    restored afterwards. Thread counts change no value: torch's CPU operators split their elements, not their sums'
+    order, across threads here (they are elementwise conversions where this is used)."""
+    saved = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved)
+
+
 def cuda_identity(device: torch.device) -> dict[str, str]:
     """What a CUDA measurement's numbers depend on beyond the libraries' versions: the GPU model, its compute
     capability, the CUDA runtime and cuDNN versions torch was built with. Empty for other devices, so CPU cells'

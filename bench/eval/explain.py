@@ -42,8 +42,9 @@ from srbench.core.constants import LR_SOURCES
 from srbench.core.errors import SrbenchError
 from srbench.data import lr_generators
 from srbench.data.datasets import Sample, load_samples
-from srbench.eval.device import cuda_math
+from srbench.eval.device import cuda_math, torch_threads
 from srbench.eval.evaluate import forward_pass
+from srbench.eval.latency import host_compute
 from srbench.eval.metrics import on_one_thread
 from srbench.eval.protocol import AGGREGATES, COLORS, GRAY_MODES, LUMAS, QUANTIZE, SSIM_VARIANTS, Protocol
 from srbench.eval.scoring import (ImageScore, ImageScorer, Reference, dataset_psnr, plane_key, same_pixels,
@@ -225,6 +226,14 @@ def _passes(images: Iterable[tuple[Sample, ...]], runner, scale: int, device):
             yield _Pass(image, k, out, elapsed)
 
 
+def passes_threads(runner):
+    """The torch threads explain's passes run under (a context manager): one for a model that computes on the host
+    in numpy (bicubic), whose torch operators are only conversions, since a second torch thread makes each of them
+    wait for a core that the scoring holds (bicubic Set14 x4 on two cores: 76 passes 1.0 s, 0.71 s on one thread);
+    torch's own count for a network, whose convolutions use every thread."""
+    return torch_threads(1) if host_compute(runner) else nullcontext()
+
+
 #: forward passes the passes' thread may have ready ahead of the scoring (their outputs wait in memory)
 PASSES_AHEAD = 4
 
@@ -255,7 +264,7 @@ def explain_cell(runner_for: Callable[[str], Callable], dataset: str, scale: int
         members = list(groups.values())
         sample_sets = [load_samples(dataset, scale, lr_source=lr_input) for lr_input in groups]
         # TF32 on CUDA as the protocol says (process-wide flags: the passes' thread runs under them too)
-        with (cuda_math(device, tf32=base.tf32), ahead(zip(*sample_sets), depth=2) as images,
+        with (cuda_math(device, tf32=base.tf32), passes_threads(runner), ahead(zip(*sample_sets), depth=2) as images,
               ahead(_passes(images, runner, scale, device), depth=PASSES_AHEAD) as passes,
               on_one_thread() if _cores() <= 2 else nullcontext(),
               tqdm(total=len(sample_sets[0]), unit="img", leave=False, disable=not progress,
