@@ -272,8 +272,9 @@ def generator_version() -> str:
 
 def load_hr(hr_file: Path, scale: int) -> np.ndarray:
     """One HR image as measured at ``scale``: cropped at the top-left to a multiple of the scale; an image smaller
-    than the scale is refused by name."""
-    return hr_at_scale(read_image(hr_file), hr_file, scale)
+    than the scale is refused by name. Read from its decoded copy when there is one (:func:`read_decoded`: Pillow's
+    pixels, without decoding the file again)."""
+    return hr_at_scale(read_decoded(hr_file), hr_file, scale)
 
 
 def hr_at_scale(full: np.ndarray, hr_file: Path, scale: int) -> np.ndarray:
@@ -305,7 +306,7 @@ def _library_lr(hr_file: Path, hr_sha: str, scale: int, lr_source: str, modcrop:
     effort)."""
     lr = _cached_lr(path, hr_sha, version)
     if lr is None:
-        lr = lr_generators.make_lr(lr_source, read_image(hr_file) if full is None else full, scale, modcrop=modcrop)
+        lr = lr_generators.make_lr(lr_source, read_decoded(hr_file) if full is None else full, scale, modcrop=modcrop)
         try:
             write_image(path, lr, text={_KEY_GENERATOR: version, _KEY_HR: hr_sha, _KEY_LR: array_sha256(lr)},
                         compress_level=1)

@@ -36,7 +36,7 @@ import torch
 from srbench.core.heap import keep_freed_memory
 from srbench.api.evaluation import default_weights
 from srbench.data.datasets import load_samples
-from srbench.eval.explain import STANDARD, _passes, deviations, passes_threads
+from srbench.eval.explain import STANDARD, _passes, deviations, network_inputs, passes_threads
 from srbench.eval.protocol import get_protocol
 from srbench.eval.runtimes.torch_backends import eager
 from srbench.models import has_batchnorm
@@ -48,9 +48,8 @@ model_name, dataset, scale = sys.argv[1], sys.argv[2], int(sys.argv[3])
 base = get_protocol("standard")
 model = Network(model_name, resolve_weights(default_weights(model_name), model_name)).load("cpu", [scale])
 runner = eager(model, scale=scale, bn_mode=base.bn_mode, device=torch.device("cpu"))
-protocols = [v.protocol(base) for v in [STANDARD, *deviations(base, has_bn=has_batchnorm(model))]]
-inputs = dict.fromkeys(p.lr_input for p in protocols if p.bn_mode == base.bn_mode)  # explain's order
-sets = [load_samples(dataset, scale, lr_source=lr_input) for lr_input in inputs]
+inputs = network_inputs(base, [STANDARD, *deviations(base, has_bn=has_batchnorm(model))])[base.bn_mode]
+sets = [load_samples(dataset, scale, lr_source=lr_input) for lr_input in inputs]  # in explain's order
 with passes_threads(runner):  # the torch threads explain's passes run under
     print(sum(done.seconds for done in _passes(zip(*sets), runner, scale, "cpu")))
 """

@@ -117,3 +117,19 @@ def test_the_sha256_returned_with_the_pixels_is_theirs(tmp_path, monkeypatch):
         assert sha == hashlib.sha256(f"|u1{expected.shape}".encode() + expected.tobytes()).hexdigest()
     monkeypatch.setenv(decoded_files.ENV, "0")
     assert read_decoded_with_sha256(tmp_path / "a.png")[1] == sha
+
+
+def test_load_hr_reads_the_decoded_copy(tmp_path, monkeypatch):
+    """An HR image as measured (the SR-folder scorer, crops) comes from its decoded copy once there is one: Pillow's
+    pixels cropped to the scale, without decoding the file again."""
+    from srbench.data import datasets
+    from srbench.data.datasets import load_hr
+
+    expected = png(tmp_path / "a.png")  # 23x31: cropped to 22x30 at x2
+    read_decoded(tmp_path / "a.png")
+    decodes = []
+    real = images.read_image
+    for module in (images, datasets):  # the decoder, wherever it is called from
+        monkeypatch.setattr(module, "read_image", lambda p: decodes.append(p) or real(p))
+    assert np.array_equal(load_hr(tmp_path / "a.png", 2), expected[:22, :30])
+    assert decodes == []

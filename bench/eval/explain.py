@@ -226,6 +226,16 @@ def _passes(images: Iterable[tuple[Sample, ...]], runner, scale: int, device):
             yield _Pass(image, k, out, elapsed)
 
 
+def network_inputs(base: Protocol, variants: list[Deviation]) -> dict[str, dict[str, list[tuple[Deviation, Protocol]]]]:
+    """What the network sees for ``variants`` (the standard included, if measured): BN mode -> LR input -> the
+    variants measured on those outputs, each with its protocol, in the variants' order."""
+    modes: dict[str, dict[str, list[tuple[Deviation, Protocol]]]] = {}
+    for v in variants:
+        p = v.protocol(base)
+        modes.setdefault(p.bn_mode, {}).setdefault(p.lr_input, []).append((v, p))
+    return modes
+
+
 def passes_threads(runner):
     """The torch threads explain's passes run under (a context manager): one for a model that computes on the host
     in numpy (bicubic), whose torch operators are only conversions, since a second torch thread makes each of them
@@ -253,13 +263,9 @@ def explain_cell(runner_for: Callable[[str], Callable], dataset: str, scale: int
     """
     variants = [STANDARD, *variants]
     protocols = {v: v.protocol(base) for v in variants}
-    # BN mode -> LR input -> the variants measured on its outputs, with their protocols
-    modes: dict[str, dict[str, list[tuple[Deviation, Protocol]]]] = {}
-    for v, p in protocols.items():
-        modes.setdefault(p.bn_mode, {}).setdefault(p.lr_input, []).append((v, p))
     scores: dict[Deviation, list[ImageScore]] = {v: [] for v in variants}
     seconds: list[float] = []  # of every forward pass
-    for bn_mode, groups in modes.items():  # one BN mode after the other: an eager runner sets it on the model
+    for bn_mode, groups in network_inputs(base, variants).items():  # one BN mode after the other: an eager runner sets it on the model
         runner = runner_for(bn_mode)
         members = list(groups.values())
         sample_sets = [load_samples(dataset, scale, lr_source=lr_input) for lr_input in groups]

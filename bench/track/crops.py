@@ -12,8 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from srbench.data.datasets import dataset_id, hr_at_scale, hr_paths, resolve_dataset
-from srbench.data.decoded_files import read_decoded
+from srbench.data.datasets import dataset_id, hr_paths, load_hr, resolve_dataset
 from srbench.data.images import to_rgb, write_image
 from srbench.eval.metrics import SSIM_WIN, psnr, rgb_to_y, ssim
 from srbench.track import schema
@@ -38,8 +37,8 @@ def crop_scores(sr: np.ndarray, hr: np.ndarray, box) -> tuple[float, float | Non
 def hr_image(dataset: str, image: str, scale: int) -> np.ndarray:
     """The HR image ``image`` of ``dataset`` as measured at ``scale`` (uint8 HxWx3)."""
     for path in hr_paths(resolve_dataset(dataset)):
-        if path.stem == image:  # the decoded copy the cell read (the same pixels), not the PNG decoded again
-            return to_rgb(hr_at_scale(read_decoded(path), path, scale))
+        if path.stem == image:
+            return to_rgb(load_hr(path, scale))
     raise KeyError(f"image {image!r} is not in {dataset}")
 
 
